@@ -1,0 +1,124 @@
+/**
+ * The `stepscale` command line. Exit codes: 0 done, 1 failed while talking to GitHub/AWS, 2 bad usage or config.
+ * Errors print as one clear message; STEPSCALE_DEBUG=1 adds the stack trace.
+ */
+import { parseArgs } from 'node:util';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { createGitHubAdapter } from '../adapters/github-octokit.ts';
+import { createEc2InstanceLister } from '../adapters/ec2-instances.ts';
+import { loadConfigFile, readGitHubToken, scalingPolicyOf } from '../config/config.ts';
+import { ConfigError } from '../errors.ts';
+import { createLogger } from '../observability/logger.ts';
+import { computePlan, noInstances, type PlanDetails, readOnlyFleet } from './plan.ts';
+import { poolTable } from './table.ts';
+
+const usage = `Usage: stepscale plan --config FILE [--no-ec2] [--json]
+
+  Read-only dry run of one scaling cycle: reads the organization's queued jobs and runners from GitHub
+  (GITHUB_TOKEN) and, unless --no-ec2, this stack's EC2 instances; prints per-pool demand and the decision.
+
+  --config FILE   stepscale JSON config
+  --no-ec2        do not read EC2 (booting instances unknown, nothing removable)
+  --json          print one JSON object instead of a table
+  --help          show this help`;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === '--help' || command === '-h') {
+      io.stdout(`${usage}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    if (command !== 'plan') throw new UsageError(`unknown command "${command}"`);
+    return await plan(rest, io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+async function plan(args: readonly string[], io: CliIo): Promise<number> {
+  let values: { config?: string; 'no-ec2'?: boolean; json?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        config: { type: 'string' },
+        'no-ec2': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) {
+    io.stdout(`${usage}\n`);
+    return 0;
+  }
+  if (!values.config) throw new UsageError('--config FILE is required');
+
+  const config = await loadConfigFile(values.config);
+  const token = readGitHubToken(io.env);
+  const log = createLogger({ logLevel: io.env.STEPSCALE_DEBUG ? 'DEBUG' : 'ERROR' });
+  const github = createGitHubAdapter({ apiUrl: config.github.apiUrl, org: config.github.org, token, readOnly: true });
+  const lister = values['no-ec2'] ? noInstances : createEc2InstanceLister(new EC2Client({}), config.stack);
+  const deps = {
+    config,
+    policy: scalingPolicyOf(config),
+    github,
+    fleet: readOnlyFleet(lister),
+    log,
+    now: () => new Date(),
+  };
+  const details = await computePlan(deps, {
+    id: `plan-${new Date().toISOString()}`,
+    mapConcurrency: 4,
+    registrationWaitSeconds: 0,
+  });
+
+  if (values.json) io.stdout(`${JSON.stringify(details.report)}\n`);
+  else io.stdout(renderPlan(details, { org: config.github.org, ec2: !values['no-ec2'] }));
+  return 0;
+}
+
+function renderPlan(details: PlanDetails, context: { org: string; ec2: boolean }): string {
+  const lines = [
+    `stepscale plan for ${context.org}: ${details.repositories} repositories read` +
+      (details.failedRepositories ? `, ${details.failedRepositories} FAILED (scale-down would be held)` : ''),
+    '',
+    poolTable(details.report.pools.map(({ name, ...counts }) => ({ pool: name, ...counts }))),
+    '',
+    `  ${details.report.unmatched} queued job(s) match no pool (GitHub-hosted or other labels).`,
+  ];
+  if (!context.ec2) lines.push('  --no-ec2: instances were not read, so booting is 0 and no runner is removable.');
+  lines.push('  Nothing was changed: plan is read-only.');
+  return `${lines.join('\n')}\n`;
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  const debug = Boolean(io.env.STEPSCALE_DEBUG);
+  if (error instanceof UsageError) {
+    io.stderr(`stepscale: ${error.message}\n\n${usage}\n`);
+    return 2;
+  }
+  if (error instanceof ConfigError) {
+    io.stderr(`stepscale: ${error.message}\n`);
+    return 2;
+  }
+  const named = error as Error;
+  io.stderr(`stepscale: ${named.name ?? 'Error'}: ${named.message ?? String(error)}\n`);
+  if (debug && named.stack) io.stderr(`${named.stack}\n`);
+  return 1;
+}

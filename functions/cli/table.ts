@@ -1,0 +1,22 @@
+/** A fixed-width per-pool table, shared by `stepscale plan` and the local run. */
+export interface PoolRow {
+  readonly pool: string;
+  readonly queued: number;
+  readonly idle: number;
+  readonly busy: number;
+  readonly booting: number;
+  readonly launch: number;
+  readonly terminate: number;
+}
+
+const columns = ['pool', 'queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
+
+/** A fixed-width table, one row per pool. */
+export function poolTable(rows: readonly PoolRow[]): string {
+  const cells = [columns.map(String), ...rows.map((row) => columns.map((column) => String(row[column])))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
+  const render = (line: string[]) =>
+    line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  const rule = widths.map((w) => '─'.repeat(w)).join('  ');
+  return [render(cells[0] ?? []), rule, ...cells.slice(1).map(render)].map((line) => `  ${line}`).join('\n');
+}

@@ -1,0 +1,140 @@
+/**
+ * The scaling decision: a pure function of what was observed, the policy and the time.
+ *
+ * Per pool:
+ *   launch    = clamp(queued + minIdle − idle − booting, 0, maxRunners − current)
+ *   terminate = the oldest removable idle runners beyond queued + minIdle (or beyond maxRunners)
+ * where current counts every runner and instance the pool already has. Booting instances count as
+ * capacity, so a cycle never launches for jobs that runners already on their way will take.
+ */
+import { runnerServesPool } from './labels.ts';
+import type { Instance, Runner } from './model.ts';
+import type { PoolPolicy, ScalingPolicy } from './policy.ts';
+
+export interface Snapshot {
+  readonly queuedByPool: Readonly<Record<string, number>>;
+  /** The organization's self-hosted runners (ours and others). */
+  readonly runners: readonly Runner[];
+  /** This stack's live instances. */
+  readonly instances: readonly Instance[];
+  /** False when any repository or runner listing failed: nothing is removed on partial knowledge. */
+  readonly collectionComplete: boolean;
+}
+
+export interface RunnerRemoval {
+  readonly runnerId: number;
+  readonly runnerName: string;
+  readonly instanceId: string;
+}
+
+export interface PoolPlan {
+  readonly pool: string;
+  readonly queued: number;
+  readonly idle: number;
+  readonly busy: number;
+  /** Launched instances whose runner is not online yet (within the boot timeout). */
+  readonly booting: number;
+  /** Instances past the boot timeout without an online runner: capacity that will not come. */
+  readonly orphaned: number;
+  readonly launch: number;
+  readonly terminate: readonly RunnerRemoval[];
+}
+
+export interface Plan {
+  readonly pools: readonly PoolPlan[];
+  /** True when scale-down was held back because collection was incomplete. */
+  readonly scaleDownHeld: boolean;
+}
+
+interface PoolInventory {
+  idle: Runner[];
+  busy: number;
+  booting: number;
+  orphaned: number;
+  /** Idle runners that are ours (paired with an instance) and old enough to remove, oldest first. */
+  removable: RunnerRemoval[];
+}
+
+export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Plan {
+  const inventories = takeInventory(snapshot, policy, now.getTime());
+  const scaleDownHeld = !snapshot.collectionComplete;
+  const pools = policy.pools.map((pool) => {
+    const inventory = inventories.get(pool.name) ?? emptyInventory();
+    const queued = Math.max(0, Math.floor(snapshot.queuedByPool[pool.name] ?? 0));
+    return planPool(pool, queued, inventory, scaleDownHeld);
+  });
+  return { pools, scaleDownHeld };
+}
+
+function planPool(pool: PoolPolicy, queued: number, inventory: PoolInventory, scaleDownHeld: boolean): PoolPlan {
+  const idle = inventory.idle.length;
+  const { busy, booting, orphaned } = inventory;
+  const current = idle + busy + booting + orphaned;
+  const headroom = Math.max(0, pool.maxRunners - current);
+  const launch = clamp(queued + pool.minIdle - idle - booting, 0, headroom);
+
+  const surplusIdle = idle - queued - pool.minIdle;
+  const overMax = current - pool.maxRunners;
+  const wantRemoved = scaleDownHeld ? 0 : Math.max(0, surplusIdle, overMax);
+  const terminate = inventory.removable.slice(0, wantRemoved);
+
+  return { pool: pool.name, queued, idle, busy, booting, orphaned, launch, terminate };
+}
+
+function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number): Map<string, PoolInventory> {
+  const inventories = new Map(policy.pools.map((pool) => [pool.name, emptyInventory()]));
+  const onlineRunnersByName = new Map(
+    snapshot.runners.filter((runner) => runner.status === 'online').map((runner) => [runner.name, runner]),
+  );
+  const pairedRunnerNames = new Set<string>();
+  const removableByPool = new Map<string, { removal: RunnerRemoval; launchedMs: number }[]>();
+
+  for (const instance of snapshot.instances) {
+    const inventory = inventories.get(instance.pool);
+    if (!inventory) continue; // an instance of a pool no longer configured: not ours to count here
+    const runner = onlineRunnersByName.get(instance.runnerName);
+    const launchedMs = Date.parse(instance.launchedAt);
+    const ageSeconds = Number.isNaN(launchedMs) ? 0 : (nowMs - launchedMs) / 1000;
+    if (!runner) {
+      if (ageSeconds >= policy.bootTimeoutSeconds) inventory.orphaned += 1;
+      else inventory.booting += 1;
+      continue;
+    }
+    pairedRunnerNames.add(runner.name);
+    if (runner.busy) {
+      inventory.busy += 1;
+      continue;
+    }
+    inventory.idle.push(runner);
+    if (ageSeconds >= policy.minRunningSeconds) {
+      const list = removableByPool.get(instance.pool) ?? [];
+      list.push({ removal: { runnerId: runner.id, runnerName: runner.name, instanceId: instance.id }, launchedMs });
+      removableByPool.set(instance.pool, list);
+    }
+  }
+
+  // Runners that are not ours still take jobs: count them as capacity of the first pool they serve.
+  for (const runner of onlineRunnersByName.values()) {
+    if (pairedRunnerNames.has(runner.name)) continue;
+    const pool = policy.pools.find((candidate) => runnerServesPool(runner.labels, candidate));
+    const inventory = pool && inventories.get(pool.name);
+    if (!inventory) continue;
+    if (runner.busy) inventory.busy += 1;
+    else inventory.idle.push(runner);
+  }
+
+  for (const [poolName, list] of removableByPool) {
+    list.sort((a, b) => a.launchedMs - b.launchedMs || a.removal.runnerId - b.removal.runnerId);
+    const inventory = inventories.get(poolName);
+    if (inventory) inventory.removable = list.map((entry) => entry.removal);
+  }
+  return inventories;
+}
+
+function emptyInventory(): PoolInventory {
+  return { idle: [], busy: 0, booting: 0, orphaned: 0, removable: [] };
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}

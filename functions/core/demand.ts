@@ -1,0 +1,40 @@
+import { type LabelledPool, matchPool } from './labels.ts';
+
+/** Queued jobs counted per pool. Counts only: this travels through Step Functions state. */
+export interface Demand {
+  /** Pool name → queued jobs; every configured pool is present. */
+  readonly queuedByPool: Record<string, number>;
+  /** Queued jobs that no pool serves (GitHub-hosted or foreign labels): reported, never acted on. */
+  readonly unmatched: number;
+}
+
+export function emptyDemand(pools: readonly LabelledPool[]): Demand {
+  return { queuedByPool: Object.fromEntries(pools.map((pool) => [pool.name, 0])), unmatched: 0 };
+}
+
+/** Count queued jobs per pool; each job is counted once, for the first pool that serves it. */
+export function countDemand(jobs: readonly { readonly labels: readonly string[] }[], pools: readonly LabelledPool[]): Demand {
+  const queuedByPool = emptyDemand(pools).queuedByPool;
+  let unmatched = 0;
+  for (const job of jobs) {
+    const pool = matchPool(job.labels, pools);
+    if (pool) queuedByPool[pool.name] = (queuedByPool[pool.name] ?? 0) + 1;
+    else unmatched += 1;
+  }
+  return { queuedByPool, unmatched };
+}
+
+/** Sum partial demands (one per repository or batch) into the cycle's demand. */
+export function sumDemand(pools: readonly LabelledPool[], parts: readonly Demand[]): Demand {
+  const queuedByPool = emptyDemand(pools).queuedByPool;
+  let unmatched = 0;
+  for (const part of parts) {
+    unmatched += part.unmatched;
+    for (const [pool, count] of Object.entries(part.queuedByPool)) {
+      // A pool that is not (or no longer) configured cannot be scaled: count its jobs as unmatched.
+      if (pool in queuedByPool) queuedByPool[pool] = (queuedByPool[pool] ?? 0) + count;
+      else unmatched += count;
+    }
+  }
+  return { queuedByPool, unmatched };
+}

@@ -1,0 +1,17 @@
+/** What the decision needs to know about one pool; derived from config, never read from the environment. */
+export interface PoolPolicy {
+  readonly name: string;
+  /** Lower-cased, de-duplicated labels. */
+  readonly labels: readonly string[];
+  readonly maxRunners: number;
+  readonly minIdle: number;
+}
+
+export interface ScalingPolicy {
+  /** Pools in config order: the first whose labels cover a job's labels takes the job. */
+  readonly pools: readonly PoolPolicy[];
+  /** An idle runner younger than this (since its instance launched) is never removed. */
+  readonly minRunningSeconds: number;
+  /** An instance without an online runner this long after launch is orphaned, no longer booting. */
+  readonly bootTimeoutSeconds: number;
+}

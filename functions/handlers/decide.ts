@@ -1,0 +1,67 @@
+/**
+ * Task `Decide`: reads the runners and this stack's instances, then runs the pure decision.
+ * Only counts and the (bounded) lists of actions leave this task.
+ */
+import { z } from 'zod';
+import { decide as decideScaling, type RunnerRemoval } from '../core/decide.ts';
+import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+
+const count = z.int().min(0);
+const inputSchema = z.object({
+  cycle: cycleSchema,
+  demand: z.object({
+    queuedByPool: z.record(z.string(), count),
+    unmatched: count,
+    complete: z.boolean(),
+  }),
+});
+
+export interface PoolSummary {
+  readonly pool: string;
+  readonly queued: number;
+  readonly idle: number;
+  readonly busy: number;
+  readonly booting: number;
+  readonly orphaned: number;
+  readonly launch: number;
+  readonly terminate: number;
+}
+
+export interface Launch {
+  readonly pool: string;
+  readonly count: number;
+}
+
+export interface Removal extends RunnerRemoval {
+  readonly pool: string;
+}
+
+export interface DecideOutput {
+  readonly pools: PoolSummary[];
+  readonly unmatched: number;
+  readonly scaleDownHeld: boolean;
+  readonly launches: Launch[];
+  readonly removals: Removal[];
+}
+
+export function decide(deps: HandlerDeps) {
+  return async (event: unknown): Promise<DecideOutput> => {
+    const { cycle, demand } = parseTaskInput('Decide', inputSchema, event);
+    const [runners, instances] = await Promise.all([deps.github.listRunners(), deps.fleet.listInstances()]);
+    const plan = decideScaling(
+      { queuedByPool: demand.queuedByPool, runners, instances, collectionComplete: demand.complete },
+      deps.policy,
+      deps.now(),
+    );
+    const output: DecideOutput = {
+      pools: plan.pools.map(({ terminate, ...counts }) => ({ ...counts, terminate: terminate.length })),
+      unmatched: demand.unmatched,
+      scaleDownHeld: plan.scaleDownHeld,
+      launches: plan.pools.filter((pool) => pool.launch > 0).map((pool) => ({ pool: pool.pool, count: pool.launch })),
+      removals: plan.pools.flatMap((pool) => pool.terminate.map((removal) => ({ pool: pool.pool, ...removal }))),
+    };
+    for (const summary of output.pools) deps.log.info('Pool decision', { cycleId: cycle.id, ...summary });
+    if (plan.scaleDownHeld) deps.log.warn('Scale-down held: collection was incomplete', { cycleId: cycle.id });
+    return output;
+  };
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import type { Config } from '../config/config.ts';
+import type { ScalingPolicy } from '../core/policy.ts';
+import { InvalidTaskInputError } from '../errors.ts';
+import type { Log } from '../observability/logger.ts';
+import type { FleetPort } from '../ports/fleet.ts';
+import type { GitHubPort } from '../ports/github.ts';
+
+/** Everything a handler may touch, injected so the same handlers run in Lambda, locally and in tests. */
+export interface HandlerDeps {
+  readonly config: Config;
+  readonly policy: ScalingPolicy;
+  readonly github: GitHubPort;
+  readonly fleet: FleetPort;
+  readonly log: Log;
+  /** The only clock handlers read. */
+  readonly now: () => Date;
+}
+
+/** The per-execution context every task receives (built by the ASL's Configure state). */
+export const cycleSchema = z.object({
+  id: z.string().min(1).max(256),
+  mapConcurrency: z.int().min(0).max(40),
+  registrationWaitSeconds: z.int().min(0).max(3600),
+});
+export type Cycle = z.infer<typeof cycleSchema>;
+
+/** Parse a task's input or throw {@link InvalidTaskInputError} naming every problem. */
+export function parseTaskInput<S extends z.ZodType>(task: string, schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+  throw new InvalidTaskInputError(`${task} received invalid input: ${problems.join('; ')}`);
+}

@@ -1,0 +1,26 @@
+import type { Instance } from '../core/model.ts';
+
+export interface LaunchRequest {
+  readonly pool: string;
+  readonly count: number;
+  /**
+   * Idempotency key (cycle id + pool): launching again with the same token returns the
+   * first launch's instances instead of launching more.
+   */
+  readonly clientToken: string;
+}
+
+export interface LaunchResult {
+  readonly instanceIds: string[];
+  /** How many of the requested instances could not be launched (capacity), never hidden. */
+  readonly missing: number;
+  readonly errors: string[];
+}
+
+/** The compute side the scaler needs; EC2 in production, in memory locally. */
+export interface FleetPort {
+  /** This stack's live (pending or running) instances. */
+  listInstances(): Promise<Instance[]>;
+  launch(request: LaunchRequest): Promise<LaunchResult>;
+  terminate(instanceIds: readonly string[]): Promise<void>;
+}

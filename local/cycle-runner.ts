@@ -1,0 +1,119 @@
+/**
+ * Executes the real state machine definition on aws-local-stepfunctions, with every Task state
+ * answered by the real handler in-process. Used by `npm start` and by the end-to-end tests.
+ */
+import './polyfills.ts';
+import { type StateMachineDefinition, StateMachine } from 'aws-local-stepfunctions';
+import { type HandlerDeps } from '../functions/handlers/deps.ts';
+import { type TaskName, taskHandlers } from '../functions/handlers/index.ts';
+import { loadDefinition } from '../functions/statemachine-definition.ts';
+
+export type TraceEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
+
+export interface CycleRunOptions {
+  readonly deps: HandlerDeps;
+  readonly cycleId: string;
+  /** Overrides for the definition's numeric substitutions. */
+  readonly mapConcurrency?: number;
+  readonly registrationWaitSeconds?: number;
+  /** Runs before each Task's handler; the local world uses it to let virtual time pass over Wait states. */
+  readonly beforeTask?: (task: TaskName, input: unknown) => void | Promise<void>;
+  /** Replace a handler (fault injection in tests). */
+  readonly wrapTask?: (task: TaskName, handler: (input: unknown) => Promise<unknown>) => (input: unknown) => Promise<unknown>;
+  /** Receives every execution event as it happens. */
+  readonly onEvent?: (event: NonNullable<TraceEvent>) => void;
+}
+
+export interface CycleRunResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** The execution output, or the last state output seen before a failure. */
+  readonly output: Record<string, unknown>;
+  readonly error?: { readonly name: string; readonly cause: unknown };
+  readonly events: NonNullable<TraceEvent>[];
+}
+
+const fakeArn = (task: string) => `arn:aws:lambda:us-east-1:123456789012:function:stepscale-${task}`;
+
+export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult> {
+  const definition = await loadDefinition({
+    MapConcurrency: String(options.mapConcurrency ?? 4),
+    RegistrationWaitSeconds: String(options.registrationWaitSeconds ?? 30),
+    ...Object.fromEntries(Object.keys(taskHandlers).map((task) => [`${task}FunctionArn`, fakeArn(task)])),
+  });
+  const machine = new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition, {
+    validationOptions: { checkPaths: true, checkArn: true },
+  });
+
+  const localHandlers = Object.fromEntries(
+    (Object.keys(taskHandlers) as TaskName[]).map((task) => {
+      const real = taskHandlers[task](options.deps) as (input: unknown) => Promise<unknown>;
+      const handler = options.wrapTask ? options.wrapTask(task, real) : real;
+      return [
+        task,
+        async (input: unknown) => {
+          await options.beforeTask?.(task, input);
+          // A JSON round trip, as Lambda does: handlers must not depend on object identity or undefined fields.
+          return JSON.parse(JSON.stringify((await handler(input)) ?? null));
+        },
+      ];
+    }),
+  );
+
+  const execution = machine.run(
+    { cycleId: options.cycleId },
+    {
+      overrides: {
+        taskResourceLocalHandlers: localHandlers,
+        // Virtual time: Waits and retry backoffs take no wall time locally.
+        waitTimeOverrides: waitStateNames(definition).reduce((acc, name) => ({ ...acc, [name]: 0 }), {}),
+        retryIntervalOverrides: retryableStateNames(definition).reduce((acc, name) => ({ ...acc, [name]: 0 }), {}),
+      },
+      context: { Execution: { Name: options.cycleId, Input: { cycleId: options.cycleId }, StartTime: options.deps.now().toISOString() } },
+    },
+  );
+
+  const events: NonNullable<TraceEvent>[] = [];
+  let lastOutput: Record<string, unknown> = {};
+  const consumeEvents = (async () => {
+    for await (const event of execution.eventLogs) {
+      events.push(event);
+      if (event.type === 'StateExited' && event.index === undefined && isObject(event.state.output)) {
+        lastOutput = event.state.output;
+      }
+      options.onEvent?.(event);
+    }
+  })();
+
+  try {
+    const output = await execution.result;
+    await consumeEvents;
+    return { status: 'SUCCEEDED', output: isObject(output) ? output : {}, events };
+  } catch (error) {
+    await consumeEvents.catch(() => undefined);
+    const failed = events.find((event) => event.type === 'ExecutionFailed');
+    const name = failed && 'Error' in failed ? failed.Error : (error as Error).name;
+    const cause = failed && 'Cause' in failed ? failed.Cause : (error as Error).message;
+    return { status: 'FAILED', output: lastOutput, error: { name, cause }, events };
+  }
+}
+
+type States = Record<string, { Type: string; Retry?: unknown; ItemProcessor?: { States: States } }>;
+
+function allStates(definition: { States?: States }): [string, States[string]][] {
+  return Object.entries(definition.States ?? {}).flatMap(([name, state]) => [
+    [name, state] as [string, States[string]],
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor) : []),
+  ]);
+}
+
+function waitStateNames(definition: Record<string, unknown>): string[] {
+  return allStates(definition as { States: States }).filter(([, s]) => s.Type === 'Wait').map(([name]) => name);
+}
+
+function retryableStateNames(definition: Record<string, unknown>): string[] {
+  return allStates(definition as { States: States }).filter(([, s]) => s.Retry).map(([name]) => name);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

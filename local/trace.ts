@@ -1,0 +1,86 @@
+/**
+ * Console-style rendering of a cycle: each state entered/exited with its duration, Map iterations,
+ * retries and catches, then a per-pool summary table. Pure string building, so tests can read it.
+ */
+import type { TraceEvent } from './cycle-runner.ts';
+
+type Event = NonNullable<TraceEvent>;
+
+/** Turns events into lines as they arrive; keeps the entry times needed for durations. */
+export class TraceFormatter {
+  private readonly entered = new Map<string, number>();
+
+  format(event: Event): string | undefined {
+    switch (event.type) {
+      case 'ExecutionStarted':
+        return undefined;
+      case 'StateEntered':
+        this.entered.set(this.key(event.state.name, event.index), event.timestamp);
+        return event.index === undefined ? `  ▶ ${event.state.name} (${event.state.type})` : undefined;
+      case 'StateExited': {
+        const started = this.entered.get(this.key(event.state.name, event.index)) ?? event.timestamp;
+        const took = `${event.timestamp - started} ms`;
+        const detail = describeOutput(event.state.name, event.state.output);
+        if (event.index !== undefined) return `      ↳ [${event.index}] ${event.state.name} ${took}${detail ? `  ${detail}` : ''}`;
+        return `  ✓ ${event.state.name} ${took}${detail ? `  ${detail}` : ''}`;
+      }
+      case 'MapIterationStarted':
+        return undefined;
+      case 'MapIterationFailed':
+        return `      ✗ iteration ${event.index} failed: ${event.Error}`;
+      case 'StateRetried':
+        return `      ↻ ${event.state.name}${at(event.index)} retry ${event.retry.attempt} (${event.retry.retrier.ErrorEquals.join(', ')})`;
+      case 'StateCaught':
+        return `      ⚠ ${event.state.name}${at(event.index)} error caught → ${event.catch.catcher.Next}`;
+      case 'StateFailed':
+        return `      ✗ ${event.state.name}${at(event.index)} failed: ${event.Error}${event.Cause ? ` — ${String(event.Cause)}` : ''}`;
+      case 'ExecutionSucceeded':
+        return '  ● execution succeeded';
+      case 'ExecutionFailed':
+        return `  ● execution failed: ${event.Error}`;
+      default:
+        return undefined;
+    }
+  }
+
+  private key(name: string, index: number | undefined): string {
+    return `${name}#${index ?? '-'}`;
+  }
+}
+
+function at(index: number | undefined): string {
+  return index === undefined ? '' : ` [${index}]`;
+}
+
+/** A few words on what a Task produced, read from its output. */
+function describeOutput(state: string, output: unknown): string {
+  const o = (output ?? {}) as Record<string, any>;
+  switch (state) {
+    case 'ListRepositories':
+      return `${o.repositories?.count} repositories in ${o.repositories?.batches?.length} batches`;
+    case 'CollectRepositoryJobs':
+      return `${o.repositories} repos, ${sum(o.queuedByPool)} queued for our pools, ${o.unmatched} unmatched${o.failedRepositories ? `, ${o.failedRepositories} FAILED` : ''}`;
+    case 'CollectQueuedJobs':
+      return `${o.parts?.length} iterations`;
+    case 'AggregateDemand':
+      return `${sum(o.demand?.queuedByPool)} queued, ${o.demand?.unmatched} unmatched${o.demand?.complete ? '' : `, ${o.demand?.failedRepositories} repos failed`}`;
+    case 'Decide':
+      return `launch ${sumOf(o.plan?.launches, 'count')}, remove ${o.plan?.removals?.length}${o.plan?.scaleDownHeld ? ' (scale-down held: incomplete collection)' : ''}`;
+    case 'ScaleUp':
+      return o.scaleUp ? `launched ${o.scaleUp.launched}${o.scaleUp.missing ? `, ${o.scaleUp.missing} missing` : ''}` : 'failed';
+    case 'ScaleDown':
+      return o.scaleDown ? `terminated ${o.scaleDown.terminated}, skipped ${o.scaleDown.skipped}, failed ${o.scaleDown.failed}` : 'failed';
+    case 'CheckRegistration':
+      return o.registration ? `${o.registration.registered} registered, ${o.registration.pending} still booting` : '';
+    default:
+      return '';
+  }
+}
+
+function sum(record: Record<string, number> | undefined): number {
+  return Object.values(record ?? {}).reduce((total, n) => total + n, 0);
+}
+
+function sumOf(items: Record<string, number>[] | undefined, key: string): number {
+  return (items ?? []).reduce((total, item) => total + (item[key] ?? 0), 0);
+}
