@@ -3,9 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../functions/cli/stepscale.ts');
-process.exitCode = await main(process.argv.slice(2), {
-  env: process.env,
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-});
+await import('../functions/cli/main.ts');

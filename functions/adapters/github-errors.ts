@@ -1,0 +1,63 @@
+/**
+ * How GitHub failures leave the adapter. The names are a contract with statemachine/*.asl.json, whose Retry
+ * and Catch match them: GitHubUnavailableError and GitHubRateLimitError are retried there, the rest are not.
+ */
+import { StepscaleError } from '../errors.ts';
+
+/** GitHub answered 5xx, or could not be reached or timed out, even after the client's own retries. */
+export class GitHubUnavailableError extends StepscaleError {}
+
+/** A primary or secondary rate limit that did not lift within the client's bounded waits. */
+export class GitHubRateLimitError extends StepscaleError {}
+
+/** The token was rejected (401) or lacks a permission (403 that is not a rate limit). */
+export class GitHubAuthError extends StepscaleError {}
+
+export class GitHubNotFoundError extends StepscaleError {}
+
+/** Any other refusal, e.g. 422 when deleting a runner that is running a job. */
+export class GitHubRequestError extends StepscaleError {
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A read-only client (`stepscale plan`) was asked to send a write; nothing was sent. */
+export class GitHubWriteRefusedError extends StepscaleError {}
+
+/** The parts of an Octokit RequestError this module reads (duck-typed: the class is a transitive dependency). */
+interface HttpFailure extends Error {
+  readonly status: number;
+  readonly response?: { readonly headers?: Readonly<Record<string, string | number | undefined>> };
+}
+
+/**
+ * One of the errors above for an HTTP failure while doing `action` (a phrase such as "listing runners").
+ * Network failures and timeouts reach here as Octokit's status 500. Anything else is a bug, not a GitHub
+ * condition, and is returned unchanged so it is not mistaken for a retryable outage.
+ */
+export function toGitHubError(error: unknown, action: string): unknown {
+  if (!isHttpFailure(error)) return error;
+  const message = `${action} failed (HTTP ${error.status}): ${error.message}`;
+  const options = { cause: error };
+  if (isRateLimit(error)) return new GitHubRateLimitError(message, options);
+  if (error.status === 401 || error.status === 403) return new GitHubAuthError(message, options);
+  if (error.status === 404) return new GitHubNotFoundError(message, options);
+  if (error.status >= 500) return new GitHubUnavailableError(message, options);
+  return new GitHubRequestError(message, error.status, options);
+}
+
+function isHttpFailure(error: unknown): error is HttpFailure {
+  return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
+}
+
+/** GitHub signals rate limits with 429, or with 403 plus an exhausted quota or a rate-limit message. */
+function isRateLimit(error: HttpFailure): boolean {
+  if (error.status === 429) return true;
+  if (error.status !== 403) return false;
+  return String(error.response?.headers?.['x-ratelimit-remaining']) === '0' || /rate limit/i.test(error.message);
+}

@@ -1,0 +1,495 @@
+/**
+ * A local stand-in for GitHub's REST API, over real HTTP on 127.0.0.1, answering from a {@link GitHubState}.
+ * It follows GitHub's documented wire behaviour where the scaler depends on it: the API is served both at
+ * the root (api.github.com layout) and under a prefix (GHES's /api/v3), lists page with `per_page`/`page`
+ * and RFC 5988 Link headers built from the request's own URL, responses carry rate-limit headers and weak
+ * ETags honoured by If-None-Match, and errors use GitHub's JSON shape. Every request is recorded.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from './state.ts';
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Without the configured prefix, so root and GHES layouts record alike. */
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+}
+
+export interface FaultResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Defaults to GitHub's error JSON for the status. */
+  readonly body?: string;
+}
+
+export interface GitHubStandinOptions {
+  readonly state: GitHubState;
+  /** GHES serves its API under `/api/v3`; the root stays served too. */
+  readonly pathPrefix?: string;
+  /** When set, requests must carry it (`token …` or `Bearer …`) or get 401. */
+  readonly token?: string;
+  /** Delay before every response. */
+  readonly latencyMs?: number;
+  /** Consulted before routing; a returned response is sent instead of the real one. */
+  readonly faults?: (request: RecordedRequest) => FaultResponse | undefined;
+}
+
+export interface GitHubStandin {
+  /** The API base URL a client is configured with (includes the prefix, if any). */
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+const documentationUrl = 'https://docs.github.com/rest';
+const rateLimit = 5000;
+const defaultPerPage = 30;
+const maxPerPage = 100;
+
+export async function startGitHubStandin(options: GitHubStandinOptions): Promise<GitHubStandin> {
+  const prefix = normalizePrefix(options.pathPrefix);
+  const requests: RecordedRequest[] = [];
+  const quota = new RateQuota();
+  const routes = createRoutes(options.state, quota);
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // Only a bug in the stand-in lands here; answer like GitHub's 500 so the client's failure path runs.
+      send(res, { status: 500, body: errorBody(500, String(error)) }, quota);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+    const underPrefix = prefix !== '' && (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
+    const path = underPrefix ? url.pathname.slice(prefix.length) || '/' : url.pathname;
+    const method = req.method ?? 'GET';
+    const recorded: RecordedRequest = { method, path, query: Object.fromEntries(url.searchParams) };
+    requests.push(recorded);
+    const text = await readText(req);
+    if (options.latencyMs) await sleep(options.latencyMs);
+
+    const fault = options.faults?.(recorded);
+    if (fault) {
+      send(res, { status: fault.status, raw: fault.body ?? JSON.stringify(errorBody(fault.status)), headers: fault.headers }, quota);
+      return;
+    }
+    if (options.token !== undefined && !carriesToken(req, options.token)) {
+      send(res, { status: 401, body: errorBody(401, 'Bad credentials') }, quota);
+      return;
+    }
+    const body = parseJson(text);
+    if (body === unparsable) {
+      send(res, { status: 400, body: errorBody(400, 'Problems parsing JSON') }, quota);
+      return;
+    }
+    const reply = route(routes, method, path, {
+      query: url.searchParams,
+      body,
+      selfUrl: new URL(`${url.origin}${underPrefix ? prefix : ''}${path}${url.search}`),
+    });
+    send(res, reply, quota, req.headers['if-none-match']);
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${prefix}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Clients keep connections alive; without this close() would wait for them to time out.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- routing
+
+interface Exchange {
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Parsed JSON request body; undefined when there was none. */
+  readonly body: unknown;
+  /** This request's absolute URL under the same host and prefix it arrived on, for Link headers. */
+  readonly selfUrl: URL;
+}
+
+interface Reply {
+  readonly status: number;
+  /** Serialized as JSON; absent for 204. */
+  readonly body?: unknown;
+  /** Sent as is, instead of `body` (faults). */
+  readonly raw?: string;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Does not count against the primary rate limit (GET /rate_limit). */
+  readonly free?: boolean;
+}
+
+interface Route {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** `/orgs/{org}/repos`: `{name}` matches one path segment. */
+  readonly pattern: string;
+  readonly handle: (exchange: Exchange) => Reply;
+}
+
+/** Thrown by a handler to answer with GitHub's error JSON. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message?: string,
+  ) {
+    super(message ?? STATUS_CODES[status] ?? 'Error');
+  }
+}
+
+function route(routes: readonly Route[], method: string, path: string, exchange: Omit<Exchange, 'params'>): Reply {
+  const segments = path.split('/').filter(Boolean);
+  for (const candidate of routes) {
+    if (candidate.method !== method) continue;
+    const params = matchPattern(candidate.pattern, segments);
+    if (!params) continue;
+    try {
+      return candidate.handle({ ...exchange, params });
+    } catch (error) {
+      if (error instanceof HttpError) return { status: error.status, body: errorBody(error.status, error.message) };
+      throw error;
+    }
+  }
+  // GitHub answers an unknown path, and a known path with an unsupported method, with 404.
+  return { status: 404, body: errorBody(404) };
+}
+
+function matchPattern(pattern: string, segments: readonly string[]): Record<string, string> | undefined {
+  const parts = pattern.split('/').filter(Boolean);
+  if (parts.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [index, part] of parts.entries()) {
+    const segment = segments[index] ?? '';
+    if (part.startsWith('{') && part.endsWith('}')) params[part.slice(1, -1)] = decodeURIComponent(segment);
+    else if (part !== segment) return undefined;
+  }
+  return params;
+}
+
+// ----------------------------------------------------------------------------------------------- routes
+
+const runStatusFilters = new Set(['queued', 'in_progress', 'completed', 'waiting', 'requested', 'pending']);
+const runConclusionFilters = new Set([
+  'success',
+  'failure',
+  'cancelled',
+  'neutral',
+  'skipped',
+  'stale',
+  'timed_out',
+  'action_required',
+]);
+
+function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
+  const requireOrg = (exchange: Exchange) => {
+    if (exchange.params.org?.toLowerCase() !== state.org.toLowerCase()) throw new HttpError(404, 'Not Found');
+  };
+  const requireRepo = (exchange: Exchange): RepoRecord => {
+    const repo = exchange.params.repo === undefined ? undefined : state.getRepo(exchange.params.repo);
+    if (exchange.params.owner?.toLowerCase() !== state.org.toLowerCase() || !repo) throw new HttpError(404);
+    return repo;
+  };
+  const requireRunner = (exchange: Exchange): RunnerRecord => {
+    requireOrg(exchange);
+    const runner = state.getRunner(Number(exchange.params.runner_id));
+    if (!runner) throw new HttpError(404);
+    return runner;
+  };
+
+  return [
+    {
+      method: 'GET',
+      pattern: '/rate_limit',
+      handle: () => {
+        const core = quota.resources();
+        return { status: 200, free: true, body: { resources: { core }, rate: core } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/orgs/{org}/repos',
+      handle: (exchange) => {
+        requireOrg(exchange);
+        return paginate(exchange, state.listRepos().map((repo) => repoJson(state.org, repo)));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/installation/repositories',
+      handle: (exchange) => {
+        const repos = state.listRepos().map((repo) => repoJson(state.org, repo));
+        return paginate(exchange, repos, (page) => ({
+          total_count: repos.length,
+          repository_selection: 'all',
+          repositories: page,
+        }));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/repos/{owner}/{repo}/actions/runs',
+      handle: (exchange) => {
+        const repo = requireRepo(exchange);
+        const status = exchange.query.get('status');
+        if (status !== null && !runStatusFilters.has(status) && !runConclusionFilters.has(status)) {
+          throw new HttpError(422, `Invalid request.\n\n"${status}" is not a valid run status.`);
+        }
+        const runs = state
+          .listRuns(repo.name)
+          .filter((run) => status === null || run.status === status || run.conclusion === status)
+          // GitHub lists the newest run first.
+          .sort((a, b) => b.id - a.id)
+          .map((run) => runJson(state.org, repo, run));
+        return paginate(exchange, runs, (page) => ({ total_count: runs.length, workflow_runs: page }));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
+      handle: (exchange) => {
+        const repo = requireRepo(exchange);
+        const run = state.getRun(Number(exchange.params.run_id));
+        if (!run || run.repo !== repo.name) throw new HttpError(404);
+        const filter = exchange.query.get('filter') ?? 'latest';
+        if (filter !== 'latest' && filter !== 'all') {
+          throw new HttpError(422, `Invalid request.\n\n"${filter}" is not a member of ["latest", "all"].`);
+        }
+        const jobs = state.jobsOfRun(run.id, filter).map((job) => jobJson(state.org, repo, job));
+        return paginate(exchange, jobs, (page) => ({ total_count: jobs.length, jobs: page }));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/orgs/{org}/actions/runners',
+      handle: (exchange) => {
+        requireOrg(exchange);
+        const name = exchange.query.get('name');
+        const runners = state
+          .listRunners()
+          .filter((runner) => name === null || runner.name === name)
+          .map(runnerJson);
+        return paginate(exchange, runners, (page) => ({ total_count: runners.length, runners: page }));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/orgs/{org}/actions/runners/{runner_id}',
+      handle: (exchange) => ({ status: 200, body: runnerJson(requireRunner(exchange)) }),
+    },
+    {
+      method: 'DELETE',
+      pattern: '/orgs/{org}/actions/runners/{runner_id}',
+      handle: (exchange) => {
+        const runner = requireRunner(exchange);
+        // GitHub refuses to remove a runner while it runs a job.
+        if (runner.busy) throw new HttpError(422, `Bad request - Runner "${runner.name}" is still running a job"`);
+        state.removeRunner(runner.id);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/orgs/{org}/actions/runners/generate-jitconfig',
+      handle: (exchange) => {
+        requireOrg(exchange);
+        const request = parseJitRequest(exchange.body);
+        if (state.runnerByName(request.name)) throw new HttpError(409, 'Already exists - A runner with the same name');
+        const runner = state.registerRunner({ ...request, status: 'offline', ephemeral: true });
+        // Opaque to clients, like GitHub's; only the runner binary reads it.
+        const config = { runner_id: runner.id, name: runner.name, org: state.org };
+        return {
+          status: 201,
+          body: {
+            runner: runnerJson(runner),
+            encoded_jit_config: Buffer.from(JSON.stringify(config)).toString('base64'),
+          },
+        };
+      },
+    },
+  ];
+}
+
+function parseJitRequest(body: unknown): { name: string; labels: string[]; runnerGroupId: number } {
+  const { name, labels, runner_group_id: runnerGroupId } = (body ?? {}) as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof name !== 'string' || name === '') problems.push('name is required');
+  if (typeof runnerGroupId !== 'number' || !Number.isInteger(runnerGroupId)) problems.push('runner_group_id is required');
+  const labelsValid =
+    Array.isArray(labels) && labels.length >= 1 && labels.length <= 100 && labels.every((l) => typeof l === 'string');
+  if (!labelsValid) problems.push('labels must hold 1 to 100 strings');
+  if (problems.length > 0) throw new HttpError(422, `Invalid request.\n\n${problems.join('\n')}`);
+  return { name: name as string, labels: labels as string[], runnerGroupId: runnerGroupId as number };
+}
+
+// ----------------------------------------------------------------------------------------------- paging
+
+/**
+ * One page of `items`, with GitHub's Link header (prev, next, last, first; omitted when everything fits
+ * on the first page). `per_page` beyond 100 is clamped, as GitHub does.
+ */
+function paginate<T>(exchange: Exchange, items: readonly T[], wrap?: (page: T[]) => unknown): Reply {
+  const perPage = Math.min(maxPerPage, Math.max(1, intParam(exchange.query, 'per_page') ?? defaultPerPage));
+  const page = Math.max(1, intParam(exchange.query, 'page') ?? 1);
+  const lastPage = Math.max(1, Math.ceil(items.length / perPage));
+  const slice = items.slice((page - 1) * perPage, page * perPage);
+  const link = linkHeader(exchange.selfUrl, page, lastPage);
+  return { status: 200, body: wrap ? wrap(slice) : slice, headers: link ? { link } : undefined };
+}
+
+function linkHeader(selfUrl: URL, page: number, lastPage: number): string | undefined {
+  const pageUrl = (target: number) => {
+    const url = new URL(selfUrl);
+    url.searchParams.set('page', String(target));
+    return url.toString();
+  };
+  const links: [number, string][] = [];
+  if (page > 1) links.push([page - 1, 'prev']);
+  if (page < lastPage) links.push([page + 1, 'next'], [lastPage, 'last']);
+  if (page > 1) links.push([1, 'first']);
+  return links.length === 0 ? undefined : links.map(([target, rel]) => `<${pageUrl(target)}>; rel="${rel}"`).join(', ');
+}
+
+function intParam(query: URLSearchParams, name: string): number | undefined {
+  const value = Number.parseInt(query.get(name) ?? '', 10);
+  return Number.isNaN(value) ? undefined : value;
+}
+
+// -------------------------------------------------------------------------------------------- responses
+
+/** The primary-limit bookkeeping behind the x-ratelimit-* headers; 304s are free, as on GitHub. */
+class RateQuota {
+  private used = 0;
+  private readonly reset = Math.floor(Date.now() / 1000) + 3600;
+
+  spend(): void {
+    this.used = Math.min(rateLimit, this.used + 1);
+  }
+
+  headers(): Record<string, string> {
+    return {
+      'x-ratelimit-limit': String(rateLimit),
+      'x-ratelimit-remaining': String(rateLimit - this.used),
+      'x-ratelimit-used': String(this.used),
+      'x-ratelimit-reset': String(this.reset),
+      'x-ratelimit-resource': 'core',
+    };
+  }
+
+  resources(): Record<string, number> {
+    return { limit: rateLimit, used: this.used, remaining: rateLimit - this.used, reset: this.reset };
+  }
+}
+
+function send(res: ServerResponse, reply: Reply, quota: RateQuota, ifNoneMatch?: string): void {
+  const text = reply.raw ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
+  const etag = reply.status === 200 ? `W/"${createHash('sha256').update(text).digest('hex')}"` : undefined;
+  const notModified = etag !== undefined && ifNoneMatch?.split(/\s*,\s*/).includes(etag) === true;
+  if (!notModified && !reply.free) quota.spend();
+  res.writeHead(notModified ? 304 : reply.status, {
+    'content-type': 'application/json; charset=utf-8',
+    ...quota.headers(),
+    ...(etag ? { etag } : {}),
+    ...reply.headers,
+  });
+  res.end(notModified ? undefined : text);
+}
+
+function errorBody(status: number, message = STATUS_CODES[status] ?? 'Error') {
+  return { message, documentation_url: documentationUrl, status: String(status) };
+}
+
+function repoJson(org: string, repo: RepoRecord) {
+  return {
+    id: repo.id,
+    name: repo.name,
+    full_name: `${org}/${repo.name}`,
+    owner: { login: org, type: 'Organization' },
+    private: repo.private,
+    archived: repo.archived,
+    disabled: repo.disabled,
+  };
+}
+
+function runJson(org: string, repo: RepoRecord, run: RunRecord) {
+  return {
+    id: run.id,
+    name: 'CI',
+    run_number: run.id,
+    event: 'push',
+    status: run.status,
+    conclusion: run.conclusion,
+    run_attempt: run.attempt,
+    created_at: run.createdAt,
+    repository: { id: repo.id, name: repo.name, full_name: `${org}/${repo.name}` },
+  };
+}
+
+function jobJson(org: string, repo: RepoRecord, job: JobRecord) {
+  return {
+    id: job.id,
+    run_id: job.runId,
+    run_attempt: job.attempt,
+    name: job.name,
+    status: job.status,
+    conclusion: job.conclusion,
+    labels: job.labels,
+    runner_id: job.runnerId ?? null,
+    runner_name: job.runnerName ?? null,
+    created_at: job.createdAt,
+    started_at: job.startedAt ?? null,
+    completed_at: job.completedAt ?? null,
+    run_url: `/repos/${org}/${repo.name}/actions/runs/${job.runId}`,
+  };
+}
+
+function runnerJson(runner: RunnerRecord) {
+  return {
+    id: runner.id,
+    name: runner.name,
+    os: runner.os,
+    status: runner.status,
+    busy: runner.busy,
+    ephemeral: runner.ephemeral,
+    runner_group_id: runner.runnerGroupId,
+    labels: runner.labels,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- helpers
+
+function normalizePrefix(prefix = ''): string {
+  const trimmed = prefix.replace(/\/+$/, '');
+  return trimmed === '' || trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+function carriesToken(req: IncomingMessage, token: string): boolean {
+  const match = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  return match?.[1] === token;
+}
+
+async function readText(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const unparsable = Symbol('unparsable');
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return unparsable;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The local scaling run behind `npm start`: a stateful GitHub stand-in on 127.0.0.1 (GHES URL layout), an
+ * in-memory EC2 fleet, and the real state machine with the real handlers, cycle after cycle in virtual time.
+ */
+import './polyfills.ts';
+import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
+import type { HandlerDeps } from '../functions/handlers/deps.ts';
+import { createLogger, type Log } from '../functions/observability/logger.ts';
+import { poolTable } from '../functions/cli/table.ts';
+import { type CycleRunResult, runCycle } from './cycle-runner.ts';
+import { MemoryFleet } from './fleet/memory-fleet.ts';
+import { startGitHubStandin } from './github-standin/server.ts';
+import { GitHubState } from './github-standin/state.ts';
+import { loadScenario } from './scenario.ts';
+import { TraceFormatter } from './trace.ts';
+import { VirtualClock } from './virtual-clock.ts';
+import { LocalWorld } from './world.ts';
+
+export interface LocalRunOptions {
+  readonly scenarioPath: string;
+  /** Where the readable trace goes (console by default). */
+  readonly print?: (line: string) => void;
+  readonly log?: Log;
+  readonly registrationWaitSeconds?: number;
+}
+
+export interface LocalRunResult {
+  readonly cycles: CycleRunResult[];
+  readonly fleet: MemoryFleet;
+  readonly github: GitHubState;
+  /** Every request the stand-in served, in order. */
+  readonly requests: readonly { method: string; path: string }[];
+}
+
+const localToken = 'local-standin-token';
+
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const scenario = await loadScenario(options.scenarioPath);
+  const clock = new VirtualClock(new Date(scenario.start));
+  const github = new GitHubState({ org: scenario.org, now: clock.now });
+  const standin = await startGitHubStandin({ state: github, pathPrefix: '/api/v3', token: localToken });
+  try {
+    // The stand-in is laid out like GitHub Enterprise Server, so the config names its web URL and the
+    // API URL is derived exactly as it would be for a real GHES host.
+    const webUrl = standin.url.replace(/\/api\/v3\/?$/, '');
+    const config = parseConfig({ ...scenario.config, github: { url: webUrl, org: scenario.org } });
+    const fleet = new MemoryFleet({ now: clock.now });
+    const world = new LocalWorld(scenario, github, fleet, clock, config.pools);
+    const deps: HandlerDeps = {
+      config,
+      policy: scalingPolicyOf(config),
+      github: createGitHubAdapter({ apiUrl: config.github.apiUrl, org: config.github.org, token: localToken }),
+      fleet,
+      log: options.log ?? createLogger({ logLevel: 'SILENT' }),
+      now: clock.now,
+    };
+    const registrationWaitSeconds = options.registrationWaitSeconds ?? 30;
+
+    print(`stepscale local run — ${scenario.description}`);
+    print(`GitHub stand-in at ${config.github.apiUrl} (org ${scenario.org}, ${scenario.repositories.length} repositories)`);
+    print(`Pools: ${config.pools.map((p) => `${p.name} [${p.labels.join(',')}] max ${p.maxRunners}, minIdle ${p.minIdle}`).join('; ')}`);
+
+    const cycles: CycleRunResult[] = [];
+    for (const [index, at] of scenario.cycles.entries()) {
+      world.advanceTo(at);
+      printHappenings(print, world.drainHappenings());
+      const cycleId = clock.now().toISOString();
+      print('');
+      print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
+      const trace = new TraceFormatter();
+      const result = await runCycle({
+        deps,
+        cycleId,
+        registrationWaitSeconds,
+        // The Wait before CheckRegistration takes no wall time locally; the world lives through it instead.
+        beforeTask: (task) => {
+          if (task === 'CheckRegistration') {
+            world.advance(registrationWaitSeconds);
+            printHappenings(print, world.drainHappenings(), '      · ');
+          }
+        },
+        onEvent: (event) => {
+          const line = trace.format(event);
+          if (line) print(line);
+        },
+      });
+      cycles.push(result);
+      printSummary(print, result);
+    }
+    print('');
+    print(`Done: ${scenario.cycles.length} cycles, ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`);
+    return { cycles, fleet, github, requests: standin.requests };
+  } finally {
+    await standin.close();
+  }
+}
+
+function printHappenings(print: (line: string) => void, happenings: readonly string[], prefix = '  · '): void {
+  if (happenings.length === 0) return;
+  print('');
+  print(prefix.includes('      ') ? '      world, during the wait:' : '  world:');
+  for (const line of happenings) print(`${prefix}${line}`);
+}
+
+function printSummary(print: (line: string) => void, result: CycleRunResult): void {
+  const plan = result.output.plan as { pools?: { pool: string; queued: number; idle: number; busy: number; booting: number; launch: number; terminate: number }[] } | undefined;
+  print('');
+  if (result.status === 'FAILED') print(`  Cycle FAILED: ${result.error?.name} — ${String(result.error?.cause)}`);
+  if (plan?.pools) print(poolTable(plan.pools));
+  const demand = result.output.demand as { unmatched?: number } | undefined;
+  if (demand?.unmatched) print(`  (${demand.unmatched} queued job(s) match no pool: GitHub-hosted or other labels)`);
+}

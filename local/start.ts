@@ -1,0 +1,13 @@
+// `npm start [-- --scenario FILE]`: watch stepscale scale a local stand-in organization, cycle by cycle.
+import './polyfills.ts';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { runLocal } from './local-run.ts';
+
+const { values } = parseArgs({
+  options: { scenario: { type: 'string' } },
+  strict: true,
+});
+const scenarioPath = values.scenario ?? fileURLToPath(new URL('./scenarios/demo.json', import.meta.url));
+const result = await runLocal({ scenarioPath });
+process.exitCode = result.cycles.every((cycle) => cycle.status === 'SUCCEEDED') ? 0 : 1;

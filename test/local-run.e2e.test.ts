@@ -1,0 +1,76 @@
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type LocalRunResult, runLocal } from '../local/local-run.ts';
+
+const demo = fileURLToPath(new URL('../local/scenarios/demo.json', import.meta.url));
+
+interface PoolRow {
+  pool: string;
+  queued: number;
+  idle: number;
+  busy: number;
+  booting: number;
+  launch: number;
+  terminate: number;
+}
+
+function poolsOf(result: LocalRunResult, cycle: number): Record<string, PoolRow> {
+  const plan = result.cycles[cycle]?.output.plan as { pools: PoolRow[] };
+  return Object.fromEntries(plan.pools.map((row) => [row.pool, row]));
+}
+
+describe('npm start: the demo scenario through the real state machine', () => {
+  let result: LocalRunResult;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    result = await runLocal({ scenarioPath: demo, print: (line) => lines.push(line) });
+  });
+
+  it('runs every cycle to success', () => {
+    expect(result.cycles.map((cycle) => cycle.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+  });
+
+  it('cycle 1 scales up for queued jobs, including those hidden in an in-progress run', () => {
+    const pools = poolsOf(result, 0);
+    // 4 x64 jobs inside the api's in-progress run (mixed-case labels), plus minIdle 1.
+    expect(pools['linux-x64']).toEqual({ pool: 'linux-x64', queued: 4, idle: 0, busy: 0, booting: 0, orphaned: 0, launch: 5, terminate: 0 });
+    expect(pools['linux-arm64']).toMatchObject({ queued: 2, launch: 2 });
+    // ubuntu-latest and macOS are not ours; the docs job awaiting approval is not queued.
+    expect((result.cycles[0]?.output.demand as { unmatched: number }).unmatched).toBe(2);
+    // x64 boots in 25 s, arm64 in 40 s: after the 30 s wait only the x64 runners are online.
+    expect(result.cycles[0]?.output.registration).toEqual({ registered: 5, pending: 2 });
+  });
+
+  it('cycle 2 counts busy runners and clamps the launch at maxRunners', () => {
+    const pools = poolsOf(result, 1);
+    // 5 runners busy, 3 data-pipeline jobs queued + minIdle 1 = 4 wanted, but only 8 - 5 = 3 fit.
+    expect(pools['linux-x64']).toMatchObject({ queued: 3, idle: 0, busy: 5, booting: 0, launch: 3, terminate: 0 });
+    expect(pools['linux-arm64']).toMatchObject({ queued: 2, busy: 0, launch: 2 });
+  });
+
+  it('cycle 3 removes runners left idle by a cancelled run, and tops x64 back up to minIdle', () => {
+    const pools = poolsOf(result, 2);
+    expect(pools['linux-arm64']).toMatchObject({ queued: 0, idle: 2, busy: 0, launch: 0, terminate: 2 });
+    expect(pools['linux-x64']).toMatchObject({ queued: 0, idle: 0, busy: 0, launch: 1, terminate: 0 });
+    expect(result.cycles[2]?.output.scaleDown).toEqual({ terminated: 2, skipped: 0, failed: 0 });
+    // Deregistered first: the removed runners are gone from GitHub, their instances terminated.
+    const arm = result.fleet.live().filter((instance) => instance.pool === 'linux-arm64');
+    expect(arm).toHaveLength(0);
+    expect(result.github.listRunners().filter((runner) => runner.name.startsWith('stepscale-'))).toHaveLength(1);
+  });
+
+  it('never writes anything to GitHub except the deregistration of idle runners', () => {
+    const writes = result.requests.filter((request) => request.method !== 'GET');
+    expect(writes.map((request) => request.method)).toEqual(['DELETE', 'DELETE']);
+  });
+
+  it('prints a readable trace: states with durations, Map iterations and a pool table per cycle', () => {
+    const text = lines.join('\n');
+    expect(text).toMatch(/✓ ListRepositories \d+ ms {2}12 repositories in 3 batches/);
+    expect(text).toMatch(/↳ \[2\] CollectRepositoryJobs \d+ ms/);
+    expect(text).toMatch(/▶ WaitForRegistration \(Wait\)/);
+    expect(text.match(/pool\s+queued\s+idle\s+busy\s+booting\s+launch\s+terminate/g)).toHaveLength(3);
+    expect(text).toContain('execution succeeded');
+  });
+});

@@ -1,0 +1,64 @@
+import { parseConfig, scalingPolicyOf } from '../../functions/config/config.ts';
+import type { QueuedJob, Runner } from '../../functions/core/model.ts';
+import type { HandlerDeps } from '../../functions/handlers/deps.ts';
+import { silentLog } from '../../functions/observability/logger.ts';
+import type { GitHubPort } from '../../functions/ports/github.ts';
+import { MemoryFleet } from '../../local/fleet/memory-fleet.ts';
+
+/** An in-memory GitHubPort for handler and state machine tests that do not need HTTP. */
+export class FakeGitHub implements GitHubPort {
+  jobsByRepo = new Map<string, QueuedJob[]>();
+  runners: Runner[] = [];
+  deleted: number[] = [];
+
+  async listRepositories(): Promise<string[]> {
+    return [...this.jobsByRepo.keys()];
+  }
+  async listQueuedJobs(repository: string): Promise<QueuedJob[]> {
+    return this.jobsByRepo.get(repository) ?? [];
+  }
+  async listRunners(): Promise<Runner[]> {
+    return this.runners.map((runner) => ({ ...runner }));
+  }
+  async getRunner(runnerId: number): Promise<Runner | undefined> {
+    return this.runners.find((runner) => runner.id === runnerId);
+  }
+  async deleteRunner(runnerId: number): Promise<void> {
+    this.deleted.push(runnerId);
+    this.runners = this.runners.filter((runner) => runner.id !== runnerId);
+  }
+}
+
+export const testPool = {
+  name: 'linux-x64',
+  labels: ['self-hosted', 'linux', 'x64'],
+  maxRunners: 10,
+  minIdle: 0,
+  instanceTypes: ['m7i.large'],
+  launchTemplate: 'lt-0123',
+  subnets: ['subnet-0a'],
+};
+
+export function testDeps(overrides: { github?: GitHubPort; fleet?: MemoryFleet; now?: () => Date; config?: object } = {}) {
+  const now = overrides.now ?? (() => new Date('2026-01-05T09:00:00Z'));
+  const config = parseConfig({
+    github: { url: 'https://github.com', org: 'acme' },
+    pools: [testPool],
+    collection: { repositoriesPerBatch: 2 },
+    ...overrides.config,
+  });
+  const github = overrides.github ?? new FakeGitHub();
+  const fleet = overrides.fleet ?? new MemoryFleet({ now });
+  const deps: HandlerDeps = { config, policy: scalingPolicyOf(config), github, fleet, log: silentLog, now };
+  return { deps, github, fleet };
+}
+
+export function queuedJobs(count: number, labels: string[] = ['self-hosted', 'linux', 'x64']): QueuedJob[] {
+  return Array.from({ length: count }, (_, i) => ({ id: i + 1, runId: 1, labels }));
+}
+
+export function namedError(name: string, message = name): Error {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
