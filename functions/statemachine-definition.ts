@@ -5,7 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-export const definitionPath = fileURLToPath(new URL('../statemachine/scaling-cycle.asl.json', import.meta.url));
+export const definitionPath = fileURLToPath(
+  new URL('../statemachine/scaling-cycle.asl.json', import.meta.url),
+);
 
 const placeholder = /\$\{([A-Za-z0-9_]+)\}/g;
 
@@ -20,6 +22,8 @@ export function substitute(text: string, substitutions: Readonly<Record<string, 
   return text.replace(placeholder, (_, name: string) => substitutions[name] as string);
 }
 
-export async function loadDefinition(substitutions: Readonly<Record<string, string>>): Promise<Record<string, unknown>> {
+export async function loadDefinition(
+  substitutions: Readonly<Record<string, string>>,
+): Promise<Record<string, unknown>> {
   return JSON.parse(substitute(await readFile(definitionPath, 'utf8'), substitutions));
 }

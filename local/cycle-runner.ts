@@ -3,8 +3,8 @@
  * answered by the real handler in-process. Used by `npm start` and by the end-to-end tests.
  */
 import './polyfills.ts';
-import { type StateMachineDefinition, StateMachine } from 'aws-local-stepfunctions';
-import { type HandlerDeps } from '../functions/handlers/deps.ts';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { type TaskName, taskHandlers } from '../functions/handlers/index.ts';
 import { loadDefinition } from '../functions/statemachine-definition.ts';
 
@@ -19,7 +19,10 @@ export interface CycleRunOptions {
   /** Runs before each Task's handler; the local world uses it to let virtual time pass over Wait states. */
   readonly beforeTask?: (task: TaskName, input: unknown) => void | Promise<void>;
   /** Replace a handler (fault injection in tests). */
-  readonly wrapTask?: (task: TaskName, handler: (input: unknown) => Promise<unknown>) => (input: unknown) => Promise<unknown>;
+  readonly wrapTask?: (
+    task: TaskName,
+    handler: (input: unknown) => Promise<unknown>,
+  ) => (input: unknown) => Promise<unknown>;
   /** Receives every execution event as it happens. */
   readonly onEvent?: (event: NonNullable<TraceEvent>) => void;
 }
@@ -65,10 +68,16 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult
       overrides: {
         taskResourceLocalHandlers: localHandlers,
         // Virtual time: Waits and retry backoffs take no wall time locally.
-        waitTimeOverrides: waitStateNames(definition).reduce((acc, name) => ({ ...acc, [name]: 0 }), {}),
-        retryIntervalOverrides: retryableStateNames(definition).reduce((acc, name) => ({ ...acc, [name]: 0 }), {}),
+        waitTimeOverrides: Object.fromEntries(waitStateNames(definition).map((name) => [name, 0])),
+        retryIntervalOverrides: Object.fromEntries(retryableStateNames(definition).map((name) => [name, 0])),
       },
-      context: { Execution: { Name: options.cycleId, Input: { cycleId: options.cycleId }, StartTime: options.deps.now().toISOString() } },
+      context: {
+        Execution: {
+          Name: options.cycleId,
+          Input: { cycleId: options.cycleId },
+          StartTime: options.deps.now().toISOString(),
+        },
+      },
     },
   );
 
@@ -107,11 +116,15 @@ function allStates(definition: { States?: States }): [string, States[string]][] 
 }
 
 function waitStateNames(definition: Record<string, unknown>): string[] {
-  return allStates(definition as { States: States }).filter(([, s]) => s.Type === 'Wait').map(([name]) => name);
+  return allStates(definition as { States: States })
+    .filter(([, s]) => s.Type === 'Wait')
+    .map(([name]) => name);
 }
 
 function retryableStateNames(definition: Record<string, unknown>): string[] {
-  return allStates(definition as { States: States }).filter(([, s]) => s.Retry).map(([name]) => name);
+  return allStates(definition as { States: States })
+    .filter(([, s]) => s.Retry)
+    .map(([name]) => name);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

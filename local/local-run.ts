@@ -4,10 +4,10 @@
  */
 import './polyfills.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { poolTable } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
-import { poolTable } from '../functions/cli/table.ts';
 import { type CycleRunResult, runCycle } from './cycle-runner.ts';
 import { MemoryFleet } from './fleet/memory-fleet.ts';
 import { startGitHubStandin } from './github-standin/server.ts';
@@ -51,7 +51,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const deps: HandlerDeps = {
       config,
       policy: scalingPolicyOf(config),
-      github: createGitHubAdapter({ apiUrl: config.github.apiUrl, org: config.github.org, token: localToken }),
+      github: createGitHubAdapter({
+        apiUrl: config.github.apiUrl,
+        org: config.github.org,
+        token: localToken,
+      }),
       fleet,
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,
@@ -59,8 +63,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const registrationWaitSeconds = options.registrationWaitSeconds ?? 30;
 
     print(`stepscale local run — ${scenario.description}`);
-    print(`GitHub stand-in at ${config.github.apiUrl} (org ${scenario.org}, ${scenario.repositories.length} repositories)`);
-    print(`Pools: ${config.pools.map((p) => `${p.name} [${p.labels.join(',')}] max ${p.maxRunners}, minIdle ${p.minIdle}`).join('; ')}`);
+    print(
+      `GitHub stand-in at ${config.github.apiUrl} (org ${scenario.org}, ${scenario.repositories.length} repositories)`,
+    );
+    print(
+      `Pools: ${config.pools.map((p) => `${p.name} [${p.labels.join(',')}] max ${p.maxRunners}, minIdle ${p.minIdle}`).join('; ')}`,
+    );
 
     const cycles: CycleRunResult[] = [];
     for (const [index, at] of scenario.cycles.entries()) {
@@ -70,6 +78,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       print('');
       print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
       const trace = new TraceFormatter();
+      let duringWait: string[] = [];
       const result = await runCycle({
         deps,
         cycleId,
@@ -78,10 +87,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         beforeTask: (task) => {
           if (task === 'CheckRegistration') {
             world.advance(registrationWaitSeconds);
-            printHappenings(print, world.drainHappenings(), '      · ');
+            duringWait = world.drainHappenings();
           }
         },
         onEvent: (event) => {
+          // Events arrive after the fact, so what the world did during the wait is shown once the check is done.
+          if (event.type === 'StateExited' && event.state.name === 'CheckRegistration') {
+            printHappenings(print, duringWait, '      · ');
+          }
           const line = trace.format(event);
           if (line) print(line);
         },
@@ -90,25 +103,46 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       printSummary(print, result);
     }
     print('');
-    print(`Done: ${scenario.cycles.length} cycles, ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`);
+    print(
+      `Done: ${scenario.cycles.length} cycles, ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`,
+    );
     return { cycles, fleet, github, requests: standin.requests };
   } finally {
     await standin.close();
   }
 }
 
-function printHappenings(print: (line: string) => void, happenings: readonly string[], prefix = '  · '): void {
+function printHappenings(
+  print: (line: string) => void,
+  happenings: readonly string[],
+  prefix = '  · ',
+): void {
   if (happenings.length === 0) return;
-  print('');
-  print(prefix.includes('      ') ? '      world, during the wait:' : '  world:');
+  const nested = prefix.startsWith('      ');
+  if (!nested) print('');
+  print(nested ? '      world, during the wait:' : '  world:');
   for (const line of happenings) print(`${prefix}${line}`);
 }
 
 function printSummary(print: (line: string) => void, result: CycleRunResult): void {
-  const plan = result.output.plan as { pools?: { pool: string; queued: number; idle: number; busy: number; booting: number; launch: number; terminate: number }[] } | undefined;
+  const plan = result.output.plan as
+    | {
+        pools?: {
+          pool: string;
+          queued: number;
+          idle: number;
+          busy: number;
+          booting: number;
+          launch: number;
+          terminate: number;
+        }[];
+      }
+    | undefined;
   print('');
-  if (result.status === 'FAILED') print(`  Cycle FAILED: ${result.error?.name} — ${String(result.error?.cause)}`);
+  if (result.status === 'FAILED')
+    print(`  Cycle FAILED: ${result.error?.name} — ${String(result.error?.cause)}`);
   if (plan?.pools) print(poolTable(plan.pools));
   const demand = result.output.demand as { unmatched?: number } | undefined;
-  if (demand?.unmatched) print(`  (${demand.unmatched} queued job(s) match no pool: GitHub-hosted or other labels)`);
+  if (demand?.unmatched)
+    print(`  (${demand.unmatched} queued job(s) match no pool: GitHub-hosted or other labels)`);
 }

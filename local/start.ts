@@ -1,7 +1,7 @@
 // `npm start [-- --scenario FILE]`: watch stepscale scale a local stand-in organization, cycle by cycle.
 import './polyfills.ts';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { runLocal } from './local-run.ts';
 
 const { values } = parseArgs({

@@ -21,7 +21,8 @@ export class TraceFormatter {
         const started = this.entered.get(this.key(event.state.name, event.index)) ?? event.timestamp;
         const took = `${event.timestamp - started} ms`;
         const detail = describeOutput(event.state.name, event.state.output);
-        if (event.index !== undefined) return `      ↳ [${event.index}] ${event.state.name} ${took}${detail ? `  ${detail}` : ''}`;
+        if (event.index !== undefined)
+          return `      ↳ [${event.index}] ${event.state.name} ${took}${detail ? `  ${detail}` : ''}`;
         return `  ✓ ${event.state.name} ${took}${detail ? `  ${detail}` : ''}`;
       }
       case 'MapIterationStarted':
@@ -52,26 +53,67 @@ function at(index: number | undefined): string {
   return index === undefined ? '' : ` [${index}]`;
 }
 
+/** The parts of the cycle state (and of a Map iteration's output) the trace describes. */
+interface CycleStateView {
+  repositories?: { count: number; batches: unknown[] };
+  parts?: unknown[];
+  demand?: {
+    queuedByPool: Record<string, number>;
+    unmatched: number;
+    complete: boolean;
+    failedRepositories: number;
+  };
+  plan?: { launches: { count: number }[]; removals: unknown[]; scaleDownHeld: boolean };
+  scaleUp?: { launched: number; missing: number };
+  scaleDown?: { terminated: number; skipped: number; failed: number };
+  registration?: { registered: number; pending: number };
+}
+
+interface BatchView {
+  repositories: number;
+  failedRepositories: number;
+  queuedByPool: Record<string, number>;
+  unmatched: number;
+}
+
 /** A few words on what a Task produced, read from its output. */
 function describeOutput(state: string, output: unknown): string {
-  const o = (output ?? {}) as Record<string, any>;
+  const o = (output ?? {}) as CycleStateView;
   switch (state) {
     case 'ListRepositories':
-      return `${o.repositories?.count} repositories in ${o.repositories?.batches?.length} batches`;
-    case 'CollectRepositoryJobs':
-      return `${o.repositories} repos, ${sum(o.queuedByPool)} queued for our pools, ${o.unmatched} unmatched${o.failedRepositories ? `, ${o.failedRepositories} FAILED` : ''}`;
+      return o.repositories
+        ? `${o.repositories.count} repositories in ${o.repositories.batches.length} batches`
+        : '';
+    case 'CollectRepositoryJobs': {
+      const batch = output as BatchView;
+      const failed = batch.failedRepositories ? `, ${batch.failedRepositories} FAILED` : '';
+      return `${batch.repositories} repos, ${sum(batch.queuedByPool)} queued for our pools, ${batch.unmatched} unmatched${failed}`;
+    }
     case 'CollectQueuedJobs':
-      return `${o.parts?.length} iterations`;
-    case 'AggregateDemand':
-      return `${sum(o.demand?.queuedByPool)} queued, ${o.demand?.unmatched} unmatched${o.demand?.complete ? '' : `, ${o.demand?.failedRepositories} repos failed`}`;
-    case 'Decide':
-      return `launch ${sumOf(o.plan?.launches, 'count')}, remove ${o.plan?.removals?.length}${o.plan?.scaleDownHeld ? ' (scale-down held: incomplete collection)' : ''}`;
+      return `${o.parts?.length ?? 0} iterations`;
+    case 'AggregateDemand': {
+      if (!o.demand) return '';
+      const failed = o.demand.complete ? '' : `, ${o.demand.failedRepositories} repos failed`;
+      return `${sum(o.demand.queuedByPool)} queued, ${o.demand.unmatched} unmatched${failed}`;
+    }
+    case 'Decide': {
+      if (!o.plan) return '';
+      const launches = o.plan.launches.reduce((total, launch) => total + launch.count, 0);
+      const held = o.plan.scaleDownHeld ? ' (scale-down held: incomplete collection)' : '';
+      return `launch ${launches}, remove ${o.plan.removals.length}${held}`;
+    }
     case 'ScaleUp':
-      return o.scaleUp ? `launched ${o.scaleUp.launched}${o.scaleUp.missing ? `, ${o.scaleUp.missing} missing` : ''}` : 'failed';
+      return o.scaleUp
+        ? `launched ${o.scaleUp.launched}${o.scaleUp.missing ? `, ${o.scaleUp.missing} missing` : ''}`
+        : 'failed';
     case 'ScaleDown':
-      return o.scaleDown ? `terminated ${o.scaleDown.terminated}, skipped ${o.scaleDown.skipped}, failed ${o.scaleDown.failed}` : 'failed';
+      return o.scaleDown
+        ? `terminated ${o.scaleDown.terminated}, skipped ${o.scaleDown.skipped}, failed ${o.scaleDown.failed}`
+        : 'failed';
     case 'CheckRegistration':
-      return o.registration ? `${o.registration.registered} registered, ${o.registration.pending} still booting` : '';
+      return o.registration
+        ? `${o.registration.registered} registered, ${o.registration.pending} still booting`
+        : '';
     default:
       return '';
   }
@@ -79,8 +121,4 @@ function describeOutput(state: string, output: unknown): string {
 
 function sum(record: Record<string, number> | undefined): number {
   return Object.values(record ?? {}).reduce((total, n) => total + n, 0);
-}
-
-function sumOf(items: Record<string, number>[] | undefined, key: string): number {
-  return (items ?? []).reduce((total, item) => total + (item[key] ?? 0), 0);
 }

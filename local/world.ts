@@ -5,10 +5,12 @@
  * second, so a run is deterministic.
  */
 import { normalizeLabels } from '../functions/core/labels.ts';
-import type { GitHubState } from './github-standin/state.ts';
 import type { MemoryFleet } from './fleet/memory-fleet.ts';
+import type { GitHubState } from './github-standin/state.ts';
 import type { Scenario, ScenarioEvent } from './scenario.ts';
 import type { VirtualClock } from './virtual-clock.ts';
+
+const hostedRunnerPrefix = 'github-hosted-';
 
 export class LocalWorld {
   private elapsed = 0;
@@ -75,19 +77,20 @@ export class LocalWorld {
   private startRun(event: Extract<ScenarioEvent, { type: 'run' }>): void {
     const run = this.github.addRun(event.repo, runStatusOf(event.jobs.map((job) => job.status)));
     if (event.key) this.runIdsByKey.set(event.key, run.id);
-    let queued = 0;
+    const counts = new Map<string, number>();
     for (const spec of event.jobs) {
       for (let i = 0; i < spec.count; i += 1) {
         const job = this.github.addJob(run.id, { labels: spec.labels, status: spec.status });
         this.durationByJob.set(job.id, spec.durationSeconds);
-        if (spec.status === 'in_progress') this.finishAtByJob.set(job.id, this.elapsed + spec.durationSeconds);
-        if (spec.status === 'queued') {
-          this.queuedAtByJob.set(job.id, this.elapsed);
-          queued += 1;
-        }
+        if (spec.status === 'in_progress')
+          this.finishAtByJob.set(job.id, this.elapsed + spec.durationSeconds);
+        if (spec.status === 'queued') this.queuedAtByJob.set(job.id, this.elapsed);
+        const key = `${spec.status.replace('_', ' ')} [${spec.labels.join(', ')}]`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
       }
     }
-    this.note(`${event.repo}: run ${run.id} with ${queued} queued job(s)`);
+    const jobs = [...counts].map(([key, count]) => `${count} ${key}`).join(', ');
+    this.note(`${event.repo}: run ${run.id} (${run.status.replace('_', ' ')}) with ${jobs}`);
   }
 
   private cancelRun(key: string): void {
@@ -121,7 +124,7 @@ export class LocalWorld {
       if (!job || job.status === 'completed') continue;
       const runnerName = job.runnerName;
       this.github.completeJob(jobId);
-      if (!runnerName) continue;
+      if (!runnerName || runnerName.startsWith(hostedRunnerPrefix)) continue;
       // Ephemeral: the runner unregistered itself; its instance shuts down (stepscale's bootstrap does this).
       const instance = this.fleet.live().find((candidate) => candidate.runnerName === runnerName);
       if (instance) this.fleet.markTerminated(instance.id);
@@ -133,7 +136,7 @@ export class LocalWorld {
   private assignJobs(): void {
     for (const [jobId, queuedAt] of [...this.queuedAtByJob]) {
       const job = this.github.getJob(jobId);
-      if (!job || job.status !== 'queued') {
+      if (job?.status !== 'queued') {
         this.queuedAtByJob.delete(jobId);
         continue;
       }
@@ -142,17 +145,15 @@ export class LocalWorld {
         if (this.elapsed - queuedAt >= this.scenario.hostedPickupSeconds) this.startHostedJob(jobId);
         continue;
       }
-      const runner = this.github
-        .listRunners()
-        .find(
-          (candidate) =>
-            candidate.status === 'online' &&
-            !candidate.busy &&
-            covers(
-              candidate.labels.map((label) => label.name),
-              wanted,
-            ),
-        );
+      const runner = this.github.listRunners().find(
+        (candidate) =>
+          candidate.status === 'online' &&
+          !candidate.busy &&
+          covers(
+            candidate.labels.map((label) => label.name),
+            wanted,
+          ),
+      );
       if (!runner) continue;
       this.github.assignJob(jobId, runner.id);
       this.queuedAtByJob.delete(jobId);
@@ -165,7 +166,11 @@ export class LocalWorld {
     // GitHub-hosted capacity is not modelled beyond "it shows up": a hosted runner takes the job. It is
     // removed from the org's list at once, as hosted runners never appear among self-hosted ones.
     this.queuedAtByJob.delete(jobId);
-    const hosted = this.github.registerRunner({ name: `github-hosted-${jobId}`, labels: ['ubuntu-latest'], ephemeral: true });
+    const hosted = this.github.registerRunner({
+      name: `${hostedRunnerPrefix}${jobId}`,
+      labels: ['ubuntu-latest'],
+      ephemeral: true,
+    });
     this.github.assignJob(jobId, hosted.id);
     this.github.removeRunner(hosted.id);
     this.finishAtByJob.set(jobId, this.elapsed + (this.durationByJob.get(jobId) ?? 60));

@@ -6,23 +6,41 @@ import { definitionPath, placeholdersIn, substitute } from '../functions/statema
 import { runCycle } from '../local/cycle-runner.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps } from './support/fakes.ts';
 
-type State = { Type: string; Resource?: string; TimeoutSeconds?: number; Retry?: unknown[]; Catch?: unknown[]; ItemProcessor?: { States: Record<string, State> } };
+type State = {
+  Type: string;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  Retry?: unknown[];
+  Catch?: unknown[];
+  ItemProcessor?: { States: Record<string, State> };
+};
 
 async function definitionText(): Promise<string> {
   return readFile(definitionPath, 'utf8');
 }
 
 function flatten(states: Record<string, State>): [string, State][] {
-  return Object.entries(states).flatMap(([name, state]) => [[name, state] as [string, State], ...(state.ItemProcessor ? flatten(state.ItemProcessor.States) : [])]);
+  return Object.entries(states).flatMap(([name, state]) => [
+    [name, state] as [string, State],
+    ...(state.ItemProcessor ? flatten(state.ItemProcessor.States) : []),
+  ]);
 }
 
 describe('statemachine/scaling-cycle.asl.json', () => {
   it('is valid ASL once substituted', async () => {
     // Prepare
     const text = await definitionText();
-    const substitutions = Object.fromEntries(placeholdersIn(text).map((name) => [name, name.endsWith('Arn') ? `arn:aws:lambda:us-east-1:123456789012:function:${name}` : '5']));
+    const substitutions = Object.fromEntries(
+      placeholdersIn(text).map((name) => [
+        name,
+        name.endsWith('Arn') ? `arn:aws:lambda:us-east-1:123456789012:function:${name}` : '5',
+      ]),
+    );
     // Act
-    const { isValid, errors } = validator(JSON.parse(substitute(text, substitutions)), { checkPaths: true, checkArn: true });
+    const { isValid, errors } = validator(JSON.parse(substitute(text, substitutions)), {
+      checkPaths: true,
+      checkArn: true,
+    });
     // Assess
     expect(errors).toEqual([]);
     expect(isValid).toBe(true);
@@ -52,7 +70,7 @@ describe('the state machine on the embedded executor', () => {
     github.jobsByRepo.set('api', queuedJobs(3));
     github.jobsByRepo.set('web', queuedJobs(2));
     github.jobsByRepo.set('docs', queuedJobs(1, ['ubuntu-latest']));
-    return { github, ...testDeps({ github }) };
+    return testDeps({ github });
   }
 
   it('retries a task that fails once and still counts demand exactly', async () => {
@@ -74,7 +92,11 @@ describe('the state machine on the embedded executor', () => {
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     expect(result.events.filter((event) => event.type === 'StateRetried')).toHaveLength(1);
-    expect(result.output.demand).toMatchObject({ queuedByPool: { 'linux-x64': 5 }, unmatched: 1, complete: true });
+    expect(result.output.demand).toMatchObject({
+      queuedByPool: { 'linux-x64': 5 },
+      unmatched: 1,
+      complete: true,
+    });
     expect(result.output.scaleUp).toMatchObject({ launched: 5 });
   });
 
@@ -123,10 +145,23 @@ describe('the state machine on the embedded executor', () => {
 
   it('holds scale-down when a batch of repositories cannot be collected', async () => {
     // Prepare: an idle runner of ours that would otherwise be removed.
-    const { deps, github, fleet } = setup();
-    const [instanceId] = (await fleet.launch({ pool: 'linux-x64', count: 1, clientToken: 'earlier' })).instanceIds;
-    github.runners = [{ id: 7, name: `stepscale-${instanceId}`, status: 'online', busy: false, labels: ['self-hosted', 'linux', 'x64'] }];
-    github.jobsByRepo = new Map([['api', []], ['web', []], ['docs', []]]);
+    const { github, fleet } = setup();
+    const [instanceId] = (await fleet.launch({ pool: 'linux-x64', count: 1, clientToken: 'earlier' }))
+      .instanceIds;
+    github.runners = [
+      {
+        id: 7,
+        name: `stepscale-${instanceId}`,
+        status: 'online',
+        busy: false,
+        labels: ['self-hosted', 'linux', 'x64'],
+      },
+    ];
+    github.jobsByRepo = new Map([
+      ['api', []],
+      ['web', []],
+      ['docs', []],
+    ]);
     const later = testDeps({ github, fleet, now: () => new Date('2026-01-05T10:00:00Z') }).deps;
     // Act
     const result = await runCycle({
@@ -134,7 +169,8 @@ describe('the state machine on the embedded executor', () => {
       cycleId: 'partial',
       wrapTask: (task, handler) => async (input) => {
         const repositories = (input as { repositories?: string[] }).repositories ?? [];
-        if (task === 'CollectRepositoryJobs' && repositories.includes('docs')) throw namedError('GitHubUnavailableError');
+        if (task === 'CollectRepositoryJobs' && repositories.includes('docs'))
+          throw namedError('GitHubUnavailableError');
         return handler(input);
       },
     });

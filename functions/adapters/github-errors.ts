@@ -51,6 +51,10 @@ export function toGitHubError(error: unknown, action: string): unknown {
   return new GitHubRequestError(message, error.status, options);
 }
 
+export function isNotFound(error: unknown): boolean {
+  return isHttpFailure(error) && error.status === 404;
+}
+
 function isHttpFailure(error: unknown): error is HttpFailure {
   return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
 }
@@ -59,5 +63,7 @@ function isHttpFailure(error: unknown): error is HttpFailure {
 function isRateLimit(error: HttpFailure): boolean {
   if (error.status === 429) return true;
   if (error.status !== 403) return false;
-  return String(error.response?.headers?.['x-ratelimit-remaining']) === '0' || /rate limit/i.test(error.message);
+  return (
+    String(error.response?.headers?.['x-ratelimit-remaining']) === '0' || /rate limit/i.test(error.message)
+  );
 }

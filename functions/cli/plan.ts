@@ -4,12 +4,12 @@
  * cycle would decide; the GitHub adapter is read-only and the fleet refuses to launch or terminate.
  */
 import pLimit from 'p-limit';
+import { StepscaleError } from '../errors.ts';
 import { aggregateDemand } from '../handlers/aggregate-demand.ts';
 import { collectRepositoryJobs } from '../handlers/collect-repository-jobs.ts';
 import { type DecideOutput, decide } from '../handlers/decide.ts';
 import type { Cycle, HandlerDeps } from '../handlers/deps.ts';
 import { listRepositories } from '../handlers/list-repositories.ts';
-import { StepscaleError } from '../errors.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 
 export interface PlanReport {
@@ -82,5 +82,10 @@ export async function computePlan(deps: HandlerDeps, cycle: Cycle): Promise<Plan
     })),
     unmatched: decision.unmatched,
   };
-  return { report, repositories: demand.repositories, failedRepositories: demand.failedRepositories, decision };
+  return {
+    report,
+    repositories: demand.repositories,
+    failedRepositories: demand.failedRepositories,
+    decision,
+  };
 }

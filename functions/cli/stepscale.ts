@@ -4,8 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { createGitHubAdapter } from '../adapters/github-octokit.ts';
 import { createEc2InstanceLister } from '../adapters/ec2-instances.ts';
+import { createGitHubAdapter } from '../adapters/github-octokit.ts';
 import { loadConfigFile, readGitHubToken, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -72,7 +72,12 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
   const config = await loadConfigFile(values.config);
   const token = readGitHubToken(io.env);
   const log = createLogger({ logLevel: io.env.STEPSCALE_DEBUG ? 'DEBUG' : 'ERROR' });
-  const github = createGitHubAdapter({ apiUrl: config.github.apiUrl, org: config.github.org, token, readOnly: true });
+  const github = createGitHubAdapter({
+    apiUrl: config.github.apiUrl,
+    org: config.github.org,
+    token,
+    readOnly: true,
+  });
   const lister = values['no-ec2'] ? noInstances : createEc2InstanceLister(new EC2Client({}), config.stack);
   const deps = {
     config,
@@ -102,7 +107,8 @@ function renderPlan(details: PlanDetails, context: { org: string; ec2: boolean }
     '',
     `  ${details.report.unmatched} queued job(s) match no pool (GitHub-hosted or other labels).`,
   ];
-  if (!context.ec2) lines.push('  --no-ec2: instances were not read, so booting is 0 and no runner is removable.');
+  if (!context.ec2)
+    lines.push('  --no-ec2: instances were not read, so booting is 0 and no runner is removable.');
   lines.push('  Nothing was changed: plan is read-only.');
   return `${lines.join('\n')}\n`;
 }

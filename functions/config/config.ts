@@ -13,7 +13,9 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 
 const poolSchema = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"'),
     labels: z
       .array(z.string().trim().min(1, 'a label cannot be empty').max(100))
       .min(1, 'needs at least one label')
@@ -33,34 +35,33 @@ const poolSchema = z
     when: ({ value }) => hasNumbers(value, 'minIdle', 'maxRunners'),
   });
 
-const configSchema = z
-  .strictObject({
-    github: z.strictObject({
-      url: httpUrl,
-      org: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub organization login'),
-      apiUrl: httpUrl.optional(),
-    }),
-    /** Names this deployment: instances are tagged with it and only tagged instances are ever touched. */
-    stack: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must be 1-64 letters, digits or "-", starting with a letter')
-      .default('stepscale'),
-    pools: z.array(poolSchema).min(1, 'at least one pool is required'),
-    scaleDown: z
-      .strictObject({
-        minRunningSeconds: z.int().min(0).default(300),
-        bootTimeoutSeconds: z.int().min(30).default(300),
-      })
-      .prefault({}),
-    collection: z
-      .strictObject({
-        /** Repositories collected per Map iteration (keeps state payloads and transitions small). */
-        repositoriesPerBatch: z.int().min(1).max(500).default(10),
-        /** Concurrent GitHub requests inside one collect task. */
-        concurrency: z.int().min(1).max(20).default(4),
-      })
-      .prefault({}),
-  });
+const configSchema = z.strictObject({
+  github: z.strictObject({
+    url: httpUrl,
+    org: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub organization login'),
+    apiUrl: httpUrl.optional(),
+  }),
+  /** Names this deployment: instances are tagged with it and only tagged instances are ever touched. */
+  stack: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must be 1-64 letters, digits or "-", starting with a letter')
+    .default('stepscale'),
+  pools: z.array(poolSchema).min(1, 'at least one pool is required'),
+  scaleDown: z
+    .strictObject({
+      minRunningSeconds: z.int().min(0).default(300),
+      bootTimeoutSeconds: z.int().min(30).default(300),
+    })
+    .prefault({}),
+  collection: z
+    .strictObject({
+      /** Repositories collected per Map iteration (keeps state payloads and transitions small). */
+      repositoriesPerBatch: z.int().min(1).max(500).default(10),
+      /** Concurrent GitHub requests inside one collect task. */
+      concurrency: z.int().min(1).max(20).default(4),
+    })
+    .prefault({}),
+});
 
 type ParsedConfig = z.output<typeof configSchema>;
 export type PoolConfig = ParsedConfig['pools'][number];
@@ -71,13 +72,19 @@ export function parseConfig(raw: unknown): Config {
   const result = configSchema.safeParse(raw);
   // Cross-pool checks run on the raw input so they are reported even when other fields are wrong.
   const problems = [
-    ...(result.success ? [] : result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`)),
+    ...(result.success
+      ? []
+      : result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`)),
     ...duplicatePoolNames(raw),
   ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const config = result.data;
   const pools = config.pools.map((pool) => ({ ...pool, labels: normalizeLabels(pool.labels) }));
-  return { ...config, pools, github: { ...config.github, apiUrl: config.github.apiUrl ?? apiUrlFor(config.github.url) } };
+  return {
+    ...config,
+    pools,
+    github: { ...config.github, apiUrl: config.github.apiUrl ?? apiUrlFor(config.github.url) },
+  };
 }
 
 export async function loadConfigFile(path: string): Promise<Config> {
@@ -85,7 +92,9 @@ export async function loadConfigFile(path: string): Promise<Config> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ConfigError([`${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`]);
+    throw new ConfigError([
+      `${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    ]);
   }
   let raw: unknown;
   try {
@@ -105,7 +114,12 @@ export function readGitHubToken(env: NodeJS.ProcessEnv): string {
 
 export function scalingPolicyOf(config: Config): ScalingPolicy {
   return {
-    pools: config.pools.map(({ name, labels, maxRunners, minIdle }) => ({ name, labels, maxRunners, minIdle })),
+    pools: config.pools.map(({ name, labels, maxRunners, minIdle }) => ({
+      name,
+      labels,
+      maxRunners,
+      minIdle,
+    })),
     minRunningSeconds: config.scaleDown.minRunningSeconds,
     bootTimeoutSeconds: config.scaleDown.bootTimeoutSeconds,
   };
@@ -127,10 +141,16 @@ function duplicatePoolNames(raw: unknown): string[] {
 }
 
 function hasNumbers(value: unknown, ...keys: string[]): boolean {
-  return typeof value === 'object' && value !== null && keys.every((key) => typeof (value as Record<string, unknown>)[key] === 'number');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    keys.every((key) => typeof (value as Record<string, unknown>)[key] === 'number')
+  );
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(config)';
-  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .join('');
 }

@@ -66,7 +66,12 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
   return { pools, scaleDownHeld };
 }
 
-function planPool(pool: PoolPolicy, queued: number, inventory: PoolInventory, scaleDownHeld: boolean): PoolPlan {
+function planPool(
+  pool: PoolPolicy,
+  queued: number,
+  inventory: PoolInventory,
+  scaleDownHeld: boolean,
+): PoolPlan {
   const idle = inventory.idle.length;
   const { busy, booting, orphaned } = inventory;
   const current = idle + busy + booting + orphaned;
@@ -108,7 +113,10 @@ function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number)
     inventory.idle.push(runner);
     if (ageSeconds >= policy.minRunningSeconds) {
       const list = removableByPool.get(instance.pool) ?? [];
-      list.push({ removal: { runnerId: runner.id, runnerName: runner.name, instanceId: instance.id }, launchedMs });
+      list.push({
+        removal: { runnerId: runner.id, runnerName: runner.name, instanceId: instance.id },
+        launchedMs,
+      });
       removableByPool.set(instance.pool, list);
     }
   }

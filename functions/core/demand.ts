@@ -13,7 +13,10 @@ export function emptyDemand(pools: readonly LabelledPool[]): Demand {
 }
 
 /** Count queued jobs per pool; each job is counted once, for the first pool that serves it. */
-export function countDemand(jobs: readonly { readonly labels: readonly string[] }[], pools: readonly LabelledPool[]): Demand {
+export function countDemand(
+  jobs: readonly { readonly labels: readonly string[] }[],
+  pools: readonly LabelledPool[],
+): Demand {
   const queuedByPool = emptyDemand(pools).queuedByPool;
   let unmatched = 0;
   for (const job of jobs) {

@@ -24,7 +24,10 @@ export interface LabelledPool {
  * The pool that serves a job with these labels, or undefined when no pool does (for example
  * GitHub-hosted labels such as `ubuntu-latest`). A job without labels matches nothing: it cannot be ours.
  */
-export function matchPool<P extends LabelledPool>(jobLabels: readonly string[], pools: readonly P[]): P | undefined {
+export function matchPool<P extends LabelledPool>(
+  jobLabels: readonly string[],
+  pools: readonly P[],
+): P | undefined {
   const wanted = normalizeLabels(jobLabels);
   if (wanted.length === 0) return undefined;
   return pools.find((pool) => wanted.every((label) => pool.labels.includes(label)));

@@ -14,7 +14,9 @@ export function checkRegistration(deps: HandlerDeps) {
   return async (event: unknown): Promise<CheckRegistrationOutput> => {
     const { cycle, instanceIds } = parseTaskInput('CheckRegistration', inputSchema, event);
     const online = new Set(
-      (await deps.github.listRunners()).filter((runner) => runner.status === 'online').map((runner) => runner.name),
+      (await deps.github.listRunners())
+        .filter((runner) => runner.status === 'online')
+        .map((runner) => runner.name),
     );
     const registered = instanceIds.filter((id) => online.has(runnerNameFor(id))).length;
     const output = { registered, pending: instanceIds.length - registered };

@@ -30,7 +30,11 @@ export function collectRepositoryJobs(deps: HandlerDeps) {
             const jobs = await deps.github.listQueuedJobs(repository);
             return { ok: true as const, demand: countDemand(jobs, pools) };
           } catch (error) {
-            deps.log.warn('Could not collect queued jobs', { cycleId: cycle.id, repository, error: error as Error });
+            deps.log.warn('Could not collect queued jobs', {
+              cycleId: cycle.id,
+              repository,
+              error: error as Error,
+            });
             return { ok: false as const, error };
           }
         }),

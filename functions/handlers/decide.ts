@@ -57,11 +57,16 @@ export function decide(deps: HandlerDeps) {
       pools: plan.pools.map(({ terminate, ...counts }) => ({ ...counts, terminate: terminate.length })),
       unmatched: demand.unmatched,
       scaleDownHeld: plan.scaleDownHeld,
-      launches: plan.pools.filter((pool) => pool.launch > 0).map((pool) => ({ pool: pool.pool, count: pool.launch })),
-      removals: plan.pools.flatMap((pool) => pool.terminate.map((removal) => ({ pool: pool.pool, ...removal }))),
+      launches: plan.pools
+        .filter((pool) => pool.launch > 0)
+        .map((pool) => ({ pool: pool.pool, count: pool.launch })),
+      removals: plan.pools.flatMap((pool) =>
+        pool.terminate.map((removal) => ({ pool: pool.pool, ...removal })),
+      ),
     };
     for (const summary of output.pools) deps.log.info('Pool decision', { cycleId: cycle.id, ...summary });
-    if (plan.scaleDownHeld) deps.log.warn('Scale-down held: collection was incomplete', { cycleId: cycle.id });
+    if (plan.scaleDownHeld)
+      deps.log.warn('Scale-down held: collection was incomplete', { cycleId: cycle.id });
     return output;
   };
 }

@@ -29,6 +29,8 @@ export type Cycle = z.infer<typeof cycleSchema>;
 export function parseTaskInput<S extends z.ZodType>(task: string, schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`,
+  );
   throw new InvalidTaskInputError(`${task} received invalid input: ${problems.join('; ')}`);
 }

@@ -15,7 +15,11 @@ export function listRepositories(deps: HandlerDeps) {
     const { cycle } = parseTaskInput('ListRepositories', inputSchema, event);
     const names = [...new Set(await deps.github.listRepositories())].sort();
     const batches = chunk(names, deps.config.collection.repositoriesPerBatch);
-    deps.log.info('Listed repositories', { cycleId: cycle.id, repositories: names.length, batches: batches.length });
+    deps.log.info('Listed repositories', {
+      cycleId: cycle.id,
+      repositories: names.length,
+      batches: batches.length,
+    });
     return { count: names.length, batches };
   };
 }

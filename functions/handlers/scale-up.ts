@@ -35,7 +35,12 @@ export function scaleUp(deps: HandlerDeps) {
       instanceIds.push(...result.instanceIds);
       missing += result.missing;
       const fields = { cycleId: cycle.id, pool, requested: count, launched: result.instanceIds.length };
-      if (result.missing > 0) deps.log.warn('Launch partly fulfilled', { ...fields, missing: result.missing, errors: result.errors });
+      if (result.missing > 0)
+        deps.log.warn('Launch partly fulfilled', {
+          ...fields,
+          missing: result.missing,
+          errors: result.errors,
+        });
       else deps.log.info('Launched instances', fields);
     }
     return { launched: instanceIds.length, missing, instanceIds };

@@ -74,7 +74,15 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
 
     const fault = options.faults?.(recorded);
     if (fault) {
-      send(res, { status: fault.status, raw: fault.body ?? JSON.stringify(errorBody(fault.status)), headers: fault.headers }, quota);
+      send(
+        res,
+        {
+          status: fault.status,
+          raw: fault.body ?? JSON.stringify(errorBody(fault.status)),
+          headers: fault.headers,
+        },
+        quota,
+      );
       return;
     }
     if (options.token !== undefined && !carriesToken(req, options.token)) {
@@ -147,7 +155,12 @@ class HttpError extends Error {
   }
 }
 
-function route(routes: readonly Route[], method: string, path: string, exchange: Omit<Exchange, 'params'>): Reply {
+function route(
+  routes: readonly Route[],
+  method: string,
+  path: string,
+  exchange: Omit<Exchange, 'params'>,
+): Reply {
   const segments = path.split('/').filter(Boolean);
   for (const candidate of routes) {
     if (candidate.method !== method) continue;
@@ -156,7 +169,8 @@ function route(routes: readonly Route[], method: string, path: string, exchange:
     try {
       return candidate.handle({ ...exchange, params });
     } catch (error) {
-      if (error instanceof HttpError) return { status: error.status, body: errorBody(error.status, error.message) };
+      if (error instanceof HttpError)
+        return { status: error.status, body: errorBody(error.status, error.message) };
       throw error;
     }
   }
@@ -220,7 +234,10 @@ function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
       pattern: '/orgs/{org}/repos',
       handle: (exchange) => {
         requireOrg(exchange);
-        return paginate(exchange, state.listRepos().map((repo) => repoJson(state.org, repo)));
+        return paginate(
+          exchange,
+          state.listRepos().map((repo) => repoJson(state.org, repo)),
+        );
       },
     },
     {
@@ -292,7 +309,8 @@ function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
       handle: (exchange) => {
         const runner = requireRunner(exchange);
         // GitHub refuses to remove a runner while it runs a job.
-        if (runner.busy) throw new HttpError(422, `Bad request - Runner "${runner.name}" is still running a job"`);
+        if (runner.busy)
+          throw new HttpError(422, `Bad request - Runner "${runner.name}" is still running a job"`);
         state.removeRunner(runner.id);
         return { status: 204 };
       },
@@ -303,7 +321,8 @@ function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
       handle: (exchange) => {
         requireOrg(exchange);
         const request = parseJitRequest(exchange.body);
-        if (state.runnerByName(request.name)) throw new HttpError(409, 'Already exists - A runner with the same name');
+        if (state.runnerByName(request.name))
+          throw new HttpError(409, 'Already exists - A runner with the same name');
         const runner = state.registerRunner({ ...request, status: 'offline', ephemeral: true });
         // Opaque to clients, like GitHub's; only the runner binary reads it.
         const config = { runner_id: runner.id, name: runner.name, org: state.org };
@@ -323,9 +342,13 @@ function parseJitRequest(body: unknown): { name: string; labels: string[]; runne
   const { name, labels, runner_group_id: runnerGroupId } = (body ?? {}) as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof name !== 'string' || name === '') problems.push('name is required');
-  if (typeof runnerGroupId !== 'number' || !Number.isInteger(runnerGroupId)) problems.push('runner_group_id is required');
+  if (typeof runnerGroupId !== 'number' || !Number.isInteger(runnerGroupId))
+    problems.push('runner_group_id is required');
   const labelsValid =
-    Array.isArray(labels) && labels.length >= 1 && labels.length <= 100 && labels.every((l) => typeof l === 'string');
+    Array.isArray(labels) &&
+    labels.length >= 1 &&
+    labels.length <= 100 &&
+    labels.every((l) => typeof l === 'string');
   if (!labelsValid) problems.push('labels must hold 1 to 100 strings');
   if (problems.length > 0) throw new HttpError(422, `Invalid request.\n\n${problems.join('\n')}`);
   return { name: name as string, labels: labels as string[], runnerGroupId: runnerGroupId as number };
@@ -356,7 +379,9 @@ function linkHeader(selfUrl: URL, page: number, lastPage: number): string | unde
   if (page > 1) links.push([page - 1, 'prev']);
   if (page < lastPage) links.push([page + 1, 'next'], [lastPage, 'last']);
   if (page > 1) links.push([1, 'first']);
-  return links.length === 0 ? undefined : links.map(([target, rel]) => `<${pageUrl(target)}>; rel="${rel}"`).join(', ');
+  return links.length === 0
+    ? undefined
+    : links.map(([target, rel]) => `<${pageUrl(target)}>; rel="${rel}"`).join(', ');
 }
 
 function intParam(query: URLSearchParams, name: string): number | undefined {

@@ -220,7 +220,8 @@ export class GitHubState {
   /** Re-run a whole run: a new attempt whose jobs are fresh queued copies (earlier attempts stay listed). */
   rerun(runId: number): JobRecord[] {
     const run = this.requireRun(runId);
-    if (run.status !== 'completed') throw new StandinStateError(`Run ${runId} is ${run.status}; only a completed run can be re-run`);
+    if (run.status !== 'completed')
+      throw new StandinStateError(`Run ${runId} is ${run.status}; only a completed run can be re-run`);
     const previous = this.jobsOfRun(runId, 'latest');
     run.attempt += 1;
     run.status = 'queued';
@@ -294,7 +295,8 @@ export class GitHubState {
     if (statuses.every((status) => status === 'completed')) {
       const conclusions = new Set(this.jobsOfRun(runId, 'latest').map((job) => job.conclusion));
       run.status = 'completed';
-      run.conclusion = (['failure', 'cancelled'] as const).find((worst) => conclusions.has(worst)) ?? 'success';
+      run.conclusion =
+        (['failure', 'cancelled'] as const).find((worst) => conclusions.has(worst)) ?? 'success';
     } else if (statuses.some((status) => status === 'in_progress' || status === 'completed')) {
       run.status = 'in_progress';
     } else if (statuses.every((status) => status === 'waiting')) {

@@ -39,7 +39,9 @@ export const testPool = {
   subnets: ['subnet-0a'],
 };
 
-export function testDeps(overrides: { github?: GitHubPort; fleet?: MemoryFleet; now?: () => Date; config?: object } = {}) {
+export function testDeps<G extends GitHubPort = FakeGitHub>(
+  overrides: { github?: G; fleet?: MemoryFleet; now?: () => Date; config?: object } = {},
+) {
   const now = overrides.now ?? (() => new Date('2026-01-05T09:00:00Z'));
   const config = parseConfig({
     github: { url: 'https://github.com', org: 'acme' },
@@ -47,7 +49,7 @@ export function testDeps(overrides: { github?: GitHubPort; fleet?: MemoryFleet; 
     collection: { repositoriesPerBatch: 2 },
     ...overrides.config,
   });
-  const github = overrides.github ?? new FakeGitHub();
+  const github = (overrides.github ?? new FakeGitHub()) as G;
   const fleet = overrides.fleet ?? new MemoryFleet({ now });
   const deps: HandlerDeps = { config, policy: scalingPolicyOf(config), github, fleet, log: silentLog, now };
   return { deps, github, fleet };

@@ -1,0 +1,230 @@
+/**
+ * The production GitHubPort: GitHub's REST API through Octokit, for github.com, ghe.com and GHES alike
+ * (only the base URL differs). Every list is read to its last page. Rate limits are waited out a bounded
+ * number of times (plugin-throttling), 5xx and network failures are retried (plugin-retry), and whatever
+ * still fails leaves as one of the named errors in github-errors.ts, which the state machine acts on.
+ */
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import { Octokit } from '@octokit/rest';
+import pLimit from 'p-limit';
+import type { QueuedJob, Runner } from '../core/model.ts';
+import type { Log } from '../observability/logger.ts';
+import type { GitHubPort } from '../ports/github.ts';
+import { GitHubWriteRefusedError, isNotFound, toGitHubError } from './github-errors.ts';
+
+export interface GitHubRetryOptions {
+  /** Retries of a 5xx, network failure or timeout. Default 2 (waits 1 s, then 4 s). */
+  readonly serverErrorRetries?: number;
+  /** Retries after a primary or secondary rate limit. Default 2. */
+  readonly rateLimitRetries?: number;
+  /** A rate limit that lifts later than this is not waited for; the state machine decides. Default 20. */
+  readonly maxRetryAfterSeconds?: number;
+  /** Milliseconds per second of every retry wait. Default 1000; tests shrink it. */
+  readonly retryAfterBaseValue?: number;
+}
+
+export interface GitHubClientOptions {
+  /** REST base URL: https://api.github.com, https://api.SUB.ghe.com or https://HOST/api/v3. */
+  readonly apiUrl: string;
+  readonly org: string;
+  readonly token: string;
+  /** Refuse every POST/PUT/PATCH/DELETE before it is sent (`stepscale plan`). */
+  readonly readOnly?: boolean;
+  readonly userAgent?: string;
+  /** Rate-limit waits are logged as warnings, each request as debug. Silent without one. */
+  readonly logger?: Pick<Log, 'debug' | 'warn'>;
+  /** Bound on one attempt of one request. Default 8000. */
+  readonly attemptTimeoutMs?: number;
+  /** How many runs' jobs are fetched at once within one repository. Default 4. */
+  readonly jobFetchConcurrency?: number;
+  readonly retry?: GitHubRetryOptions;
+  readonly request?: { readonly fetch?: typeof fetch };
+}
+
+const apiHeaders = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' };
+const readMethods = new Set(['GET', 'HEAD']);
+/** 4xx are answers, not outages; rate limits (403/429) are the throttling plugin's to wait out. */
+const notRetried = [400, 401, 403, 404, 409, 410, 422, 429, 451];
+const perPage = 100;
+
+type GitHubRunner = Awaited<ReturnType<Octokit['rest']['actions']['getSelfHostedRunnerForOrg']>>['data'];
+
+export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
+  const octokit = createOctokit(options);
+  const { org } = options;
+  const jobFetchConcurrency = options.jobFetchConcurrency ?? 4;
+
+  async function activeRunIds(repo: string): Promise<number[]> {
+    // Queued jobs also hide inside in_progress runs (a matrix starts some jobs, others wait). A run can move
+    // from queued to in_progress between the two listings, so it may appear in both.
+    const listings = await Promise.all(
+      (['queued', 'in_progress'] as const).map((status) =>
+        octokit.paginate(octokit.rest.actions.listWorkflowRunsForRepo, {
+          owner: org,
+          repo,
+          status,
+          per_page: perPage,
+        }),
+      ),
+    );
+    return [...new Set(listings.flat().map((run) => run.id))];
+  }
+
+  async function latestJobsOf(repo: string, runIds: readonly number[]) {
+    const limit = pLimit({ concurrency: jobFetchConcurrency, rejectOnClear: true });
+    const listJobs = (runId: number) =>
+      octokit.paginate(octokit.rest.actions.listJobsForWorkflowRun, {
+        owner: org,
+        repo,
+        run_id: runId,
+        filter: 'latest',
+        per_page: perPage,
+      });
+    try {
+      return (await Promise.all(runIds.map((runId) => limit(() => listJobs(runId))))).flat();
+    } catch (error) {
+      // The repository's answer is lost with one failed run; stop spending requests on the others.
+      limit.clearQueue();
+      throw error;
+    }
+  }
+
+  return {
+    listRepositories: () =>
+      translated('listing repositories', async () => {
+        const repos = await octokit.paginate(octokit.rest.repos.listForOrg, { org, per_page: perPage });
+        return repos.filter((repo) => !repo.archived && !repo.disabled).map((repo) => repo.name);
+      }),
+
+    listQueuedJobs: (repository) =>
+      translated(`listing queued jobs of ${org}/${repository}`, async () => {
+        const jobs = await latestJobsOf(repository, await activeRunIds(repository));
+        const queued = new Map<number, QueuedJob>();
+        for (const job of jobs) {
+          if (job.status === 'queued')
+            queued.set(job.id, { id: job.id, runId: job.run_id, labels: job.labels });
+        }
+        return [...queued.values()];
+      }),
+
+    listRunners: () =>
+      translated('listing runners', async () => {
+        const runners = await octokit.paginate(octokit.rest.actions.listSelfHostedRunnersForOrg, {
+          org,
+          per_page: perPage,
+        });
+        return runners.map(toRunner);
+      }),
+
+    getRunner: (runnerId) =>
+      translated(`reading runner ${runnerId}`, async () => {
+        try {
+          const { data } = await octokit.rest.actions.getSelfHostedRunnerForOrg({ org, runner_id: runnerId });
+          return toRunner(data);
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      }),
+
+    deleteRunner: (runnerId) =>
+      translated(`deleting runner ${runnerId}`, async () => {
+        try {
+          await octokit.rest.actions.deleteSelfHostedRunnerFromOrg({ org, runner_id: runnerId });
+        } catch (error) {
+          // Already gone is what deleting wants.
+          if (!isNotFound(error)) throw error;
+        }
+      }),
+  };
+}
+
+async function translated<T>(action: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw toGitHubError(error, action);
+  }
+}
+
+function toRunner(runner: GitHubRunner): Runner {
+  return {
+    id: runner.id,
+    name: runner.name,
+    status: runner.status === 'online' ? 'online' : 'offline',
+    busy: runner.busy,
+    labels: runner.labels.map((label) => label.name),
+  };
+}
+
+function createOctokit(options: GitHubClientOptions): Octokit {
+  const retryOptions = options.retry ?? {};
+  const retryAfterBaseValue = retryOptions.retryAfterBaseValue ?? 1000;
+  const rateLimitRetries = retryOptions.rateLimitRetries ?? 2;
+  const maxRetryAfterSeconds = retryOptions.maxRetryAfterSeconds ?? 20;
+  const logger = options.logger;
+
+  const onLimit =
+    (kind: 'primary' | 'secondary') =>
+    (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+      const willRetry = retryCount < rateLimitRetries && retryAfter <= maxRetryAfterSeconds;
+      logger?.warn(`GitHub ${kind} rate limit hit`, {
+        method: request.method,
+        url: request.url,
+        retryAfterSeconds: retryAfter,
+        retryCount,
+        willRetry,
+      });
+      return willRetry;
+    };
+
+  const StepscaleOctokit = Octokit.plugin(
+    attemptTimeout(options.attemptTimeoutMs ?? 8000),
+    throttling,
+    retry,
+  );
+  const octokit = new StepscaleOctokit({
+    baseUrl: options.apiUrl.replace(/\/+$/, ''),
+    auth: options.token,
+    userAgent: options.userAgent ?? 'stepscale',
+    request: { fetch: options.request?.fetch },
+    log: {
+      // Octokit's debug line dumps whole request options; one line per request is enough.
+      debug: () => {},
+      info: (message: string) => logger?.debug(message),
+      warn: (message: string) => logger?.warn(message),
+      // Failed attempts; the final failure is thrown and logged by the caller.
+      error: (message: string) => logger?.debug(message),
+    },
+    throttle: {
+      onRateLimit: onLimit('primary'),
+      onSecondaryRateLimit: onLimit('secondary'),
+      retryAfterBaseValue,
+    },
+    retry: { retries: retryOptions.serverErrorRetries ?? 2, doNotRetry: notRetried, retryAfterBaseValue },
+  });
+
+  octokit.hook.before('request', (request) => {
+    if (options.readOnly && !readMethods.has(request.method)) {
+      throw new GitHubWriteRefusedError(`Read-only GitHub client refused ${request.method} ${request.url}`);
+    }
+    Object.assign(request.headers, apiHeaders);
+  });
+  return octokit;
+}
+
+/**
+ * Bounds each attempt rather than the whole retried request: registered before the retry plugin, it sits
+ * inside it, so a hung connection becomes a failed attempt (Octokit reports it as status 500) and is retried.
+ * The options are mutated because Octokit's hook chain hands every layer the same object and ignores
+ * whatever a wrapper passes on.
+ */
+function attemptTimeout(timeoutMs: number): Parameters<typeof Octokit.plugin>[number] {
+  return (octokit) => {
+    octokit.hook.wrap('request', (request, requestOptions) => {
+      requestOptions.request = { ...requestOptions.request, signal: AbortSignal.timeout(timeoutMs) };
+      return request(requestOptions);
+    });
+  };
+}
