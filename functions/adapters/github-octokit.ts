@@ -100,10 +100,12 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
     listQueuedJobs: (repository) =>
       translated(`listing queued jobs of ${org}/${repository}`, async () => {
         const jobs = await latestJobsOf(repository, await activeRunIds(repository));
+        // Only `queued` wants a runner now (waiting, pending and requested do not yet). Keyed by id, as a job
+        // can be listed twice when its run moved between pages.
         const queued = new Map<number, QueuedJob>();
         for (const job of jobs) {
-          if (job.status === 'queued')
-            queued.set(job.id, { id: job.id, runId: job.run_id, labels: job.labels });
+          if (job.status !== 'queued') continue;
+          queued.set(job.id, { id: job.id, runId: job.run_id, labels: job.labels });
         }
         return [...queued.values()];
       }),
