@@ -10,6 +10,7 @@ import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
 import { type CycleRunResult, runCycle } from './cycle-runner.ts';
 import { MemoryFleet } from './fleet/memory-fleet.ts';
+import { MemoryRunnerConfigStore } from './fleet/memory-runner-configs.ts';
 import { startGitHubStandin } from './github-standin/server.ts';
 import { GitHubState } from './github-standin/state.ts';
 import { loadScenario } from './scenario.ts';
@@ -28,6 +29,7 @@ export interface LocalRunOptions {
 export interface LocalRunResult {
   readonly cycles: CycleRunResult[];
   readonly fleet: MemoryFleet;
+  readonly runnerConfigs: MemoryRunnerConfigStore;
   readonly github: GitHubState;
   /** Every request the stand-in served, in order. */
   readonly requests: readonly { method: string; path: string }[];
@@ -46,17 +48,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     // API URL is derived exactly as it would be for a real GHES host.
     const webUrl = standin.url.replace(/\/api\/v3\/?$/, '');
     const config = parseConfig({ ...scenario.config, github: { url: webUrl, org: scenario.org } });
-    const fleet = new MemoryFleet({ now: clock.now });
-    const world = new LocalWorld(scenario, github, fleet, clock, config.pools);
+    const fleet = new MemoryFleet({ now: clock.now, stack: config.stack });
+    const runnerConfigs = new MemoryRunnerConfigStore(clock.now);
+    const world = new LocalWorld(scenario, github, fleet, runnerConfigs, clock);
     const deps: HandlerDeps = {
       config,
       policy: scalingPolicyOf(config),
       github: createGitHubAdapter({
+        minWriteIntervalMs: 0, // the stand-in has no secondary limits; virtual time needs no spacing
         apiUrl: config.github.apiUrl,
         org: config.github.org,
         token: localToken,
       }),
       fleet,
+      runnerConfigs,
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,
     };
@@ -106,7 +111,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     print(
       `Done: ${scenario.cycles.length} cycles, ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`,
     );
-    return { cycles, fleet, github, requests: standin.requests };
+    return { cycles, fleet, runnerConfigs, github, requests: standin.requests };
   } finally {
     await standin.close();
   }

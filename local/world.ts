@@ -6,6 +6,7 @@
  */
 import { normalizeLabels } from '../functions/core/labels.ts';
 import type { MemoryFleet } from './fleet/memory-fleet.ts';
+import type { MemoryRunnerConfigStore } from './fleet/memory-runner-configs.ts';
 import type { GitHubState } from './github-standin/state.ts';
 import type { Scenario, ScenarioEvent } from './scenario.ts';
 import type { VirtualClock } from './virtual-clock.ts';
@@ -19,7 +20,6 @@ export class LocalWorld {
   private readonly durationByJob = new Map<number, number>();
   private readonly finishAtByJob = new Map<number, number>();
   private readonly queuedAtByJob = new Map<number, number>();
-  private readonly poolLabels: Map<string, string[]>;
   /** What happened since the last {@link drainHappenings}, for the console. */
   private happenings: string[] = [];
 
@@ -27,11 +27,10 @@ export class LocalWorld {
     private readonly scenario: Scenario,
     private readonly github: GitHubState,
     private readonly fleet: MemoryFleet,
+    private readonly runnerConfigs: MemoryRunnerConfigStore,
     private readonly clock: VirtualClock,
-    pools: readonly { name: string; labels: readonly string[] }[],
   ) {
     this.pending = [...scenario.events].sort((a, b) => a.at - b.at);
-    this.poolLabels = new Map(pools.map((pool) => [pool.name, [...pool.labels]]));
     for (const repo of scenario.repositories) github.addRepo(repo);
   }
 
@@ -100,6 +99,11 @@ export class LocalWorld {
     this.note(`run ${runId} cancelled by a user`);
   }
 
+  /**
+   * What the instance bootstrap does once the machine is up: read its just-in-time config (and delete it),
+   * start the runner, which brings the registration ScaleUp created online. Without a config there is
+   * nothing to start: the instance idles until stepscale finds it orphaned.
+   */
   private bootInstances(): void {
     for (const instance of this.fleet.live()) {
       if (instance.state !== 'pending') continue;
@@ -107,12 +111,13 @@ export class LocalWorld {
       const bootedAt = Date.parse(instance.launchedAt) + bootSeconds * 1000;
       if (bootedAt > this.clock.now().getTime()) continue;
       this.fleet.markRunning(instance.id);
-      this.github.registerRunner({
-        name: instance.runnerName,
-        labels: this.poolLabels.get(instance.pool) ?? [],
-        ephemeral: true,
-      });
-      this.note(`${instance.runnerName} registered (${instance.pool})`);
+      const runner = this.github.runnerByName(instance.runnerName);
+      if (!this.runnerConfigs.take(instance.id) || !runner) {
+        this.note(`${instance.id} booted but found no runner config; it cannot start a runner`);
+        continue;
+      }
+      this.github.setRunnerStatus(runner.id, 'online');
+      this.note(`${instance.runnerName} online (${instance.pool})`);
     }
   }
 

@@ -1,8 +1,21 @@
 // Bundles every entry point with esbuild (ESM, Node 22 target: what Lambda runs). Output: dist/.
+// - dist/cli/stepscale.mjs: the CLI (bin/stepscale.js);
+// - dist/lambda/<name>.mjs: one per function in template.yaml, read from its Metadata.BuildProperties.EntryPoints,
+//   so this build and `sam build` always bundle the same entry points.
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { build } from 'esbuild';
+import { yamlParse } from 'yaml-cfn';
+
+const template = yamlParse(await readFile(new URL('../template.yaml', import.meta.url), 'utf8'));
+const lambdaEntryPoints = Object.values(template.Resources)
+  .filter((resource) => resource.Type === 'AWS::Serverless::Function')
+  .flatMap((resource) => resource.Metadata?.BuildProperties?.EntryPoints ?? []);
+if (lambdaEntryPoints.length === 0) throw new Error('template.yaml names no function entry points');
 
 const entryPoints = {
   'cli/stepscale': 'functions/cli/main.ts',
+  ...Object.fromEntries(lambdaEntryPoints.map((path) => [`lambda/${basename(path, extname(path))}`, path])),
 };
 
 await build({
@@ -13,6 +26,8 @@ await build({
   target: 'node22',
   format: 'esm',
   sourcemap: true,
+  // Error classes are named after themselves and the state machine matches those names: never mangle them.
+  keepNames: true,
   outExtension: { '.js': '.mjs' },
   // Some CommonJS dependencies call require(); give the ESM bundle one.
   banner: {

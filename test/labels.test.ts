@@ -34,8 +34,9 @@ describe('normalizeLabels', () => {
 
 describe('matchPool', () => {
   it.each([
-    { jobLabels: ['self-hosted', 'linux', 'x64'], pools: [linux, x64], expected: 'linux' },
-    { jobLabels: ['self-hosted', 'linux', 'x64'], pools: [x64, linux], expected: 'x64' },
+    { jobLabels: ['self-hosted', 'linux'], pools: [linux, x64], expected: 'linux' },
+    { jobLabels: ['self-hosted', 'linux'], pools: [x64, linux], expected: 'x64' },
+    { jobLabels: ['self-hosted', 'linux', 'x64'], pools: [linux, x64], expected: 'x64' },
     { jobLabels: ['SELF-HOSTED', 'Linux', 'X64'], pools: [arm, x64], expected: 'x64' },
     { jobLabels: ['  self-hosted ', 'linux', 'ARM64'], pools: [x64, arm], expected: 'arm' },
     { jobLabels: ['linux'], pools: [arm, x64], expected: 'arm' },

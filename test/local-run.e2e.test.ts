@@ -70,7 +70,15 @@ describe('npm start: the demo scenario through the real state machine', () => {
     const pools = poolsOf(result, 2);
     expect(pools['linux-arm64']).toMatchObject({ queued: 0, idle: 2, busy: 0, launch: 0, terminate: 2 });
     expect(pools['linux-x64']).toMatchObject({ queued: 0, idle: 0, busy: 0, launch: 1, terminate: 0 });
-    expect(result.cycles[2]?.output.scaleDown).toEqual({ terminated: 2, skipped: 0, failed: 0 });
+    expect(result.cycles[2]?.output.scaleDown).toEqual({
+      terminated: 2,
+      skipped: 0,
+      failed: 0,
+      orphansMarked: 0,
+      orphansTerminated: 0,
+      ghostsRemoved: 0,
+      configsRemoved: 0,
+    });
     // Deregistered first: the removed runners are gone from GitHub, their instances terminated.
     const arm = result.fleet.live().filter((instance) => instance.pool === 'linux-arm64');
     expect(arm).toHaveLength(0);
@@ -79,9 +87,28 @@ describe('npm start: the demo scenario through the real state machine', () => {
     );
   });
 
-  it('never writes anything to GitHub except the deregistration of idle runners', () => {
+  it('writes to GitHub only to register each launched runner and to deregister idle ones', () => {
     const writes = result.requests.filter((request) => request.method !== 'GET');
-    expect(writes.map((request) => request.method)).toEqual(['DELETE', 'DELETE']);
+    const registrations = writes.filter(
+      (request) => request.path === '/orgs/acme/actions/runners/generate-jitconfig',
+    );
+    const deregistrations = writes.filter((request) =>
+      /^\/orgs\/acme\/actions\/runners\/\d+$/.test(request.path),
+    );
+    expect(registrations.map((request) => request.method)).toEqual(Array(7 + 5 + 1).fill('POST'));
+    expect(deregistrations.map((request) => request.method)).toEqual(['DELETE', 'DELETE']);
+    expect(writes).toHaveLength(registrations.length + deregistrations.length);
+  });
+
+  it('hands every runner config to its instance and leaves none behind', async () => {
+    // Each booted instance took (and deleted) its config; only the one launched in the last cycle waits.
+    const left = await result.runnerConfigs.list();
+    expect(left.map((config) => config.instanceId)).toEqual(
+      result.fleet
+        .live()
+        .filter((i) => i.state === 'pending')
+        .map((i) => i.id),
+    );
   });
 
   it('prints a readable trace: states with durations, Map iterations and a pool table per cycle', () => {

@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import type { QueuedJob, Runner } from '../core/model.ts';
 import type { Log } from '../observability/logger.ts';
 import type { GitHubPort } from '../ports/github.ts';
-import { GitHubWriteRefusedError, isNotFound, toGitHubError } from './github-errors.ts';
+import { GitHubRequestError, GitHubWriteRefusedError, isNotFound, toGitHubError } from './github-errors.ts';
 
 export interface GitHubRetryOptions {
   /** Retries of a 5xx, network failure or timeout. Default 2 (waits 1 s, then 4 s). */
@@ -39,6 +39,12 @@ export interface GitHubClientOptions {
   /** How many runs' jobs are fetched at once within one repository. Default 4. */
   readonly jobFetchConcurrency?: number;
   readonly retry?: GitHubRetryOptions;
+  /**
+   * Least time between two writes (POST/PUT/PATCH/DELETE) of this client. GitHub asks for at least a second
+   * between mutations and limits content creation to 80 a minute, so the default is 1000. The local
+   * stand-in has no such limit: local runs and tests pass 0.
+   */
+  readonly minWriteIntervalMs?: number;
   readonly request?: { readonly fetch?: typeof fetch };
 }
 
@@ -90,6 +96,24 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
     }
   }
 
+  // Group ids do not change while a Lambda container lives; one lookup serves every JIT registration.
+  let runnerGroupIds: Promise<Map<string, number>> | undefined;
+  async function runnerGroupId(name: string): Promise<number> {
+    runnerGroupIds ??= octokit
+      .paginate<{ id: number; name: string }>('GET /orgs/{org}/actions/runner-groups', {
+        org,
+        per_page: perPage,
+      })
+      .then((groups) => new Map(groups.map((group) => [group.name.toLowerCase(), group.id])));
+    runnerGroupIds.catch(() => {
+      runnerGroupIds = undefined; // a failed lookup is retried next time, not cached
+    });
+    const id = (await runnerGroupIds).get(name.toLowerCase());
+    if (id === undefined)
+      throw new GitHubRequestError(`Runner group "${name}" does not exist in ${org}`, 404);
+    return id;
+  }
+
   return {
     listRepositories: () =>
       translated('listing repositories', async () => {
@@ -128,6 +152,18 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
           if (isNotFound(error)) return undefined;
           throw error;
         }
+      }),
+
+    createJitRunner: (request) =>
+      translated(`registering just-in-time runner ${request.name}`, async () => {
+        const { data } = await octokit.rest.actions.generateRunnerJitconfigForOrg({
+          org,
+          name: request.name,
+          runner_group_id: await runnerGroupId(request.runnerGroup),
+          labels: [...request.labels],
+          work_folder: '_work',
+        });
+        return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
       }),
 
     deleteRunner: (runnerId) =>
@@ -203,6 +239,9 @@ function createOctokit(options: GitHubClientOptions): Octokit {
       onRateLimit: onLimit('primary'),
       onSecondaryRateLimit: onLimit('secondary'),
       retryAfterBaseValue,
+      // The plugin's own write spacing is process-wide and fixed at 1 s; this one is per client and tunable.
+      // The plugin types this as a Bottleneck group but only ever calls key(id).schedule(…).
+      write: writeSpacing(options.minWriteIntervalMs ?? 1000) as never,
     },
     retry: { retries: retryOptions.serverErrorRetries ?? 2, doNotRetry: notRetried, retryAfterBaseValue },
   });
@@ -214,6 +253,28 @@ function createOctokit(options: GitHubClientOptions): Octokit {
     Object.assign(request.headers, apiHeaders);
   });
   return octokit;
+}
+
+/**
+ * A limiter in the shape plugin-throttling schedules writes on (`key(id).schedule(options, task)`):
+ * one write at a time, at least `minIntervalMs` apart.
+ */
+function writeSpacing(minIntervalMs: number) {
+  let queue: Promise<unknown> = Promise.resolve();
+  let nextAllowed = 0;
+  const limiter = {
+    schedule<T>(_options: unknown, task: () => Promise<T>): Promise<T> {
+      const run = queue.then(async () => {
+        const wait = nextAllowed - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        nextAllowed = Date.now() + minIntervalMs;
+        return task();
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    },
+  };
+  return { key: () => limiter };
 }
 
 /**

@@ -11,6 +11,7 @@ import { type DecideOutput, decide } from '../handlers/decide.ts';
 import type { Cycle, HandlerDeps } from '../handlers/deps.ts';
 import { listRepositories } from '../handlers/list-repositories.ts';
 import type { FleetPort } from '../ports/fleet.ts';
+import type { RunnerConfigStore } from '../ports/runner-configs.ts';
 
 export interface PlanReport {
   readonly pools: {
@@ -44,8 +45,25 @@ export function readOnlyFleet(lister: Pick<FleetPort, 'listInstances'>): FleetPo
     terminate: async () => {
       throw new ReadOnlyViolationError('plan is read-only: terminate refused');
     },
+    markOrphaned: async () => {
+      throw new ReadOnlyViolationError('plan is read-only: marking orphans refused');
+    },
   };
 }
+
+/**
+ * `plan` does not read runner configs: they only feed clean-up, never the numbers it prints. Writes are
+ * refused like everywhere else in `plan`.
+ */
+export const noRunnerConfigs: RunnerConfigStore = {
+  list: async () => [],
+  put: async () => {
+    throw new ReadOnlyViolationError('plan is read-only: storing a runner config refused');
+  },
+  remove: async () => {
+    throw new ReadOnlyViolationError('plan is read-only: removing a runner config refused');
+  },
+};
 
 /** No EC2 access (`--no-ec2`): no instances are known, so nothing counts as booting or removable. */
 export const noInstances: Pick<FleetPort, 'listInstances'> = { listInstances: async () => [] };

@@ -9,7 +9,7 @@ import { createGitHubAdapter } from '../adapters/github-octokit.ts';
 import { loadConfigFile, readGitHubToken, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
-import { computePlan, noInstances, type PlanDetails, readOnlyFleet } from './plan.ts';
+import { computePlan, noInstances, noRunnerConfigs, type PlanDetails, readOnlyFleet } from './plan.ts';
 import { poolTable } from './table.ts';
 
 const usage = `Usage: stepscale plan --config FILE [--no-ec2] [--json]
@@ -84,6 +84,7 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
     policy: scalingPolicyOf(config),
     github,
     fleet: readOnlyFleet(lister),
+    runnerConfigs: noRunnerConfigs,
     log,
     now: () => new Date(),
   };

@@ -51,6 +51,14 @@ const configSchema = z.strictObject({
     .strictObject({
       minRunningSeconds: z.int().min(0).default(300),
       bootTimeoutSeconds: z.int().min(30).default(300),
+      /** Per pool and cycle; each removal is a GitHub write (GitHub wants writes a second apart). */
+      maxRemovalsPerCycle: z.int().min(1).max(100).default(10),
+    })
+    .prefault({}),
+  scaleUp: z
+    .strictObject({
+      /** Per pool and cycle; each launch registers a runner, a GitHub write. */
+      maxLaunchesPerCycle: z.int().min(1).max(100).default(20),
     })
     .prefault({}),
   collection: z
@@ -114,6 +122,7 @@ export function readGitHubToken(env: NodeJS.ProcessEnv): string {
 
 export function scalingPolicyOf(config: Config): ScalingPolicy {
   return {
+    stack: config.stack,
     pools: config.pools.map(({ name, labels, maxRunners, minIdle }) => ({
       name,
       labels,
@@ -122,6 +131,8 @@ export function scalingPolicyOf(config: Config): ScalingPolicy {
     })),
     minRunningSeconds: config.scaleDown.minRunningSeconds,
     bootTimeoutSeconds: config.scaleDown.bootTimeoutSeconds,
+    maxLaunchesPerCycle: config.scaleUp.maxLaunchesPerCycle,
+    maxRemovalsPerCycle: config.scaleDown.maxRemovalsPerCycle,
   };
 }
 

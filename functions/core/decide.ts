@@ -6,9 +6,13 @@
  *   terminate = the oldest removable idle runners beyond queued + minIdle (or beyond maxRunners)
  * where current counts every runner and instance the pool already has. Booting instances count as
  * capacity, so a cycle never launches for jobs that runners already on their way will take.
+ *
+ * Clean-up, across pools: instances past the boot timeout without an online runner are marked orphaned,
+ * and terminated by a later cycle if still unregistered; offline registrations of this stack whose
+ * instance is gone (ghosts) are deleted. Nothing is removed at all when the cycle's view was incomplete.
  */
 import { runnerServesPool } from './labels.ts';
-import type { Instance, Runner } from './model.ts';
+import { type Instance, instanceIdOfRunner, type Runner } from './model.ts';
 import type { PoolPolicy, ScalingPolicy } from './policy.ts';
 
 export interface Snapshot {
@@ -19,6 +23,8 @@ export interface Snapshot {
   readonly instances: readonly Instance[];
   /** False when any repository or runner listing failed: nothing is removed on partial knowledge. */
   readonly collectionComplete: boolean;
+  /** Runner configs waiting in the store for an instance to pick them up. */
+  readonly storedRunnerConfigs?: readonly { readonly instanceId: string; readonly storedAt: string }[];
 }
 
 export interface RunnerRemoval {
@@ -40,10 +46,23 @@ export interface PoolPlan {
   readonly terminate: readonly RunnerRemoval[];
 }
 
+export interface GhostRunner {
+  readonly runnerId: number;
+  readonly runnerName: string;
+}
+
 export interface Plan {
   readonly pools: readonly PoolPlan[];
   /** True when scale-down was held back because collection was incomplete. */
   readonly scaleDownHeld: boolean;
+  /** Orphaned instances seen for the first time: mark them, terminate on a later cycle. */
+  readonly orphansToMark: readonly string[];
+  /** Instances marked orphaned by an earlier cycle and still without an online runner. */
+  readonly orphansToTerminate: readonly string[];
+  /** Offline registrations of this stack whose instance is gone. */
+  readonly ghosts: readonly GhostRunner[];
+  /** Stored runner configs whose instance is gone and that are older than the boot timeout. */
+  readonly staleRunnerConfigs: readonly string[];
 }
 
 interface PoolInventory {
@@ -51,6 +70,7 @@ interface PoolInventory {
   busy: number;
   booting: number;
   orphaned: number;
+  orphans: Instance[];
   /** Idle runners that are ours (paired with an instance) and old enough to remove, oldest first. */
   removable: RunnerRemoval[];
 }
@@ -61,9 +81,58 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
   const pools = policy.pools.map((pool) => {
     const inventory = inventories.get(pool.name) ?? emptyInventory();
     const queued = Math.max(0, Math.floor(snapshot.queuedByPool[pool.name] ?? 0));
-    return planPool(pool, queued, inventory, scaleDownHeld);
+    return planPool(pool, queued, inventory, scaleDownHeld, policy);
   });
-  return { pools, scaleDownHeld };
+  const orphans = [...inventories.values()].flatMap((inventory) => inventory.orphans);
+  return {
+    pools,
+    scaleDownHeld,
+    orphansToMark: scaleDownHeld
+      ? []
+      : orphans
+          .filter((o) => !o.orphanedSince)
+          .map((o) => o.id)
+          .sort(),
+    orphansToTerminate: scaleDownHeld
+      ? []
+      : orphans
+          .filter((o) => o.orphanedSince)
+          .map((o) => o.id)
+          .sort(),
+    ghosts: scaleDownHeld ? [] : findGhosts(snapshot, policy.stack),
+    staleRunnerConfigs: findStaleConfigs(snapshot, policy.bootTimeoutSeconds, now.getTime()),
+  };
+}
+
+/**
+ * Configs no instance will read. Young ones are kept: EC2's listing is eventually consistent, so an instance
+ * launched seconds ago may not be listed yet. Removing a config destroys nothing, so this needs no hold.
+ */
+function findStaleConfigs(snapshot: Snapshot, bootTimeoutSeconds: number, nowMs: number): string[] {
+  const live = new Set(snapshot.instances.map((instance) => instance.id));
+  return (snapshot.storedRunnerConfigs ?? [])
+    .filter((config) => !live.has(config.instanceId))
+    .filter((config) => nowMs - Date.parse(config.storedAt) >= bootTimeoutSeconds * 1000)
+    .map((config) => config.instanceId)
+    .sort();
+}
+
+/**
+ * Offline runners named like this stack's whose instance is not live. A registration of an instance that
+ * is still booting is offline too, but its instance is live, so it is never taken for a ghost.
+ */
+function findGhosts(snapshot: Snapshot, stack: string): GhostRunner[] {
+  const liveRunnerNames = new Set(snapshot.instances.map((instance) => instance.runnerName));
+  return snapshot.runners
+    .filter(
+      (runner) =>
+        runner.status === 'offline' &&
+        !runner.busy &&
+        instanceIdOfRunner(stack, runner.name) !== undefined &&
+        !liveRunnerNames.has(runner.name),
+    )
+    .map((runner) => ({ runnerId: runner.id, runnerName: runner.name }))
+    .sort((a, b) => a.runnerId - b.runnerId);
 }
 
 function planPool(
@@ -71,16 +140,23 @@ function planPool(
   queued: number,
   inventory: PoolInventory,
   scaleDownHeld: boolean,
+  caps: Pick<ScalingPolicy, 'maxLaunchesPerCycle' | 'maxRemovalsPerCycle'>,
 ): PoolPlan {
   const idle = inventory.idle.length;
   const { busy, booting, orphaned } = inventory;
   const current = idle + busy + booting + orphaned;
   const headroom = Math.max(0, pool.maxRunners - current);
-  const launch = clamp(queued + pool.minIdle - idle - booting, 0, headroom);
+  const launch = clamp(
+    queued + pool.minIdle - idle - booting,
+    0,
+    Math.min(headroom, caps.maxLaunchesPerCycle ?? Number.POSITIVE_INFINITY),
+  );
 
   const surplusIdle = idle - queued - pool.minIdle;
   const overMax = current - pool.maxRunners;
-  const wantRemoved = scaleDownHeld ? 0 : Math.max(0, surplusIdle, overMax);
+  const wantRemoved = scaleDownHeld
+    ? 0
+    : Math.min(Math.max(0, surplusIdle, overMax), caps.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY);
   const terminate = inventory.removable.slice(0, wantRemoved);
 
   return { pool: pool.name, queued, idle, busy, booting, orphaned, launch, terminate };
@@ -88,21 +164,25 @@ function planPool(
 
 function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number): Map<string, PoolInventory> {
   const inventories = new Map(policy.pools.map((pool) => [pool.name, emptyInventory()]));
-  const onlineRunnersByName = new Map(
-    snapshot.runners.filter((runner) => runner.status === 'online').map((runner) => [runner.name, runner]),
-  );
+  const runnersByName = new Map(snapshot.runners.map((runner) => [runner.name, runner]));
   const pairedRunnerNames = new Set<string>();
   const removableByPool = new Map<string, { removal: RunnerRemoval; launchedMs: number }[]>();
 
   for (const instance of snapshot.instances) {
     const inventory = inventories.get(instance.pool);
     if (!inventory) continue; // an instance of a pool no longer configured: not ours to count here
-    const runner = onlineRunnersByName.get(instance.runnerName);
+    const paired = runnersByName.get(instance.runnerName);
+    // A busy runner counts as busy even if GitHub shows it offline for a moment: never an orphan.
+    const runner = paired && (paired.status === 'online' || paired.busy) ? paired : undefined;
     const launchedMs = Date.parse(instance.launchedAt);
     const ageSeconds = Number.isNaN(launchedMs) ? 0 : (nowMs - launchedMs) / 1000;
     if (!runner) {
-      if (ageSeconds >= policy.bootTimeoutSeconds) inventory.orphaned += 1;
-      else inventory.booting += 1;
+      if (ageSeconds >= policy.bootTimeoutSeconds) {
+        inventory.orphaned += 1;
+        inventory.orphans.push(instance);
+      } else {
+        inventory.booting += 1;
+      }
       continue;
     }
     pairedRunnerNames.add(runner.name);
@@ -122,8 +202,8 @@ function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number)
   }
 
   // Runners that are not ours still take jobs: count them as capacity of the first pool they serve.
-  for (const runner of onlineRunnersByName.values()) {
-    if (pairedRunnerNames.has(runner.name)) continue;
+  for (const runner of snapshot.runners) {
+    if (runner.status !== 'online' || pairedRunnerNames.has(runner.name)) continue;
     const pool = policy.pools.find((candidate) => runnerServesPool(runner.labels, candidate));
     const inventory = pool && inventories.get(pool.name);
     if (!inventory) continue;
@@ -140,7 +220,7 @@ function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number)
 }
 
 function emptyInventory(): PoolInventory {
-  return { idle: [], busy: 0, booting: 0, orphaned: 0, removable: [] };
+  return { idle: [], busy: 0, booting: 0, orphaned: 0, orphans: [], removable: [] };
 }
 
 function clamp(value: number, min: number, max: number): number {

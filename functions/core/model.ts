@@ -34,9 +34,26 @@ export interface Instance {
   readonly launchedAt: string;
   /** The GitHub runner name this instance registers as. */
   readonly runnerName: string;
+  /**
+   * ISO-8601 time a cycle found it past the boot timeout without an online runner (tag
+   * `stepscale:orphaned-since`). Orphans are marked first and terminated on a later cycle only.
+   */
+  readonly orphanedSince?: string;
 }
 
-/** Runner name for an instance: stable, so an instance and its registration can be paired. */
-export function runnerNameFor(instanceId: string): string {
-  return `stepscale-${instanceId}`;
+/**
+ * Runner name for an instance: `<stack>-<instance-id>`. Stable, so an instance and its registration can be
+ * paired, and it carries the stack so several stepscale stacks can share an organization without one
+ * mistaking another's registrations for its own ghosts.
+ */
+export function runnerNameFor(stack: string, instanceId: string): string {
+  return `${stack}-${instanceId}`;
+}
+
+/** The instance id in one of this stack's runner names, or undefined when the name is not one of ours. */
+export function instanceIdOfRunner(stack: string, runnerName: string): string | undefined {
+  const prefix = `${stack}-`;
+  if (!runnerName.startsWith(prefix)) return undefined;
+  const rest = runnerName.slice(prefix.length);
+  return /^i-[0-9a-f]{8,17}$/.test(rest) ? rest : undefined;
 }

@@ -18,7 +18,7 @@ export function checkRegistration(deps: HandlerDeps) {
         .filter((runner) => runner.status === 'online')
         .map((runner) => runner.name),
     );
-    const registered = instanceIds.filter((id) => online.has(runnerNameFor(id))).length;
+    const registered = instanceIds.filter((id) => online.has(runnerNameFor(deps.config.stack, id))).length;
     const output = { registered, pending: instanceIds.length - registered };
     deps.log.info('Registration check', { cycleId: cycle.id, ...output });
     return output;

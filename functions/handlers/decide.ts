@@ -3,7 +3,7 @@
  * Only counts and the (bounded) lists of actions leave this task.
  */
 import { z } from 'zod';
-import { decide as decideScaling, type RunnerRemoval } from '../core/decide.ts';
+import { decide as decideScaling, type GhostRunner, type RunnerRemoval } from '../core/decide.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
 
 const count = z.int().min(0);
@@ -42,14 +42,40 @@ export interface DecideOutput {
   readonly scaleDownHeld: boolean;
   readonly launches: Launch[];
   readonly removals: Removal[];
+  readonly cleanup: Cleanup;
 }
+
+/** Housekeeping for ScaleDown, each list capped per cycle so payloads and API calls stay bounded. */
+export interface Cleanup {
+  readonly orphansToMark: string[];
+  readonly orphansToTerminate: string[];
+  readonly ghosts: GhostRunner[];
+  readonly staleRunnerConfigs: string[];
+}
+
+/**
+ * The rest waits for the next cycle: a backlog (800 ghosts have been seen) must not blow a cycle's budget.
+ * Ghost deletions are GitHub writes (a second apart), the rest are cheap batched AWS calls.
+ */
+export const cleanupPerCycle = 100;
+export const ghostDeletionsPerCycle = 10;
 
 export function decide(deps: HandlerDeps) {
   return async (event: unknown): Promise<DecideOutput> => {
     const { cycle, demand } = parseTaskInput('Decide', inputSchema, event);
-    const [runners, instances] = await Promise.all([deps.github.listRunners(), deps.fleet.listInstances()]);
+    const [runners, instances, storedRunnerConfigs] = await Promise.all([
+      deps.github.listRunners(),
+      deps.fleet.listInstances(),
+      deps.runnerConfigs.list(),
+    ]);
     const plan = decideScaling(
-      { queuedByPool: demand.queuedByPool, runners, instances, collectionComplete: demand.complete },
+      {
+        queuedByPool: demand.queuedByPool,
+        runners,
+        instances,
+        storedRunnerConfigs,
+        collectionComplete: demand.complete,
+      },
       deps.policy,
       deps.now(),
     );
@@ -63,6 +89,12 @@ export function decide(deps: HandlerDeps) {
       removals: plan.pools.flatMap((pool) =>
         pool.terminate.map((removal) => ({ pool: pool.pool, ...removal })),
       ),
+      cleanup: {
+        orphansToMark: plan.orphansToMark.slice(0, cleanupPerCycle),
+        orphansToTerminate: plan.orphansToTerminate.slice(0, cleanupPerCycle),
+        ghosts: plan.ghosts.slice(0, ghostDeletionsPerCycle),
+        staleRunnerConfigs: plan.staleRunnerConfigs.slice(0, cleanupPerCycle),
+      },
     };
     for (const summary of output.pools) deps.log.info('Pool decision', { cycleId: cycle.id, ...summary });
     if (plan.scaleDownHeld)

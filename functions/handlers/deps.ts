@@ -5,6 +5,7 @@ import { InvalidTaskInputError } from '../errors.ts';
 import type { Log } from '../observability/logger.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { GitHubPort } from '../ports/github.ts';
+import type { RunnerConfigStore } from '../ports/runner-configs.ts';
 
 /** Everything a handler may touch, injected so the same handlers run in Lambda, locally and in tests. */
 export interface HandlerDeps {
@@ -12,6 +13,7 @@ export interface HandlerDeps {
   readonly policy: ScalingPolicy;
   readonly github: GitHubPort;
   readonly fleet: FleetPort;
+  readonly runnerConfigs: RunnerConfigStore;
   readonly log: Log;
   /** The only clock handlers read. */
   readonly now: () => Date;

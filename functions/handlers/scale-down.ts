@@ -1,22 +1,38 @@
 /**
- * Task `ScaleDown`: removes the idle runners Decide chose, safely. The runners list's `busy` flag lags,
- * so each runner is re-read right before acting; a runner is deregistered first and its instance is
- * terminated only if the deregistration succeeded (GitHub refuses to delete a runner that took a job).
+ * Task `ScaleDown`: removes what Decide chose, safely.
+ * - Idle runners: the list's `busy` flag lags, so each runner is re-read right before acting; it is
+ *   deregistered first and its instance is terminated only if that succeeded (GitHub refuses to delete a
+ *   runner that took a job in the meantime).
+ * - Orphans (instances that never brought a runner online): marked on first sight, terminated on a later
+ *   cycle, and only if their runner is still not online or busy when this task looks again.
+ * - Ghosts (offline registrations whose instance is gone): deleted if still offline and idle.
+ * - Runner configs no instance will read: deleted.
+ * One failing item never stops the others; failures are counted and logged.
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import type { Runner } from '../core/model.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
 
+const instanceIds = z.array(z.string().min(1)).max(1000);
 const inputSchema = z.object({
   cycle: cycleSchema,
-  removals: z.array(
-    z.object({
-      pool: z.string().min(1),
-      runnerId: z.int().positive(),
-      runnerName: z.string().min(1),
-      instanceId: z.string().min(1),
-    }),
-  ),
+  removals: z
+    .array(
+      z.object({
+        pool: z.string().min(1),
+        runnerId: z.int().positive(),
+        runnerName: z.string().min(1),
+        instanceId: z.string().min(1),
+      }),
+    )
+    .max(10_000),
+  cleanup: z.object({
+    orphansToMark: instanceIds,
+    orphansToTerminate: instanceIds,
+    ghosts: z.array(z.object({ runnerId: z.int().positive(), runnerName: z.string().min(1) })).max(1000),
+    staleRunnerConfigs: instanceIds,
+  }),
 });
 
 export interface ScaleDownOutput {
@@ -24,15 +40,22 @@ export interface ScaleDownOutput {
   /** Runners that turned busy since Decide looked: left alone. */
   readonly skipped: number;
   readonly failed: number;
+  readonly orphansMarked: number;
+  readonly orphansTerminated: number;
+  readonly ghostsRemoved: number;
+  readonly configsRemoved: number;
 }
 
 type Outcome = 'removed' | 'skipped' | 'failed';
 
 export function scaleDown(deps: HandlerDeps) {
   return async (event: unknown): Promise<ScaleDownOutput> => {
-    const { cycle, removals } = parseTaskInput('ScaleDown', inputSchema, event);
+    const { cycle, removals, cleanup } = parseTaskInput('ScaleDown', inputSchema, event);
+    const log = (message: string, fields: Record<string, unknown>) =>
+      deps.log.info(message, { cycleId: cycle.id, ...fields });
     const limit = pLimit(4);
     const toTerminate: string[] = [];
+
     const outcomes = await Promise.all(
       removals.map((removal) =>
         limit(async (): Promise<Outcome> => {
@@ -55,14 +78,96 @@ export function scaleDown(deps: HandlerDeps) {
         }),
       ),
     );
-    if (toTerminate.length > 0) {
-      await deps.fleet.terminate(toTerminate);
-      deps.log.info('Terminated instances', { cycleId: cycle.id, count: toTerminate.length });
+
+    const orphans = await orphansStillUnregistered(deps, cleanup.orphansToTerminate);
+    if (toTerminate.length + orphans.length > 0) {
+      await deps.fleet.terminate([...toTerminate, ...orphans]);
+      log('Terminated instances', { idle: toTerminate.length, orphans: orphans.length });
     }
+    if (cleanup.orphansToMark.length > 0) {
+      await deps.fleet.markOrphaned(cleanup.orphansToMark, deps.now());
+      log('Marked orphaned instances; terminated next cycle unless their runner comes online', {
+        count: cleanup.orphansToMark.length,
+      });
+    }
+    const ghostsRemoved = await removeGhosts(deps, cycle.id, cleanup.ghosts);
+    const configsRemoved = await removeConfigs(deps, cycle.id, [...cleanup.staleRunnerConfigs, ...orphans]);
+
     return {
       terminated: toTerminate.length,
       skipped: outcomes.filter((outcome) => outcome === 'skipped').length,
       failed: outcomes.filter((outcome) => outcome === 'failed').length,
+      orphansMarked: cleanup.orphansToMark.length,
+      orphansTerminated: orphans.length,
+      ghostsRemoved,
+      configsRemoved,
     };
   };
+}
+
+/** An orphan whose runner came online (or took a job) since it was marked is an orphan no more. */
+async function orphansStillUnregistered(
+  deps: HandlerDeps,
+  instanceIds: readonly string[],
+): Promise<string[]> {
+  if (instanceIds.length === 0) return [];
+  const runners = new Map((await deps.github.listRunners()).map((runner: Runner) => [runner.name, runner]));
+  const live = new Map((await deps.fleet.listInstances()).map((instance) => [instance.id, instance]));
+  return instanceIds.filter((id) => {
+    const instance = live.get(id);
+    if (!instance) return false; // already gone
+    const runner = runners.get(instance.runnerName);
+    return !runner || (runner.status === 'offline' && !runner.busy);
+  });
+}
+
+async function removeGhosts(
+  deps: HandlerDeps,
+  cycleId: string,
+  ghosts: readonly { runnerId: number; runnerName: string }[],
+): Promise<number> {
+  const limit = pLimit(4);
+  const removed = await Promise.all(
+    ghosts.map((ghost) =>
+      limit(async () => {
+        try {
+          const fresh = await deps.github.getRunner(ghost.runnerId);
+          if (!fresh) return false;
+          if (fresh.status !== 'offline' || fresh.busy || fresh.name !== ghost.runnerName) return false;
+          await deps.github.deleteRunner(ghost.runnerId);
+          return true;
+        } catch (error) {
+          deps.log.warn('Ghost runner not removed', {
+            cycleId,
+            runner: ghost.runnerName,
+            error: error as Error,
+          });
+          return false;
+        }
+      }),
+    ),
+  );
+  return removed.filter(Boolean).length;
+}
+
+async function removeConfigs(
+  deps: HandlerDeps,
+  cycleId: string,
+  instanceIds: readonly string[],
+): Promise<number> {
+  const limit = pLimit(4);
+  const removed = await Promise.all(
+    instanceIds.map((instanceId) =>
+      limit(async () => {
+        try {
+          await deps.runnerConfigs.remove(instanceId);
+          return true;
+        } catch (error) {
+          deps.log.warn('Runner config not removed', { cycleId, instanceId, error: error as Error });
+          return false;
+        }
+      }),
+    ),
+  );
+  return removed.filter(Boolean).length;
 }

@@ -1,9 +1,18 @@
 /**
- * Task `ScaleUp`: launches what Decide asked for. Each launch carries a client token derived from the
- * cycle id and pool, so a Step Functions retry of this task (or a duplicated cycle) never launches twice.
+ * Task `ScaleUp`: launches what Decide asked for and registers each new instance as an ephemeral
+ * just-in-time runner, whose config goes to the runner config store for the instance to pick up.
+ *
+ * Retry-safe: each launch carries a client token derived from the cycle id and pool, so a Step Functions
+ * retry of this task (or a duplicated cycle) gets the same instances back instead of new ones, and a
+ * registration that already exists (409) counts as done. An instance whose registration fails is
+ * terminated rather than left to boot into nothing.
  */
 import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import { z } from 'zod';
+import { GitHubRequestError } from '../adapters/github-errors.ts';
+import type { PoolConfig } from '../config/config.ts';
+import { runnerNameFor } from '../core/model.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
 
 const inputSchema = z.object({
@@ -12,37 +21,110 @@ const inputSchema = z.object({
 });
 
 export interface ScaleUpOutput {
+  /** Instances launched and registered as runners. */
   readonly launched: number;
+  /** Requested but not launched (capacity); the next cycle asks again. */
   readonly missing: number;
+  /** Launched but terminated again because the runner could not be registered. */
+  readonly registrationFailed: number;
   readonly instanceIds: string[];
 }
 
-/** EC2 client tokens are ASCII and at most 64 characters; a hash keeps any cycle id within that. */
+/** EC2 client tokens are ASCII and at most 64 characters: a 40-character hash leaves room for an adapter's suffix. */
 export function launchToken(cycleId: string, pool: string): string {
-  return createHash('sha256').update(`${cycleId}\u0000${pool}`).digest('hex').slice(0, 64);
+  return createHash('sha256').update(`${cycleId}\u0000${pool}`).digest('hex').slice(0, 40);
 }
 
 export function scaleUp(deps: HandlerDeps) {
-  const poolNames = new Set(deps.policy.pools.map((pool) => pool.name));
+  const pools = new Map(deps.config.pools.map((pool) => [pool.name, pool]));
   return async (event: unknown): Promise<ScaleUpOutput> => {
     const { cycle, launches } = parseTaskInput('ScaleUp', inputSchema, event);
-    const instanceIds: string[] = [];
+    const registered: string[] = [];
+    const unregistered: string[] = [];
     let missing = 0;
     // Pools one after another: EC2 launch APIs allow only a few calls per second.
-    for (const { pool, count } of launches) {
-      if (!poolNames.has(pool)) throw new Error(`ScaleUp: unknown pool "${pool}"`);
-      const result = await deps.fleet.launch({ pool, count, clientToken: launchToken(cycle.id, pool) });
-      instanceIds.push(...result.instanceIds);
+    for (const { pool: poolName, count } of launches) {
+      const pool = pools.get(poolName);
+      if (!pool) throw new Error(`ScaleUp: unknown pool "${poolName}"`);
+      const result = await deps.fleet.launch({
+        pool: pool.name,
+        count,
+        clientToken: launchToken(cycle.id, pool.name),
+      });
       missing += result.missing;
-      const fields = { cycleId: cycle.id, pool, requested: count, launched: result.instanceIds.length };
-      if (result.missing > 0)
+      const fields = {
+        cycleId: cycle.id,
+        pool: pool.name,
+        requested: count,
+        launched: result.instanceIds.length,
+      };
+      if (result.missing > 0) {
         deps.log.warn('Launch partly fulfilled', {
           ...fields,
           missing: result.missing,
           errors: result.errors,
         });
-      else deps.log.info('Launched instances', fields);
+      } else {
+        deps.log.info('Launched instances', fields);
+      }
+      const outcomes = await registerRunners(deps, cycle.id, pool, result.instanceIds);
+      registered.push(...outcomes.registered);
+      unregistered.push(...outcomes.failed);
     }
-    return { launched: instanceIds.length, missing, instanceIds };
+    if (unregistered.length > 0) {
+      await deps.fleet.terminate(unregistered);
+      deps.log.warn('Terminated instances whose runner could not be registered', {
+        cycleId: cycle.id,
+        count: unregistered.length,
+      });
+    }
+    return {
+      launched: registered.length,
+      missing,
+      registrationFailed: unregistered.length,
+      instanceIds: registered,
+    };
   };
+}
+
+async function registerRunners(
+  deps: HandlerDeps,
+  cycleId: string,
+  pool: PoolConfig,
+  instanceIds: readonly string[],
+) {
+  const limit = pLimit(4);
+  const registered: string[] = [];
+  const failed: string[] = [];
+  await Promise.all(
+    instanceIds.map((instanceId) =>
+      limit(async () => {
+        const name = runnerNameFor(deps.config.stack, instanceId);
+        try {
+          const jit = await deps.github.createJitRunner({
+            name,
+            labels: pool.labels,
+            runnerGroup: pool.runnerGroup,
+          });
+          await deps.runnerConfigs.put(instanceId, jit.encodedJitConfig);
+          registered.push(instanceId);
+        } catch (error) {
+          if (error instanceof GitHubRequestError && error.status === 409) {
+            // Registered by an earlier attempt of this task. Had storing its config failed then, the instance
+            // cannot start its runner and is cleaned up as an orphan, its registration as a ghost.
+            registered.push(instanceId);
+            return;
+          }
+          deps.log.warn('Runner registration failed', {
+            cycleId,
+            pool: pool.name,
+            instanceId,
+            error: error as Error,
+          });
+          failed.push(instanceId);
+        }
+      }),
+    ),
+  );
+  return { registered: registered.sort(), failed: failed.sort() };
 }

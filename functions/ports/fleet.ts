@@ -4,8 +4,9 @@ export interface LaunchRequest {
   readonly pool: string;
   readonly count: number;
   /**
-   * Idempotency key (cycle id + pool): launching again with the same token returns the
-   * first launch's instances instead of launching more.
+   * Idempotency key (cycle id + pool), at most 48 ASCII characters so an adapter can suffix it per
+   * request it makes: launching again with the same token returns the first launch's instances instead
+   * of launching more.
    */
   readonly clientToken: string;
 }
@@ -23,4 +24,6 @@ export interface FleetPort {
   listInstances(): Promise<Instance[]>;
   launch(request: LaunchRequest): Promise<LaunchResult>;
   terminate(instanceIds: readonly string[]): Promise<void>;
+  /** Record that these instances never registered in time (sets {@link Instance.orphanedSince} to `at`). */
+  markOrphaned(instanceIds: readonly string[], at: Date): Promise<void>;
 }

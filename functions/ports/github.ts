@@ -12,4 +12,22 @@ export interface GitHubPort {
   getRunner(runnerId: number): Promise<Runner | undefined>;
   /** Deregister a runner. Resolves when it is gone (already gone counts as gone). */
   deleteRunner(runnerId: number): Promise<void>;
+  /**
+   * Register an ephemeral just-in-time runner (POST /orgs/{org}/actions/runners/generate-jitconfig).
+   * The registration exists (offline) as soon as this resolves. The config is a secret.
+   */
+  createJitRunner(request: JitRunnerRequest): Promise<JitRunner>;
+}
+
+export interface JitRunnerRequest {
+  readonly name: string;
+  readonly labels: readonly string[];
+  /** Runner group name; resolved to its id (GET /orgs/{org}/actions/runner-groups). */
+  readonly runnerGroup: string;
+}
+
+export interface JitRunner {
+  readonly runnerId: number;
+  /** Secret: never logged, never put in a state payload. */
+  readonly encodedJitConfig: string;
 }

@@ -14,6 +14,8 @@ export interface MemoryInstance extends Instance {
 
 export interface MemoryFleetOptions {
   readonly now: () => Date;
+  /** Names the runners `<stack>-<instance-id>`, as the EC2 adapter does. */
+  readonly stack: string;
   /** How many more instances a pool can get before EC2 reports insufficient capacity (default unlimited). */
   readonly capacityByPool?: Readonly<Record<string, number>>;
 }
@@ -24,7 +26,8 @@ export class MemoryFleet implements FleetPort {
   private readonly capacity: Map<string, number>;
   private nextId = 1;
   /** Every call, for tests that count launches. */
-  readonly calls: { method: 'launch' | 'terminate' | 'listInstances'; detail?: unknown }[] = [];
+  readonly calls: { method: 'launch' | 'terminate' | 'listInstances' | 'markOrphaned'; detail?: unknown }[] =
+    [];
 
   constructor(private readonly options: MemoryFleetOptions) {
     this.capacity = new Map(Object.entries(options.capacityByPool ?? {}));
@@ -51,7 +54,7 @@ export class MemoryFleet implements FleetPort {
         pool: request.pool,
         state: 'pending',
         launchedAt: this.options.now().toISOString(),
-        runnerName: runnerNameFor(id),
+        runnerName: runnerNameFor(this.options.stack, id),
       });
       instanceIds.push(id);
     }
@@ -64,6 +67,17 @@ export class MemoryFleet implements FleetPort {
   async terminate(instanceIds: readonly string[]): Promise<void> {
     this.calls.push({ method: 'terminate', detail: [...instanceIds] });
     for (const id of instanceIds) this.markTerminated(id);
+  }
+
+  async markOrphaned(instanceIds: readonly string[], at: Date): Promise<void> {
+    this.calls.push({ method: 'markOrphaned', detail: [...instanceIds] });
+    for (const id of instanceIds) {
+      const instance = this.instances.get(id);
+      // Like CreateTags on a terminated instance: harmless, and it never lists again anyway.
+      if (instance && !instance.terminatedAt) {
+        this.instances.set(id, { ...instance, orphanedSince: at.toISOString() });
+      }
+    }
   }
 
   /** World side: the instance finished booting. */

@@ -316,6 +316,25 @@ function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
       },
     },
     {
+      method: 'GET',
+      pattern: '/orgs/{org}/actions/runner-groups',
+      handle: (exchange) => {
+        requireOrg(exchange);
+        const groups = state.listRunnerGroups().map((group) => ({
+          id: group.id,
+          name: group.name,
+          visibility: 'all',
+          default: group.isDefault,
+          runners_url: `${exchange.selfUrl.origin}/orgs/${state.org}/actions/runner-groups/${group.id}/runners`,
+          inherited: false,
+          allows_public_repositories: false,
+          restricted_to_workflows: false,
+          selected_workflows: [],
+        }));
+        return paginate(exchange, groups, (page) => ({ total_count: groups.length, runner_groups: page }));
+      },
+    },
+    {
       method: 'POST',
       pattern: '/orgs/{org}/actions/runners/generate-jitconfig',
       handle: (exchange) => {
@@ -323,6 +342,8 @@ function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
         const request = parseJitRequest(exchange.body);
         if (state.runnerByName(request.name))
           throw new HttpError(409, 'Already exists - A runner with the same name');
+        if (!state.listRunnerGroups().some((group) => group.id === request.runnerGroupId))
+          throw new HttpError(404, 'Runner group not found');
         const runner = state.registerRunner({ ...request, status: 'offline', ephemeral: true });
         // Opaque to clients, like GitHub's; only the runner binary reads it.
         const config = { runner_id: runner.id, name: runner.name, org: state.org };

@@ -90,6 +90,12 @@ export class StandinStateError extends Error {
 /** GitHub's default group: where runners go unless a request names another one. */
 export const defaultRunnerGroupId = 1;
 
+export interface RunnerGroupRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly isDefault: boolean;
+}
+
 const readOnlyLabels = new Set(['self-hosted', 'linux', 'windows', 'macos', 'x64', 'arm', 'arm64']);
 
 export class GitHubState {
@@ -101,6 +107,7 @@ export class GitHubState {
   private readonly runners = new Map<number, RunnerRecord>();
   /** Labels are organization-wide entities on GitHub: one id per name, whatever the case. */
   private readonly labelIds = new Map<string, number>();
+  private readonly runnerGroups: RunnerGroupRecord[] = [{ id: defaultRunnerGroupId, name: 'Default', isDefault: true }];
   private readonly nextId = { repo: 1, run: 1, job: 1, runner: 1 };
 
   /** `now` only stamps created/started/completed times; it never drives a transition. */
@@ -255,6 +262,18 @@ export class GitHubState {
 
   getJob(jobId: number): JobRecord | undefined {
     return this.jobs.get(jobId);
+  }
+
+  addRunnerGroup(name: string): RunnerGroupRecord {
+    if (this.runnerGroups.some((group) => group.name.toLowerCase() === name.toLowerCase()))
+      throw new StandinStateError(`Runner group ${name} already exists`);
+    const group = { id: this.runnerGroups.length + 1, name, isDefault: false };
+    this.runnerGroups.push(group);
+    return group;
+  }
+
+  listRunnerGroups(): RunnerGroupRecord[] {
+    return [...this.runnerGroups];
   }
 
   listRunners(): RunnerRecord[] {

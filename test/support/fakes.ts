@@ -2,8 +2,9 @@ import { parseConfig, scalingPolicyOf } from '../../functions/config/config.ts';
 import type { QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { HandlerDeps } from '../../functions/handlers/deps.ts';
 import { silentLog } from '../../functions/observability/logger.ts';
-import type { GitHubPort } from '../../functions/ports/github.ts';
+import type { GitHubPort, JitRunner, JitRunnerRequest } from '../../functions/ports/github.ts';
 import { MemoryFleet } from '../../local/fleet/memory-fleet.ts';
+import { MemoryRunnerConfigStore } from '../../local/fleet/memory-runner-configs.ts';
 
 /** An in-memory GitHubPort for handler and state machine tests that do not need HTTP. */
 export class FakeGitHub implements GitHubPort {
@@ -27,6 +28,17 @@ export class FakeGitHub implements GitHubPort {
     this.deleted.push(runnerId);
     this.runners = this.runners.filter((runner) => runner.id !== runnerId);
   }
+  async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
+    const runnerId = Math.max(0, ...this.runners.map((runner) => runner.id)) + 1;
+    this.runners.push({
+      id: runnerId,
+      name: request.name,
+      status: 'offline',
+      busy: false,
+      labels: [...request.labels],
+    });
+    return { runnerId, encodedJitConfig: `jit-secret-for-${request.name}` };
+  }
 }
 
 export const testPool = {
@@ -40,7 +52,13 @@ export const testPool = {
 };
 
 export function testDeps<G extends GitHubPort = FakeGitHub>(
-  overrides: { github?: G; fleet?: MemoryFleet; now?: () => Date; config?: object } = {},
+  overrides: {
+    github?: G;
+    fleet?: MemoryFleet;
+    runnerConfigs?: MemoryRunnerConfigStore;
+    now?: () => Date;
+    config?: object;
+  } = {},
 ) {
   const now = overrides.now ?? (() => new Date('2026-01-05T09:00:00Z'));
   const config = parseConfig({
@@ -50,9 +68,18 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     ...overrides.config,
   });
   const github = (overrides.github ?? new FakeGitHub()) as G;
-  const fleet = overrides.fleet ?? new MemoryFleet({ now });
-  const deps: HandlerDeps = { config, policy: scalingPolicyOf(config), github, fleet, log: silentLog, now };
-  return { deps, github, fleet };
+  const fleet = overrides.fleet ?? new MemoryFleet({ now, stack: config.stack });
+  const runnerConfigs = overrides.runnerConfigs ?? new MemoryRunnerConfigStore(now);
+  const deps: HandlerDeps = {
+    config,
+    policy: scalingPolicyOf(config),
+    github,
+    fleet,
+    runnerConfigs,
+    log: silentLog,
+    now,
+  };
+  return { deps, github, fleet, runnerConfigs };
 }
 
 export function queuedJobs(count: number, labels: string[] = ['self-hosted', 'linux', 'x64']): QueuedJob[] {

@@ -1,0 +1,272 @@
+/**
+ * The FleetPort on EC2: launches with instant `CreateFleet`, lists by the stack tag, terminates and marks
+ * orphans in batches. Every instance it creates carries the stack and pool tags, and every read and write
+ * is scoped by them, so stepscale never touches an instance it did not launch.
+ */
+import {
+  type _InstanceType,
+  CreateFleetCommand,
+  type CreateFleetCommandInput,
+  type CreateFleetCommandOutput,
+  CreateTagsCommand,
+  type DefaultTargetCapacityType,
+  type EC2Client,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { PoolConfig } from '../config/config.ts';
+import type { FleetPort, LaunchRequest, LaunchResult } from '../ports/fleet.ts';
+import {
+  classifyAwsError,
+  FleetCapacityError,
+  FleetRequestError,
+  isCapacityErrorCode,
+} from './aws-errors.ts';
+import { createEc2InstanceLister, tagKeys } from './ec2-instances.ts';
+
+export interface Ec2FleetOptions {
+  readonly client: EC2Client;
+  /** The stack tag every instance gets and every call is scoped by. */
+  readonly stack: string;
+  readonly pools: readonly PoolConfig[];
+  /** The only clock: stamps `stepscale:created-at`. */
+  readonly now: () => Date;
+  /** Instance ids per TerminateInstances and CreateTags call, 1–1000 (default {@link defaultBatchSize}). */
+  readonly terminateBatchSize?: number;
+}
+
+/**
+ * Ids per TerminateInstances/CreateTags call. EC2 takes up to 1000 but recommends smaller batches, and one
+ * bad id (e.g. not yet visible, EC2 being eventually consistent) fails its whole batch: 500 halves that blast
+ * radius while a realistic scale-down (tens to a few hundred instances) still takes one call, which matters
+ * more, as these APIs are rate-limited per account.
+ */
+export const defaultBatchSize = 500;
+const maxBatchSize = 1000;
+
+/**
+ * `LaunchRequest.clientToken` is at most 48 ASCII characters (EC2 allows 64); the adapter appends one of
+ * these per CreateFleet call it makes for the request, so the spot attempt and the on-demand follow-up
+ * are each idempotent on their own.
+ */
+const tokenSuffix = { spot: '-spot', 'on-demand': '-od' } as const satisfies Record<Lifecycle, string>;
+const maxRequestTokenLength = 48;
+
+type Lifecycle = Extract<DefaultTargetCapacityType, 'spot' | 'on-demand'>;
+
+/** What one CreateFleet call produced: EC2 reports capacity it could not find in `Errors`, not by throwing. */
+interface Attempt {
+  readonly instanceIds: string[];
+  readonly errorCodes: string[];
+}
+
+/**
+ * Creates the EC2 fleet adapter. Failures leave as the Fleet*Error classes of aws-errors.ts; capacity
+ * shortfalls do not fail: they come back in {@link LaunchResult.missing} and {@link LaunchResult.errors}.
+ *
+ * Idempotency: a launch sends `ClientToken` = request token + `-spot`/`-od`. Retrying a request (a Step
+ * Functions retry of ScaleUp, or a duplicated cycle) sends the same tokens, and EC2 answers with the first
+ * call's fleet and instances instead of launching again. That is the whole guard: results are not cached
+ * in process, because a retry usually runs in a fresh Lambda invocation and only EC2 knows what the first
+ * attempt launched. What is kept in process is the `created-at` value per token, because EC2 refuses a
+ * repeated token whose parameters changed (IdempotentParameterMismatch) and a tag is a parameter.
+ */
+export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
+  const { client, stack, now } = options;
+  const batchSize = options.terminateBatchSize ?? defaultBatchSize;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > maxBatchSize) {
+    throw new RangeError(`terminateBatchSize must be an integer from 1 to ${maxBatchSize}, got ${batchSize}`);
+  }
+  const pools = new Map(options.pools.map((pool) => [pool.name, pool]));
+  const lister = createEc2InstanceLister(client, stack);
+  const createdAtByToken = new RecentMap<string, string>(256);
+
+  async function createFleet(
+    pool: PoolConfig,
+    count: number,
+    lifecycle: Lifecycle,
+    clientToken: string,
+    createdAt: string,
+  ): Promise<Attempt> {
+    const input = createFleetInput({ stack, pool, count, lifecycle, clientToken, createdAt });
+    let output: CreateFleetCommandOutput;
+    try {
+      output = await client.send(new CreateFleetCommand(input));
+    } catch (error) {
+      const failure = classifyAwsError(
+        error,
+        `launching ${count} ${lifecycle} instance(s) for pool "${pool.name}"`,
+      );
+      // A call refused outright for capacity launched nothing: that is a shortfall to report (and maybe to
+      // fill on-demand), not a failure of the task.
+      if (failure instanceof FleetCapacityError && failure.code)
+        return { instanceIds: [], errorCodes: [failure.code] };
+      throw failure;
+    }
+    return {
+      instanceIds: (output.Instances ?? []).flatMap((launched) => launched.InstanceIds ?? []),
+      errorCodes: (output.Errors ?? []).map((error) => error.ErrorCode ?? 'UnknownError'),
+    };
+  }
+
+  return {
+    listInstances: () => lister.listInstances(),
+
+    async launch(request: LaunchRequest): Promise<LaunchResult> {
+      const pool = pools.get(request.pool);
+      if (!pool) throw new FleetRequestError(`launching: unknown pool "${request.pool}"`, undefined);
+      checkClientToken(request.clientToken);
+      if (request.count <= 0) return { instanceIds: [], missing: 0, errors: [] };
+      const createdAt = createdAtByToken.getOrSet(request.clientToken, () => now().toISOString());
+
+      const first: Lifecycle = pool.capacity === 'on-demand' ? 'on-demand' : 'spot';
+      const attempts = [
+        await createFleet(
+          pool,
+          request.count,
+          first,
+          `${request.clientToken}${tokenSuffix[first]}`,
+          createdAt,
+        ),
+      ];
+      const spotShortfall = request.count - (attempts[0]?.instanceIds.length ?? 0);
+      // Only capacity is worth another try on-demand: any other error (a bad override, a permission) would
+      // fail the same way. The follow-up asks for the missing count only, so the pool's total stays bounded.
+      if (
+        pool.capacity === 'spot-with-fallback' &&
+        spotShortfall > 0 &&
+        attempts[0]?.errorCodes.some(isCapacityErrorCode)
+      ) {
+        attempts.push(
+          await createFleet(
+            pool,
+            spotShortfall,
+            'on-demand',
+            `${request.clientToken}${tokenSuffix['on-demand']}`,
+            createdAt,
+          ),
+        );
+      }
+
+      const instanceIds = attempts.flatMap((attempt) => attempt.instanceIds);
+      const errors = [...new Set(attempts.flatMap((attempt) => attempt.errorCodes))];
+      // Nothing launched and no capacity in sight: the request itself is wrong (e.g. every override invalid).
+      // Failing loudly beats reporting it as a shortfall that the next cycle would repeat forever.
+      if (instanceIds.length === 0 && errors.length > 0 && !errors.some(isCapacityErrorCode)) {
+        throw new FleetRequestError(
+          `launching ${request.count} instance(s) for pool "${pool.name}" failed: ${errors.join(', ')}`,
+          errors[0],
+        );
+      }
+      return { instanceIds, missing: Math.max(0, request.count - instanceIds.length), errors };
+    },
+
+    async terminate(instanceIds: readonly string[]): Promise<void> {
+      for (const batch of batches(instanceIds, batchSize)) {
+        try {
+          await client.send(new TerminateInstancesCommand({ InstanceIds: batch }));
+        } catch (error) {
+          throw classifyAwsError(error, `terminating ${batch.length} instance(s)`);
+        }
+      }
+    },
+
+    async markOrphaned(instanceIds: readonly string[], at: Date): Promise<void> {
+      const Tags = [{ Key: tagKeys.orphanedSince, Value: at.toISOString() }];
+      for (const batch of batches(instanceIds, batchSize)) {
+        try {
+          await client.send(new CreateTagsCommand({ Resources: batch, Tags }));
+        } catch (error) {
+          throw classifyAwsError(error, `tagging ${batch.length} orphaned instance(s)`);
+        }
+      }
+    },
+  };
+}
+
+/**
+ * One instant CreateFleet request. Instant CreateFleet rather than RunInstances because one call covers
+ * every instance type × subnet of the pool (EC2 picks where capacity is, instead of us looping over
+ * RunInstances per type and subnet), spot and on-demand go through the same API, and a partial launch is
+ * reported in `Errors` next to the instances it did get, instead of an all-or-nothing failure.
+ */
+export function createFleetInput(args: {
+  stack: string;
+  pool: PoolConfig;
+  count: number;
+  lifecycle: Lifecycle;
+  clientToken: string;
+  createdAt: string;
+}): CreateFleetCommandInput {
+  const { stack, pool, count, lifecycle, clientToken, createdAt } = args;
+  return {
+    Type: 'instant',
+    ClientToken: clientToken,
+    LaunchTemplateConfigs: [
+      {
+        LaunchTemplateSpecification: {
+          ...(pool.launchTemplate.startsWith('lt-')
+            ? { LaunchTemplateId: pool.launchTemplate }
+            : { LaunchTemplateName: pool.launchTemplate }),
+          Version: '$Latest',
+        },
+        // The SDK's instance-type union lags new EC2 types; config has already checked the shape.
+        Overrides: pool.instanceTypes.flatMap((instanceType) =>
+          pool.subnets.map((SubnetId) => ({ InstanceType: instanceType as _InstanceType, SubnetId })),
+        ),
+      },
+    ],
+    TargetCapacitySpecification: { TotalTargetCapacity: count, DefaultTargetCapacityType: lifecycle },
+    // Spot: the pools least likely to be interrupted among the cheapest. On-demand: cheapest first.
+    SpotOptions: { AllocationStrategy: 'price-capacity-optimized' },
+    OnDemandOptions: { AllocationStrategy: 'lowest-price' },
+    // Instant fleets accept `instance` (and `fleet`) here, not `volume`: volume tags belong in the launch
+    // template. The stack tag is what every later read and write filters on.
+    TagSpecifications: [
+      {
+        ResourceType: 'instance',
+        Tags: [
+          { Key: tagKeys.stack, Value: stack },
+          { Key: tagKeys.pool, Value: pool.name },
+          { Key: tagKeys.createdAt, Value: createdAt },
+        ],
+      },
+    ],
+  };
+}
+
+function checkClientToken(token: string): void {
+  // EC2 tokens are printable ASCII; the port promises at most 48 so the suffixes fit EC2's 64.
+  if (!/^[\x21-\x7e]+$/.test(token) || token.length > maxRequestTokenLength) {
+    throw new FleetRequestError(
+      `launching: client token must be 1-${maxRequestTokenLength} printable ASCII characters, got "${token}"`,
+      undefined,
+    );
+  }
+}
+
+/** Unique ids in batches of `size`; nothing for an empty list, so no empty (invalid) call is ever sent. */
+export function batches(ids: readonly string[], size: number): string[][] {
+  const unique = [...new Set(ids)];
+  const result: string[][] = [];
+  for (let start = 0; start < unique.length; start += size) result.push(unique.slice(start, start + size));
+  return result;
+}
+
+/** A Map that forgets its oldest entries past `limit`, so a long-lived Lambda container stays small. */
+class RecentMap<K, V> {
+  private readonly entries = new Map<K, V>();
+
+  constructor(private readonly limit: number) {}
+
+  getOrSet(key: K, create: () => V): V {
+    const existing = this.entries.get(key);
+    if (existing !== undefined) return existing;
+    const value = create();
+    this.entries.set(key, value);
+    if (this.entries.size > this.limit) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    return value;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Builds the handlers' dependencies inside Lambda, once per container. Everything comes from the
+ * environment the SAM template sets (see template.yaml, Globals.Function.Environment):
+ *
+ * - the config JSON from SSM (`STEPSCALE_CONFIG_PARAMETER`) or inline (`STEPSCALE_CONFIG`), exactly one;
+ * - `GITHUB_URL` / `GITHUB_ORG` (template parameters) override or fill the config's `github`;
+ * - `STEPSCALE_STACK` (the stack name) sets `config.stack`: it tags instances and names the SSM path;
+ * - the GitHub token from the Secrets Manager secret `GITHUB_TOKEN_SECRET_ARN`, read lazily on the first
+ *   GitHub call (tasks that never call GitHub never read it, and need no permission to) and cached for
+ *   {@link tokenMaxAgeSeconds}; a rotated token is picked up without a cold start. It is never logged.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { createEc2Fleet } from '../adapters/ec2-fleet.ts';
+import { createGitHubAdapter } from '../adapters/github-octokit.ts';
+import { createSsmRunnerConfigStore } from '../adapters/ssm-runner-configs.ts';
+import { type Config, parseConfig, scalingPolicyOf } from '../config/config.ts';
+import { ConfigError } from '../errors.ts';
+import type { HandlerDeps } from '../handlers/deps.ts';
+import { createLogger } from '../observability/logger.ts';
+import type { GitHubPort } from '../ports/github.ts';
+
+/** How long a read token is reused before Secrets Manager is asked again. */
+export const tokenMaxAgeSeconds = 300;
+
+// ---------------------------------------------------------------------------------------------------------
+// Environment
+
+interface EnvVariable {
+  /** What it is, for the error message when it is missing. */
+  readonly description: string;
+  readonly required?: boolean;
+  readonly default?: string;
+}
+
+/** Every variable the Lambda entry points read, in one place. */
+export const lambdaEnvironment = {
+  STEPSCALE_STACK: { description: 'the stack name (tags instances, names the SSM path)', required: true },
+  STEPSCALE_CONFIG_PARAMETER: { description: 'name of the SSM parameter holding the config JSON' },
+  STEPSCALE_CONFIG: { description: 'the config JSON itself (instead of STEPSCALE_CONFIG_PARAMETER)' },
+  GITHUB_URL: { description: "GitHub's web URL; overrides the config's github.url" },
+  GITHUB_ORG: { description: "the organization; overrides the config's github.org" },
+  GITHUB_TOKEN_SECRET_ARN: {
+    description: 'ARN of the Secrets Manager secret holding the GitHub token',
+    required: true,
+  },
+} as const satisfies Record<string, EnvVariable>;
+
+type EnvSpec = Record<string, EnvVariable>;
+export type EnvValues<S extends EnvSpec> = {
+  readonly [K in keyof S]: S[K] extends { required: true } | { default: string }
+    ? string
+    : string | undefined;
+};
+export type LambdaEnv = EnvValues<typeof lambdaEnvironment>;
+
+/**
+ * Reads the variables of `spec` from `env`. Empty counts as unset. Every missing required variable is
+ * reported in one {@link ConfigError}, each by its name.
+ */
+export function readEnvironment<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv): EnvValues<S> {
+  const values: Record<string, string | undefined> = {};
+  const problems: string[] = [];
+  for (const [name, variable] of Object.entries(spec)) {
+    const value = env[name]?.trim() || variable.default;
+    if (value === undefined && variable.required) {
+      problems.push(`${name}: environment variable is not set (${variable.description})`);
+    }
+    values[name] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values as EnvValues<S>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Config and token
+
+export interface ConfigSources {
+  /** Reads an SSM parameter's value (decrypted). */
+  readonly readParameter: (name: string) => Promise<string | undefined>;
+}
+
+/** The config from SSM or inline, with the environment's GitHub URL, organization and stack applied. */
+export async function loadLambdaConfig(env: LambdaEnv, sources: ConfigSources): Promise<Config> {
+  const { text, source } = await configText(env, sources);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`${source}: is not valid JSON (${(error as Error).message})`]);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([`${source}: must be a JSON object`]);
+  }
+  const document = raw as Record<string, unknown>;
+  const github = typeof document.github === 'object' && document.github !== null ? document.github : {};
+  return parseConfig({
+    ...document,
+    github: {
+      ...github,
+      ...(env.GITHUB_URL ? { url: env.GITHUB_URL } : {}),
+      ...(env.GITHUB_ORG ? { org: env.GITHUB_ORG } : {}),
+    },
+    stack: env.STEPSCALE_STACK,
+  });
+}
+
+async function configText(env: LambdaEnv, sources: ConfigSources): Promise<{ text: string; source: string }> {
+  const parameter = env.STEPSCALE_CONFIG_PARAMETER;
+  const inline = env.STEPSCALE_CONFIG;
+  if (parameter && inline) {
+    throw new ConfigError(['STEPSCALE_CONFIG_PARAMETER and STEPSCALE_CONFIG: set exactly one, not both']);
+  }
+  if (inline) return { text: inline, source: 'STEPSCALE_CONFIG' };
+  if (!parameter) {
+    throw new ConfigError([
+      'STEPSCALE_CONFIG_PARAMETER: environment variable is not set (name of the SSM parameter holding the config JSON; or set STEPSCALE_CONFIG)',
+    ]);
+  }
+  const source = `SSM parameter ${parameter}`;
+  let text: string | undefined;
+  try {
+    text = await sources.readParameter(parameter);
+  } catch (error) {
+    throw new ConfigError([
+      `${source}: cannot be read (${(error as Error).name}: ${(error as Error).message})`,
+    ]);
+  }
+  if (!text?.trim()) throw new ConfigError([`${source}: is empty`]);
+  return { text, source };
+}
+
+/**
+ * The token inside a secret: either the whole secret string or its `token` field (`{"token":"…"}`).
+ * Error messages name the secret's shape, never its content.
+ */
+export function tokenFromSecret(secret: unknown, secretName: string): string {
+  const text =
+    typeof secret === 'string'
+      ? secret
+      : secret instanceof Uint8Array
+        ? new TextDecoder().decode(secret)
+        : '';
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new ConfigError([`${secretName}: looks like JSON but does not parse`]);
+    }
+    const token = (parsed as { token?: unknown }).token;
+    if (typeof token !== 'string' || !token.trim()) {
+      throw new ConfigError([`${secretName}: JSON secret has no non-empty string "token" field`]);
+    }
+    return token.trim();
+  }
+  if (!trimmed) throw new ConfigError([`${secretName}: secret is empty`]);
+  return trimmed;
+}
+
+/**
+ * A GitHubPort that reads the token on each call (from a cache) and rebuilds the client only when the token
+ * changed, so a rotated secret takes effect within the cache's max age.
+ */
+export function tokenRefreshingGitHub(
+  readToken: () => Promise<string>,
+  create: (token: string) => GitHubPort,
+): GitHubPort {
+  let current: { token: string; port: GitHubPort } | undefined;
+  const port = async (): Promise<GitHubPort> => {
+    const token = await readToken();
+    if (current?.token !== token) current = { token, port: create(token) };
+    return current.port;
+  };
+  return {
+    listRepositories: async () => (await port()).listRepositories(),
+    listQueuedJobs: async (repository) => (await port()).listQueuedJobs(repository),
+    listRunners: async () => (await port()).listRunners(),
+    getRunner: async (runnerId) => (await port()).getRunner(runnerId),
+    deleteRunner: async (runnerId) => (await port()).deleteRunner(runnerId),
+    createJitRunner: async (request) => (await port()).createJitRunner(request),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Assembly
+
+/** The container's one logger; entry points add the Lambda context to it. */
+export const logger: Logger = createLogger();
+
+export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env): Promise<HandlerDeps> {
+  const vars = readEnvironment(lambdaEnvironment, env);
+  const config = await loadLambdaConfig(vars, {
+    readParameter: async (name) => {
+      const value = await getParameter(name, { decrypt: true });
+      return typeof value === 'string' ? value : undefined;
+    },
+  });
+  const now = () => new Date();
+  const secretArn = vars.GITHUB_TOKEN_SECRET_ARN;
+  const github = tokenRefreshingGitHub(
+    async () =>
+      tokenFromSecret(await getSecret(secretArn, { maxAge: tokenMaxAgeSeconds }), 'GITHUB_TOKEN_SECRET_ARN'),
+    (token) => createGitHubAdapter({ apiUrl: config.github.apiUrl, org: config.github.org, token, logger }),
+  );
+  const fleetOptions = { client: new EC2Client({}), stack: config.stack, pools: config.pools, now };
+  const storeOptions = { client: new SSMClient({}), stack: config.stack, now };
+  logger.info('Dependencies ready', {
+    stack: config.stack,
+    githubApiUrl: config.github.apiUrl,
+    org: config.github.org,
+    pools: config.pools.map((pool) => pool.name),
+  });
+  return {
+    config,
+    policy: scalingPolicyOf(config),
+    github,
+    fleet: createEc2Fleet(fleetOptions),
+    runnerConfigs: createSsmRunnerConfigStore(storeOptions),
+    log: logger,
+    now,
+  };
+}
+
+let cached: Promise<HandlerDeps> | undefined;
+
+/** {@link buildProductionDeps}, once per container; a failed build is retried on the next invocation. */
+export function productionDeps(): Promise<HandlerDeps> {
+  if (!cached) {
+    cached = buildProductionDeps().catch((error: unknown) => {
+      cached = undefined;
+      throw error;
+    });
+  }
+  return cached;
+}

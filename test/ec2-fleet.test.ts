@@ -1,0 +1,582 @@
+import {
+  CreateFleetCommand,
+  type CreateFleetCommandInput,
+  CreateTagsCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import {
+  awsErrorCode,
+  classifyAwsError,
+  FleetCapacityError,
+  FleetRequestError,
+  FleetThrottledError,
+  FleetUnavailableError,
+} from '../functions/adapters/aws-errors.ts';
+import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
+import type { PoolConfig } from '../functions/config/config.ts';
+import { StepscaleError } from '../functions/errors.ts';
+import { ec2Error, FakeEc2 } from './support/fake-ec2.ts';
+
+const stack = 'ci';
+const createdAt = '2026-01-05T09:00:00.000Z';
+const token = 'a'.repeat(40);
+
+function poolOf(overrides: Partial<PoolConfig> = {}): PoolConfig {
+  return {
+    name: 'linux-x64',
+    labels: ['self-hosted', 'linux', 'x64'],
+    maxRunners: 10,
+    minIdle: 0,
+    instanceTypes: ['m7i.large', 'm6i.large'],
+    launchTemplate: 'runner-template',
+    subnets: ['subnet-0a', 'subnet-0b'],
+    capacity: 'spot',
+    runnerGroup: 'Default',
+    ...overrides,
+  };
+}
+
+/** A fleet over a plain mock whose answers each test scripts. */
+function setup(pool: PoolConfig = poolOf(), terminateBatchSize?: number) {
+  const client = new EC2Client({ region: 'eu-west-1' });
+  const ec2 = mockClient(client);
+  let now = new Date(createdAt);
+  const fleet = createEc2Fleet({
+    client,
+    stack,
+    pools: [pool],
+    now: () => now,
+    ...(terminateBatchSize === undefined ? {} : { terminateBatchSize }),
+  });
+  return { ec2, fleet, advanceClock: (seconds: number) => (now = new Date(now.getTime() + seconds * 1000)) };
+}
+
+/** The CreateFleet input the adapter sends for `pool`, in full. */
+function expectedCreateFleet(
+  pool: PoolConfig,
+  count: number,
+  lifecycle: 'spot' | 'on-demand',
+  clientToken: string,
+): CreateFleetCommandInput {
+  return {
+    Type: 'instant',
+    ClientToken: clientToken,
+    LaunchTemplateConfigs: [
+      {
+        LaunchTemplateSpecification: pool.launchTemplate.startsWith('lt-')
+          ? { LaunchTemplateId: pool.launchTemplate, Version: '$Latest' }
+          : { LaunchTemplateName: pool.launchTemplate, Version: '$Latest' },
+        Overrides: [
+          { InstanceType: 'm7i.large', SubnetId: 'subnet-0a' },
+          { InstanceType: 'm7i.large', SubnetId: 'subnet-0b' },
+          { InstanceType: 'm6i.large', SubnetId: 'subnet-0a' },
+          { InstanceType: 'm6i.large', SubnetId: 'subnet-0b' },
+        ],
+      },
+    ],
+    TargetCapacitySpecification: { TotalTargetCapacity: count, DefaultTargetCapacityType: lifecycle },
+    SpotOptions: { AllocationStrategy: 'price-capacity-optimized' },
+    OnDemandOptions: { AllocationStrategy: 'lowest-price' },
+    TagSpecifications: [
+      {
+        ResourceType: 'instance',
+        Tags: [
+          { Key: 'stepscale:stack', Value: stack },
+          { Key: 'stepscale:pool', Value: pool.name },
+          { Key: 'stepscale:created-at', Value: createdAt },
+        ],
+      },
+    ],
+  };
+}
+
+const ids = (...numbers: number[]) => numbers.map((n) => `i-${n.toString(16).padStart(17, '0')}`);
+
+function fleetAnswer(
+  instanceIds: string[],
+  errorCodes: string[] = [],
+  lifecycle: 'spot' | 'on-demand' = 'spot',
+) {
+  return {
+    FleetId: 'fleet-1',
+    Instances: instanceIds.length > 0 ? [{ InstanceIds: instanceIds, Lifecycle: lifecycle }] : [],
+    Errors: errorCodes.map((ErrorCode) => ({ ErrorCode, ErrorMessage: ErrorCode, Lifecycle: lifecycle })),
+  };
+}
+
+const createFleetInputs = (ec2: ReturnType<typeof setup>['ec2']) =>
+  ec2.commandCalls(CreateFleetCommand).map((call) => call.args[0].input);
+
+describe('EC2 fleet: launching', () => {
+  it('launches a spot pool with one instant CreateFleet over every instance type and subnet', async () => {
+    // Prepare
+    const pool = poolOf({ capacity: 'spot' });
+    const { ec2, fleet } = setup(pool);
+    ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1, 2, 3)));
+
+    // Act
+    const result = await fleet.launch({ pool: pool.name, count: 3, clientToken: token });
+
+    // Assess
+    expect(createFleetInputs(ec2)).toEqual([expectedCreateFleet(pool, 3, 'spot', `${token}-spot`)]);
+    expect(result).toEqual({ instanceIds: ids(1, 2, 3), missing: 0, errors: [] });
+  });
+
+  it('launches an on-demand pool by launch template id, with the on-demand token suffix', async () => {
+    // Prepare
+    const pool = poolOf({ capacity: 'on-demand', launchTemplate: 'lt-0123456789abcdef0' });
+    const { ec2, fleet } = setup(pool);
+    ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1, 2), [], 'on-demand'));
+
+    // Act
+    const result = await fleet.launch({ pool: pool.name, count: 2, clientToken: token });
+
+    // Assess
+    expect(createFleetInputs(ec2)).toEqual([expectedCreateFleet(pool, 2, 'on-demand', `${token}-od`)]);
+    expect(result).toEqual({ instanceIds: ids(1, 2), missing: 0, errors: [] });
+  });
+
+  it('falls back to on-demand for only the missing count when spot lacks capacity', async () => {
+    // Prepare
+    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const { ec2, fleet } = setup(pool);
+    ec2
+      .on(CreateFleetCommand)
+      .resolvesOnce(
+        fleetAnswer(ids(1, 2, 3), ['InsufficientInstanceCapacity', 'InsufficientInstanceCapacity']),
+      )
+      .resolvesOnce(fleetAnswer(ids(4, 5), [], 'on-demand'));
+
+    // Act
+    const result = await fleet.launch({ pool: pool.name, count: 5, clientToken: token });
+
+    // Assess
+    expect(createFleetInputs(ec2)).toEqual([
+      expectedCreateFleet(pool, 5, 'spot', `${token}-spot`),
+      expectedCreateFleet(pool, 2, 'on-demand', `${token}-od`),
+    ]);
+    // Filled, but the spot shortage is still reported.
+    expect(result).toEqual({
+      instanceIds: ids(1, 2, 3, 4, 5),
+      missing: 0,
+      errors: ['InsufficientInstanceCapacity'],
+    });
+  });
+
+  it('falls back to on-demand when the spot call is refused outright for capacity', async () => {
+    // Prepare
+    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const { ec2, fleet } = setup(pool);
+    ec2
+      .on(CreateFleetCommand)
+      .rejectsOnce(ec2Error('MaxSpotInstanceCountExceeded'))
+      .resolvesOnce(fleetAnswer(ids(1, 2), [], 'on-demand'));
+
+    // Act
+    const result = await fleet.launch({ pool: pool.name, count: 2, clientToken: token });
+
+    // Assess
+    expect(createFleetInputs(ec2)).toEqual([
+      expectedCreateFleet(pool, 2, 'spot', `${token}-spot`),
+      expectedCreateFleet(pool, 2, 'on-demand', `${token}-od`),
+    ]);
+    expect(result).toEqual({ instanceIds: ids(1, 2), missing: 0, errors: ['MaxSpotInstanceCountExceeded'] });
+  });
+
+  it('reports what neither spot nor on-demand could launch as missing', async () => {
+    // Prepare
+    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const { ec2, fleet } = setup(pool);
+    ec2
+      .on(CreateFleetCommand)
+      .resolvesOnce(fleetAnswer(ids(1), ['UnfulfillableCapacity']))
+      .resolvesOnce(fleetAnswer(ids(2), ['InsufficientInstanceCapacity'], 'on-demand'));
+
+    // Act
+    const result = await fleet.launch({ pool: pool.name, count: 4, clientToken: token });
+
+    // Assess
+    expect(createFleetInputs(ec2).map((input) => input.TargetCapacitySpecification)).toEqual([
+      { TotalTargetCapacity: 4, DefaultTargetCapacityType: 'spot' },
+      { TotalTargetCapacity: 3, DefaultTargetCapacityType: 'on-demand' },
+    ]);
+    expect(result).toEqual({
+      instanceIds: ids(1, 2),
+      missing: 2,
+      errors: ['UnfulfillableCapacity', 'InsufficientInstanceCapacity'],
+    });
+  });
+
+  it('reports a partial spot launch of a spot-only pool without trying on-demand', async () => {
+    // Prepare
+    const pool = poolOf({ capacity: 'spot' });
+    const { ec2, fleet } = setup(pool);
+    ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1), ['InsufficientInstanceCapacity']));
+
+    // Act
+    const result = await fleet.launch({ pool: pool.name, count: 3, clientToken: token });
+
+    // Assess
+    expect(createFleetInputs(ec2)).toHaveLength(1);
+    expect(result).toEqual({ instanceIds: ids(1), missing: 2, errors: ['InsufficientInstanceCapacity'] });
+  });
+
+  it('does not try on-demand when spot failed for a reason other than capacity', async () => {
+    // Prepare
+    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const { ec2, fleet } = setup(pool);
+    ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1), ['InvalidFleetConfiguration']));
+
+    // Act
+    const result = await fleet.launch({ pool: pool.name, count: 2, clientToken: token });
+
+    // Assess
+    expect(createFleetInputs(ec2)).toHaveLength(1);
+    expect(result).toEqual({ instanceIds: ids(1), missing: 1, errors: ['InvalidFleetConfiguration'] });
+  });
+
+  it('fails with FleetRequestError when nothing launched and no error was about capacity', async () => {
+    // Prepare
+    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const { ec2, fleet } = setup(pool);
+    ec2.on(CreateFleetCommand).resolves(fleetAnswer([], ['InvalidParameterValue', 'InvalidParameterValue']));
+
+    // Act
+    const launching = fleet.launch({ pool: pool.name, count: 2, clientToken: token });
+
+    // Assess
+    await expect(launching).rejects.toThrow(FleetRequestError);
+    await expect(launching).rejects.toMatchObject({
+      name: 'FleetRequestError',
+      code: 'InvalidParameterValue',
+    });
+    expect(createFleetInputs(ec2)).toHaveLength(1);
+  });
+
+  it('sends identical requests on a retry, so EC2 returns the first launch instead of launching again', async () => {
+    // Prepare: the fake EC2 dedupes by ClientToken; spot runs short so the on-demand follow-up is retried too.
+    const ec2 = new FakeEc2({ capacity: { spot: 2 } });
+    let now = new Date(createdAt);
+    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [pool], now: () => now });
+    const request = { pool: pool.name, count: 3, clientToken: token };
+    const first = await fleet.launch(request);
+    now = new Date(now.getTime() + 20_000);
+
+    // Act
+    const retry = await fleet.launch(request);
+
+    // Assess
+    const inputs = ec2.ec2.commandCalls(CreateFleetCommand).map((call) => call.args[0].input);
+    expect(inputs).toHaveLength(4);
+    expect(inputs[2]).toEqual(inputs[0]);
+    expect(inputs[3]).toEqual(inputs[1]);
+    expect(inputs.map((input) => input.ClientToken)).toEqual([
+      `${token}-spot`,
+      `${token}-od`,
+      `${token}-spot`,
+      `${token}-od`,
+    ]);
+    expect(ec2.fleetsLaunched).toHaveLength(2);
+    expect(retry).toEqual(first);
+    expect(new Set([...first.instanceIds, ...retry.instanceIds]).size).toBe(3);
+    expect(ec2.live()).toHaveLength(3);
+  });
+
+  it('sends nothing for a launch of zero instances', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+
+    // Act
+    const result = await fleet.launch({ pool: 'linux-x64', count: 0, clientToken: token });
+
+    // Assess
+    expect(result).toEqual({ instanceIds: [], missing: 0, errors: [] });
+    expect(ec2.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    { case: 'an unknown pool', request: { pool: 'gpu', count: 1, clientToken: token } },
+    {
+      case: 'a client token too long to suffix',
+      request: { pool: 'linux-x64', count: 1, clientToken: 'x'.repeat(49) },
+    },
+    { case: 'a non-ASCII client token', request: { pool: 'linux-x64', count: 1, clientToken: 'zyklus-ä' } },
+  ])('refuses $case with FleetRequestError before calling EC2', async ({ request }) => {
+    // Prepare
+    const { ec2, fleet } = setup();
+
+    // Act
+    const launching = fleet.launch(request);
+
+    // Assess
+    await expect(launching).rejects.toThrow(FleetRequestError);
+    expect(ec2.calls()).toHaveLength(0);
+  });
+});
+
+describe('EC2 fleet: listing instances', () => {
+  it('reads every DescribeInstances page, filtered by stack tag and live states', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+    const launchTime = new Date('2026-01-05T08:55:00Z');
+    const tags = (extra: Record<string, string> = {}) =>
+      Object.entries({ 'stepscale:stack': stack, 'stepscale:pool': 'linux-x64', ...extra }).map(
+        ([Key, Value]) => ({ Key, Value }),
+      );
+    const [a, b, c, d] = ids(1, 2, 3, 4);
+    const pages = [
+      {
+        Reservations: [
+          {
+            Instances: [{ InstanceId: a, State: { Name: 'pending' }, LaunchTime: launchTime, Tags: tags() }],
+          },
+        ],
+        NextToken: 'page-2',
+      },
+      {
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: b,
+                State: { Name: 'running' },
+                LaunchTime: launchTime,
+                Tags: tags({ 'stepscale:orphaned-since': '2026-01-05T09:01:00.000Z' }),
+              },
+              // No pool tag: not attributable, so not counted.
+              { InstanceId: c, State: { Name: 'running' }, LaunchTime: launchTime, Tags: [] },
+            ],
+          },
+        ],
+        NextToken: 'page-3',
+      },
+      {
+        Reservations: [
+          {
+            Instances: [
+              {
+                InstanceId: d,
+                State: { Name: 'running' },
+                LaunchTime: launchTime,
+                Tags: tags({ 'stepscale:runner-name': 'custom-name' }),
+              },
+            ],
+          },
+        ],
+      },
+    ];
+    // The SDK paginator reuses one input object across pages, so each call's input is copied when sent.
+    const sent: unknown[] = [];
+    ec2.on(DescribeInstancesCommand).callsFake((input) => {
+      sent.push(structuredClone(input));
+      return pages[sent.length - 1];
+    });
+
+    // Act
+    const instances = await fleet.listInstances();
+
+    // Assess
+    const filters = [
+      { Name: 'tag:stepscale:stack', Values: [stack] },
+      { Name: 'instance-state-name', Values: ['pending', 'running'] },
+    ];
+    expect(sent).toEqual([
+      { Filters: filters, MaxResults: 1000 },
+      { Filters: filters, MaxResults: 1000, NextToken: 'page-2' },
+      { Filters: filters, MaxResults: 1000, NextToken: 'page-3' },
+    ]);
+    const launchedAt = launchTime.toISOString();
+    expect(instances).toEqual([
+      { id: a, pool: 'linux-x64', state: 'pending', launchedAt, runnerName: `${stack}-${a}` },
+      {
+        id: b,
+        pool: 'linux-x64',
+        state: 'running',
+        launchedAt,
+        runnerName: `${stack}-${b}`,
+        orphanedSince: '2026-01-05T09:01:00.000Z',
+      },
+      { id: d, pool: 'linux-x64', state: 'running', launchedAt, runnerName: 'custom-name' },
+    ]);
+  });
+
+  it('fails with FleetUnavailableError when DescribeInstances is unavailable', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+    ec2.on(DescribeInstancesCommand).rejects(ec2Error('Unavailable', 503));
+
+    // Act
+    const listing = fleet.listInstances();
+
+    // Assess
+    await expect(listing).rejects.toThrow(FleetUnavailableError);
+  });
+});
+
+describe('EC2 fleet: terminating', () => {
+  it('terminates in batches of 500 ids by default', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const all = ids(...Array.from({ length: 1201 }, (_, i) => i + 1));
+
+    // Act
+    await fleet.terminate(all);
+
+    // Assess
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input)).toEqual([
+      { InstanceIds: all.slice(0, 500) },
+      { InstanceIds: all.slice(500, 1000) },
+      { InstanceIds: all.slice(1000) },
+    ]);
+  });
+
+  it('terminates each instance once, in batches of the configured size', async () => {
+    // Prepare
+    const { ec2, fleet } = setup(poolOf(), 2);
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const [a, b, c] = ids(1, 2, 3);
+
+    // Act
+    await fleet.terminate([a, b, a, c] as string[]);
+
+    // Assess
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((call) => call.args[0].input)).toEqual([
+      { InstanceIds: [a, b] },
+      { InstanceIds: [c] },
+    ]);
+  });
+
+  it('sends nothing when there is nothing to terminate', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+
+    // Act
+    await fleet.terminate([]);
+
+    // Assess
+    expect(ec2.calls()).toHaveLength(0);
+  });
+
+  it('fails with FleetThrottledError when TerminateInstances stays throttled', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+    ec2.on(TerminateInstancesCommand).rejects(ec2Error('RequestLimitExceeded', 503));
+
+    // Act
+    const terminating = fleet.terminate(ids(1));
+
+    // Assess
+    await expect(terminating).rejects.toThrow(FleetThrottledError);
+  });
+
+  it.each([0, 1001, 1.5])('refuses a batch size of %s', (size) => {
+    // Prepare
+    const client = new EC2Client({ region: 'eu-west-1' });
+
+    // Act
+    const creating = () =>
+      createEc2Fleet({ client, stack, pools: [poolOf()], now: () => new Date(), terminateBatchSize: size });
+
+    // Assess
+    expect(creating).toThrow(RangeError);
+  });
+});
+
+describe('EC2 fleet: marking orphans', () => {
+  it('tags orphans with the time, in batches', async () => {
+    // Prepare
+    const { ec2, fleet } = setup(poolOf(), 2);
+    ec2.on(CreateTagsCommand).resolves({});
+    const [a, b, c] = ids(1, 2, 3) as [string, string, string];
+    const at = new Date('2026-01-05T09:06:00Z');
+
+    // Act
+    await fleet.markOrphaned([a, b, c], at);
+    await fleet.markOrphaned([], at);
+
+    // Assess
+    const Tags = [{ Key: 'stepscale:orphaned-since', Value: '2026-01-05T09:06:00.000Z' }];
+    expect(ec2.commandCalls(CreateTagsCommand).map((call) => call.args[0].input)).toEqual([
+      { Resources: [a, b], Tags },
+      { Resources: [c], Tags },
+    ]);
+  });
+});
+
+describe('EC2 fleet: error classification', () => {
+  const networkError = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+  const timeout = Object.assign(new Error('Request timed out'), { name: 'TimeoutError' });
+
+  it.each(
+    [
+      { error: ec2Error('Throttling'), expected: FleetThrottledError },
+      { error: ec2Error('ThrottlingException'), expected: FleetThrottledError },
+      { error: ec2Error('RequestLimitExceeded', 503), expected: FleetThrottledError },
+      { error: ec2Error('TooManyRequestsException', 429), expected: FleetThrottledError },
+      { error: ec2Error('ServiceUnavailable', 503), expected: FleetUnavailableError },
+      { error: ec2Error('Unavailable', 503), expected: FleetUnavailableError },
+      { error: ec2Error('InternalError', 500), expected: FleetUnavailableError },
+      { error: ec2Error('InternalFailure', 500), expected: FleetUnavailableError },
+      { error: ec2Error('SomethingNew', 502), expected: FleetUnavailableError },
+      { error: networkError, expected: FleetUnavailableError },
+      { error: timeout, expected: FleetUnavailableError },
+      { error: ec2Error('InsufficientInstanceCapacity'), expected: FleetCapacityError },
+      { error: ec2Error('UnfulfillableCapacity'), expected: FleetCapacityError },
+      { error: ec2Error('InvalidLaunchTemplateId.NotFound'), expected: FleetRequestError },
+      { error: ec2Error('InvalidLaunchTemplateId.Malformed'), expected: FleetRequestError },
+      { error: ec2Error('UnauthorizedOperation', 403), expected: FleetRequestError },
+      { error: ec2Error('IdempotentParameterMismatch'), expected: FleetRequestError },
+      { error: new TypeError('x is undefined'), expected: FleetRequestError },
+      { error: 'a string', expected: FleetRequestError },
+    ].map((row) => ({ ...row, label: awsErrorCode(row.error) ?? String(row.error) })),
+  )('classifies $label as $expected.name', ({ error, expected }) => {
+    // Act
+    const classified = classifyAwsError(error, 'doing something');
+
+    // Assess
+    expect(classified).toBeInstanceOf(expected);
+    expect(classified.name).toBe(expected.name);
+    expect(classified).toBeInstanceOf(StepscaleError);
+    expect(classified.cause).toBe(error);
+    expect(classified.message).toMatch(/^doing something failed/);
+  });
+
+  it('passes a StepscaleError through unchanged', () => {
+    // Prepare
+    const error = new FleetThrottledError('already classified', 'Throttling');
+
+    // Act
+    const classified = classifyAwsError(error);
+
+    // Assess
+    expect(classified).toBe(error);
+  });
+
+  it.each([
+    { code: 'RequestLimitExceeded', status: 503, expected: 'FleetThrottledError' },
+    { code: 'InternalError', status: 500, expected: 'FleetUnavailableError' },
+    { code: 'InvalidLaunchTemplateId.NotFound', status: 400, expected: 'FleetRequestError' },
+    { code: 'UnauthorizedOperation', status: 403, expected: 'FleetRequestError' },
+  ])(
+    'fails a launch refused with $code as $expected, the name the state machine matches',
+    async ({ code, status, expected }) => {
+      // Prepare
+      const { ec2, fleet } = setup(poolOf({ capacity: 'spot-with-fallback' }));
+      ec2.on(CreateFleetCommand).rejects(ec2Error(code, status));
+
+      // Act
+      const launching = fleet.launch({ pool: 'linux-x64', count: 1, clientToken: token });
+
+      // Assess
+      await expect(launching).rejects.toMatchObject({ name: expected, code });
+      // A failure that is not about capacity is never retried on-demand.
+      expect(createFleetInputs(ec2)).toHaveLength(1);
+    },
+  );
+});

@@ -1,0 +1,52 @@
+import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
+import type { PoolConfig } from '../functions/config/config.ts';
+import { MemoryFleet } from '../local/fleet/memory-fleet.ts';
+import { fleetContract } from './fleet-contract.ts';
+import { FakeEc2 } from './support/fake-ec2.ts';
+
+fleetContract(
+  'MemoryFleet',
+  ({ stack, pool, now, capacity }) => {
+    const fleet = new MemoryFleet({
+      stack,
+      now,
+      ...(capacity === undefined ? {} : { capacityByPool: { [pool]: capacity } }),
+    });
+    return { fleet, markRunning: (id) => fleet.markRunning(id) };
+  },
+  { foreignInstances: false },
+);
+
+fleetContract(
+  'EC2 adapter over a fake EC2',
+  ({ stack, pool, now, capacity }) => {
+    // Spot runs out first and on-demand has nothing either, so the fallback is exercised and still short.
+    // Two instances per page, so every listing with more than two instances crosses pages.
+    const ec2 = new FakeEc2({
+      now,
+      pageSize: 2,
+      ...(capacity === undefined ? {} : { capacity: { spot: capacity, 'on-demand': 0 } }),
+    });
+    const poolConfig: PoolConfig = {
+      name: pool,
+      labels: ['self-hosted', 'linux', 'x64'],
+      maxRunners: 10,
+      minIdle: 0,
+      instanceTypes: ['m7i.large', 'm6i.large'],
+      launchTemplate: 'lt-0123456789abcdef0',
+      subnets: ['subnet-0a', 'subnet-0b'],
+      capacity: 'spot-with-fallback',
+      runnerGroup: 'Default',
+    };
+    const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [poolConfig], now });
+    return {
+      fleet,
+      markRunning: (id) => ec2.markRunning(id),
+      addForeignInstance: () => {
+        ec2.addInstance({ 'stepscale:stack': 'other-stack', 'stepscale:pool': pool });
+        ec2.addInstance({ Name: 'not-stepscale' });
+      },
+    };
+  },
+  { foreignInstances: true },
+);

@@ -1,0 +1,527 @@
+/**
+ * template.yaml, checked structurally (SAM CLI cannot run here): it wires every Task of the ASL to a function
+ * whose entry point exists, and grants each function what its handler calls and nothing more.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import validator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { yamlParse } from 'yaml-cfn';
+import { ConfigError } from '../functions/errors.ts';
+import { taskHandlers } from '../functions/handlers/index.ts';
+import {
+  type LambdaEnv,
+  lambdaEnvironment,
+  loadLambdaConfig,
+  readEnvironment,
+  tokenFromSecret,
+  tokenRefreshingGitHub,
+} from '../functions/lambda/production-deps.ts';
+import type { GitHubPort } from '../functions/ports/github.ts';
+import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// biome-ignore lint/suspicious/noExplicitAny: a parsed CloudFormation template is untyped by nature.
+type Json = any;
+
+const template: Json = yamlParse(await readFile(join(root, 'template.yaml'), 'utf8'));
+const aslText = await readFile(definitionPath, 'utf8');
+const resources: Record<string, Json> = template.Resources;
+const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
+const stateMachine: Json = Object.values(resources).find((r) => r.Type === 'AWS::Serverless::StateMachine');
+const taskNames = Object.keys(taskHandlers) as (keyof typeof taskHandlers)[];
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: Json;
+  Condition?: Record<string, Record<string, Json>>;
+}
+
+const kebab = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+const list = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+const actionsOf = (statement: Statement) => list(statement.Action);
+/** Inline statements of a SAM function's or state machine's Policies (policy templates are skipped). */
+const inlineStatements = (resource: Json): Statement[] =>
+  list(resource.Properties?.Policies).flatMap((policy: Json) => list<Statement>(policy?.Statement));
+/** Every IAM statement in the template: SAM Policies and IAM roles' inline policies. */
+const allStatements = (): Statement[] =>
+  Object.values(resources).flatMap((resource) => [
+    ...inlineStatements(resource),
+    ...list(resource.Properties?.Policies).flatMap((policy: Json) =>
+      list<Statement>(policy?.PolicyDocument?.Statement),
+    ),
+    ...list<Statement>(resource.Properties?.AssumeRolePolicyDocument?.Statement),
+  ]);
+/** The text of a `!Sub` string (or a plain string). */
+const subText = (value: Json): string => (typeof value === 'string' ? value : (value?.['Fn::Sub'] ?? ''));
+const stackTag = { Ref: 'AWS::StackName' };
+
+interface TaskState {
+  Type: string;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  ItemProcessor?: { States: Record<string, TaskState> };
+}
+function taskStatesOf(states: Record<string, TaskState>): [string, TaskState][] {
+  return Object.entries(states).flatMap(([name, state]) => [
+    ...(state.Type === 'Task' ? [[name, state] as [string, TaskState]] : []),
+    ...(state.ItemProcessor ? taskStatesOf(state.ItemProcessor.States) : []),
+  ]);
+}
+const taskStates = new Map(taskStatesOf(JSON.parse(aslText).States));
+
+function functionOf(task: string): Json {
+  const resource = resources[`${task}Function`];
+  if (!resource) throw new Error(`template.yaml has no ${task}Function`);
+  return resource;
+}
+const functionProperty = (task: string, key: string) =>
+  functionOf(task).Properties[key] ?? template.Globals?.Function?.[key];
+
+describe('template.yaml: wiring', () => {
+  it('is a SAM template', () => {
+    expect(template.Transform).toBe('AWS::Serverless-2016-10-31');
+  });
+
+  it('substitutes every ASL placeholder, and nothing else', () => {
+    const substituted = Object.keys(stateMachine.Properties.DefinitionSubstitutions).sort();
+    expect(substituted).toEqual(placeholdersIn(aslText));
+    expect(stateMachine.Properties.DefinitionUri).toBe('statemachine/scaling-cycle.asl.json');
+  });
+
+  it('has one function per Task state, named after it, whose ARN its placeholder receives', () => {
+    expect([...taskStates.keys()].sort()).toEqual([...taskNames].sort());
+    expect(functions.map(([id]) => id).sort()).toEqual(taskNames.map((task) => `${task}Function`).sort());
+    for (const [task, state] of taskStates) {
+      expect(state.Resource).toBe(`\${${task}FunctionArn}`);
+      expect(stateMachine.Properties.DefinitionSubstitutions[`${task}FunctionArn`]).toEqual({
+        'Fn::GetAtt': [`${task}Function`, 'Arn'],
+      });
+    }
+  });
+
+  it.each(taskNames)(
+    '%s: esbuild entry point exists, exports `handler`, and Handler names its bundle',
+    async (task) => {
+      const resource = functionOf(task);
+      const build = resource.Metadata.BuildProperties;
+      expect(resource.Metadata.BuildMethod).toBe('esbuild');
+      expect(build.EntryPoints).toEqual([`functions/lambda/${kebab(task)}.ts`]);
+      expect(resource.Properties.Handler).toBe(`${kebab(task)}.handler`);
+      expect(resource.Properties.CodeUri).toBe('./');
+      expect(existsSync(join(root, build.EntryPoints[0]))).toBe(true);
+      const module = await import(join(root, build.EntryPoints[0]));
+      expect(typeof module.handler).toBe('function');
+      expect(build).toMatchObject({ Format: 'esm', OutExtension: ['.js=.mjs'], Sourcemap: true });
+      // Error names are the contract with Retry/Catch; SAM's esbuild cannot keep names while minifying.
+      expect(build.Minify).toBe(false);
+    },
+  );
+
+  it.each(taskNames)('%s: runs nodejs22.x/24.x on arm64, with a timeout below its Task timeout', (task) => {
+    expect(['nodejs22.x', 'nodejs24.x']).toContain(functionProperty(task, 'Runtime'));
+    expect(functionProperty(task, 'Architectures')).toEqual(['arm64']);
+    expect(functionProperty(task, 'Timeout')).toBeLessThan(taskStates.get(task)?.TimeoutSeconds ?? 0);
+  });
+
+  it('sets every environment variable the entry points require', () => {
+    const variables = template.Globals.Function.Environment.Variables;
+    for (const [name, spec] of Object.entries(lambdaEnvironment)) {
+      if ('required' in spec && spec.required) expect(variables, name).toHaveProperty(name);
+    }
+    expect(variables).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: 'stepscale',
+      STEPSCALE_STACK: stackTag,
+      STEPSCALE_CONFIG_PARAMETER: { Ref: 'PoolsConfigParameterName' },
+      GITHUB_URL: { Ref: 'GitHubUrl' },
+      GITHUB_ORG: { Ref: 'GitHubOrg' },
+      GITHUB_TOKEN_SECRET_ARN: { Ref: 'GitHubTokenSecretArn' },
+    });
+  });
+
+  it('gives a definition that passes asl-validator once substituted with dummy ARNs', () => {
+    const substitutions = Object.fromEntries(
+      Object.keys(stateMachine.Properties.DefinitionSubstitutions).map((name) => [
+        name,
+        name.endsWith('FunctionArn')
+          ? `arn:aws:lambda:us-east-1:123456789012:function:stepscale-${name}`
+          : String(template.Parameters[name].Default),
+      ]),
+    );
+    const { isValid, errors } = validator(JSON.parse(substitute(aslText, substitutions)), {
+      checkPaths: true,
+      checkArn: true,
+    });
+    expect(errors).toEqual([]);
+    expect(isValid).toBe(true);
+  });
+
+  it('starts a cycle on the schedule, named after the scheduled time', () => {
+    const events = Object.values(stateMachine.Properties.Events) as Json[];
+    expect(events).toHaveLength(1);
+    expect(events[0].Type).toBe('ScheduleV2');
+    expect(events[0].Properties.ScheduleExpression).toEqual({ Ref: 'ScheduleRate' });
+    expect(JSON.parse(events[0].Properties.Input)).toEqual({ cycleId: '<aws.scheduler.scheduled-time>' });
+  });
+
+  it('runs EXPRESS by default, logs ALL with execution data to a retained log group, and traces', () => {
+    expect(stateMachine.Properties.Type).toEqual({ Ref: 'StateMachineType' });
+    expect(template.Parameters.StateMachineType).toMatchObject({
+      Default: 'EXPRESS',
+      AllowedValues: ['EXPRESS', 'STANDARD'],
+    });
+    const logging = stateMachine.Properties.Logging;
+    expect(logging).toMatchObject({ Level: 'ALL', IncludeExecutionData: true });
+    const logGroupId = logging.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0];
+    expect(resources[logGroupId].Properties.RetentionInDays).toBeDefined();
+    expect(stateMachine.Properties.Tracing).toEqual({ Enabled: true });
+    expect(template.Outputs.StateMachineArn).toBeDefined();
+    expect(template.Outputs.LogGroup.Value).toEqual({ Ref: logGroupId });
+  });
+
+  it('lets the state machine invoke each function and deliver its logs', () => {
+    const invoked = list(stateMachine.Properties.Policies)
+      .filter((policy: Json) => policy.LambdaInvokePolicy)
+      .map((policy: Json) => policy.LambdaInvokePolicy.FunctionName.Ref);
+    expect(invoked.sort()).toEqual(functions.map(([id]) => id).sort());
+    const actions = inlineStatements(stateMachine).flatMap(actionsOf);
+    for (const action of [
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+      'xray:PutTraceSegments',
+    ]) {
+      expect(actions).toContain(action);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** What each port method needs from IAM. A new method or SDK call must be added here (the tests below say so). */
+const permissionsOf: Record<string, Record<string, string[]>> = {
+  fleet: {
+    listInstances: ['ec2:DescribeInstances'],
+    // CreateFleet (instant) launches through RunInstances and tags at creation; the launch template's
+    // instance profile role is passed to EC2.
+    launch: ['ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'iam:PassRole'],
+    terminate: ['ec2:TerminateInstances'],
+    markOrphaned: ['ec2:CreateTags'],
+  },
+  runnerConfigs: {
+    put: ['ssm:PutParameter'],
+    remove: ['ssm:DeleteParameter'],
+    list: ['ssm:GetParametersByPath'],
+  },
+};
+/** The adapters behind each port, and the SDK service their commands belong to. */
+const adaptersOf: Record<string, { files: string[]; service: string }> = {
+  fleet: { files: ['ec2-fleet.ts', 'ec2-instances.ts'], service: 'ec2' },
+  runnerConfigs: { files: ['ssm-runner-configs.ts'], service: 'ssm' },
+};
+/** Every function reads the config parameter; GitHub calls need the token. */
+const configRead = 'ssm:GetParameter';
+const tokenRead = 'secretsmanager:GetSecretValue';
+
+/** `service:Action` for every `new XCommand(` and `paginateX(` in a source file. */
+function sdkActionsIn(source: string, service: string): string[] {
+  const names = [
+    ...[...source.matchAll(/new (\w+)Command\(/g)].map((match) => match[1] as string),
+    ...[...source.matchAll(/\bpaginate(\w+)\(/g)].map((match) => match[1] as string),
+  ];
+  return [...new Set(names.map((name) => `${service}:${name}`))].sort();
+}
+
+/** The handler's source and that of the handler modules it imports (helpers may call the ports too). */
+async function handlerSource(task: string): Promise<string> {
+  const handlersDir = join(root, 'functions/handlers');
+  const seen = new Set<string>();
+  const read = async (file: string): Promise<string> => {
+    if (seen.has(file) || file === 'deps.ts' || file === 'index.ts') return '';
+    seen.add(file);
+    const source = await readFile(join(handlersDir, file), 'utf8');
+    const imported = [...source.matchAll(/from '\.\/([\w-]+\.ts)'/g)].map((match) => match[1] as string);
+    return [source, ...(await Promise.all(imported.map(read)))].join('\n');
+  };
+  return read(`${kebab(task)}.ts`);
+}
+
+/** IAM actions a task's handler needs, derived from the port methods it calls. */
+async function neededActions(task: string): Promise<string[]> {
+  const source = await handlerSource(task);
+  const needed = new Set([configRead]);
+  for (const [, port, method] of source.matchAll(/\b(fleet|runnerConfigs|github)\.(\w+)\(/g)) {
+    if (port === 'github') {
+      needed.add(tokenRead);
+      continue;
+    }
+    const actions = permissionsOf[port as string]?.[method as string];
+    if (!actions) throw new Error(`${task} calls ${port}.${method}: add its IAM actions to permissionsOf`);
+    for (const action of actions) needed.add(action);
+  }
+  return [...needed].sort();
+}
+
+const grantedActions = (task: string) =>
+  [...new Set(inlineStatements(functionOf(task)).flatMap(actionsOf))].sort();
+const statementsWith = (action: string) => allStatements().filter((s) => actionsOf(s).includes(action));
+
+describe('template.yaml: least privilege', () => {
+  it('has no wildcard in any Action', () => {
+    const actions = allStatements().flatMap(actionsOf);
+    expect(actions.length).toBeGreaterThan(20);
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+    expect(
+      allStatements().every((statement) => statement.Effect === 'Allow' || statement.Effect === 'Deny'),
+    ).toBe(true);
+  });
+
+  it('knows the IAM actions of every AWS SDK call in the adapters', async () => {
+    const adapterDir = join(root, 'functions/adapters');
+    const known = new Set(Object.values(adaptersOf).flatMap(({ files }) => files));
+    for (const file of await readdir(adapterDir)) {
+      const source = await readFile(join(adapterDir, file), 'utf8');
+      const usesSdk =
+        /from '@aws-sdk\/client-/.test(source) && /(new \w+Command\(|paginate\w+\()/.test(source);
+      if (usesSdk) expect(known, `${file} calls AWS: map it in adaptersOf`).toContain(file);
+    }
+    for (const [port, { files, service }] of Object.entries(adaptersOf)) {
+      const mapped = new Set(Object.values(permissionsOf[port] ?? {}).flat());
+      for (const file of files) {
+        const used = sdkActionsIn(await readFile(join(adapterDir, file), 'utf8'), service);
+        expect(used.length, file).toBeGreaterThan(0);
+        for (const action of used) expect(mapped, `${file} calls ${action}`).toContain(action);
+      }
+    }
+  });
+
+  it.each(taskNames)('%s: is granted exactly what its handler calls', async (task) => {
+    expect(grantedActions(task)).toEqual(await neededActions(task));
+  });
+
+  it('lets no function read the GitHub token unless it calls GitHub, and scopes the read to the secret', () => {
+    for (const statement of statementsWith(tokenRead)) {
+      expect(statement.Resource).toEqual({ Ref: 'GitHubTokenSecretArn' });
+    }
+  });
+
+  it('terminates and tags only instances carrying the stack tag (or tags at launch only)', () => {
+    const terminations = statementsWith('ec2:TerminateInstances');
+    expect(terminations.length).toBeGreaterThan(0);
+    for (const statement of terminations) {
+      expect(statement.Condition?.StringEquals?.['ec2:ResourceTag/stepscale:stack']).toEqual(stackTag);
+    }
+    const tagging = statementsWith('ec2:CreateTags');
+    expect(tagging.length).toBeGreaterThan(0);
+    for (const statement of tagging) {
+      const conditions = statement.Condition?.StringEquals ?? {};
+      const onStackInstances =
+        conditions['ec2:ResourceTag/stepscale:stack']?.Ref === 'AWS::StackName' &&
+        list(statement.Resource).every((r: Json) => subText(r).endsWith(':instance/*'));
+      const atLaunch = list(conditions['ec2:CreateAction']).every((a) =>
+        ['CreateFleet', 'RunInstances'].includes(a),
+      );
+      expect(
+        onStackInstances || (conditions['ec2:CreateAction'] !== undefined && atLaunch),
+        statement.Sid,
+      ).toBe(true);
+    }
+  });
+
+  it('creates instances only with the stack tag', () => {
+    for (const statement of [...statementsWith('ec2:RunInstances'), ...statementsWith('ec2:CreateFleet')]) {
+      const onInstances = list(statement.Resource).some((r: Json) => subText(r).includes(':instance/'));
+      if (onInstances) {
+        expect(statement.Condition?.StringEquals?.['aws:RequestTag/stepscale:stack']).toEqual(stackTag);
+      }
+      for (const resource of list(statement.Resource))
+        expect(subText(resource)).toMatch(/^arn:\$\{AWS::Partition\}:ec2:/);
+    }
+  });
+
+  it('scopes SSM parameter access to the stack path, and the config read to the config parameter', () => {
+    const stackPath = `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/stepscale/\${AWS::StackName}/runners`;
+    const configArn = `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter\${PoolsConfigParameterName}`;
+    const ssm = allStatements().filter((statement) => actionsOf(statement).some((a) => a.startsWith('ssm:')));
+    expect(ssm.length).toBeGreaterThan(0);
+    for (const statement of ssm) {
+      for (const resource of list(statement.Resource).map(subText)) {
+        if (resource === configArn) expect(actionsOf(statement)).toEqual([configRead]);
+        else expect([stackPath, `${stackPath}/*`], statement.Sid).toContain(resource);
+      }
+    }
+  });
+
+  it('passes only the runner role, and only to EC2', () => {
+    const passes = statementsWith('iam:PassRole');
+    expect(passes.length).toBeGreaterThan(0);
+    for (const statement of passes) {
+      expect(statement.Condition?.StringEquals?.['iam:PassedToService']).toBe('ec2.amazonaws.com');
+      for (const resource of list(statement.Resource)) {
+        const choice = resource['Fn::If'];
+        expect(choice[2]).toEqual({ Ref: 'AWS::NoValue' });
+        expect([
+          { Ref: 'RunnerInstanceRoleArn' },
+          { 'Fn::GetAtt': ['RunnerInstanceRoleExample', 'Arn'] },
+        ]).toContainEqual(choice[1]);
+      }
+    }
+  });
+});
+
+describe('template.yaml: example runner launch template', () => {
+  const launchTemplate = resources.RunnerLaunchTemplateExample;
+  const data = launchTemplate.Properties.LaunchTemplateData;
+  const userData: string = subText(data.UserData['Fn::Base64']);
+
+  it('requires IMDSv2 with one hop and terminates on shutdown', () => {
+    expect(launchTemplate.Condition).toBe('CreateExampleLaunchTemplate');
+    expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
+    expect(data.InstanceInitiatedShutdownBehavior).toBe('terminate');
+  });
+
+  it('reads its runner config with an IMDSv2 token, deletes it, then runs one job as a non-root user', () => {
+    const order = [
+      'X-aws-ec2-metadata-token-ttl-seconds',
+      'aws ssm get-parameter',
+      'aws ssm delete-parameter',
+      'runuser -u "$RUNNER_USER" -- ./run.sh --jitconfig "$JIT"',
+    ].map((text) => userData.indexOf(text));
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(userData).toContain('--with-decryption');
+    expect(userData).toContain(`PARAMETER=/stepscale/\${AWS::StackName}/runners/$INSTANCE_ID`);
+    expect(userData).toMatch(/for attempt in \$\(seq 1 \d+\)/);
+    expect(userData).toMatch(/trap '[^']*shutdown -h now' EXIT/);
+    // Only CloudFormation's own variables are substituted; the script's are plain $NAME.
+    expect(placeholdersIn(userData.replaceAll('::', '__'))).toEqual(['AWS__StackName']);
+  });
+
+  it('gives the example instance role only its runner configs', () => {
+    const statements = resources.RunnerInstanceRoleExample.Properties.Policies.flatMap(
+      (policy: Json) => policy.PolicyDocument.Statement,
+    );
+    expect(statements.flatMap(actionsOf).sort()).toEqual(['ssm:DeleteParameter', 'ssm:GetParameter']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('functions/lambda/production-deps', () => {
+  const baseEnv = {
+    STEPSCALE_STACK: 'stepscale-prod',
+    GITHUB_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gh-AbCdEf',
+  };
+  const pools = [
+    {
+      name: 'linux',
+      labels: ['self-hosted', 'linux'],
+      maxRunners: 5,
+      instanceTypes: ['m7g.large'],
+      launchTemplate: 'lt-0123',
+      subnets: ['subnet-0a'],
+    },
+  ];
+  const env = (extra: Record<string, string>): LambdaEnv =>
+    readEnvironment(lambdaEnvironment, { ...baseEnv, ...extra });
+  const noParameters = { readParameter: async () => undefined };
+
+  it('names every missing required variable', () => {
+    expect(() => readEnvironment(lambdaEnvironment, { STEPSCALE_STACK: ' ' })).toThrow(ConfigError);
+    try {
+      readEnvironment(lambdaEnvironment, {});
+    } catch (error) {
+      expect((error as ConfigError).problems.map((p) => p.split(':')[0])).toEqual([
+        'STEPSCALE_STACK',
+        'GITHUB_TOKEN_SECRET_ARN',
+      ]);
+    }
+  });
+
+  it('reads the config from SSM, with the stack name and the template GitHub parameters applied', async () => {
+    const read: string[] = [];
+    const config = await loadLambdaConfig(
+      env({
+        STEPSCALE_CONFIG_PARAMETER: '/stepscale/config',
+        GITHUB_URL: 'https://acme.ghe.com',
+        GITHUB_ORG: 'acme',
+      }),
+      {
+        readParameter: async (name) => {
+          read.push(name);
+          return JSON.stringify({ github: { url: 'https://github.com', org: 'other' }, pools });
+        },
+      },
+    );
+    expect(read).toEqual(['/stepscale/config']);
+    expect(config.stack).toBe('stepscale-prod');
+    expect(config.github).toEqual({
+      url: 'https://acme.ghe.com',
+      org: 'acme',
+      apiUrl: 'https://api.acme.ghe.com',
+    });
+  });
+
+  it('takes inline JSON, and refuses both sources or neither', async () => {
+    const inline = JSON.stringify({ pools });
+    const config = await loadLambdaConfig(
+      env({ STEPSCALE_CONFIG: inline, GITHUB_URL: 'https://github.com', GITHUB_ORG: 'acme' }),
+      noParameters,
+    );
+    expect(config.github.apiUrl).toBe('https://api.github.com');
+    await expect(
+      loadLambdaConfig(env({ STEPSCALE_CONFIG: inline, STEPSCALE_CONFIG_PARAMETER: '/x' }), noParameters),
+    ).rejects.toThrow(/exactly one/);
+    await expect(loadLambdaConfig(env({}), noParameters)).rejects.toThrow(/STEPSCALE_CONFIG_PARAMETER/);
+    await expect(loadLambdaConfig(env({ STEPSCALE_CONFIG: '{' }), noParameters)).rejects.toThrow(
+      /not valid JSON/,
+    );
+  });
+
+  it('accepts a plain or a {"token"} secret and never echoes it in an error', () => {
+    expect(tokenFromSecret(' ghp_plain \n', 'S')).toBe('ghp_plain');
+    expect(tokenFromSecret('{"token":"ghp_json"}', 'S')).toBe('ghp_json');
+    expect(tokenFromSecret(new TextEncoder().encode('ghp_bin'), 'S')).toBe('ghp_bin');
+    for (const bad of ['{"pat":"ghp_secret_value"}', '{ghp_secret_value', '  ']) {
+      expect(() => tokenFromSecret(bad, 'S')).toThrow(ConfigError);
+      try {
+        tokenFromSecret(bad, 'S');
+      } catch (error) {
+        expect((error as Error).message).not.toContain('ghp_secret_value');
+      }
+    }
+  });
+
+  it('reads the token only when GitHub is called, and rebuilds the client only when it changed', async () => {
+    let token = 'one';
+    let reads = 0;
+    const built: string[] = [];
+    const github = tokenRefreshingGitHub(
+      async () => {
+        reads += 1;
+        return token;
+      },
+      (t) => {
+        built.push(t);
+        return { listRepositories: async () => [t] } as unknown as GitHubPort;
+      },
+    );
+    expect(reads).toBe(0);
+    expect(await github.listRepositories()).toEqual(['one']);
+    expect(await github.listRepositories()).toEqual(['one']);
+    token = 'two';
+    expect(await github.listRepositories()).toEqual(['two']);
+    expect(built).toEqual(['one', 'two']);
+    expect(reads).toBe(3);
+  });
+});
