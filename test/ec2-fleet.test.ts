@@ -287,6 +287,26 @@ describe('EC2 fleet: launching', () => {
     expect(ec2.live()).toHaveLength(3);
   });
 
+  it('refuses, without launching, a retry in another process whose created-at tag differs', async () => {
+    // Prepare: EC2 refuses a reused token whose parameters changed; a new process stamps a new time.
+    const ec2 = new FakeEc2();
+    const pool = poolOf({ capacity: 'spot' });
+    const request = { pool: pool.name, count: 2, clientToken: token };
+    const fleetAt = (iso: string) =>
+      createEc2Fleet({ client: ec2.client, stack, pools: [pool], now: () => new Date(iso) });
+    await fleetAt(createdAt).launch(request);
+
+    // Act
+    const retry = fleetAt('2026-01-05T09:00:20.000Z').launch(request);
+
+    // Assess
+    await expect(retry).rejects.toMatchObject({
+      name: 'FleetRequestError',
+      code: 'IdempotentParameterMismatch',
+    });
+    expect(ec2.live()).toHaveLength(2);
+  });
+
   it('sends nothing for a launch of zero instances', async () => {
     // Prepare
     const { ec2, fleet } = setup();

@@ -9,6 +9,8 @@ import { startGitHubStandin } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/github-standin/state.ts';
 
 const token = 'ghp_plan_test_token';
+/** scaleUp.maxLaunchesPerCycle in the test config. */
+const perCycle = 100;
 const x64 = ['self-hosted', 'linux', 'x64'];
 
 /**
@@ -98,6 +100,7 @@ describe('stepscale plan', () => {
             subnets: ['subnet-0a'],
           },
         ],
+        scaleUp: { maxLaunchesPerCycle: perCycle },
       }),
     );
   });
@@ -131,7 +134,7 @@ describe('stepscale plan', () => {
           idle: 66,
           busy: 34,
           booting: 0,
-          launch: Math.min(expected.x64 + 2 - 66, 500 - 100),
+          launch: Math.min(expected.x64 + 2 - 66, 500 - 100, perCycle),
           terminate: 0,
         },
         {
@@ -140,7 +143,7 @@ describe('stepscale plan', () => {
           idle: 14,
           busy: 6,
           booting: 0,
-          launch: Math.min(expected.arm - 14, 50 - 20),
+          launch: Math.min(expected.arm - 14, 50 - 20, perCycle),
           terminate: 0,
         },
       ],
@@ -183,7 +186,7 @@ describe('stepscale plan', () => {
     // Assess
     expect(code).toBe(0);
     const arm = JSON.parse(stdout).pools[1];
-    expect(arm).toMatchObject({ booting: 2, launch: Math.min(expected.arm - 14 - 2, 50 - 22) });
+    expect(arm).toMatchObject({ booting: 2, launch: Math.min(expected.arm - 14 - 2, 50 - 22, perCycle) });
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toEqual([
       { Name: 'tag:stepscale:stack', Values: ['stepscale'] },
       { Name: 'instance-state-name', Values: ['pending', 'running'] },

@@ -68,7 +68,10 @@ interface Attempt {
  * call's fleet and instances instead of launching again. That is the whole guard: results are not cached
  * in process, because a retry usually runs in a fresh Lambda invocation and only EC2 knows what the first
  * attempt launched. What is kept in process is the `created-at` value per token, because EC2 refuses a
- * repeated token whose parameters changed (IdempotentParameterMismatch) and a tag is a parameter.
+ * repeated token whose parameters changed (IdempotentParameterMismatch) and a tag is a parameter. A retry
+ * that lands in another container stamps a new time and gets that refusal, which leaves as a (not retried)
+ * FleetRequestError: it fails safe, launching nothing twice, and the next cycle counts what the first
+ * attempt launched.
  */
 export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
   const { client, stack, now } = options;
@@ -118,33 +121,21 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
       if (request.count <= 0) return { instanceIds: [], missing: 0, errors: [] };
       const createdAt = createdAtByToken.getOrSet(request.clientToken, () => now().toISOString());
 
-      const first: Lifecycle = pool.capacity === 'on-demand' ? 'on-demand' : 'spot';
-      const attempts = [
-        await createFleet(
-          pool,
-          request.count,
-          first,
-          `${request.clientToken}${tokenSuffix[first]}`,
-          createdAt,
-        ),
-      ];
-      const spotShortfall = request.count - (attempts[0]?.instanceIds.length ?? 0);
+      const lifecycle: Lifecycle = pool.capacity === 'on-demand' ? 'on-demand' : 'spot';
+      const firstToken = `${request.clientToken}${tokenSuffix[lifecycle]}`;
+      const first = await createFleet(pool, request.count, lifecycle, firstToken, createdAt);
+      const attempts = [first];
+      const shortfall = request.count - first.instanceIds.length;
       // Only capacity is worth another try on-demand: any other error (a bad override, a permission) would
-      // fail the same way. The follow-up asks for the missing count only, so the pool's total stays bounded.
+      // fail the same way. The follow-up asks for the missing count only, so the pool's total stays bounded,
+      // and on a retry it asks for the same count again (the spot answer is replayed), keeping its token valid.
       if (
         pool.capacity === 'spot-with-fallback' &&
-        spotShortfall > 0 &&
-        attempts[0]?.errorCodes.some(isCapacityErrorCode)
+        shortfall > 0 &&
+        first.errorCodes.some(isCapacityErrorCode)
       ) {
-        attempts.push(
-          await createFleet(
-            pool,
-            spotShortfall,
-            'on-demand',
-            `${request.clientToken}${tokenSuffix['on-demand']}`,
-            createdAt,
-          ),
-        );
+        const fallbackToken = `${request.clientToken}${tokenSuffix['on-demand']}`;
+        attempts.push(await createFleet(pool, shortfall, 'on-demand', fallbackToken, createdAt));
       }
 
       const instanceIds = attempts.flatMap((attempt) => attempt.instanceIds);

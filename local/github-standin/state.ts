@@ -107,7 +107,9 @@ export class GitHubState {
   private readonly runners = new Map<number, RunnerRecord>();
   /** Labels are organization-wide entities on GitHub: one id per name, whatever the case. */
   private readonly labelIds = new Map<string, number>();
-  private readonly runnerGroups: RunnerGroupRecord[] = [{ id: defaultRunnerGroupId, name: 'Default', isDefault: true }];
+  private readonly runnerGroups: RunnerGroupRecord[] = [
+    { id: defaultRunnerGroupId, name: 'Default', isDefault: true },
+  ];
   private readonly nextId = { repo: 1, run: 1, job: 1, runner: 1 };
 
   /** `now` only stamps created/started/completed times; it never drives a transition. */

@@ -1,0 +1,76 @@
+import {
+  DeleteParameterCommand,
+  GetParametersByPathCommand,
+  ParameterNotFound,
+  PutParameterCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createSsmRunnerConfigStore } from '../functions/adapters/ssm-runner-configs.ts';
+
+const ssm = mockClient(SSMClient);
+const store = () =>
+  createSsmRunnerConfigStore({ client: new SSMClient({ region: 'eu-west-1' }), stack: 'ci' });
+
+describe('SSM runner config store', () => {
+  beforeEach(() => ssm.reset());
+
+  it('stores a config as a SecureString under the stack path, overwriting on retry', async () => {
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    await store().put('i-0abc', 'ENCODED');
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toEqual({
+      Name: '/stepscale/ci/runners/i-0abc',
+      Value: 'ENCODED',
+      Type: 'SecureString',
+      Tier: 'Intelligent-Tiering',
+      Overwrite: true,
+      Description: 'stepscale just-in-time runner config; read once and deleted by the instance',
+    });
+  });
+
+  it('treats removing a parameter that is already gone as done', async () => {
+    ssm.on(DeleteParameterCommand).rejects(new ParameterNotFound({ message: 'gone', $metadata: {} }));
+    await expect(store().remove('i-0abc')).resolves.toBeUndefined();
+    expect(ssm.commandCalls(DeleteParameterCommand)[0]?.args[0].input).toEqual({
+      Name: '/stepscale/ci/runners/i-0abc',
+    });
+  });
+
+  it('passes other failures on', async () => {
+    ssm
+      .on(DeleteParameterCommand)
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    await expect(store().remove('i-0abc')).rejects.toThrow('Rate exceeded');
+  });
+
+  it('lists every page without decrypting anything', async () => {
+    ssm
+      .on(GetParametersByPathCommand, { NextToken: undefined })
+      .resolves({
+        Parameters: [
+          { Name: '/stepscale/ci/runners/i-01', LastModifiedDate: new Date('2026-01-05T09:00:00Z') },
+        ],
+        NextToken: 'page-2',
+      })
+      .on(GetParametersByPathCommand, { NextToken: 'page-2' })
+      .resolves({
+        Parameters: [
+          { Name: '/stepscale/ci/runners/i-02', LastModifiedDate: new Date('2026-01-05T09:01:00Z') },
+        ],
+      });
+    const configs = await store().list();
+    expect(configs).toEqual([
+      { instanceId: 'i-01', storedAt: '2026-01-05T09:00:00.000Z' },
+      { instanceId: 'i-02', storedAt: '2026-01-05T09:01:00.000Z' },
+    ]);
+    for (const call of ssm.commandCalls(GetParametersByPathCommand)) {
+      expect(call.args[0].input).toMatchObject({
+        Path: '/stepscale/ci/runners',
+        Recursive: false,
+        WithDecryption: false,
+      });
+    }
+    expect(ssm.commandCalls(GetParametersByPathCommand)).toHaveLength(2);
+  });
+});
