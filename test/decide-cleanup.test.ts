@@ -137,7 +137,20 @@ describe('decide: incomplete collection', () => {
 });
 
 describe('decide: per-cycle caps', () => {
-  it('launches and removes at most the configured number per pool and cycle', () => {
+  it('shares the per-cycle launch budget across pools in config order', () => {
+    const twoPools: ScalingPolicy = {
+      ...policy,
+      pools: [
+        policy.pools[0] as ScalingPolicy['pools'][number],
+        { name: 'arm', labels: ['arm64'], maxRunners: 50, minIdle: 0 },
+      ],
+      maxLaunchesPerCycle: 20,
+    };
+    const plan = decide(snapshot({ queuedByPool: { x64: 15, arm: 15 } }), twoPools, now);
+    expect(plan.pools.map((pool) => pool.launch)).toEqual([15, 5]);
+  });
+
+  it('launches and removes at most the configured number per cycle', () => {
     const capped = { ...policy, maxLaunchesPerCycle: 20, maxRemovalsPerCycle: 3 };
     const launchPlan = decide(snapshot({ queuedByPool: { x64: 45 } }), capped, now);
     expect(launchPlan.pools[0]?.launch).toBe(20);

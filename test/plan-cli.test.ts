@@ -9,7 +9,7 @@ import { startGitHubStandin } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/github-standin/state.ts';
 
 const token = 'ghp_plan_test_token';
-/** scaleUp.maxLaunchesPerCycle in the test config. */
+/** scaleUp.maxLaunchesPerCycle in the test config: shared by the pools, x64 first. */
 const perCycle = 100;
 const x64 = ['self-hosted', 'linux', 'x64'];
 
@@ -69,6 +69,8 @@ describe('stepscale plan', () => {
   let standin: Awaited<ReturnType<typeof startGitHubStandin>>;
   let configPath: string;
   let expected: ReturnType<typeof largeOrg>['expected'];
+  // 100 x64 runners of a maximum of 150: 50 fit, fewer than the demand and than the cycle's budget.
+  const x64Launch = () => Math.min(expected.x64 + 2 - 66, 150 - 100, perCycle);
   const ec2 = mockClient(EC2Client);
 
   beforeAll(async () => {
@@ -85,7 +87,7 @@ describe('stepscale plan', () => {
           {
             name: 'linux-x64',
             labels: x64,
-            maxRunners: 500,
+            maxRunners: 150,
             minIdle: 2,
             instanceTypes: ['m7i.large'],
             launchTemplate: 'lt-1',
@@ -134,7 +136,7 @@ describe('stepscale plan', () => {
           idle: 66,
           busy: 34,
           booting: 0,
-          launch: Math.min(expected.x64 + 2 - 66, 500 - 100, perCycle),
+          launch: x64Launch(),
           terminate: 0,
         },
         {
@@ -143,7 +145,7 @@ describe('stepscale plan', () => {
           idle: 14,
           busy: 6,
           booting: 0,
-          launch: Math.min(expected.arm - 14, 50 - 20, perCycle),
+          launch: Math.min(expected.arm - 14, 50 - 20, perCycle - x64Launch()),
           terminate: 0,
         },
       ],
@@ -186,7 +188,10 @@ describe('stepscale plan', () => {
     // Assess
     expect(code).toBe(0);
     const arm = JSON.parse(stdout).pools[1];
-    expect(arm).toMatchObject({ booting: 2, launch: Math.min(expected.arm - 14 - 2, 50 - 22, perCycle) });
+    expect(arm).toMatchObject({
+      booting: 2,
+      launch: Math.min(expected.arm - 14 - 2, 50 - 22, perCycle - x64Launch()),
+    });
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toEqual([
       { Name: 'tag:stepscale:stack', Values: ['stepscale'] },
       { Name: 'instance-state-name', Values: ['pending', 'running'] },

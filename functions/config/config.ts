@@ -51,13 +51,13 @@ const configSchema = z.strictObject({
     .strictObject({
       minRunningSeconds: z.int().min(0).default(300),
       bootTimeoutSeconds: z.int().min(30).default(300),
-      /** Per pool and cycle; each removal is a GitHub write (GitHub wants writes a second apart). */
+      /** Per cycle, all pools together; each removal is a GitHub write (GitHub wants writes a second apart). */
       maxRemovalsPerCycle: z.int().min(1).max(100).default(10),
     })
     .prefault({}),
   scaleUp: z
     .strictObject({
-      /** Per pool and cycle; each launch registers a runner, a GitHub write. */
+      /** Per cycle, all pools together; each launch registers a runner, a GitHub write. */
       maxLaunchesPerCycle: z.int().min(1).max(100).default(20),
     })
     .prefault({}),

@@ -78,10 +78,18 @@ interface PoolInventory {
 export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Plan {
   const inventories = takeInventory(snapshot, policy, now.getTime());
   const scaleDownHeld = !snapshot.collectionComplete;
+  // The per-cycle budgets are shared by all pools, handed out in config order.
+  const budget = {
+    launches: policy.maxLaunchesPerCycle ?? Number.POSITIVE_INFINITY,
+    removals: policy.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY,
+  };
   const pools = policy.pools.map((pool) => {
     const inventory = inventories.get(pool.name) ?? emptyInventory();
     const queued = Math.max(0, Math.floor(snapshot.queuedByPool[pool.name] ?? 0));
-    return planPool(pool, queued, inventory, scaleDownHeld, policy);
+    const plan = planPool(pool, queued, inventory, scaleDownHeld, budget);
+    budget.launches -= plan.launch;
+    budget.removals -= plan.terminate.length;
+    return plan;
   });
   const orphans = [...inventories.values()].flatMap((inventory) => inventory.orphans);
   return {
@@ -140,23 +148,17 @@ function planPool(
   queued: number,
   inventory: PoolInventory,
   scaleDownHeld: boolean,
-  caps: Pick<ScalingPolicy, 'maxLaunchesPerCycle' | 'maxRemovalsPerCycle'>,
+  budget: { readonly launches: number; readonly removals: number },
 ): PoolPlan {
   const idle = inventory.idle.length;
   const { busy, booting, orphaned } = inventory;
   const current = idle + busy + booting + orphaned;
   const headroom = Math.max(0, pool.maxRunners - current);
-  const launch = clamp(
-    queued + pool.minIdle - idle - booting,
-    0,
-    Math.min(headroom, caps.maxLaunchesPerCycle ?? Number.POSITIVE_INFINITY),
-  );
+  const launch = clamp(queued + pool.minIdle - idle - booting, 0, Math.min(headroom, budget.launches));
 
   const surplusIdle = idle - queued - pool.minIdle;
   const overMax = current - pool.maxRunners;
-  const wantRemoved = scaleDownHeld
-    ? 0
-    : Math.min(Math.max(0, surplusIdle, overMax), caps.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY);
+  const wantRemoved = scaleDownHeld ? 0 : Math.min(Math.max(0, surplusIdle, overMax), budget.removals);
   const terminate = inventory.removable.slice(0, wantRemoved);
 
   return { pool: pool.name, queued, idle, busy, booting, orphaned, launch, terminate };

@@ -17,9 +17,9 @@ export interface ScalingPolicy {
   /** An instance without an online runner this long after launch is orphaned, no longer booting. */
   readonly bootTimeoutSeconds: number;
   /**
-   * Per pool and cycle. Each launch and each removal costs a GitHub write, and GitHub wants writes a second
-   * apart, so a cycle that must end within a minute can only do so many; the rest waits a cycle.
-   * Undefined: no cap.
+   * Per cycle, across all pools (handed out in config order). Each launch and each removal costs a GitHub
+   * write, and GitHub wants writes a second apart, so a cycle that must end within a minute can only do so
+   * many; the rest waits a cycle. Undefined: no cap.
    */
   readonly maxLaunchesPerCycle?: number;
   readonly maxRemovalsPerCycle?: number;

@@ -58,7 +58,7 @@ export interface Cleanup {
  * Ghost deletions are GitHub writes (a second apart), the rest are cheap batched AWS calls.
  */
 export const cleanupPerCycle = 100;
-export const ghostDeletionsPerCycle = 10;
+export const ghostDeletionsPerCycle = 5;
 
 export function decide(deps: HandlerDeps) {
   return async (event: unknown): Promise<DecideOutput> => {
