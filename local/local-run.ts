@@ -6,6 +6,7 @@ import './polyfills.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { poolTable } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
+import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
 import { type CycleRunResult, runCycle } from './cycle-runner.ts';
@@ -130,19 +131,7 @@ function printHappenings(
 }
 
 function printSummary(print: (line: string) => void, result: CycleRunResult): void {
-  const plan = result.output.plan as
-    | {
-        pools?: {
-          pool: string;
-          queued: number;
-          idle: number;
-          busy: number;
-          booting: number;
-          launch: number;
-          terminate: number;
-        }[];
-      }
-    | undefined;
+  const plan = result.output.plan as Pick<DecideOutput, 'pools'> | undefined;
   print('');
   if (result.status === 'FAILED')
     print(`  Cycle FAILED: ${result.error?.name} — ${String(result.error?.cause)}`);

@@ -1,21 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { PoolSummary } from '../functions/handlers/decide.ts';
 import { type LocalRunResult, runLocal } from '../local/local-run.ts';
 
 const demo = fileURLToPath(new URL('../local/scenarios/demo.json', import.meta.url));
 
-interface PoolRow {
-  pool: string;
-  queued: number;
-  idle: number;
-  busy: number;
-  booting: number;
-  launch: number;
-  terminate: number;
-}
-
-function poolsOf(result: LocalRunResult, cycle: number): Record<string, PoolRow> {
-  const plan = result.cycles[cycle]?.output.plan as { pools: PoolRow[] };
+function poolsOf(result: LocalRunResult, cycle: number): Record<string, PoolSummary> {
+  const plan = result.cycles[cycle]?.output.plan as { pools: PoolSummary[] };
   return Object.fromEntries(plan.pools.map((row) => [row.pool, row]));
 }
 

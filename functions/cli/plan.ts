@@ -12,17 +12,11 @@ import type { Cycle, HandlerDeps } from '../handlers/deps.ts';
 import { listRepositories } from '../handlers/list-repositories.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
+import type { PoolRow } from './table.ts';
 
+/** What `plan --json` prints: the table's columns, with the pool under `name`. */
 export interface PlanReport {
-  readonly pools: {
-    name: string;
-    queued: number;
-    idle: number;
-    busy: number;
-    booting: number;
-    launch: number;
-    terminate: number;
-  }[];
+  readonly pools: (Omit<PoolRow, 'pool'> & { name: string })[];
   readonly unmatched: number;
 }
 

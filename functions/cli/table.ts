@@ -1,13 +1,10 @@
 /** A fixed-width per-pool table, shared by `stepscale plan` and the local run. */
-export interface PoolRow {
-  readonly pool: string;
-  readonly queued: number;
-  readonly idle: number;
-  readonly busy: number;
-  readonly booting: number;
-  readonly launch: number;
-  readonly terminate: number;
-}
+import type { PoolSummary } from '../handlers/decide.ts';
+
+export type PoolRow = Pick<
+  PoolSummary,
+  'pool' | 'queued' | 'idle' | 'busy' | 'booting' | 'launch' | 'terminate'
+>;
 
 const columns = ['pool', 'queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
 

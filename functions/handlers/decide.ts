@@ -3,7 +3,12 @@
  * Only counts and the (bounded) lists of actions leave this task.
  */
 import { z } from 'zod';
-import { decide as decideScaling, type GhostRunner, type RunnerRemoval } from '../core/decide.ts';
+import {
+  decide as decideScaling,
+  type GhostRunner,
+  type PoolPlan,
+  type RunnerRemoval,
+} from '../core/decide.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
 
 const count = z.int().min(0);
@@ -16,16 +21,8 @@ const inputSchema = z.object({
   }),
 });
 
-export interface PoolSummary {
-  readonly pool: string;
-  readonly queued: number;
-  readonly idle: number;
-  readonly busy: number;
-  readonly booting: number;
-  readonly orphaned: number;
-  readonly launch: number;
-  readonly terminate: number;
-}
+/** A pool's plan as it travels in the state: the removals counted (they travel separately). */
+export type PoolSummary = Omit<PoolPlan, 'terminate'> & { readonly terminate: number };
 
 export interface Launch {
   readonly pool: string;
