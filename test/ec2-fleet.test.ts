@@ -23,6 +23,8 @@ import { ec2Error, FakeEc2 } from './support/fake-ec2.ts';
 
 const stack = 'ci';
 const createdAt = '2026-01-05T09:00:00.000Z';
+/** The cycle start every launch request carries into the `stepscale:created-at` tag. */
+const launchCreatedAt = createdAt;
 const token = 'a'.repeat(40);
 
 function poolOf(overrides: Partial<PoolConfig> = {}): PoolConfig {
@@ -44,15 +46,13 @@ function poolOf(overrides: Partial<PoolConfig> = {}): PoolConfig {
 function setup(pool: PoolConfig = poolOf(), terminateBatchSize?: number) {
   const client = new EC2Client({ region: 'eu-west-1' });
   const ec2 = mockClient(client);
-  let now = new Date(createdAt);
   const fleet = createEc2Fleet({
     client,
     stack,
     pools: [pool],
-    now: () => now,
     ...(terminateBatchSize === undefined ? {} : { terminateBatchSize }),
   });
-  return { ec2, fleet, advanceClock: (seconds: number) => (now = new Date(now.getTime() + seconds * 1000)) };
+  return { ec2, fleet };
 }
 
 /** The CreateFleet input the adapter sends for `pool`, in full. */
@@ -119,7 +119,12 @@ describe('EC2 fleet: launching', () => {
     ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1, 2, 3)));
 
     // Act
-    const result = await fleet.launch({ pool: pool.name, count: 3, clientToken: token });
+    const result = await fleet.launch({
+      pool: pool.name,
+      count: 3,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     expect(createFleetInputs(ec2)).toEqual([expectedCreateFleet(pool, 3, 'spot', `${token}-spot`)]);
@@ -133,7 +138,12 @@ describe('EC2 fleet: launching', () => {
     ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1, 2), [], 'on-demand'));
 
     // Act
-    const result = await fleet.launch({ pool: pool.name, count: 2, clientToken: token });
+    const result = await fleet.launch({
+      pool: pool.name,
+      count: 2,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     expect(createFleetInputs(ec2)).toEqual([expectedCreateFleet(pool, 2, 'on-demand', `${token}-od`)]);
@@ -152,7 +162,12 @@ describe('EC2 fleet: launching', () => {
       .resolvesOnce(fleetAnswer(ids(4, 5), [], 'on-demand'));
 
     // Act
-    const result = await fleet.launch({ pool: pool.name, count: 5, clientToken: token });
+    const result = await fleet.launch({
+      pool: pool.name,
+      count: 5,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     expect(createFleetInputs(ec2)).toEqual([
@@ -177,7 +192,12 @@ describe('EC2 fleet: launching', () => {
       .resolvesOnce(fleetAnswer(ids(1, 2), [], 'on-demand'));
 
     // Act
-    const result = await fleet.launch({ pool: pool.name, count: 2, clientToken: token });
+    const result = await fleet.launch({
+      pool: pool.name,
+      count: 2,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     expect(createFleetInputs(ec2)).toEqual([
@@ -197,7 +217,12 @@ describe('EC2 fleet: launching', () => {
       .resolvesOnce(fleetAnswer(ids(2), ['InsufficientInstanceCapacity'], 'on-demand'));
 
     // Act
-    const result = await fleet.launch({ pool: pool.name, count: 4, clientToken: token });
+    const result = await fleet.launch({
+      pool: pool.name,
+      count: 4,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     expect(createFleetInputs(ec2).map((input) => input.TargetCapacitySpecification)).toEqual([
@@ -218,7 +243,12 @@ describe('EC2 fleet: launching', () => {
     ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1), ['InsufficientInstanceCapacity']));
 
     // Act
-    const result = await fleet.launch({ pool: pool.name, count: 3, clientToken: token });
+    const result = await fleet.launch({
+      pool: pool.name,
+      count: 3,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     expect(createFleetInputs(ec2)).toHaveLength(1);
@@ -232,7 +262,12 @@ describe('EC2 fleet: launching', () => {
     ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1), ['InvalidFleetConfiguration']));
 
     // Act
-    const result = await fleet.launch({ pool: pool.name, count: 2, clientToken: token });
+    const result = await fleet.launch({
+      pool: pool.name,
+      count: 2,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     expect(createFleetInputs(ec2)).toHaveLength(1);
@@ -246,7 +281,12 @@ describe('EC2 fleet: launching', () => {
     ec2.on(CreateFleetCommand).resolves(fleetAnswer([], ['InvalidParameterValue', 'InvalidParameterValue']));
 
     // Act
-    const launching = fleet.launch({ pool: pool.name, count: 2, clientToken: token });
+    const launching = fleet.launch({
+      pool: pool.name,
+      count: 2,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     await expect(launching).rejects.toThrow(FleetRequestError);
@@ -260,12 +300,10 @@ describe('EC2 fleet: launching', () => {
   it('sends identical requests on a retry, so EC2 returns the first launch instead of launching again', async () => {
     // Prepare: the fake EC2 dedupes by ClientToken; spot runs short so the on-demand follow-up is retried too.
     const ec2 = new FakeEc2({ capacity: { spot: 2 } });
-    let now = new Date(createdAt);
     const pool = poolOf({ capacity: 'spot-with-fallback' });
-    const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [pool], now: () => now });
-    const request = { pool: pool.name, count: 3, clientToken: token };
+    const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [pool] });
+    const request = { pool: pool.name, count: 3, clientToken: token, createdAt: launchCreatedAt };
     const first = await fleet.launch(request);
-    now = new Date(now.getTime() + 20_000);
 
     // Act
     const retry = await fleet.launch(request);
@@ -287,20 +325,34 @@ describe('EC2 fleet: launching', () => {
     expect(ec2.live()).toHaveLength(3);
   });
 
-  it('refuses, without launching, a retry in another process whose created-at tag differs', async () => {
-    // Prepare: EC2 refuses a reused token whose parameters changed; a new process stamps a new time.
+  it('sends the same parameters from another process (a retry in a fresh Lambda), so EC2 dedupes it', async () => {
+    // Prepare: EC2 refuses a reused token whose parameters changed; the created-at tag comes from the request.
     const ec2 = new FakeEc2();
     const pool = poolOf({ capacity: 'spot' });
-    const request = { pool: pool.name, count: 2, clientToken: token };
-    const fleetAt = (iso: string) =>
-      createEc2Fleet({ client: ec2.client, stack, pools: [pool], now: () => new Date(iso) });
-    await fleetAt(createdAt).launch(request);
+    const request = { pool: pool.name, count: 2, clientToken: token, createdAt: launchCreatedAt };
+    const newProcess = () => createEc2Fleet({ client: ec2.client, stack, pools: [pool] });
+    const first = await newProcess().launch(request);
 
     // Act
-    const retry = fleetAt('2026-01-05T09:00:20.000Z').launch(request);
+    const retry = await newProcess().launch(request);
 
     // Assess
-    await expect(retry).rejects.toMatchObject({
+    expect(retry).toEqual(first);
+    expect(ec2.live()).toHaveLength(2);
+  });
+
+  it('is refused by EC2, launching nothing, when a reused token comes with other parameters', async () => {
+    const ec2 = new FakeEc2();
+    const pool = poolOf({ capacity: 'spot' });
+    const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [pool] });
+    await fleet.launch({ pool: pool.name, count: 2, clientToken: token, createdAt: launchCreatedAt });
+    const changed = fleet.launch({
+      pool: pool.name,
+      count: 2,
+      clientToken: token,
+      createdAt: '2026-01-05T09:01:00.000Z',
+    });
+    await expect(changed).rejects.toMatchObject({
       name: 'FleetRequestError',
       code: 'IdempotentParameterMismatch',
     });
@@ -312,7 +364,12 @@ describe('EC2 fleet: launching', () => {
     const { ec2, fleet } = setup();
 
     // Act
-    const result = await fleet.launch({ pool: 'linux-x64', count: 0, clientToken: token });
+    const result = await fleet.launch({
+      pool: 'linux-x64',
+      count: 0,
+      clientToken: token,
+      createdAt: launchCreatedAt,
+    });
 
     // Assess
     expect(result).toEqual({ instanceIds: [], missing: 0, errors: [] });
@@ -320,12 +377,18 @@ describe('EC2 fleet: launching', () => {
   });
 
   it.each([
-    { case: 'an unknown pool', request: { pool: 'gpu', count: 1, clientToken: token } },
+    {
+      case: 'an unknown pool',
+      request: { pool: 'gpu', count: 1, clientToken: token, createdAt: launchCreatedAt },
+    },
     {
       case: 'a client token too long to suffix',
-      request: { pool: 'linux-x64', count: 1, clientToken: 'x'.repeat(49) },
+      request: { pool: 'linux-x64', count: 1, clientToken: 'x'.repeat(49), createdAt: launchCreatedAt },
     },
-    { case: 'a non-ASCII client token', request: { pool: 'linux-x64', count: 1, clientToken: 'zyklus-ä' } },
+    {
+      case: 'a non-ASCII client token',
+      request: { pool: 'linux-x64', count: 1, clientToken: 'zyklus-ä', createdAt: launchCreatedAt },
+    },
   ])('refuses $case with FleetRequestError before calling EC2', async ({ request }) => {
     // Prepare
     const { ec2, fleet } = setup();
@@ -500,8 +563,7 @@ describe('EC2 fleet: terminating', () => {
     const client = new EC2Client({ region: 'eu-west-1' });
 
     // Act
-    const creating = () =>
-      createEc2Fleet({ client, stack, pools: [poolOf()], now: () => new Date(), terminateBatchSize: size });
+    const creating = () => createEc2Fleet({ client, stack, pools: [poolOf()], terminateBatchSize: size });
 
     // Assess
     expect(creating).toThrow(RangeError);
@@ -591,7 +653,12 @@ describe('EC2 fleet: error classification', () => {
       ec2.on(CreateFleetCommand).rejects(ec2Error(code, status));
 
       // Act
-      const launching = fleet.launch({ pool: 'linux-x64', count: 1, clientToken: token });
+      const launching = fleet.launch({
+        pool: 'linux-x64',
+        count: 1,
+        clientToken: token,
+        createdAt: launchCreatedAt,
+      });
 
       // Assess
       await expect(launching).rejects.toMatchObject({ name: expected, code });

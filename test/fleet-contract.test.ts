@@ -38,7 +38,7 @@ fleetContract(
       capacity: 'spot-with-fallback',
       runnerGroup: 'Default',
     };
-    const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [poolConfig], now });
+    const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [poolConfig] });
     return {
       fleet,
       markRunning: (id) => ec2.markRunning(id),

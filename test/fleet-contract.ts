@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { runnerNameFor } from '../functions/core/model.ts';
 import type { FleetPort } from '../functions/ports/fleet.ts';
 
+/** The cycle start a launch request carries (the `stepscale:created-at` tag). */
+const launchCreatedAt = '2026-01-05T09:00:00.000Z';
+
 /** A fleet plus the world-side levers the contract needs. */
 export interface FleetUnderTest {
   readonly fleet: FleetPort;
@@ -58,7 +61,12 @@ export function fleetContract(
       const { fleet } = make();
 
       // Act
-      const result = await fleet.launch({ pool, count: 3, clientToken: 'cycle-1-linux' });
+      const result = await fleet.launch({
+        pool,
+        count: 3,
+        clientToken: 'cycle-1-linux',
+        createdAt: launchCreatedAt,
+      });
       const instances = await fleet.listInstances();
 
       // Assess
@@ -79,7 +87,12 @@ export function fleetContract(
     it('lists a booted instance as running', async () => {
       // Prepare
       const { fleet, markRunning } = make();
-      const { instanceIds } = await fleet.launch({ pool, count: 2, clientToken: 'cycle-1-linux' });
+      const { instanceIds } = await fleet.launch({
+        pool,
+        count: 2,
+        clientToken: 'cycle-1-linux',
+        createdAt: launchCreatedAt,
+      });
       const [booted, booting] = instanceIds as [string, string];
 
       // Act
@@ -94,7 +107,7 @@ export function fleetContract(
     it('launches nothing more when the same client token is used again', async () => {
       // Prepare
       const { fleet } = make();
-      const request = { pool, count: 2, clientToken: 'cycle-1-linux' };
+      const request = { pool, count: 2, clientToken: 'cycle-1-linux', createdAt: launchCreatedAt };
       const first = await fleet.launch(request);
 
       // Act
@@ -108,10 +121,10 @@ export function fleetContract(
     it('launches again for a new client token', async () => {
       // Prepare
       const { fleet } = make();
-      await fleet.launch({ pool, count: 2, clientToken: 'cycle-1-linux' });
+      await fleet.launch({ pool, count: 2, clientToken: 'cycle-1-linux', createdAt: launchCreatedAt });
 
       // Act
-      await fleet.launch({ pool, count: 1, clientToken: 'cycle-2-linux' });
+      await fleet.launch({ pool, count: 1, clientToken: 'cycle-2-linux', createdAt: launchCreatedAt });
 
       // Assess
       expect(await fleet.listInstances()).toHaveLength(3);
@@ -122,7 +135,12 @@ export function fleetContract(
       const { fleet } = make(2);
 
       // Act
-      const result = await fleet.launch({ pool, count: 5, clientToken: 'cycle-1-linux' });
+      const result = await fleet.launch({
+        pool,
+        count: 5,
+        clientToken: 'cycle-1-linux',
+        createdAt: launchCreatedAt,
+      });
 
       // Assess
       expect(result.instanceIds).toHaveLength(2);
@@ -134,7 +152,12 @@ export function fleetContract(
     it('no longer lists terminated instances and keeps the others', async () => {
       // Prepare
       const { fleet } = make();
-      const { instanceIds } = await fleet.launch({ pool, count: 3, clientToken: 'cycle-1-linux' });
+      const { instanceIds } = await fleet.launch({
+        pool,
+        count: 3,
+        clientToken: 'cycle-1-linux',
+        createdAt: launchCreatedAt,
+      });
       const [first, second, kept] = instanceIds as [string, string, string];
 
       // Act
@@ -148,7 +171,12 @@ export function fleetContract(
     it('lists the time an instance was marked orphaned, and only on that instance', async () => {
       // Prepare
       const { fleet } = make();
-      const { instanceIds } = await fleet.launch({ pool, count: 2, clientToken: 'cycle-1-linux' });
+      const { instanceIds } = await fleet.launch({
+        pool,
+        count: 2,
+        clientToken: 'cycle-1-linux',
+        createdAt: launchCreatedAt,
+      });
       const [orphan, healthy] = instanceIds as [string, string];
       const at = new Date('2026-01-05T09:06:00.000Z');
 
@@ -165,7 +193,12 @@ export function fleetContract(
       // Prepare
       const under = make();
       under.addForeignInstance?.();
-      const { instanceIds } = await under.fleet.launch({ pool, count: 1, clientToken: 'cycle-1-linux' });
+      const { instanceIds } = await under.fleet.launch({
+        pool,
+        count: 1,
+        clientToken: 'cycle-1-linux',
+        createdAt: launchCreatedAt,
+      });
 
       // Act
       const instances = await under.fleet.listInstances();

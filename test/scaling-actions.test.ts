@@ -5,7 +5,15 @@ import { launchToken, scaleUp } from '../functions/handlers/scale-up.ts';
 import type { JitRunnerRequest } from '../functions/ports/github.ts';
 import { FakeGitHub, testDeps } from './support/fakes.ts';
 
-const cycle = { id: '2026-01-05T09:00:00Z', mapConcurrency: 4, registrationWaitSeconds: 0 };
+/** The cycle start a launch request carries (the `stepscale:created-at` tag). */
+const launchCreatedAt = '2026-01-05T09:00:00.000Z';
+
+const cycle = {
+  id: '2026-01-05T09:00:00Z',
+  startedAt: '2026-01-05T09:00:00.512Z',
+  mapConcurrency: 4,
+  registrationWaitSeconds: 0,
+};
 const noCleanup = { orphansToMark: [], orphansToTerminate: [], ghosts: [], staleRunnerConfigs: [] };
 
 describe('ScaleUp', () => {
@@ -89,7 +97,12 @@ describe('ScaleUp', () => {
 describe('ScaleDown', () => {
   async function withIdleRunners(count: number) {
     const setup = testDeps();
-    const { instanceIds } = await setup.fleet.launch({ pool: 'linux-x64', count, clientToken: 'earlier' });
+    const { instanceIds } = await setup.fleet.launch({
+      pool: 'linux-x64',
+      count,
+      clientToken: 'earlier',
+      createdAt: launchCreatedAt,
+    });
     setup.github.runners = instanceIds.map((id, i) => ({
       id: i + 1,
       name: `stepscale-${id}`,

@@ -6,6 +6,9 @@ import { definitionPath, placeholdersIn, substitute } from '../functions/statema
 import { runCycle } from '../local/cycle-runner.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps } from './support/fakes.ts';
 
+/** The cycle start a launch request carries (the `stepscale:created-at` tag). */
+const launchCreatedAt = '2026-01-05T09:00:00.000Z';
+
 type State = {
   Type: string;
   Resource?: string;
@@ -146,8 +149,9 @@ describe('the state machine on the embedded executor', () => {
   it('holds scale-down when a batch of repositories cannot be collected', async () => {
     // Prepare: an idle runner of ours that would otherwise be removed.
     const { github, fleet } = setup();
-    const [instanceId] = (await fleet.launch({ pool: 'linux-x64', count: 1, clientToken: 'earlier' }))
-      .instanceIds;
+    const [instanceId] = (
+      await fleet.launch({ pool: 'linux-x64', count: 1, clientToken: 'earlier', createdAt: launchCreatedAt })
+    ).instanceIds;
     github.runners = [
       {
         id: 7,

@@ -28,8 +28,6 @@ export interface Ec2FleetOptions {
   /** The stack tag every instance gets and every call is scoped by. */
   readonly stack: string;
   readonly pools: readonly PoolConfig[];
-  /** The only clock: stamps `stepscale:created-at`. */
-  readonly now: () => Date;
   /** Instance ids per TerminateInstances and CreateTags call, 1–1000 (default {@link defaultBatchSize}). */
   readonly terminateBatchSize?: number;
 }
@@ -67,21 +65,18 @@ interface Attempt {
  * Functions retry of ScaleUp, or a duplicated cycle) sends the same tokens, and EC2 answers with the first
  * call's fleet and instances instead of launching again. That is the whole guard: results are not cached
  * in process, because a retry usually runs in a fresh Lambda invocation and only EC2 knows what the first
- * attempt launched. What is kept in process is the `created-at` value per token, because EC2 refuses a
- * repeated token whose parameters changed (IdempotentParameterMismatch) and a tag is a parameter. A retry
- * that lands in another container stamps a new time and gets that refusal, which leaves as a (not retried)
- * FleetRequestError: it fails safe, launching nothing twice, and the next cycle counts what the first
- * attempt launched.
+ * attempt launched. EC2 refuses a repeated token whose parameters changed (IdempotentParameterMismatch),
+ * and a tag is a parameter: so the `created-at` tag comes from the request (the cycle's start time), not
+ * from a clock here, and a retry in any container sends exactly the first call's parameters.
  */
 export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
-  const { client, stack, now } = options;
+  const { client, stack } = options;
   const batchSize = options.terminateBatchSize ?? defaultBatchSize;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > maxBatchSize) {
     throw new RangeError(`terminateBatchSize must be an integer from 1 to ${maxBatchSize}, got ${batchSize}`);
   }
   const pools = new Map(options.pools.map((pool) => [pool.name, pool]));
   const lister = createEc2InstanceLister(client, stack);
-  const createdAtByToken = new RecentMap<string, string>(256);
 
   async function createFleet(
     pool: PoolConfig,
@@ -119,7 +114,7 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
       if (!pool) throw new FleetRequestError(`launching: unknown pool "${request.pool}"`, undefined);
       checkClientToken(request.clientToken);
       if (request.count <= 0) return { instanceIds: [], missing: 0, errors: [] };
-      const createdAt = createdAtByToken.getOrSet(request.clientToken, () => now().toISOString());
+      const { createdAt } = request;
 
       const lifecycle: Lifecycle = pool.capacity === 'on-demand' ? 'on-demand' : 'spot';
       const firstToken = `${request.clientToken}${tokenSuffix[lifecycle]}`;
@@ -241,23 +236,4 @@ export function batches(ids: readonly string[], size: number): string[][] {
   const result: string[][] = [];
   for (let start = 0; start < unique.length; start += size) result.push(unique.slice(start, start + size));
   return result;
-}
-
-/** A Map that forgets its oldest entries past `limit`, so a long-lived Lambda container stays small. */
-class RecentMap<K, V> {
-  private readonly entries = new Map<K, V>();
-
-  constructor(private readonly limit: number) {}
-
-  getOrSet(key: K, create: () => V): V {
-    const existing = this.entries.get(key);
-    if (existing !== undefined) return existing;
-    const value = create();
-    this.entries.set(key, value);
-    if (this.entries.size > this.limit) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
-    }
-    return value;
-  }
 }

@@ -88,8 +88,10 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
     log,
     now: () => new Date(),
   };
+  const startedAt = new Date().toISOString();
   const details = await computePlan(deps, {
-    id: `plan-${new Date().toISOString()}`,
+    id: `plan-${startedAt}`,
+    startedAt,
     mapConcurrency: 4,
     registrationWaitSeconds: 0,
   });

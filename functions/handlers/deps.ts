@@ -22,6 +22,8 @@ export interface HandlerDeps {
 /** The per-execution context every task receives (built by the ASL's Configure state). */
 export const cycleSchema = z.object({
   id: z.string().min(1).max(256),
+  /** The execution's start (`$$.Execution.StartTime`): the same on every retry of a task in this cycle. */
+  startedAt: z.iso.datetime(),
   mapConcurrency: z.int().min(0).max(40),
   registrationWaitSeconds: z.int().min(0).max(3600),
 });

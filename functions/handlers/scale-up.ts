@@ -50,6 +50,7 @@ export function scaleUp(deps: HandlerDeps) {
         pool: pool.name,
         count,
         clientToken: launchToken(cycle.id, pool.name),
+        createdAt: cycle.startedAt,
       });
       missing += result.missing;
       const fields = {

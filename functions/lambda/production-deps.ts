@@ -207,8 +207,7 @@ export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env):
       tokenFromSecret(await getSecret(secretArn, { maxAge: tokenMaxAgeSeconds }), 'GITHUB_TOKEN_SECRET_ARN'),
     (token) => createGitHubAdapter({ apiUrl: config.github.apiUrl, org: config.github.org, token, logger }),
   );
-  const fleetOptions = { client: new EC2Client({}), stack: config.stack, pools: config.pools, now };
-  const storeOptions = { client: new SSMClient({}), stack: config.stack, now };
+  const stack = config.stack;
   logger.info('Dependencies ready', {
     stack: config.stack,
     githubApiUrl: config.github.apiUrl,
@@ -219,8 +218,8 @@ export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env):
     config,
     policy: scalingPolicyOf(config),
     github,
-    fleet: createEc2Fleet(fleetOptions),
-    runnerConfigs: createSsmRunnerConfigStore(storeOptions),
+    fleet: createEc2Fleet({ client: new EC2Client({}), stack, pools: config.pools }),
+    runnerConfigs: createSsmRunnerConfigStore({ client: new SSMClient({}), stack }),
     log: logger,
     now,
   };

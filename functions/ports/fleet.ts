@@ -9,6 +9,11 @@ export interface LaunchRequest {
    * of launching more.
    */
   readonly clientToken: string;
+  /**
+   * ISO-8601 time for the `stepscale:created-at` tag: the cycle's start, the same on every retry, because
+   * EC2 refuses a repeated client token whose parameters (tags included) changed.
+   */
+  readonly createdAt: string;
 }
 
 export interface LaunchResult {
