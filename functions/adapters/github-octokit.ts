@@ -166,6 +166,23 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
         return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
       }),
 
+    rateLimit: () =>
+      translated('reading the rate limit', async () => {
+        try {
+          const { data } = await octokit.rest.rateLimit.get();
+          const core = data.resources.core;
+          return {
+            limit: core.limit,
+            remaining: core.remaining,
+            resetAt: new Date(core.reset * 1000).toISOString(),
+          };
+        } catch (error) {
+          // GitHub Enterprise Server answers 404 when its rate limiting is off: there is no limit to mind.
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      }),
+
     deleteRunner: (runnerId) =>
       translated(`deleting runner ${runnerId}`, async () => {
         try {

@@ -183,6 +183,7 @@ export function tokenRefreshingGitHub(
     getRunner: async (runnerId) => (await port()).getRunner(runnerId),
     deleteRunner: async (runnerId) => (await port()).deleteRunner(runnerId),
     createJitRunner: async (request) => (await port()).createJitRunner(request),
+    rateLimit: async () => (await port()).rateLimit(),
   };
 }
 

@@ -17,6 +17,18 @@ export interface GitHubPort {
    * The registration exists (offline) as soon as this resolves. The config is a secret.
    */
   createJitRunner(request: JitRunnerRequest): Promise<JitRunner>;
+  /**
+   * The primary rate limit (GET /rate_limit, which does not count against it); undefined where rate limits
+   * are off (GitHub Enterprise Server by default).
+   */
+  rateLimit(): Promise<RateLimit | undefined>;
+}
+
+export interface RateLimit {
+  readonly limit: number;
+  readonly remaining: number;
+  /** ISO-8601 time the window resets. */
+  readonly resetAt: string;
 }
 
 export interface JitRunnerRequest {

@@ -2,7 +2,7 @@ import { parseConfig, scalingPolicyOf } from '../../functions/config/config.ts';
 import type { QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { HandlerDeps } from '../../functions/handlers/deps.ts';
 import { silentLog } from '../../functions/observability/logger.ts';
-import type { GitHubPort, JitRunner, JitRunnerRequest } from '../../functions/ports/github.ts';
+import type { GitHubPort, JitRunner, JitRunnerRequest, RateLimit } from '../../functions/ports/github.ts';
 import { MemoryFleet } from '../../local/fleet/memory-fleet.ts';
 import { MemoryRunnerConfigStore } from '../../local/fleet/memory-runner-configs.ts';
 
@@ -27,6 +27,9 @@ export class FakeGitHub implements GitHubPort {
   async deleteRunner(runnerId: number): Promise<void> {
     this.deleted.push(runnerId);
     this.runners = this.runners.filter((runner) => runner.id !== runnerId);
+  }
+  async rateLimit(): Promise<RateLimit | undefined> {
+    return undefined; // as on GitHub Enterprise Server with rate limiting off
   }
   async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
     const runnerId = Math.max(0, ...this.runners.map((runner) => runner.id)) + 1;
