@@ -15,6 +15,7 @@ import { MemoryRunnerConfigStore } from './fleet/memory-runner-configs.ts';
 import { startGitHubStandin } from './github-standin/server.ts';
 import { GitHubState } from './github-standin/state.ts';
 import { loadScenario } from './scenario.ts';
+import { MemoryStateStore } from './state/memory-state-store.ts';
 import { TraceFormatter } from './trace.ts';
 import { VirtualClock } from './virtual-clock.ts';
 import { LocalWorld } from './world.ts';
@@ -52,6 +53,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const fleet = new MemoryFleet({ now: clock.now, stack: config.stack });
     const runnerConfigs = new MemoryRunnerConfigStore(clock.now);
     const world = new LocalWorld(scenario, github, fleet, runnerConfigs, clock);
+    const stateStore = new MemoryStateStore(clock.now);
     const deps: HandlerDeps = {
       config,
       policy: scalingPolicyOf(config),
@@ -60,9 +62,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         apiUrl: config.github.apiUrl,
         org: config.github.org,
         token: localToken,
+        stateStore, // conditional requests, as in Lambda with DynamoDB
       }),
       fleet,
       runnerConfigs,
+      stateStore,
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,
     };

@@ -55,13 +55,20 @@ function at(index: number | undefined): string {
 
 /** The parts of the cycle state (and of a Map iteration's output) the trace describes. */
 interface CycleStateView {
-  repositories?: { count: number; batches: unknown[] };
-  parts?: unknown[];
+  repositories?: {
+    count: number;
+    scanned?: number;
+    skipped?: number;
+    hot?: number;
+    budget?: { slots: number; requests: number | null; remaining: number | null; costPerScan: number };
+    batches: unknown[];
+  };
   demand?: {
     queuedByPool: Record<string, number>;
     unmatched: number;
     complete: boolean;
     failedRepositories: number;
+    skippedRepositories?: number;
   };
   plan?: { launches: { count: number }[]; removals: unknown[]; scaleDownHeld: boolean };
   scaleUp?: { launched: number; missing: number };
@@ -72,6 +79,7 @@ interface CycleStateView {
 interface BatchView {
   repositories: number;
   failedRepositories: number;
+  activeRepositories?: number;
   queuedByPool: Record<string, number>;
   unmatched: number;
 }
@@ -81,20 +89,20 @@ function describeOutput(state: string, output: unknown): string {
   const o = (output ?? {}) as CycleStateView;
   switch (state) {
     case 'ListRepositories':
-      return o.repositories
-        ? `${o.repositories.count} repositories in ${o.repositories.batches.length} batches`
-        : '';
+      return o.repositories ? describeScan(o.repositories) : '';
     case 'CollectRepositoryJobs': {
       const batch = output as BatchView;
       const failed = batch.failedRepositories ? `, ${batch.failedRepositories} FAILED` : '';
-      return `${batch.repositories} repos, ${sum(batch.queuedByPool)} queued for our pools, ${batch.unmatched} unmatched${failed}`;
+      const active = batch.activeRepositories ? `, ${batch.activeRepositories} with work` : '';
+      return `${batch.repositories} repos, ${sum(batch.queuedByPool)} queued for our pools, ${batch.unmatched} unmatched${active}${failed}`;
     }
     case 'CollectQueuedJobs':
-      return `${o.parts?.length ?? 0} iterations`;
+      return `${o.repositories?.batches.length ?? 0} iterations`;
     case 'AggregateDemand': {
       if (!o.demand) return '';
-      const failed = o.demand.complete ? '' : `, ${o.demand.failedRepositories} repos failed`;
-      return `${sum(o.demand.queuedByPool)} queued, ${o.demand.unmatched} unmatched${failed}`;
+      const failed = o.demand.failedRepositories ? `, ${o.demand.failedRepositories} repos failed` : '';
+      const skipped = o.demand.skippedRepositories ? `, ${o.demand.skippedRepositories} repos skipped` : '';
+      return `${sum(o.demand.queuedByPool)} queued, ${o.demand.unmatched} unmatched${failed}${skipped}`;
     }
     case 'Decide': {
       if (!o.plan) return '';
@@ -117,6 +125,18 @@ function describeOutput(state: string, output: unknown): string {
     default:
       return '';
   }
+}
+
+/** "12 repositories, 12 scanned (2 hot), 3 batches; budget 26 scans, 4,800 requests left" */
+function describeScan(scan: NonNullable<CycleStateView['repositories']>): string {
+  const scanned = scan.scanned ?? scan.count;
+  const hot = scan.hot ? ` (${scan.hot} hot)` : '';
+  const skipped = scan.skipped ? `, ${scan.skipped} SKIPPED (rate limit)` : '';
+  const budget = scan.budget;
+  const limit = budget
+    ? `; budget ${budget.slots} scans${budget.remaining === null ? ', no rate limit' : ` at ${budget.costPerScan} req each, ${budget.remaining} requests left`}`
+    : '';
+  return `${scan.count} repositories, ${scanned} scanned${hot}${skipped} in ${scan.batches.length} batches${limit}`;
 }
 
 function sum(record: Record<string, number> | undefined): number {

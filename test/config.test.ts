@@ -59,7 +59,12 @@ describe('parseConfig', () => {
 
     // Assess
     expect(config).toEqual({
-      github: { url: 'https://github.com', org: 'acme', apiUrl: 'https://api.github.com' },
+      github: {
+        url: 'https://github.com',
+        org: 'acme',
+        apiUrl: 'https://api.github.com',
+        auth: { type: 'pat' },
+      },
       stack: 'stepscale',
       pools: [
         {
@@ -76,7 +81,15 @@ describe('parseConfig', () => {
       ],
       scaleDown: { minRunningSeconds: 300, bootTimeoutSeconds: 300, maxRemovalsPerCycle: 10 },
       scaleUp: { maxLaunchesPerCycle: 20 },
-      collection: { repositoriesPerBatch: 10, concurrency: 4 },
+      collection: {
+        repositoriesPerBatch: 10,
+        concurrency: 4,
+        maxBatches: 40,
+        reserveRequests: 200,
+        cycleIntervalSeconds: 60,
+        endpointPointsPerMinute: 900,
+        hotForSeconds: 900,
+      },
     });
   });
 
@@ -102,6 +115,7 @@ describe('parseConfig', () => {
       url: 'https://github.example.com/',
       org: 'Acme-Corp',
       apiUrl: 'https://api.example.com/v3',
+      auth: { type: 'pat' },
     });
     expect(config.stack).toBe('ci-runners');
     expect(
@@ -137,7 +151,7 @@ describe('parseConfig', () => {
       maxRemovalsPerCycle: 3,
     });
     expect(config.scaleUp).toEqual({ maxLaunchesPerCycle: 7 });
-    expect(config.collection).toEqual({ repositoriesPerBatch: 500, concurrency: 20 });
+    expect(config.collection).toMatchObject({ repositoriesPerBatch: 500, concurrency: 20 });
   });
 
   it('fills in defaults inside partially given sections', () => {
@@ -152,7 +166,15 @@ describe('parseConfig', () => {
       bootTimeoutSeconds: 900,
       maxRemovalsPerCycle: 10,
     });
-    expect(config.collection).toEqual({ repositoriesPerBatch: 10, concurrency: 2 });
+    expect(config.collection).toMatchObject({
+      repositoriesPerBatch: 10,
+      concurrency: 2,
+      maxBatches: 40,
+      reserveRequests: 200,
+      cycleIntervalSeconds: 60,
+      endpointPointsPerMinute: 900,
+      hotForSeconds: 900,
+    });
   });
 
   it('accepts minIdle equal to maxRunners', () => {
@@ -505,5 +527,58 @@ describe('apiUrlFor', () => {
     // Assess
     expect(config.github.apiUrl).toBe(expected);
     expect(config.github.url).toBe(url);
+  });
+});
+
+describe('parseConfig: github.auth, github.repositories, github.caBundleFile', () => {
+  const withGitHub = (github: Record<string, unknown>) =>
+    validRaw({ github: { url: 'https://github.com', org: 'acme', ...github } });
+
+  it('defaults to a token and keeps an App with or without its installation id', () => {
+    expect(parseConfig(validRaw()).github.auth).toEqual({ type: 'pat' });
+    expect(parseConfig(withGitHub({ auth: { type: 'app', appId: 12 } })).github.auth).toEqual({
+      type: 'app',
+      appId: 12,
+    });
+    const full = parseConfig(
+      withGitHub({
+        auth: { type: 'app', appId: 12, installationId: 34 },
+        repositories: { include: ['web-*'], exclude: ['*-archive'] },
+        caBundleFile: '/opt/ca/ghes.pem',
+      }),
+    ).github;
+    expect(full).toMatchObject({
+      auth: { type: 'app', appId: 12, installationId: 34 },
+      repositories: { include: ['web-*'], exclude: ['*-archive'] },
+      caBundleFile: '/opt/ca/ghes.pem',
+    });
+  });
+
+  it('reports every auth and repository problem at once, and never takes a key in the config', () => {
+    const problems = problemsOf(() =>
+      parseConfig(
+        withGitHub({
+          auth: { type: 'app', appId: 1.5, installationId: 0, privateKey: '-----BEGIN secret' },
+          repositories: { include: [], exclude: [' '], only: ['x'] },
+          caBundleFile: '',
+        }),
+      ),
+    );
+    expect(problems.map(pathOf).sort()).toEqual([
+      'github.auth',
+      'github.auth.appId',
+      'github.auth.installationId',
+      'github.caBundleFile',
+      'github.repositories',
+      'github.repositories.exclude[0]',
+      'github.repositories.include',
+    ]);
+    expect(problems.join('\n')).not.toContain('BEGIN secret');
+    expect(problemsOf(() => parseConfig(withGitHub({ auth: { type: 'oauth' } }))).map(pathOf)).toEqual([
+      'github.auth.type',
+    ]);
+    expect(
+      problemsOf(() => parseConfig(withGitHub({ auth: { type: 'pat', appId: 1 } }))).map(pathOf),
+    ).toEqual(['github.auth']);
   });
 });

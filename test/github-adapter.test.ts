@@ -169,11 +169,12 @@ describe('GitHub adapter: queued jobs', () => {
     expect(jobListings(standin)).toHaveLength(1);
   });
 
-  it('fetches the jobs of several runs concurrently, at most four at a time', async () => {
+  it('fetches the jobs of several runs concurrently, at most eight at a time', async () => {
     const state = newOrg();
     state.addRepo('app');
     for (let i = 0; i < 12; i += 1) state.addJob(state.addRun('app').id, { labels: ['self-hosted'] });
-    const standin = await serve(state, { latencyMs: 15 });
+    // Slow enough that all eight are surely in flight together.
+    const standin = await serve(state, { latencyMs: 60 });
     let inFlight = 0;
     let peak = 0;
     const countingFetch: typeof fetch = async (input, init) => {
@@ -189,7 +190,7 @@ describe('GitHub adapter: queued jobs', () => {
     expect(
       await adapterFor(standin, { request: { fetch: countingFetch } }).listQueuedJobs('app'),
     ).toHaveLength(12);
-    expect(peak).toBe(4);
+    expect(peak).toBe(8);
   });
 });
 

@@ -134,8 +134,8 @@ describe('GitHub stand-in server', () => {
     const viaRoot = await get(`${root}/orgs/acme/repos`);
     expect(await viaPrefix.json()).toEqual(await viaRoot.json());
     expect(standin.requests).toEqual([
-      { method: 'GET', path: '/orgs/acme/repos', query: {} },
-      { method: 'GET', path: '/orgs/acme/repos', query: {} },
+      { method: 'GET', path: '/orgs/acme/repos', query: {}, headers: { accept: '*/*' } },
+      { method: 'GET', path: '/orgs/acme/repos', query: {}, headers: { accept: '*/*' } },
     ]);
   });
 

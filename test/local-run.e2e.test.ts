@@ -104,7 +104,11 @@ describe('npm start: the demo scenario through the real state machine', () => {
 
   it('prints a readable trace: states with durations, Map iterations and a pool table per cycle', () => {
     const text = lines.join('\n');
-    expect(text).toMatch(/✓ ListRepositories \d+ ms {2}12 repositories in 3 batches/);
+    expect(text).toMatch(
+      /✓ ListRepositories \d+ ms {2}12 repositories, 12 scanned in 3 batches; budget \d+ scans at 3 req each/,
+    );
+    // The second cycle remembers the repositories that had queued jobs in the first.
+    expect(text).toMatch(/✓ ListRepositories \d+ ms {2}12 repositories, 12 scanned \(4 hot\) in 3 batches/);
     expect(text).toMatch(/↳ \[2\] CollectRepositoryJobs \d+ ms/);
     expect(text).toMatch(/▶ WaitForRegistration \(Wait\)/);
     expect(text.match(/pool\s+queued\s+idle\s+busy\s+booting\s+launch\s+terminate/g)).toHaveLength(3);

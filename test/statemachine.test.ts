@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { taskHandlers } from '../functions/handlers/index.ts';
+import { type PackedBatch, unpackBatch } from '../functions/handlers/repository-batches.ts';
 import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
 import { runCycle } from '../local/cycle-runner.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps } from './support/fakes.ts';
@@ -172,16 +173,21 @@ describe('the state machine on the embedded executor', () => {
       deps: later,
       cycleId: 'partial',
       wrapTask: (task, handler) => async (input) => {
-        const repositories = (input as { repositories?: string[] }).repositories ?? [];
-        if (task === 'CollectRepositoryJobs' && repositories.includes('docs'))
-          throw namedError('GitHubUnavailableError');
+        const batch = (input as { repositories?: PackedBatch }).repositories;
+        const repositories = batch && task === 'CollectRepositoryJobs' ? unpackBatch(batch) : [];
+        if (repositories.includes('docs')) throw namedError('GitHubUnavailableError');
         return handler(input);
       },
     });
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     // Batches are sorted names in twos: [api, docs] fails as a whole (after retries), [web] succeeds.
-    expect(result.output.demand).toMatchObject({ complete: false, repositories: 3, failedRepositories: 2 });
+    expect(result.output.demand).toMatchObject({
+      complete: false,
+      repositories: 3,
+      failedRepositories: 2,
+      skippedRepositories: 0,
+    });
     expect(result.output.plan).toMatchObject({ scaleDownHeld: true, removals: [] });
     expect(github.deleted).toEqual([]);
     // Without the failure the same idle runner is removed.

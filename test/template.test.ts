@@ -223,15 +223,32 @@ const permissionsOf: Record<string, Record<string, string[]>> = {
     remove: ['ssm:DeleteParameter'],
     list: ['ssm:GetParametersByPath'],
   },
+  stateStore: {
+    getMany: ['dynamodb:BatchGetItem'],
+    putMany: ['dynamodb:BatchWriteItem'],
+  },
 };
 /** The adapters behind each port, and the SDK service their commands belong to. */
 const adaptersOf: Record<string, { files: string[]; service: string }> = {
   fleet: { files: ['ec2-fleet.ts', 'ec2-instances.ts'], service: 'ec2' },
   runnerConfigs: { files: ['ssm-runner-configs.ts'], service: 'ssm' },
+  stateStore: { files: ['dynamodb-state-store.ts'], service: 'dynamodb' },
 };
 /** Every function reads the config parameter; GitHub calls need the token. */
 const configRead = 'ssm:GetParameter';
 const tokenRead = 'secretsmanager:GetSecretValue';
+/** GitHub methods answered conditionally also read and write their remembered answers in the state store. */
+const stateStoreActions = Object.values(permissionsOf.stateStore ?? {}).flat();
+
+/** The GitHubPort methods the adapter runs through the conditional-request cache (`conditional.within/prefetch`). */
+async function conditionalGitHubMethods(): Promise<Set<string>> {
+  const source = await readFile(join(root, 'functions/adapters/github-octokit.ts'), 'utf8');
+  return new Set(
+    [...source.matchAll(/^\s+(\w+): \([^)]*\) =>\s+conditional\.(?:within|prefetch)\(/gm)].map(
+      (match) => match[1] as string,
+    ),
+  );
+}
 
 /** `service:Action` for every `new XCommand(` and `paginateX(` in a source file. */
 function sdkActionsIn(source: string, service: string): string[] {
@@ -260,9 +277,13 @@ async function handlerSource(task: string): Promise<string> {
 async function neededActions(task: string): Promise<string[]> {
   const source = await handlerSource(task);
   const needed = new Set([configRead]);
-  for (const [, port, method] of source.matchAll(/\b(fleet|runnerConfigs|github)\.(\w+)\(/g)) {
+  const conditional = await conditionalGitHubMethods();
+  for (const [, port, method] of source.matchAll(
+    /\b(fleet|runnerConfigs|stateStore|github)\.(\w+)(?:<[^>(]*>)?(?:\?\.)?\(/g,
+  )) {
     if (port === 'github') {
       needed.add(tokenRead);
+      if (conditional.has(method as string)) for (const action of stateStoreActions) needed.add(action);
       continue;
     }
     const actions = permissionsOf[port as string]?.[method as string];
@@ -307,6 +328,50 @@ describe('template.yaml: least privilege', () => {
 
   it.each(taskNames)('%s: is granted exactly what its handler calls', async (task) => {
     expect(grantedActions(task)).toEqual(await neededActions(task));
+  });
+
+  it('runs the polled GitHub listings through the conditional-request cache', async () => {
+    expect([...(await conditionalGitHubMethods())].sort()).toEqual([
+      'listQueuedJobs',
+      'listRepositories',
+      'listRunners',
+      'prefetchRepositories',
+    ]);
+  });
+
+  it('keeps the state table pay-per-request with TTL on expiresAt, used only by the functions told its name', () => {
+    expect(resources.StateTable).toMatchObject({
+      Type: 'AWS::DynamoDB::Table',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      },
+    });
+    const told = functions
+      .filter(([, resource]) => resource.Properties.Environment?.Variables?.STEPSCALE_STATE_TABLE)
+      .map(([id]) => id);
+    const granted = functions
+      .filter(([, resource]) =>
+        inlineStatements(resource).some((statement) =>
+          actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+        ),
+      )
+      .map(([id]) => id);
+    expect(told.length).toBeGreaterThan(0);
+    expect(told).toEqual(granted);
+    for (const [id] of functions.filter(([fid]) => told.includes(fid))) {
+      expect(resources[id].Properties.Environment.Variables.STEPSCALE_STATE_TABLE).toEqual({
+        Ref: 'StateTable',
+      });
+    }
+    const dynamodb = allStatements().filter((statement) =>
+      actionsOf(statement).some((a) => a.startsWith('dynamodb:')),
+    );
+    for (const statement of dynamodb)
+      expect(statement.Resource).toEqual({ 'Fn::GetAtt': ['StateTable', 'Arn'] });
+    expect(lambdaEnvironment).toHaveProperty('STEPSCALE_STATE_TABLE');
   });
 
   it('lets no function read the GitHub token unless it calls GitHub, and scopes the read to the secret', () => {
@@ -469,6 +534,7 @@ describe('functions/lambda/production-deps', () => {
       url: 'https://acme.ghe.com',
       org: 'acme',
       apiUrl: 'https://api.acme.ghe.com',
+      auth: { type: 'pat' },
     });
   });
 

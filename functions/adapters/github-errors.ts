@@ -3,6 +3,7 @@
  * and Catch match them: GitHubUnavailableError and GitHubRateLimitError are retried there, the rest are not.
  */
 import { StepscaleError } from '../errors.ts';
+import { certificateErrorCode } from './github-tls.ts';
 
 /** GitHub answered 5xx, or could not be reached or timed out, even after the client's own retries. */
 export class GitHubUnavailableError extends StepscaleError {}
@@ -26,6 +27,12 @@ export class GitHubRequestError extends StepscaleError {
   }
 }
 
+/**
+ * GitHub's TLS certificate did not verify (typically a GHES with a private CA): a setup problem, not an outage,
+ * so the state machine does not retry it. The fix is `github.caBundleFile` (or `NODE_EXTRA_CA_CERTS`).
+ */
+export class GitHubTlsError extends StepscaleError {}
+
 /** A read-only client (`stepscale plan`) was asked to send a write; nothing was sent. */
 export class GitHubWriteRefusedError extends StepscaleError {}
 
@@ -41,6 +48,13 @@ interface HttpFailure extends Error {
  * condition, and is returned unchanged so it is not mistaken for a retryable outage.
  */
 export function toGitHubError(error: unknown, action: string): unknown {
+  const certificateError = certificateErrorCode(error);
+  if (certificateError) {
+    return new GitHubTlsError(
+      `${action} failed: GitHub's TLS certificate is not trusted (${certificateError}). If GitHub Enterprise Server uses a private CA, set github.caBundleFile to its PEM bundle (or NODE_EXTRA_CA_CERTS).`,
+      { cause: error },
+    );
+  }
   if (!isHttpFailure(error)) return error;
   const message = `${action} failed (HTTP ${error.status}): ${error.message}`;
   const options = { cause: error };

@@ -11,7 +11,16 @@ import pLimit from 'p-limit';
 import type { QueuedJob, Runner } from '../core/model.ts';
 import type { Log } from '../observability/logger.ts';
 import type { GitHubPort } from '../ports/github.ts';
+import type { StateStore } from '../ports/state-store.ts';
+import { type GitHubAuth, octokitAuthOptions } from './github-auth.ts';
+import {
+  type ConditionalRequests,
+  conditionalScopes,
+  createConditionalRequests,
+} from './github-conditional.ts';
 import { GitHubRequestError, GitHubWriteRefusedError, isNotFound, toGitHubError } from './github-errors.ts';
+import { listActiveRepositories } from './github-repositories.ts';
+import { fetchTrusting } from './github-tls.ts';
 
 export interface GitHubRetryOptions {
   /** Retries of a 5xx, network failure or timeout. Default 2 (waits 1 s, then 4 s). */
@@ -28,7 +37,13 @@ export interface GitHubClientOptions {
   /** REST base URL: https://api.github.com, https://api.SUB.ghe.com or https://HOST/api/v3. */
   readonly apiUrl: string;
   readonly org: string;
-  readonly token: string;
+  /** A token (PAT) or a GitHub App; `token: t` is short for `auth: { type: 'token', token: t }`. */
+  readonly auth?: GitHubAuth;
+  readonly token?: string;
+  /** Glob filters on repository names (config `github.repositories`). */
+  readonly repositories?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
+  /** Extra CA certificates (PEM) GitHub's TLS certificate may be issued by (config `github.caBundleFile`). */
+  readonly caBundle?: string;
   /** Refuse every POST/PUT/PATCH/DELETE before it is sent (`stepscale plan`). */
   readonly readOnly?: boolean;
   readonly userAgent?: string;
@@ -36,8 +51,29 @@ export interface GitHubClientOptions {
   readonly logger?: Pick<Log, 'debug' | 'warn'>;
   /** Bound on one attempt of one request. Default 8000. */
   readonly attemptTimeoutMs?: number;
-  /** How many runs' jobs are fetched at once within one repository. Default 4. */
+  /**
+   * How many runs' jobs are fetched at once within one repository. Default 8: with conditional requests
+   * most job listings come back 304 (free against the primary limit), so what is left of their cost is
+   * latency, and a repository with many active runs is read sooner; {@link maxConcurrentRequests} still
+   * bounds the client as a whole.
+   */
   readonly jobFetchConcurrency?: number;
+  /**
+   * Requests of this client in flight at once, 1 to 100. Default 50. GitHub's secondary limit allows 100
+   * concurrent requests per user or app; plugin-throttling's own limiter allows only 10 per process, which
+   * makes a cycle over a thousand repositories needlessly slow.
+   */
+  readonly maxConcurrentRequests?: number;
+  /**
+   * Where answers of conditional requests are remembered across cycles (DynamoDB in Lambda). Without one,
+   * no request is conditional.
+   */
+  readonly stateStore?: StateStore;
+  /**
+   * Send conditional requests when there is a {@link stateStore}. Default true; an object tunes how long
+   * remembered answers live (default a day) and the clock that judges it.
+   */
+  readonly conditional?: boolean | { readonly ttlSeconds?: number; readonly now?: () => Date };
   readonly retry?: GitHubRetryOptions;
   /**
    * Least time between two writes (POST/PUT/PATCH/DELETE) of this client. GitHub asks for at least a second
@@ -57,9 +93,18 @@ const perPage = 100;
 type GitHubRunner = Awaited<ReturnType<Octokit['rest']['actions']['getSelfHostedRunnerForOrg']>>['data'];
 
 export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
-  const octokit = createOctokit(options);
   const { org } = options;
-  const jobFetchConcurrency = options.jobFetchConcurrency ?? 4;
+  const conditional =
+    options.stateStore && options.conditional !== false
+      ? createConditionalRequests({
+          store: options.stateStore,
+          org,
+          logger: options.logger,
+          ...(typeof options.conditional === 'object' ? options.conditional : {}),
+        })
+      : undefined;
+  const octokit = createOctokit(options, conditional);
+  const jobFetchConcurrency = options.jobFetchConcurrency ?? 8;
 
   async function activeRunIds(repo: string): Promise<number[]> {
     // Queued jobs also hide inside in_progress runs (a matrix starts some jobs, others wait). A run can move
@@ -114,11 +159,15 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
     return id;
   }
 
-  return {
+  return withConditionalScopes(conditional, org, {
     listRepositories: () =>
       translated('listing repositories', async () => {
-        const repos = await octokit.paginate(octokit.rest.repos.listForOrg, { org, per_page: perPage });
-        return repos.filter((repo) => !repo.archived && !repo.disabled).map((repo) => repo.name);
+        return listActiveRepositories(octokit, {
+          source: options.auth?.type === 'app' ? 'installation' : 'organization',
+          org,
+          filter: options.repositories,
+          perPage,
+        });
       }),
 
     listQueuedJobs: (repository) =>
@@ -192,6 +241,30 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
           if (!isNotFound(error)) throw error;
         }
       }),
+  });
+}
+
+/**
+ * Each polled listing answered conditionally from its own store item (see github-conditional.ts): a
+ * repository's queued jobs from the repository's, the org-level listings from theirs.
+ */
+function withConditionalScopes(
+  conditional: ConditionalRequests | undefined,
+  org: string,
+  port: GitHubPort,
+): GitHubPort {
+  if (!conditional) return { ...port, prefetchRepositories: async () => {} };
+  return {
+    ...port,
+    listRepositories: () =>
+      conditional.within(conditionalScopes.org(org, 'repositories'), port.listRepositories),
+    listQueuedJobs: (repository) =>
+      conditional.within(conditionalScopes.repository(org, repository), () =>
+        port.listQueuedJobs(repository),
+      ),
+    listRunners: () => conditional.within(conditionalScopes.org(org, 'runners'), port.listRunners),
+    prefetchRepositories: (repositories) =>
+      conditional.prefetch(repositories.map((repository) => conditionalScopes.repository(org, repository))),
   };
 }
 
@@ -213,7 +286,7 @@ function toRunner(runner: GitHubRunner): Runner {
   };
 }
 
-function createOctokit(options: GitHubClientOptions): Octokit {
+function createOctokit(options: GitHubClientOptions, conditional?: ConditionalRequests): Octokit {
   const retryOptions = options.retry ?? {};
   const retryAfterBaseValue = retryOptions.retryAfterBaseValue ?? 1000;
   const rateLimitRetries = retryOptions.rateLimitRetries ?? 2;
@@ -236,14 +309,19 @@ function createOctokit(options: GitHubClientOptions): Octokit {
 
   const StepscaleOctokit = Octokit.plugin(
     attemptTimeout(options.attemptTimeoutMs ?? 8000),
+    retryAfterIsARateLimit,
     throttling,
     retry,
+    // Outermost: a 304 passes the retry and throttling layers as the failure Octokit makes of it.
+    ...(conditional ? [conditional.plugin] : []),
   );
   const octokit = new StepscaleOctokit({
     baseUrl: options.apiUrl.replace(/\/+$/, ''),
-    auth: options.token,
+    ...octokitAuthOptions(authOf(options), options.org),
     userAgent: options.userAgent ?? 'stepscale',
-    request: { fetch: options.request?.fetch },
+    request: {
+      fetch: options.request?.fetch ?? (options.caBundle ? fetchTrusting(options.caBundle) : undefined),
+    },
     log: {
       // Octokit's debug line dumps whole request options; one line per request is enough.
       debug: () => {},
@@ -259,17 +337,64 @@ function createOctokit(options: GitHubClientOptions): Octokit {
       // The plugin's own write spacing is process-wide and fixed at 1 s; this one is per client and tunable.
       // The plugin types this as a Bottleneck group but only ever calls key(id).schedule(…).
       write: writeSpacing(options.minWriteIntervalMs ?? 1000) as never,
+      // Likewise its global limiter (10 at once, process-wide) is replaced by one per client. The plugin reads
+      // `global` from these options like `write`, though its option types leave it out.
+      ...({
+        global: concurrencyLimit(Math.min(100, Math.max(1, options.maxConcurrentRequests ?? 50))),
+      } as object),
     },
     retry: { retries: retryOptions.serverErrorRetries ?? 2, doNotRetry: notRetried, retryAfterBaseValue },
   });
 
   octokit.hook.before('request', (request) => {
-    if (options.readOnly && !readMethods.has(request.method)) {
+    // A GitHub App's installation token is created by a POST; it changes nothing, so plan may send it.
+    if (options.readOnly && !readMethods.has(request.method) && !isTokenCreation(request.url)) {
       throw new GitHubWriteRefusedError(`Read-only GitHub client refused ${request.method} ${request.url}`);
     }
     Object.assign(request.headers, apiHeaders);
   });
   return octokit;
+}
+
+function authOf(options: GitHubClientOptions): GitHubAuth {
+  if (options.auth) return options.auth;
+  if (options.token !== undefined) return { type: 'token', token: options.token };
+  throw new TypeError('GitHubClientOptions needs auth or token');
+}
+
+function isTokenCreation(url: string): boolean {
+  return /\/app\/installations\/[^/]+\/access_tokens$/.test(url);
+}
+
+/**
+ * A limiter in the shape plugin-throttling schedules every request on
+ * (`global.key(id).schedule(jobOptions, request, requestOptions)`): at most `maxConcurrent` at once, the
+ * rest waiting in order. A retry is scheduled with weight 0 (Bottleneck's "takes no slot"), so a retry
+ * waiting out a rate limit never waits behind the queue it is part of.
+ */
+function concurrencyLimit(maxConcurrent: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const limiter = {
+    async schedule<A extends unknown[], T>(
+      jobOptions: { weight?: number } | undefined,
+      task: (...args: A) => Promise<T>,
+      ...args: A
+    ): Promise<T> {
+      if (jobOptions?.weight === 0) return task(...args);
+      if (running >= maxConcurrent) await new Promise<void>((resolve) => waiting.push(resolve));
+      else running += 1;
+      try {
+        return await task(...args);
+      } finally {
+        // The slot passes straight to the next in line, or is freed.
+        const next = waiting.shift();
+        if (next) next();
+        else running -= 1;
+      }
+    },
+  };
+  return { key: () => limiter };
 }
 
 /**
@@ -308,3 +433,28 @@ function attemptTimeout(timeoutMs: number): Parameters<typeof Octokit.plugin>[nu
     });
   };
 }
+
+/**
+ * plugin-throttling waits out a 403/429 only when its message names a secondary rate limit or the quota
+ * is spent (`x-ratelimit-remaining: 0`). GitHub's docs say any answer with `retry-after` asks to wait that
+ * long, whatever the message; this marks such a 403/429 as a secondary limit for the plugin (registered
+ * before it, so it sits inside it) and for toGitHubError.
+ */
+const retryAfterIsARateLimit: Parameters<typeof Octokit.plugin>[number] = (octokit) => {
+  octokit.hook.error('request', (error) => {
+    const failure = error as Error & {
+      status?: number;
+      response?: { headers?: Record<string, string | undefined> };
+    };
+    const headers = failure.response?.headers ?? {};
+    if (
+      (failure.status === 403 || failure.status === 429) &&
+      headers['retry-after'] !== undefined &&
+      headers['x-ratelimit-remaining'] !== '0' &&
+      !/\bsecondary rate\b/i.test(failure.message)
+    ) {
+      failure.message = `${failure.message} (secondary rate limit: retry-after ${headers['retry-after']} s)`;
+    }
+    throw error;
+  });
+};

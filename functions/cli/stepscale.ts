@@ -5,8 +5,10 @@
 import { parseArgs } from 'node:util';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { createEc2InstanceLister } from '../adapters/ec2-instances.ts';
+import { readLocalGitHubAuth } from '../adapters/github-auth.ts';
 import { createGitHubAdapter } from '../adapters/github-octokit.ts';
-import { loadConfigFile, readGitHubToken, scalingPolicyOf } from '../config/config.ts';
+import { readCaBundle } from '../adapters/github-tls.ts';
+import { loadConfigFile, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { computePlan, noInstances, noRunnerConfigs, type PlanDetails, readOnlyFleet } from './plan.ts';
@@ -15,7 +17,8 @@ import { poolTable } from './table.ts';
 const usage = `Usage: stepscale plan --config FILE [--no-ec2] [--json]
 
   Read-only dry run of one scaling cycle: reads the organization's queued jobs and runners from GitHub
-  (GITHUB_TOKEN) and, unless --no-ec2, this stack's EC2 instances; prints per-pool demand and the decision.
+  (GITHUB_TOKEN; with github.auth.type "app", GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE) and,
+  unless --no-ec2, this stack's EC2 instances; prints per-pool demand and the decision.
 
   --config FILE   stepscale JSON config
   --no-ec2        do not read EC2 (booting instances unknown, nothing removable)
@@ -70,12 +73,15 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
   if (!values.config) throw new UsageError('--config FILE is required');
 
   const config = await loadConfigFile(values.config);
-  const token = readGitHubToken(io.env);
+  const auth = await readLocalGitHubAuth(config.github.auth, io.env);
+  const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
   const log = createLogger({ logLevel: io.env.STEPSCALE_DEBUG ? 'DEBUG' : 'ERROR' });
   const github = createGitHubAdapter({
     apiUrl: config.github.apiUrl,
     org: config.github.org,
-    token,
+    auth,
+    repositories: config.github.repositories,
+    ...(caBundle ? { caBundle } : {}),
     readOnly: true,
   });
   const lister = values['no-ec2'] ? noInstances : createEc2InstanceLister(new EC2Client({}), config.stack);
@@ -104,7 +110,13 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
 function renderPlan(details: PlanDetails, context: { org: string; ec2: boolean }): string {
   const lines = [
     `stepscale plan for ${context.org}: ${details.repositories} repositories read` +
-      (details.failedRepositories ? `, ${details.failedRepositories} FAILED (scale-down would be held)` : ''),
+      (details.failedRepositories
+        ? `, ${details.failedRepositories} FAILED (scale-down would be held)`
+        : '') +
+      // The rate-limit governor's skips (see README "Rate limits and large organizations").
+      (details.skippedRepositories
+        ? `, ${details.skippedRepositories} skipped to stay within rate limits (scale-down would be held)`
+        : ''),
     '',
     poolTable(details.report.pools.map(({ name, ...counts }) => ({ pool: name, ...counts }))),
     '',

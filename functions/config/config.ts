@@ -35,11 +35,40 @@ const poolSchema = z
     when: ({ value }) => hasNumbers(value, 'minIdle', 'maxRunners'),
   });
 
+/**
+ * How the scaler authenticates. The secret itself (token or App private key) never sits in the config:
+ * see functions/adapters/github-auth.ts for where each one is read from.
+ */
+const authSchema = z
+  .discriminatedUnion(
+    'type',
+    [
+      z.strictObject({ type: z.literal('pat') }),
+      z.strictObject({
+        type: z.literal('app'),
+        appId: z.int().positive(),
+        /** Without it the installation is looked up by organization (GET /orgs/{org}/installation). */
+        installationId: z.int().positive().optional(),
+      }),
+    ],
+    { error: 'must be "pat" or "app"' },
+  )
+  .default({ type: 'pat' });
+
+const globs = z
+  .array(z.string().trim().min(1, 'a pattern cannot be empty'))
+  .min(1, 'needs at least one pattern');
+
 const configSchema = z.strictObject({
   github: z.strictObject({
     url: httpUrl,
     org: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub organization login'),
     apiUrl: httpUrl.optional(),
+    auth: authSchema,
+    /** Glob patterns on repository names, case-insensitive; exclude wins over include. */
+    repositories: z.strictObject({ include: globs.optional(), exclude: globs.optional() }).optional(),
+    /** A PEM bundle of extra CAs that GitHub's (GHES's) TLS certificate is checked against. */
+    caBundleFile: z.string().min(1).optional(),
   }),
   /** Names this deployment: instances are tagged with it and only tagged instances are ever touched. */
   stack: z
@@ -65,6 +94,16 @@ const configSchema = z.strictObject({
     .strictObject({
       /** Repositories collected per Map iteration (keeps state payloads and transitions small). */
       repositoriesPerBatch: z.int().min(1).max(500).default(10),
+      /** At most this many Map iterations per cycle: batches grow beyond repositoriesPerBatch instead. */
+      maxBatches: z.int().min(1).max(100).default(40),
+      /** Primary-limit requests the governor never spends on scanning (scale-up/down writes and re-reads). */
+      reserveRequests: z.int().min(0).max(100_000).default(200),
+      /** The schedule's interval (ScheduleRate): the governor spreads the rate limit over the cycles. */
+      cycleIntervalSeconds: z.int().min(10).max(86_400).default(60),
+      /** GitHub's secondary limit per REST endpoint; the runs endpoint takes 2 points per repository. */
+      endpointPointsPerMinute: z.int().min(2).max(1_000_000).default(900),
+      /** A repository with queued jobs this recently is scanned every cycle. */
+      hotForSeconds: z.int().min(0).max(86_400).default(900),
       /** Concurrent GitHub requests inside one collect task. */
       concurrency: z.int().min(1).max(20).default(4),
     })
@@ -73,6 +112,8 @@ const configSchema = z.strictObject({
 
 type ParsedConfig = z.output<typeof configSchema>;
 export type PoolConfig = ParsedConfig['pools'][number];
+export type GitHubAuthConfig = ParsedConfig['github']['auth'];
+export type RepositoryFilterConfig = NonNullable<ParsedConfig['github']['repositories']>;
 export type Config = ParsedConfig & { github: ParsedConfig['github'] & { apiUrl: string } };
 
 /** Validate raw config (already JSON-decoded). Throws {@link ConfigError} listing every problem. */

@@ -1,10 +1,18 @@
 /**
- * Task `AggregateDemand`: sums the Map's per-batch counts into the cycle's demand per pool.
- * Its output replaces the whole state, so the repository list and the parts go no further.
+ * Task `AggregateDemand`: sums the Map's per-batch counts into the cycle's demand per pool, and records which
+ * repositories had queued jobs in the governor's memory (they are scanned every cycle while hot).
+ * Its output replaces the whole state, so the batches and their parts go no further.
  */
 import { z } from 'zod';
 import { type Demand, sumDemand } from '../core/demand.ts';
+import { recordActivity } from '../core/governor.ts';
 import { type Cycle, cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import {
+  governorKeys,
+  governorSettingsOf,
+  readGovernorMemory,
+  writeGovernorMemory,
+} from './governor-memory.ts';
 
 const count = z.int().min(0);
 const partSchema = z.object({
@@ -12,24 +20,59 @@ const partSchema = z.object({
   unmatched: count,
   repositories: count,
   failedRepositories: count,
+  // Absent from a failed batch's part (RecordBatchFailure) and from parts of older payloads.
+  activeRepositories: count.default(0),
+  active: z.array(z.string().min(1).max(100)).max(100).default([]),
 });
-const inputSchema = z.object({ cycle: cycleSchema, parts: z.array(partSchema) });
+const inputSchema = z.object({
+  cycle: cycleSchema,
+  parts: z.array(partSchema),
+  /** Repositories the governor left out this cycle (rate limits). */
+  skippedRepositories: count.default(0),
+});
 
 export interface CycleDemand extends Demand {
+  /** Repositories scanned this cycle. */
   readonly repositories: number;
   readonly failedRepositories: number;
-  /** True when every repository was collected: only then may the cycle scale down. */
+  /** Left out by the governor this cycle. */
+  readonly skippedRepositories: number;
+  /** Scanned repositories with queued jobs. */
+  readonly activeRepositories: number;
+  /** True when every repository was scanned and collected: only then may the cycle scale down. */
   readonly complete: boolean;
 }
 
 export function aggregateDemand(deps: HandlerDeps) {
+  const settings = governorSettingsOf(deps.config);
+  const keys = governorKeys(deps.config.github.org);
   return async (event: unknown): Promise<{ cycle: Cycle; demand: CycleDemand }> => {
-    const { cycle, parts } = parseTaskInput('AggregateDemand', inputSchema, event);
+    const { cycle, parts, skippedRepositories } = parseTaskInput('AggregateDemand', inputSchema, event);
     const demand = sumDemand(deps.policy.pools, parts);
-    const repositories = parts.reduce((sum, part) => sum + part.repositories, 0);
-    const failedRepositories = parts.reduce((sum, part) => sum + part.failedRepositories, 0);
-    const cycleDemand = { ...demand, repositories, failedRepositories, complete: failedRepositories === 0 };
-    deps.log.info('Aggregated demand', { cycleId: cycle.id, ...cycleDemand });
+    const total = (field: 'repositories' | 'failedRepositories' | 'activeRepositories') =>
+      parts.reduce((sum, part) => sum + part[field], 0);
+    const failedRepositories = total('failedRepositories');
+    const cycleDemand: CycleDemand = {
+      ...demand,
+      repositories: total('repositories'),
+      failedRepositories,
+      skippedRepositories,
+      activeRepositories: total('activeRepositories'),
+      complete: failedRepositories === 0 && skippedRepositories === 0,
+    };
+
+    // The cycle's start, not the clock: a retry of this task records the same times.
+    const at = new Date(cycle.startedAt);
+    const { activity } = await readGovernorMemory(deps, deps.config.github.org, cycle.id);
+    const active = parts.flatMap((part) => part.active);
+    const next = recordActivity(activity, active, at, settings);
+    await writeGovernorMemory(deps, [{ key: keys.activity, value: next }], cycle.id);
+
+    deps.log.info('Aggregated demand', {
+      cycleId: cycle.id,
+      ...cycleDemand,
+      hot: Object.keys(next.lastActive).length,
+    });
     return { cycle, demand: cycleDemand };
   };
 }

@@ -1,34 +1,52 @@
 /**
  * Task `CollectRepositoryJobs` (inside the Map): queued jobs of a batch of repositories, counted per pool.
  * A repository that fails is reported, never silently counted as zero demand. When every repository of the
- * batch failed the error is rethrown so the state machine's Retry gets a chance.
+ * batch failed the error is rethrown so the state machine's Retry gets a chance. The repositories that had
+ * queued jobs are reported too (counted, and the first few by name) so the governor scans them every cycle.
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { countDemand, type Demand, sumDemand } from '../core/demand.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { packedBatchSchema, unpackBatch } from './repository-batches.ts';
 
-const inputSchema = z.object({
-  cycle: cycleSchema,
-  repositories: z.array(z.string().min(1).max(100)).max(500),
-});
+const inputSchema = z.object({ cycle: cycleSchema, repositories: packedBatchSchema });
+
+/** Names of active repositories reported per batch: bounded so the Map's output stays small. */
+export const maxActiveNamesPerBatch = 10;
 
 export interface CollectRepositoryJobsOutput extends Demand {
   readonly repositories: number;
   readonly failedRepositories: number;
+  /** Repositories with at least one queued job. */
+  readonly activeRepositories: number;
+  /** The first {@link maxActiveNamesPerBatch} of them by name: the governor's memory of hot repositories. */
+  readonly active: string[];
 }
 
 export function collectRepositoryJobs(deps: HandlerDeps) {
   const pools = deps.policy.pools;
   return async (event: unknown): Promise<CollectRepositoryJobsOutput> => {
-    const { cycle, repositories } = parseTaskInput('CollectRepositoryJobs', inputSchema, event);
+    const { cycle, repositories: batch } = parseTaskInput('CollectRepositoryJobs', inputSchema, event);
+    const repositories = unpackBatch(batch);
+    try {
+      // A hint to an adapter that remembers answers across cycles: one store read for the whole batch.
+      await deps.github.prefetchRepositories?.(repositories);
+    } catch (error) {
+      deps.log.warn('Prefetch failed; collecting without it', { cycleId: cycle.id, error: error as Error });
+    }
     const limit = pLimit(deps.config.collection.concurrency);
     const outcomes = await Promise.all(
       repositories.map((repository) =>
         limit(async () => {
           try {
             const jobs = await deps.github.listQueuedJobs(repository);
-            return { ok: true as const, demand: countDemand(jobs, pools) };
+            return {
+              ok: true as const,
+              repository,
+              active: jobs.length > 0,
+              demand: countDemand(jobs, pools),
+            };
           } catch (error) {
             deps.log.warn('Could not collect queued jobs', {
               cycleId: cycle.id,
@@ -44,10 +62,18 @@ export function collectRepositoryJobs(deps: HandlerDeps) {
     const failures = outcomes.filter((outcome) => !outcome.ok);
     if (repositories.length > 0 && failures.length === repositories.length) throw failures[0]?.error;
 
+    const collected = outcomes.flatMap((outcome) => (outcome.ok ? [outcome] : []));
     const demand = sumDemand(
       pools,
-      outcomes.flatMap((outcome) => (outcome.ok ? [outcome.demand] : [])),
+      collected.map((outcome) => outcome.demand),
     );
-    return { ...demand, repositories: repositories.length, failedRepositories: failures.length };
+    const active = collected.filter((outcome) => outcome.active).map((outcome) => outcome.repository);
+    return {
+      ...demand,
+      repositories: repositories.length,
+      failedRepositories: failures.length,
+      activeRepositories: active.length,
+      active: active.sort().slice(0, maxActiveNamesPerBatch),
+    };
   };
 }

@@ -6,6 +6,7 @@ import type { Log } from '../observability/logger.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { GitHubPort } from '../ports/github.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
+import type { StateStore } from '../ports/state-store.ts';
 
 /** Everything a handler may touch, injected so the same handlers run in Lambda, locally and in tests. */
 export interface HandlerDeps {
@@ -14,6 +15,8 @@ export interface HandlerDeps {
   readonly github: GitHubPort;
   readonly fleet: FleetPort;
   readonly runnerConfigs: RunnerConfigStore;
+  /** Memory across cycles: the governor's rotation and activity (DynamoDB in Lambda, memory locally). */
+  readonly stateStore: StateStore;
   readonly log: Log;
   /** The only clock handlers read. */
   readonly now: () => Date;

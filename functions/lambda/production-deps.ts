@@ -5,23 +5,32 @@
  * - the config JSON from SSM (`STEPSCALE_CONFIG_PARAMETER`) or inline (`STEPSCALE_CONFIG`), exactly one;
  * - `GITHUB_URL` / `GITHUB_ORG` (template parameters) override or fill the config's `github`;
  * - `STEPSCALE_STACK` (the stack name) sets `config.stack`: it tags instances and names the SSM path;
- * - the GitHub token from the Secrets Manager secret `GITHUB_TOKEN_SECRET_ARN`, read lazily on the first
- *   GitHub call (tasks that never call GitHub never read it, and need no permission to) and cached for
- *   {@link tokenMaxAgeSeconds}; a rotated token is picked up without a cold start. It is never logged.
+ * - the GitHub token, or with `github.auth.type` "app" the App's private key, from the Secrets Manager secret
+ *   `GITHUB_TOKEN_SECRET_ARN`, read lazily on the first GitHub call (tasks that never call GitHub never read
+ *   it, and need no permission to) and cached for {@link tokenMaxAgeSeconds}; a rotated secret is picked up
+ *   without a cold start. It is never logged;
+ * - `STEPSCALE_STATE_TABLE`, when set, the DynamoDB table where GitHub answers are remembered across cycles, so
+ *   polls are sent as conditional requests (a 304 does not count against the rate limit);
+ * - `github.caBundleFile`, when set, from the function's file system (ship it in a layer, e.g. /opt/…).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { createDynamoDbStateStore } from '../adapters/dynamodb-state-store.ts';
 import { createEc2Fleet } from '../adapters/ec2-fleet.ts';
+import { githubAuthFor, privateKeyFromSecret } from '../adapters/github-auth.ts';
 import { createGitHubAdapter } from '../adapters/github-octokit.ts';
+import { readCaBundle } from '../adapters/github-tls.ts';
 import { createSsmRunnerConfigStore } from '../adapters/ssm-runner-configs.ts';
-import { type Config, parseConfig, scalingPolicyOf } from '../config/config.ts';
+import { type Config, type GitHubAuthConfig, parseConfig, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { HandlerDeps } from '../handlers/deps.ts';
 import { createLogger } from '../observability/logger.ts';
 import type { GitHubPort } from '../ports/github.ts';
+import type { StateStore } from '../ports/state-store.ts';
 
 /** How long a read token is reused before Secrets Manager is asked again. */
 export const tokenMaxAgeSeconds = 300;
@@ -44,8 +53,12 @@ export const lambdaEnvironment = {
   GITHUB_URL: { description: "GitHub's web URL; overrides the config's github.url" },
   GITHUB_ORG: { description: "the organization; overrides the config's github.org" },
   GITHUB_TOKEN_SECRET_ARN: {
-    description: 'ARN of the Secrets Manager secret holding the GitHub token',
+    description: 'ARN of the Secrets Manager secret holding the GitHub token (or GitHub App private key)',
     required: true,
+  },
+  STEPSCALE_STATE_TABLE: {
+    description:
+      'the DynamoDB table remembering GitHub answers across cycles (conditional requests); unset: none',
   },
 } as const satisfies Record<string, EnvVariable>;
 
@@ -163,6 +176,14 @@ export function tokenFromSecret(secret: unknown, secretName: string): string {
 }
 
 /**
+ * What the secret holds for the configured auth: the token (pat), or the App's private key (app) as PEM text
+ * or `{"privateKey":"-----BEGIN …"}`. Either way one secret, `GITHUB_TOKEN_SECRET_ARN`.
+ */
+export function credentialFromSecret(secret: unknown, auth: GitHubAuthConfig, secretName: string): string {
+  return auth.type === 'app' ? privateKeyFromSecret(secret, secretName) : tokenFromSecret(secret, secretName);
+}
+
+/**
  * A GitHubPort that reads the token on each call (from a cache) and rebuilds the client only when the token
  * changed, so a rotated secret takes effect within the cache's max age.
  */
@@ -179,6 +200,7 @@ export function tokenRefreshingGitHub(
   return {
     listRepositories: async () => (await port()).listRepositories(),
     listQueuedJobs: async (repository) => (await port()).listQueuedJobs(repository),
+    prefetchRepositories: async (repositories) => (await port()).prefetchRepositories?.(repositories),
     listRunners: async () => (await port()).listRunners(),
     getRunner: async (runnerId) => (await port()).getRunner(runnerId),
     deleteRunner: async (runnerId) => (await port()).deleteRunner(runnerId),
@@ -203,10 +225,28 @@ export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env):
   });
   const now = () => new Date();
   const secretArn = vars.GITHUB_TOKEN_SECRET_ARN;
+  // One store for the container, shared by every client a rotated secret rebuilds.
+  const stateStore = vars.STEPSCALE_STATE_TABLE
+    ? createDynamoDbStateStore({ client: new DynamoDBClient({}), tableName: vars.STEPSCALE_STATE_TABLE })
+    : undefined;
+  const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
   const github = tokenRefreshingGitHub(
     async () =>
-      tokenFromSecret(await getSecret(secretArn, { maxAge: tokenMaxAgeSeconds }), 'GITHUB_TOKEN_SECRET_ARN'),
-    (token) => createGitHubAdapter({ apiUrl: config.github.apiUrl, org: config.github.org, token, logger }),
+      credentialFromSecret(
+        await getSecret(secretArn, { maxAge: tokenMaxAgeSeconds }),
+        config.github.auth,
+        'GITHUB_TOKEN_SECRET_ARN',
+      ),
+    (secret) =>
+      createGitHubAdapter({
+        apiUrl: config.github.apiUrl,
+        org: config.github.org,
+        auth: githubAuthFor(config.github.auth, secret),
+        repositories: config.github.repositories,
+        ...(caBundle ? { caBundle } : {}),
+        ...(stateStore ? { stateStore } : {}),
+        logger,
+      }),
   );
   const stack = config.stack;
   logger.info('Dependencies ready', {
@@ -221,10 +261,17 @@ export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env):
     github,
     fleet: createEc2Fleet({ client: new EC2Client({}), stack, pools: config.pools }),
     runnerConfigs: createSsmRunnerConfigStore({ client: new SSMClient({}), stack }),
+    stateStore: stateStore ?? forgetfulStateStore,
     log: logger,
     now,
   };
 }
+
+/** Without STEPSCALE_STATE_TABLE nothing is remembered between cycles (and no request is conditional). */
+const forgetfulStateStore: StateStore = {
+  getMany: async () => new Map(),
+  putMany: async () => {},
+};
 
 let cached: Promise<HandlerDeps> | undefined;
 

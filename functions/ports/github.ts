@@ -6,6 +6,12 @@ export interface GitHubPort {
   listRepositories(): Promise<string[]>;
   /** Jobs with status `queued` in the repository's queued and in-progress runs (latest attempt), all pages. */
   listQueuedJobs(repository: string): Promise<QueuedJob[]>;
+  /**
+   * Optional hint before listing the queued jobs of a batch of repositories (one collect task): an adapter
+   * that remembers answers across cycles reads the whole batch's in one round trip, and writes back once
+   * every repository of it was listed. Never required for correctness.
+   */
+  prefetchRepositories?(repositories: readonly string[]): Promise<void>;
   /** The organization's self-hosted runners, all pages. */
   listRunners(): Promise<Runner[]>;
   /** One runner re-read fresh (the list's `busy` lags); undefined when it no longer exists. */

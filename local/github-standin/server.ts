@@ -5,8 +5,9 @@
  * and RFC 5988 Link headers built from the request's own URL, responses carry rate-limit headers and weak
  * ETags honoured by If-None-Match, and errors use GitHub's JSON shape. Every request is recorded.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from './state.ts';
@@ -16,6 +17,22 @@ export interface RecordedRequest {
   /** Without the configured prefix, so root and GHES layouts record alike. */
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
+  /** The API-contract headers the request carried (absent ones are left out). */
+  readonly headers: Readonly<{ accept?: string; 'x-github-api-version'?: string }>;
+  /** The status answered (304 when If-None-Match matched); undefined until the answer is sent. */
+  readonly status?: number;
+}
+
+/**
+ * A GitHub App installed on the organization. App routes (`/app/…`, `/orgs/{org}/installation`) want an
+ * RS256 JWT signed by its private key (checked against `publicKey`); `POST /app/installations/{id}/access_tokens`
+ * issues installation tokens valid for an hour, which every other route then accepts.
+ */
+export interface StandinApp {
+  readonly appId: number;
+  readonly installationId: number;
+  /** PEM, or a key object; a private key works too (its public half is used). */
+  readonly publicKey: string | KeyObject;
 }
 
 export interface FaultResponse {
@@ -31,6 +48,9 @@ export interface GitHubStandinOptions {
   readonly pathPrefix?: string;
   /** When set, requests must carry it (`token …` or `Bearer …`) or get 401. */
   readonly token?: string;
+  readonly app?: StandinApp;
+  /** Serve HTTPS with this key and certificate (PEM) instead of HTTP. */
+  readonly tls?: { readonly key: string; readonly cert: string };
   /** Delay before every response. */
   readonly latencyMs?: number;
   /** Consulted before routing; a returned response is sent instead of the real one. */
@@ -53,22 +73,49 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
   const prefix = normalizePrefix(options.pathPrefix);
   const requests: RecordedRequest[] = [];
   const quota = new RateQuota();
-  const routes = createRoutes(options.state, quota);
+  const installationTokens = new Map<string, number>();
+  const routes = [
+    ...createRoutes(options.state, quota),
+    ...(options.app ? appRoutes(options.state, options.app, installationTokens) : []),
+  ];
+  const appKey = options.app ? createPublicKey(options.app.publicKey) : undefined;
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       // Only a bug in the stand-in lands here; answer like GitHub's 500 so the client's failure path runs.
       send(res, { status: 500, body: errorBody(500, String(error)) }, quota);
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
+
+  /** The 401 message for a request without valid credentials; undefined when it may pass. */
+  function refusal(req: IncomingMessage, path: string): string | undefined {
+    if (options.token === undefined && !options.app) return undefined;
+    if (isAppRoute(path)) {
+      return appKey && options.app && verifiesAsAppJwt(req.headers.authorization, options.app.appId, appKey)
+        ? undefined
+        : 'A JSON web token could not be decoded';
+    }
+    if (options.token !== undefined && carriesToken(req, options.token)) return undefined;
+    const presented = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const expiresAt = presented === undefined ? undefined : installationTokens.get(presented);
+    return expiresAt !== undefined && expiresAt > Date.now() ? undefined : 'Bad credentials';
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
     const underPrefix = prefix !== '' && (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
     const path = underPrefix ? url.pathname.slice(prefix.length) || '/' : url.pathname;
     const method = req.method ?? 'GET';
-    const recorded: RecordedRequest = { method, path, query: Object.fromEntries(url.searchParams) };
+    const recorded: RecordedRequest = {
+      method,
+      path,
+      query: Object.fromEntries(url.searchParams),
+      headers: contractHeaders(req),
+    };
     requests.push(recorded);
+    // The answer's status once it is sent; non-enumerable, so comparing whole requests stays about the ask.
+    Object.defineProperty(recorded, 'status', { get: () => (res.headersSent ? res.statusCode : undefined) });
     const text = await readText(req);
     if (options.latencyMs) await sleep(options.latencyMs);
 
@@ -85,8 +132,9 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
       );
       return;
     }
-    if (options.token !== undefined && !carriesToken(req, options.token)) {
-      send(res, { status: 401, body: errorBody(401, 'Bad credentials') }, quota);
+    const refused = refusal(req, path);
+    if (refused !== undefined) {
+      send(res, { status: 401, body: errorBody(401, refused) }, quota);
       return;
     }
     const body = parseJson(text);
@@ -105,7 +153,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}${prefix}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${prefix}`,
     requests,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -359,6 +407,84 @@ function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
   ];
 }
 
+// ------------------------------------------------------------------------------------------- GitHub App
+
+const installationTokenLifetimeMs = 3600_000;
+
+function isAppRoute(path: string): boolean {
+  return /^\/app(?:\/|$)/.test(path) || /^\/orgs\/[^/]+\/installation$/.test(path);
+}
+
+function appRoutes(state: GitHubState, app: StandinApp, tokens: Map<string, number>): Route[] {
+  const installationJson = (origin: string) => ({
+    id: app.installationId,
+    app_id: app.appId,
+    account: { login: state.org, type: 'Organization' },
+    target_type: 'Organization',
+    repository_selection: 'all',
+    access_tokens_url: `${origin}/app/installations/${app.installationId}/access_tokens`,
+    permissions: { organization_self_hosted_runners: 'write', actions: 'read', metadata: 'read' },
+  });
+  return [
+    {
+      method: 'GET',
+      pattern: '/orgs/{org}/installation',
+      handle: (exchange) => {
+        if (exchange.params.org?.toLowerCase() !== state.org.toLowerCase()) throw new HttpError(404);
+        return { status: 200, body: installationJson(exchange.selfUrl.origin) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/app/installations/{installation_id}/access_tokens',
+      handle: (exchange) => {
+        if (Number(exchange.params.installation_id) !== app.installationId) throw new HttpError(404);
+        const token = `ghs_${randomBytes(18).toString('base64url')}`;
+        const expiresAt = Date.now() + installationTokenLifetimeMs;
+        tokens.set(token, expiresAt);
+        return {
+          status: 201,
+          body: {
+            token,
+            expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            permissions: installationJson(exchange.selfUrl.origin).permissions,
+            repository_selection: 'all',
+          },
+        };
+      },
+    },
+  ];
+}
+
+/**
+ * Whether `authorization` carries a JWT GitHub would take from this App: RS256, signed by its key, issued by
+ * its id, not expired, and at most 10 minutes long (GitHub's limit; a minute of slack for clock drift).
+ */
+function verifiesAsAppJwt(authorization: string | undefined, appId: number, key: KeyObject): boolean {
+  const jwt = /^bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  const [header, payload, signature] = jwt?.split('.') ?? [];
+  if (!header || !payload || !signature) return false;
+  try {
+    const { alg } = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: unknown };
+    if (alg !== 'RS256') return false;
+    const signed = Buffer.from(`${header}.${payload}`);
+    if (!verify('RSA-SHA256', signed, key, Buffer.from(signature, 'base64url'))) return false;
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const now = Math.floor(Date.now() / 1000);
+    const { iat, exp, iss } = claims;
+    return (
+      String(iss) === String(appId) &&
+      typeof iat === 'number' &&
+      typeof exp === 'number' &&
+      iat <= now + 60 &&
+      exp > now &&
+      exp - iat <= 660
+    );
+  } catch {
+    return false;
+  }
+}
+
 function parseJitRequest(body: unknown): { name: string; labels: string[]; runnerGroupId: number } {
   const { name, labels, runner_group_id: runnerGroupId } = (body ?? {}) as Record<string, unknown>;
   const problems: string[] = [];
@@ -516,6 +642,15 @@ function runnerJson(runner: RunnerRecord) {
 function normalizePrefix(prefix = ''): string {
   const trimmed = prefix.replace(/\/+$/, '');
   return trimmed === '' || trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+function contractHeaders(req: IncomingMessage): RecordedRequest['headers'] {
+  const headers: { accept?: string; 'x-github-api-version'?: string } = {};
+  const { accept } = req.headers;
+  const version = req.headers['x-github-api-version'];
+  if (typeof accept === 'string') headers.accept = accept;
+  if (typeof version === 'string') headers['x-github-api-version'] = version;
+  return headers;
 }
 
 function carriesToken(req: IncomingMessage, token: string): boolean {

@@ -5,6 +5,7 @@ import { silentLog } from '../../functions/observability/logger.ts';
 import type { GitHubPort, JitRunner, JitRunnerRequest, RateLimit } from '../../functions/ports/github.ts';
 import { MemoryFleet } from '../../local/fleet/memory-fleet.ts';
 import { MemoryRunnerConfigStore } from '../../local/fleet/memory-runner-configs.ts';
+import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
 
 /** An in-memory GitHubPort for handler and state machine tests that do not need HTTP. */
 export class FakeGitHub implements GitHubPort {
@@ -59,6 +60,7 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     github?: G;
     fleet?: MemoryFleet;
     runnerConfigs?: MemoryRunnerConfigStore;
+    stateStore?: MemoryStateStore;
     now?: () => Date;
     config?: object;
   } = {},
@@ -73,16 +75,18 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
   const github = (overrides.github ?? new FakeGitHub()) as G;
   const fleet = overrides.fleet ?? new MemoryFleet({ now, stack: config.stack });
   const runnerConfigs = overrides.runnerConfigs ?? new MemoryRunnerConfigStore(now);
+  const stateStore = overrides.stateStore ?? new MemoryStateStore(now);
   const deps: HandlerDeps = {
     config,
     policy: scalingPolicyOf(config),
     github,
     fleet,
     runnerConfigs,
+    stateStore,
     log: silentLog,
     now,
   };
-  return { deps, github, fleet, runnerConfigs };
+  return { deps, github, fleet, runnerConfigs, stateStore };
 }
 
 export function queuedJobs(count: number, labels: string[] = ['self-hosted', 'linux', 'x64']): QueuedJob[] {

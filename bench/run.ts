@@ -1,0 +1,72 @@
+/**
+ * npm run bench [-- --quick] [--json] [--seed N] [--out DIR]
+ * Every shipped workload under every strategy, then the cost model. Prints a table (or one JSON object with
+ * --json) and, unless --json, writes a timeline chart per workload to DIR (default bench/results).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatReport, runBench } from './sim/bench.ts';
+import { timelineSvg } from './sim/chart.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function argValue(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(args: readonly string[]): Promise<void> {
+  const json = args.includes('--json');
+  const quick = args.includes('--quick');
+  const seed = Number(argValue(args, '--seed') ?? 1);
+  const out = argValue(args, '--out') ?? join(here, 'results');
+  if (!Number.isInteger(seed)) throw new Error('--seed needs an integer');
+  const started = performance.now();
+  const report = await runBench({
+    workloadsDir: join(here, 'workloads'),
+    quick,
+    seed,
+    onResult: async (workload, results) => {
+      if (json) return;
+      await mkdir(out, { recursive: true });
+      const file = join(out, `${workload.name}.svg`);
+      const maxRunners = workload.pools.reduce((sum, pool) => sum + pool.maxRunners, 0);
+      await writeFile(
+        file,
+        timelineSvg({
+          title: `${workload.name} (seed ${seed}${quick ? ', quick' : ''})`,
+          series: results.map((r) => ({ name: r.strategy, timeline: r.timeline })),
+          maxRunners,
+        }),
+      );
+      console.error(`simulated ${workload.name}: ${results.map((r) => r.strategy).join(', ')} → ${file}`);
+    },
+  });
+  if (json) {
+    const { workloads: _perWorkload, ...headline } = report;
+    console.log(JSON.stringify({ ...headline, workloads: report.workloads.map(trimWorkload) }, null, 2));
+  } else {
+    console.log(formatReport(report));
+    console.log(
+      `\n(${((performance.now() - started) / 1000).toFixed(1)} s wall time; seed ${seed}${quick ? ', quick' : ''})`,
+    );
+  }
+}
+
+function trimWorkload(w: Awaited<ReturnType<typeof runBench>>['workloads'][number]) {
+  return {
+    ...w,
+    strategies: Object.fromEntries(
+      Object.entries(w.strategies).map(([name, { details, ...metrics }]) => {
+        const { requestsByEndpoint: _endpoints, ...rest } = details;
+        return [name, { ...metrics, details: rest }];
+      }),
+    ),
+  };
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

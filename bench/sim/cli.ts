@@ -1,0 +1,114 @@
+/**
+ * npm run simulate -- --workload FILE [--strategy NAME]… [--seed N] [--out DIR] [--duration SECONDS] [--json]
+ * Runs one workload under the given strategies (default: all), prints a summary per strategy and writes the
+ * timeline chart (queued jobs and runners over time, all strategies together) to DIR/<workload>.svg.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { aboveBoot, table } from './bench.ts';
+import { timelineSvg } from './chart.ts';
+import { type SimulationResult, simulate } from './simulate.ts';
+import { strategyNames } from './strategies/index.ts';
+import { loadWorkload } from './workload.ts';
+
+const usage =
+  'usage: npm run simulate -- --workload FILE [--strategy NAME]... [--seed N] [--out DIR] [--duration SECONDS] [--json]';
+
+function values(args: readonly string[], name: string): string[] {
+  return args.flatMap((arg, i) => (arg === name && args[i + 1] !== undefined ? [args[i + 1] as string] : []));
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  const file = values(args, '--workload')[0];
+  if (!file || args.includes('--help')) {
+    console.error(usage);
+    return 2;
+  }
+  const workload = await loadWorkload(file);
+  const chosen = values(args, '--strategy');
+  const strategies = chosen.length > 0 ? chosen : strategyNames;
+  const seed = Number(values(args, '--seed')[0] ?? 1);
+  const duration = values(args, '--duration')[0];
+  const out = values(args, '--out')[0] ?? 'bench/results';
+  const results: SimulationResult[] = [];
+  for (const strategy of strategies) {
+    results.push(
+      await simulate({
+        workload,
+        strategy,
+        seed,
+        ...(duration ? { durationSeconds: Number(duration) } : {}),
+      }),
+    );
+  }
+  await mkdir(out, { recursive: true });
+  const chart = join(out, `${workload.name}.svg`);
+  await writeFile(
+    chart,
+    timelineSvg({
+      title: `${workload.name} (seed ${seed})`,
+      series: results.map((r) => ({ name: r.strategy, timeline: r.timeline })),
+      maxRunners: workload.pools.reduce((sum, pool) => sum + pool.maxRunners, 0),
+    }),
+  );
+  if (args.includes('--json')) {
+    console.log(
+      JSON.stringify(
+        results.map(({ strategy, metrics, details }) => ({ strategy, metrics, details })),
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  console.log(`${workload.name}: ${workload.description}`);
+  console.log(
+    `${results[0]?.simulatedSeconds ?? 0} s simulated (measured from ${results[0]?.measuredFromSeconds ?? 0} s), seed ${seed}, boot ${workload.bootSeconds.mean} ± ${workload.bootSeconds.jitter} s\n`,
+  );
+  console.log(
+    table(
+      [
+        'strategy',
+        'jobs',
+        'wait p50',
+        'p95',
+        'max',
+        'p95−boot',
+        'idle runner-min',
+        'peak',
+        'GitHub req',
+        'rate-limited',
+        '304',
+        'refused',
+        'killed',
+        're-queued',
+      ],
+      results.map((r) => [
+        r.strategy,
+        String(r.details.jobs),
+        `${r.metrics.queueWaitP50S} s`,
+        `${r.metrics.queueWaitP95S} s`,
+        `${r.metrics.queueWaitMaxS} s`,
+        `${aboveBoot(r.metrics.queueWaitP95S, workload.bootSeconds.mean)} s`,
+        String(r.metrics.idleRunnerMinutes),
+        String(r.metrics.peakRunners),
+        String(r.metrics.githubRequests),
+        String(r.metrics.rateLimitedRequests),
+        String(r.details.notModifiedRequests),
+        String(r.details.rejectedRequests),
+        String(r.details.jobsKilled),
+        String(r.details.requeues),
+      ]),
+    ),
+  );
+  console.log(`\ntimeline chart: ${chart}`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,67 @@
+/**
+ * The cost model's input: the real cycle run against an organization of N repositories (1,000 by default)
+ * with steady traffic, the per-cycle counts taken after the warm-up (the governor has learned what a scan
+ * costs by then, as a deployment that has run for a while has).
+ */
+import { type CostBreakdown, cycleMeans, monthlyCost } from './cost.ts';
+import { simulate } from './simulate.ts';
+import { StepscaleStrategy } from './strategies/stepscale.ts';
+import { parseWorkload, type Workload } from './workload.ts';
+
+export function costProbeWorkload(
+  repositories: number,
+  measuredSeconds: number,
+  config: Record<string, unknown> = {},
+): Workload {
+  return parseWorkload({
+    config,
+    name: `org-${repositories}`,
+    description: `${repositories} repositories, steady traffic (1 run a minute per 200 repositories)`,
+    durationSeconds: 600 + measuredSeconds,
+    warmupSeconds: 600,
+    repositories,
+    pools: [
+      { name: 'linux-x64', labels: ['self-hosted', 'linux', 'x64'], maxRunners: 200 },
+      { name: 'linux-arm64', labels: ['self-hosted', 'linux', 'arm64'], maxRunners: 50 },
+    ],
+    arrivals: [
+      {
+        type: 'poisson',
+        ratePerMinute: repositories / 200,
+        jobsPerRun: { min: 1, max: 2 },
+        labels: ['self-hosted', 'linux', 'x64'],
+        durationSeconds: { mean: 300, jitter: 180 },
+      },
+      {
+        type: 'poisson',
+        ratePerMinute: repositories / 1000,
+        labels: ['self-hosted', 'linux', 'arm64'],
+        durationSeconds: { mean: 240, jitter: 120 },
+      },
+    ],
+  });
+}
+
+export interface CostProbeResult {
+  readonly repositories: number;
+  readonly express: CostBreakdown;
+  readonly standard: CostBreakdown;
+}
+
+export async function costProbe(
+  options: {
+    repositories?: number;
+    measuredSeconds?: number;
+    seed?: number;
+    /** stepscale config sections to try (e.g. { collection: { concurrency: 16 } }). */
+    config?: Record<string, unknown>;
+  } = {},
+): Promise<CostProbeResult> {
+  const repositories = options.repositories ?? 1000;
+  const workload = costProbeWorkload(repositories, options.measuredSeconds ?? 600, options.config);
+  const strategy = new StepscaleStrategy();
+  await simulate({ workload, strategy, seed: options.seed ?? 1, drainSeconds: 0 });
+  const measured = strategy.cycles.filter((cycle) => cycle.startMs >= workload.warmupSeconds * 1000);
+  const means = cycleMeans(measured);
+  return { repositories, express: monthlyCost(means, 'EXPRESS'), standard: monthlyCost(means, 'STANDARD') };
+}

@@ -1,0 +1,179 @@
+/**
+ * One simulation: a workload, a strategy, a seed. The runs are planned from the seed first (so every strategy
+ * gets the same jobs at the same times), then the strategy ticks while the world runs between its ticks.
+ * Arrivals stop at the workload's duration; the world and the strategy go on for a drain period so that late
+ * jobs are served rather than cut off (a job still queued at the very end counts with its wait so far).
+ */
+import { type Config, parseConfig } from '../../functions/config/config.ts';
+import { percentile, round } from './metrics.ts';
+import { SimFleet, SimGitHub, SimRunnerConfigs } from './ports.ts';
+import { type RequestCounts, RequestMeter } from './requests.ts';
+import { Rng } from './rng.ts';
+import { createStrategy, type Strategy } from './strategies/index.ts';
+import { planArrivals, type Workload } from './workload.ts';
+import { SimWorld, type TimelineSample } from './world.ts';
+
+export const simStack = 'stepscale';
+export const defaultDrainSeconds = 600;
+
+export interface SimulationOptions {
+  readonly workload: Workload;
+  /** A strategy name or instance. */
+  readonly strategy: string | Strategy;
+  readonly seed: number;
+  /** Arrivals stop here (default: the workload's duration). */
+  readonly durationSeconds?: number;
+  readonly drainSeconds?: number;
+}
+
+export interface StrategyMetrics {
+  readonly queueWaitP50S: number;
+  readonly queueWaitP95S: number;
+  readonly queueWaitMaxS: number;
+  readonly idleRunnerMinutes: number;
+  readonly peakRunners: number;
+  readonly githubRequests: number;
+  readonly rateLimitedRequests: number;
+}
+
+export interface SimulationResult {
+  readonly workload: string;
+  readonly strategy: string;
+  readonly seed: number;
+  readonly simulatedSeconds: number;
+  /** Metrics cover [warm-up, end]. */
+  readonly measuredFromSeconds: number;
+  readonly metrics: StrategyMetrics;
+  readonly details: {
+    readonly jobs: number;
+    readonly unstartedJobs: number;
+    readonly jobsKilled: number;
+    readonly requeues: number;
+    readonly instanceMinutes: number;
+    readonly launched: number;
+    readonly launchMissing: number;
+    readonly notModifiedRequests: number;
+    readonly rejectedRequests: number;
+    readonly githubWrites: number;
+    readonly peakRateLimitedPerHour: number;
+    readonly peakRunnersByPool: Record<string, number>;
+    readonly maxRunnersByPool: Record<string, number>;
+    readonly requestsByEndpoint: Record<string, number>;
+    readonly strategy: Record<string, unknown>;
+  };
+  readonly waitsS: number[];
+  readonly timeline: TimelineSample[];
+  /** The strategy instance (the stepscale one keeps per-cycle records for the cost model). */
+  readonly instance: Strategy;
+  /** The world at the end, for tests and debugging. */
+  readonly world: SimWorld;
+}
+
+/** The workload's pools and settings as a stepscale config (EC2 details are placeholders: EC2 is simulated). */
+export function configOf(workload: Workload): Config {
+  return parseConfig({
+    github: { url: 'https://github.com', org: 'sim' },
+    stack: simStack,
+    pools: workload.pools.map((pool) => ({
+      ...pool,
+      instanceTypes: ['m7i.large'],
+      launchTemplate: 'lt-0sim',
+      subnets: ['subnet-0a'],
+    })),
+    ...workload.config,
+  });
+}
+
+export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  const { workload, seed } = options;
+  const arrivalsUntilMs = (options.durationSeconds ?? workload.durationSeconds) * 1000;
+  const endMs = arrivalsUntilMs + (options.drainSeconds ?? defaultDrainSeconds) * 1000;
+  const warmupMs = Math.min(workload.warmupSeconds * 1000, arrivalsUntilMs);
+  const rng = new Rng(seed);
+  const world = new SimWorld({
+    workload,
+    seed,
+    untilMs: arrivalsUntilMs,
+    stack: simStack,
+    measureFromMs: warmupMs,
+  });
+  world.scheduleRuns(planArrivals(workload, rng.fork('arrivals'), arrivalsUntilMs));
+  const meter = new RequestMeter(() => world.nowMs);
+  let atWarmup = meter.snapshot();
+  world.clock.schedule(warmupMs, () => {
+    atWarmup = meter.snapshot();
+  });
+  const strategy = typeof options.strategy === 'string' ? createStrategy(options.strategy) : options.strategy;
+  const context = {
+    world,
+    meter,
+    github: new SimGitHub(world, meter, {
+      conditional: strategy.conditionalRequests,
+      hourlyLimit: workload.rateLimitPerHour,
+    }),
+    fleet: new SimFleet(world, meter),
+    runnerConfigs: new SimRunnerConfigs(world, meter),
+    config: configOf(workload),
+    rng: rng.fork(`strategy-${strategy.name}`),
+  };
+
+  let next = strategy.firstTickMs;
+  while (next < endMs) {
+    world.advanceTo(next);
+    const due = await strategy.tick(context);
+    next = Math.max(due, world.nowMs + 1);
+  }
+  world.advanceTo(endMs);
+
+  const stats = world.stats();
+  const measured = difference(meter.totals, atWarmup);
+  const waitsS = stats.waitsMs.map((ms) => ms / 1000);
+  return {
+    workload: workload.name,
+    strategy: strategy.name,
+    seed,
+    simulatedSeconds: endMs / 1000,
+    measuredFromSeconds: warmupMs / 1000,
+    metrics: {
+      queueWaitP50S: round(percentile(waitsS, 50)),
+      queueWaitP95S: round(percentile(waitsS, 95)),
+      queueWaitMaxS: round(Math.max(0, ...waitsS)),
+      idleRunnerMinutes: round(stats.idleRunnerSeconds / 60),
+      peakRunners: stats.peakInstances,
+      githubRequests: measured.total,
+      rateLimitedRequests: measured.rateLimited,
+    },
+    details: {
+      jobs: stats.jobs,
+      unstartedJobs: stats.unstarted,
+      jobsKilled: stats.jobsKilled,
+      requeues: stats.requeues,
+      instanceMinutes: round(stats.instanceSeconds / 60),
+      launched: stats.launched,
+      launchMissing: stats.launchMissing,
+      notModifiedRequests: measured.notModified,
+      rejectedRequests: measured.rejected,
+      githubWrites: measured.writes,
+      peakRateLimitedPerHour: Math.max(0, ...meter.rateLimitedByHour.map((n) => n ?? 0)),
+      peakRunnersByPool: stats.peakInstancesByPool,
+      maxRunnersByPool: Object.fromEntries(workload.pools.map((pool) => [pool.name, pool.maxRunners])),
+      requestsByEndpoint: { ...meter.byEndpoint },
+      strategy: strategy.report?.() ?? {},
+    },
+    waitsS,
+    timeline: stats.timeline,
+    instance: strategy,
+    world,
+  };
+}
+
+function difference(after: RequestCounts, before: RequestCounts): RequestCounts {
+  return {
+    total: after.total - before.total,
+    rateLimited: after.rateLimited - before.rateLimited,
+    notModified: after.notModified - before.notModified,
+    rejected: after.rejected - before.rejected,
+    writes: after.writes - before.writes,
+    aws: after.aws - before.aws,
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * `stepscale`: the real thing. Every 60 s of virtual time one execution of the real state machine definition
+ * (aws-local-stepfunctions) with the real handlers and the real decision core, wired to the simulated world
+ * through the production ports. The cycle takes virtual time: each task's duration is modelled from the
+ * requests it made (timing.ts), and the Wait before CheckRegistration lasts its configured seconds, during
+ * which the world goes on (instances boot, jobs start).
+ */
+import { scalingPolicyOf } from '../../../functions/config/config.ts';
+import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
+import type { TaskName } from '../../../functions/handlers/index.ts';
+import { MemoryStateStore } from '../../../local/state/memory-state-store.ts';
+import { CountingLog } from '../counting-log.ts';
+import { loadCycleRunner } from '../cycle-runner-loader.ts';
+import { emptyCounts, type RequestCounts } from '../requests.ts';
+import { modeledTaskMs } from '../timing.ts';
+import type { Strategy, StrategyContext } from './types.ts';
+
+/** The template's defaults (template.yaml: MapConcurrency, RegistrationWaitSeconds, ScheduleRate). */
+export const templateDefaults = {
+  mapConcurrency: 10,
+  registrationWaitSeconds: 10,
+  cycleIntervalSeconds: 60,
+} as const;
+
+export interface TaskInvocation {
+  readonly task: TaskName;
+  readonly modeledMs: number;
+  readonly requests: RequestCounts;
+}
+
+export interface CycleRecord {
+  readonly startMs: number;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** StateEntered events, Map iterations' states included: what Standard bills. */
+  readonly transitions: number;
+  readonly invocations: TaskInvocation[];
+  /** Modelled wall time of the execution (what Express bills). */
+  readonly durationMs: number;
+  /** Approximate bytes of the execution's CloudWatch log (level ALL, execution data included). */
+  readonly executionLogBytes: number;
+  /** The same log without execution data (IncludeExecutionData: false): event metadata only. */
+  readonly executionLogBytesWithoutData: number;
+  /** Bytes the functions' INFO logs would have written. */
+  readonly functionLogBytes: number;
+  readonly launched: number;
+  /** Repositories scanned (listQueuedJobs), and those whose answer changed (a conditional-cache write). */
+  readonly repositoryScans: number;
+  readonly changedScans: number;
+}
+
+export interface StepscaleOptions {
+  readonly mapConcurrency?: number;
+  readonly registrationWaitSeconds?: number;
+  readonly cycleIntervalSeconds?: number;
+  /** Observe every task invocation (tests use it to compare with the core called directly). */
+  readonly onTask?: (task: TaskName, input: unknown, output: unknown, deps: HandlerDeps) => void;
+}
+
+/** Per history event, beyond its payload: type, ids, timestamps, ARNs (AWS logs ~2.5 events per local one). */
+const logEventOverheadBytes = 300;
+const awsEventsPerLocalEvent = 2.5;
+
+export class StepscaleStrategy implements Strategy {
+  readonly name = 'stepscale';
+  readonly firstTickMs = 0;
+  /** The production adapter answers polled listings conditionally (functions/adapters/github-conditional.ts). */
+  readonly conditionalRequests = true;
+  readonly cycles: CycleRecord[] = [];
+  private deps?: HandlerDeps;
+  private readonly functionLog = new CountingLog();
+  private readonly mapConcurrency: number;
+  private readonly registrationWaitSeconds: number;
+  private readonly intervalMs: number;
+
+  constructor(private readonly options: StepscaleOptions = {}) {
+    this.mapConcurrency = options.mapConcurrency ?? templateDefaults.mapConcurrency;
+    this.registrationWaitSeconds =
+      options.registrationWaitSeconds ?? templateDefaults.registrationWaitSeconds;
+    this.intervalMs = (options.cycleIntervalSeconds ?? templateDefaults.cycleIntervalSeconds) * 1000;
+  }
+
+  private depsFor(context: StrategyContext): HandlerDeps {
+    if (this.deps) return this.deps;
+    const now = context.world.clock.now;
+    // The cross-cycle state store, for handlers that use one (passed whether or not HandlerDeps declares it yet).
+    const extra = { stateStore: new MemoryStateStore(now) };
+    this.deps = {
+      config: context.config,
+      policy: scalingPolicyOf(context.config),
+      github: context.github,
+      fleet: context.fleet,
+      runnerConfigs: context.runnerConfigs,
+      log: this.functionLog.log,
+      now,
+      ...extra,
+    };
+    return this.deps;
+  }
+
+  async tick(context: StrategyContext): Promise<number> {
+    const { world, meter } = context;
+    const deps = this.depsFor(context);
+    const { runCycle } = await loadCycleRunner();
+    const startMs = world.nowMs;
+    const logBefore = this.functionLog.bytes;
+    const scansBefore = { ...meter.scans };
+    const invocations: TaskInvocation[] = [];
+    let transitions = 0;
+    let eventBytes = 0;
+    let events = 0;
+    // Virtual time spent so far in this execution, phase by phase.
+    let elapsedMs = 0;
+    let mapTaskMs = 0;
+    let mapTasks = 0;
+    let mapStarted = false;
+    const collectConcurrency = deps.config.collection.concurrency;
+
+    const closeMapPhase = () => {
+      if (mapTasks === 0) return;
+      const lanes = Math.min(this.mapConcurrency || mapTasks, mapTasks);
+      elapsedMs += Math.round(mapTaskMs / lanes);
+      mapTaskMs = 0;
+      mapTasks = 0;
+    };
+
+    const result = await runCycle({
+      deps,
+      cycleId: world.clock.now().toISOString(),
+      mapConcurrency: this.mapConcurrency,
+      registrationWaitSeconds: this.registrationWaitSeconds,
+      beforeTask: (task) => {
+        if (task === 'CollectRepositoryJobs') {
+          if (mapStarted) return; // iterations run side by side; time passes once the Map is done
+          mapStarted = true;
+        } else {
+          closeMapPhase();
+        }
+        if (task === 'CheckRegistration') elapsedMs += this.registrationWaitSeconds * 1000;
+        world.advanceTo(startMs + elapsedMs);
+      },
+      wrapTask: (task, handler) => async (input) => {
+        const counts = emptyCounts();
+        const output = await meter.within(counts, () => handler(input));
+        const concurrency = task === 'CollectRepositoryJobs' ? collectConcurrency : 4;
+        const modeledMs = modeledTaskMs(counts, concurrency);
+        invocations.push({ task, modeledMs, requests: counts });
+        if (task === 'CollectRepositoryJobs') {
+          mapTaskMs += modeledMs;
+          mapTasks += 1;
+        } else {
+          elapsedMs += modeledMs;
+        }
+        this.options.onTask?.(task, input, output, deps);
+        return output;
+      },
+      onEvent: (event) => {
+        events += 1;
+        if (event.type === 'StateEntered') transitions += 1;
+        eventBytes += JSON.stringify(event).length;
+      },
+    });
+    closeMapPhase();
+    const durationMs = elapsedMs;
+    world.advanceTo(startMs + durationMs);
+    const scaleUp = result.output.scaleUp as { launched?: number } | undefined;
+    this.cycles.push({
+      startMs,
+      status: result.status,
+      transitions,
+      invocations,
+      durationMs,
+      executionLogBytes: Math.round((eventBytes + events * logEventOverheadBytes) * awsEventsPerLocalEvent),
+      executionLogBytesWithoutData: Math.round(events * logEventOverheadBytes * awsEventsPerLocalEvent),
+      functionLogBytes: this.functionLog.bytes - logBefore,
+      launched: scaleUp?.launched ?? 0,
+      repositoryScans: meter.scans.total - scansBefore.total,
+      changedScans: meter.scans.changed - scansBefore.changed,
+    });
+    return startMs + this.intervalMs;
+  }
+
+  report(): Record<string, unknown> {
+    const n = Math.max(1, this.cycles.length);
+    return {
+      cycles: this.cycles.length,
+      failedCycles: this.cycles.filter((cycle) => cycle.status === 'FAILED').length,
+      transitionsPerCycle: round(this.cycles.reduce((s, c) => s + c.transitions, 0) / n, 1),
+      meanCycleSeconds: round(this.cycles.reduce((s, c) => s + c.durationMs, 0) / n / 1000, 2),
+      maxCycleSeconds: round(Math.max(0, ...this.cycles.map((c) => c.durationMs)) / 1000, 2),
+    };
+  }
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

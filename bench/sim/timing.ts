@@ -1,0 +1,34 @@
+/**
+ * How long a task takes in AWS, modelled from what it did: the GitHub requests and AWS calls counted while
+ * it ran. In-process the simulated ports answer in microseconds, so measured wall time says nothing about
+ * Lambda; these latencies are stated assumptions (us-east-1 → api.github.com), used both to let virtual time
+ * pass during a cycle and to bill Lambda GB-seconds in the cost model.
+ */
+import type { RequestCounts } from './requests.ts';
+
+export const assumedLatency = {
+  /** One GitHub GET answered 200 (a page of up to 100 items). */
+  githubGetMs: 200,
+  /** One GitHub GET answered 304: GitHub still computes the representation to compare ETags. */
+  githubNotModifiedMs: 150,
+  /** The production client spaces GitHub writes a second apart (secondary rate limits). */
+  githubWriteSpacingMs: 1000,
+  /** One AWS API call (EC2, SSM) from Lambda. */
+  awsCallMs: 60,
+  /** Step Functions → Lambda invoke, handler start, config already cached (warm). */
+  invokeOverheadMs: 40,
+} as const;
+
+/**
+ * Reads and AWS calls overlap up to `concurrency` at a time (p-limit in the handlers); writes do not.
+ */
+export function modeledTaskMs(counts: RequestCounts, concurrency: number): number {
+  const reads =
+    (counts.rateLimited - counts.writes) * assumedLatency.githubGetMs +
+    counts.notModified * assumedLatency.githubNotModifiedMs;
+  return Math.round(
+    assumedLatency.invokeOverheadMs +
+      (reads + counts.aws * assumedLatency.awsCallMs) / Math.max(1, concurrency) +
+      counts.writes * assumedLatency.githubWriteSpacingMs,
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * Trusting a GitHub Enterprise Server whose TLS certificate is signed by a private CA (or self-signed).
+ * The CA bundle is added to Node's public roots for GitHub's connections only; certificate checking is never
+ * switched off. (Node's own `NODE_EXTRA_CA_CERTS`, read once at process start, works as well, process-wide.)
+ */
+import { readFile } from 'node:fs/promises';
+import { rootCertificates } from 'node:tls';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { ConfigError } from '../errors.ts';
+
+/** A `fetch` whose TLS connections accept certificates issued by Node's public roots or by `caBundle` (PEM). */
+export function fetchTrusting(caBundle: string): typeof fetch {
+  const dispatcher = new Agent({ connect: { ca: [...rootCertificates, caBundle] } });
+  return ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
+    undiciFetch(input as never, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+}
+
+/** The PEM bundle at `path` (config `github.caBundleFile`); a {@link ConfigError} if unreadable or not PEM. */
+export async function readCaBundle(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([
+      `github.caBundleFile: ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    ]);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError([`github.caBundleFile: ${path} holds no PEM certificate`]);
+  }
+  return text;
+}
+
+/** OpenSSL's codes for a certificate that does not verify, as Node reports them on the socket error. */
+const certificateErrorCodes = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** The certificate error code somewhere in `error`'s cause chain, if the failure was an untrusted certificate. */
+export function certificateErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && certificateErrorCodes.has(code)) return code;
+    current = current.cause;
+  }
+  return undefined;
+}

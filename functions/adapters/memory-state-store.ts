@@ -1,0 +1,39 @@
+/**
+ * In-memory StateStore: local runs, tests, benchmarks, `stepscale plan`, and a Lambda deployed without a state
+ * table (memory then lasts as long as the container). Honours TTLs against an injected clock.
+ */
+import type { StateStore } from '../ports/state-store.ts';
+
+export class MemoryStateStore implements StateStore {
+  private readonly entries = new Map<string, { json: string; expiresAt: number }>();
+  /** Reads and writes, for tests and benchmarks that count store traffic. */
+  readonly stats = { reads: 0, writes: 0 };
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, T>> {
+    this.stats.reads += keys.length;
+    const found = new Map<string, T>();
+    for (const key of keys) {
+      const entry = this.entries.get(key);
+      if (!entry) continue;
+      if (entry.expiresAt <= this.now().getTime()) {
+        this.entries.delete(key);
+        continue;
+      }
+      // A copy, as a real store returns: callers must not share mutable state through the store.
+      found.set(key, JSON.parse(entry.json) as T);
+    }
+    return found;
+  }
+
+  async putMany<T>(entries: readonly { key: string; value: T }[], ttlSeconds: number): Promise<void> {
+    this.stats.writes += entries.length;
+    const expiresAt = this.now().getTime() + ttlSeconds * 1000;
+    for (const { key, value } of entries) this.entries.set(key, { json: JSON.stringify(value), expiresAt });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { SimFleet, SimGitHub, SimRunnerConfigs } from '../bench/sim/ports.ts';
+import { RequestMeter } from '../bench/sim/requests.ts';
+import { parseWorkload } from '../bench/sim/workload.ts';
+import { pickupRequeueMs, SimWorld } from '../bench/sim/world.ts';
+import { GitHubRateLimitError, GitHubRequestError } from '../functions/adapters/github-errors.ts';
+
+const labels = ['self-hosted', 'linux', 'x64'];
+
+function setup(overrides: Record<string, unknown> = {}) {
+  const workload = parseWorkload({
+    name: 'unit',
+    durationSeconds: 3600,
+    warmupSeconds: 0,
+    repositories: 3,
+    pools: [{ name: 'linux', labels, maxRunners: 10 }],
+    bootSeconds: { mean: 40, jitter: 0 },
+    pickupSeconds: 2,
+    deadRunnerOnlineSeconds: 60,
+    arrivals: [{ type: 'burst', at: [0], jobs: 1, labels, durationSeconds: { mean: 60 } }],
+    ...overrides,
+  });
+  const world = new SimWorld({ workload, seed: 1, untilMs: 3_600_000, stack: 'stepscale' });
+  const meter = new RequestMeter(() => world.nowMs);
+  const github = new SimGitHub(world, meter, { conditional: true, hourlyLimit: workload.rateLimitPerHour });
+  const fleet = new SimFleet(world, meter);
+  const configs = new SimRunnerConfigs(world, meter);
+  /** What ScaleUp does for one instance: launch, register, store the config. */
+  const launchRunner = async (token = `t-${world.nowMs}`) => {
+    const { instanceIds } = await fleet.launch({
+      pool: 'linux',
+      count: 1,
+      clientToken: token,
+      createdAt: '',
+    });
+    const id = instanceIds[0] as string;
+    const jit = await github.createJitRunner({ name: `stepscale-${id}`, labels, runnerGroup: 'Default' });
+    await configs.put(id, jit.encodedJitConfig);
+    return { instanceId: id, runnerId: jit.runnerId };
+  };
+  const run = (jobs = 1, atMs = world.nowMs, durationMs = 60_000) =>
+    world.addRun({
+      atMs,
+      repo: 'repo-00001',
+      jobs: Array.from({ length: jobs }, () => ({ labels, durationMs })),
+    });
+  return { world, meter, github, fleet, configs, launchRunner, run };
+}
+
+describe('Class: SimWorld', () => {
+  it('boots an instance after the boot time: its registration goes online, the config is consumed', async () => {
+    // Prepare
+    const { world, github, configs, launchRunner } = setup();
+    const { runnerId } = await launchRunner();
+    // Act + Assess
+    world.advanceTo(39_999);
+    expect((await github.getRunner(runnerId))?.status).toBe('offline');
+    world.advanceTo(40_000);
+    expect((await github.getRunner(runnerId))?.status).toBe('online');
+    expect(await configs.list()).toEqual([]);
+    expect(world.liveInstances()[0]?.state).toBe('running');
+  });
+
+  it('assigns a queued job to an idle matching runner, starts it after the pick-up delay, records the wait', async () => {
+    // Prepare
+    const { world, github, launchRunner, run } = setup();
+    run(1, 0);
+    const { runnerId } = await launchRunner();
+    // Act
+    world.advanceTo(40_000); // online → assigned at once
+    expect((await github.getRunner(runnerId))?.busy).toBe(true);
+    expect(await github.listQueuedJobs('repo-00001')).toHaveLength(1); // still queued until started
+    world.advanceTo(42_000);
+    // Assess
+    expect(await github.listQueuedJobs('repo-00001')).toHaveLength(0);
+    expect(world.stats().waitsMs).toEqual([42_000]);
+  });
+
+  it('never gives a job to a runner whose labels do not cover it (case-insensitive subset)', async () => {
+    const { world, launchRunner } = setup();
+    world.addRun({
+      atMs: 0,
+      repo: 'repo-00002',
+      jobs: [{ labels: ['self-hosted', 'ARM64'], durationMs: 1000 }],
+    });
+    world.addRun({
+      atMs: 0,
+      repo: 'repo-00002',
+      jobs: [{ labels: ['Self-Hosted', 'LINUX'], durationMs: 60_000 }],
+    });
+    await launchRunner();
+    world.advanceTo(45_000);
+    const statuses = [...world.jobs.values()].map((job) => job.status);
+    expect(statuses).toEqual(['queued', 'in_progress']);
+  });
+
+  it('is ephemeral: after its job the runner deregisters and its instance shuts down', async () => {
+    const { world, github, launchRunner, run } = setup();
+    run(1, 0, 30_000);
+    const { runnerId } = await launchRunner();
+    world.advanceTo(72_000);
+    expect(await github.getRunner(runnerId)).toBeUndefined();
+    expect(world.liveInstances()).toEqual([]);
+  });
+
+  it('re-queues a job 60 s after handing it to a runner whose machine is gone', async () => {
+    // Prepare: an online idle runner whose instance is terminated without deregistering it.
+    const { world, fleet, launchRunner, run } = setup();
+    const first = await launchRunner();
+    world.advanceTo(40_000);
+    await fleet.terminate([first.instanceId]);
+    // Act: a job arrives; GitHub still believes the runner is online and hands the job to it.
+    world.advanceTo(50_000);
+    run(1);
+    const job = [...world.jobs.values()][0];
+    expect(job?.status).toBe('assigned');
+    world.advanceTo(50_000 + pickupRequeueMs - 1);
+    expect(job?.status).toBe('assigned');
+    world.advanceTo(50_000 + pickupRequeueMs);
+    // Assess
+    expect(job?.status).toBe('queued');
+    expect(world.stats().requeues).toBe(1);
+    // A new runner picks it up; the wait counts from the first queueing.
+    await launchRunner();
+    world.advanceTo(50_000 + pickupRequeueMs + 42_000);
+    expect(world.stats().waitsMs).toEqual([pickupRequeueMs + 42_000]);
+  });
+
+  it('kills a running job whose instance is terminated, and GitHub refuses to delete a busy runner', async () => {
+    const { world, github, fleet, launchRunner, run } = setup();
+    run(1, 0, 600_000);
+    const { instanceId, runnerId } = await launchRunner();
+    world.advanceTo(45_000);
+    await expect(github.deleteRunner(runnerId)).rejects.toSatisfy(
+      (error) => error instanceof GitHubRequestError && error.status === 422,
+    );
+    await fleet.terminate([instanceId]);
+    expect(world.stats().jobsKilled).toBe(1);
+  });
+
+  it('dedupes launches by client token and fails spot requests at the configured rate', async () => {
+    const { fleet } = setup({ spotFailureRate: 0.5 });
+    const a = await fleet.launch({ pool: 'linux', count: 200, clientToken: 'same', createdAt: '' });
+    const b = await fleet.launch({ pool: 'linux', count: 200, clientToken: 'same', createdAt: '' });
+    expect(b).toEqual(a);
+    expect(a.instanceIds.length + a.missing).toBe(200);
+    expect(a.missing).toBeGreaterThan(70);
+    expect(a.missing).toBeLessThan(130);
+    expect(a.errors).toEqual(['InsufficientInstanceCapacity']);
+  });
+});
+
+describe('Class: SimGitHub (request model)', () => {
+  it('counts 2 run listings + 1 per active run, and answers unchanged listings with free 304s', async () => {
+    const { github, meter, run } = setup();
+    run(3, 0);
+    await github.listQueuedJobs('repo-00001');
+    expect(meter.totals).toMatchObject({ total: 3, rateLimited: 3, notModified: 0 });
+    await github.listQueuedJobs('repo-00001');
+    expect(meter.totals).toMatchObject({ total: 6, rateLimited: 3, notModified: 3 });
+    run(1);
+    await github.listQueuedJobs('repo-00001');
+    // Both run listings changed; the old run's jobs did not, the new run's are new.
+    expect(meter.totals).toMatchObject({ total: 10, rateLimited: 6, notModified: 4 });
+  });
+
+  it('refuses requests once the hour’s primary limit is spent, and reports it', async () => {
+    const { github, meter } = setup({ rateLimitPerHour: 4 });
+    const baseline = new SimGitHub((github as unknown as { world: SimWorld }).world, meter, {
+      conditional: false,
+      hourlyLimit: 4,
+    });
+    await baseline.listQueuedJobs('repo-00001');
+    await baseline.listQueuedJobs('repo-00002');
+    await expect(baseline.listQueuedJobs('repo-00003')).rejects.toBeInstanceOf(GitHubRateLimitError);
+    expect(meter.totals).toMatchObject({ rateLimited: 4, rejected: 1 });
+    expect(await baseline.rateLimit()).toMatchObject({ limit: 4, remaining: 0 });
+  });
+});
