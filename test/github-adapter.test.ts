@@ -78,10 +78,12 @@ describe('GitHub adapter: listing repositories', () => {
     expect(names).toHaveLength(248);
     expect(names).not.toContain('repo-7');
     expect(names).not.toContain('repo-200');
+    // Newest first (explicitly), so an added repository always changes the first page's ETag.
+    const order = { sort: 'created', direction: 'desc' };
     expect(standin.requests.map((request) => request.query)).toEqual([
-      { per_page: '100' },
-      { per_page: '100', page: '2' },
-      { per_page: '100', page: '3' },
+      { ...order, per_page: '100' },
+      { ...order, per_page: '100', page: '2' },
+      { ...order, per_page: '100', page: '3' },
     ]);
   });
 });
@@ -313,7 +315,12 @@ describe('GitHub adapter: failures', () => {
     });
 
     const names = await adapterFor(standin).listRepositories();
-    expect(names).toEqual(state.listRepos().map((repo) => repo.name));
+    expect(names).toEqual(
+      state
+        .listRepos()
+        .map((repo) => repo.name)
+        .sort(),
+    );
     expect(standin.requests.map((request) => request.query.page ?? '1')).toEqual(['1', '2', '2']);
   });
 

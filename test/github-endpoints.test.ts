@@ -63,7 +63,7 @@ describe('GitHub adapter: base URL forms', () => {
 
     // Assess
     expect(urls).toEqual([
-      `GET ${api}/orgs/acme/repos?per_page=100`,
+      `GET ${api}/orgs/acme/repos?sort=created&direction=desc&per_page=100`,
       `GET ${api}/orgs/acme/installation`,
       `POST ${api}/app/installations/9/access_tokens`,
       `GET ${api}/orgs/acme/actions/runners?per_page=100`,

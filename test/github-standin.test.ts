@@ -154,12 +154,13 @@ describe('GitHub stand-in server', () => {
     );
 
     const last = await get(`${standin.url}/orgs/acme/repos?page=4`);
+    // GitHub's default order for this listing is `created`, newest first.
     expect(((await last.json()) as { name: string }[]).map((repo) => repo.name)).toEqual([
-      'repo-91',
-      'repo-92',
-      'repo-93',
-      'repo-94',
-      'repo-95',
+      'repo-5',
+      'repo-4',
+      'repo-3',
+      'repo-2',
+      'repo-1',
     ]);
     expect(last.headers.get('link')).not.toContain('rel="next"');
   });

@@ -210,7 +210,7 @@ describe('Governor handlers', () => {
     expect(part.active).toEqual(all.slice(0, 10));
   });
 
-  it('AggregateDemand treats skipped repositories as an incomplete view and remembers the active ones', async () => {
+  it('AggregateDemand reports skipped repositories, holds scale-down only for failed ones, and remembers the active ones', async () => {
     const { deps, stateStore } = testDeps();
     const part = {
       queuedByPool: { 'linux-x64': 2 },
@@ -221,13 +221,17 @@ describe('Governor handlers', () => {
       active: ['api'],
     };
     const { demand } = await aggregateDemand(deps)({ cycle, parts: [part], skippedRepositories: 3 });
-    expect(demand).toMatchObject({ complete: false, skippedRepositories: 3, failedRepositories: 0 });
+    expect(demand).toMatchObject({ complete: true, skippedRepositories: 3, failedRepositories: 0 });
     const stored = await stateStore.getMany([governorKeys('acme').activity]);
     expect(stored.get(governorKeys('acme').activity)).toEqual({
       lastActive: { api: Date.parse(cycle.startedAt) },
     });
-    const full = await aggregateDemand(deps)({ cycle, parts: [part], skippedRepositories: 0 });
-    expect(full.demand.complete).toBe(true);
+    const failed = await aggregateDemand(deps)({
+      cycle,
+      parts: [{ ...part, failedRepositories: 1 }],
+      skippedRepositories: 0,
+    });
+    expect(failed.demand.complete).toBe(false);
   });
 
   it('ListRepositories advances the cursor once per cycle, even when retried', async () => {

@@ -361,10 +361,14 @@ export function createConditionalRequests(options: ConditionalRequestsOptions): 
 
 /**
  * A plain-array listing (`/orgs/{org}/repos`) has no total_count in its body, so a full last page keeps its
- * ETag when an item is added on a new page behind it; such a page is always asked for in full.
+ * ETag when an item is added on a new page behind it; such a page is always asked for in full. Listed
+ * newest first (`sort=created&direction=desc`, as the adapter does) an addition changes the first page
+ * instead, and no page can hide one.
  */
 function mayHideANewPage(page: StoredPage, url: URL): boolean {
   if (!Array.isArray(page.d)) return false;
+  if (url.searchParams.get('sort') === 'created' && url.searchParams.get('direction') === 'desc')
+    return false;
   const perPage = Number(url.searchParams.get('per_page') ?? 30);
   return page.d.length >= perPage && !/rel="next"/.test(page.l ?? '');
 }

@@ -23,7 +23,7 @@ export function repositoryFilter(filter: RepositoryFilterOptions | undefined): (
   return (name) => include(name) && !exclude(name);
 }
 
-/** Every active repository's name from `source`, all pages read, after `filter`. */
+/** Every active repository's name from `source`, all pages read, after `filter`, sorted. */
 export async function listActiveRepositories(
   octokit: Octokit,
   options: {
@@ -40,8 +40,15 @@ export async function listActiveRepositories(
         })
       : await octokit.paginate(octokit.rest.repos.listForOrg, {
           org: options.org,
+          // Newest first: a new repository changes the first page, so every page can be answered 304 on
+          // an idle cycle (in creation order a full last page would hide a page added behind it).
+          sort: 'created',
+          direction: 'desc',
           per_page: options.perPage,
         });
   const keep = repositoryFilter(options.filter);
-  return repos.filter((repo) => !repo.archived && !repo.disabled && keep(repo.name)).map((repo) => repo.name);
+  return repos
+    .filter((repo) => !repo.archived && !repo.disabled && keep(repo.name))
+    .map((repo) => repo.name)
+    .sort(); // one order whatever the source and its paging order
 }

@@ -115,7 +115,7 @@ function renderPlan(details: PlanDetails, context: { org: string; ec2: boolean }
         : '') +
       // The rate-limit governor's skips (see README "Rate limits and large organizations").
       (details.skippedRepositories
-        ? `, ${details.skippedRepositories} skipped to stay within rate limits (scale-down would be held)`
+        ? `, ${details.skippedRepositories} skipped to stay within rate limits`
         : ''),
     '',
     poolTable(details.report.pools.map(({ name, ...counts }) => ({ pool: name, ...counts }))),

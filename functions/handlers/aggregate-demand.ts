@@ -39,7 +39,14 @@ export interface CycleDemand extends Demand {
   readonly skippedRepositories: number;
   /** Scanned repositories with queued jobs. */
   readonly activeRepositories: number;
-  /** True when every repository was scanned and collected: only then may the cycle scale down. */
+  /**
+   * True when no repository failed: only then may the cycle scale down. Repositories the governor skipped
+   * do not count against it: what scale-down removes is a runner that has sat idle for minRunningSeconds
+   * and is re-read as idle right before removal, and GitHub hands a queued job to a matching idle runner
+   * within seconds, so an unscanned repository cannot be hiding demand that runner would serve. A failure
+   * is different: it may mean GitHub itself is in trouble, and then nothing is removed. (Holding on skips
+   * too would stop every organization larger than one cycle's scan budget from ever scaling down.)
+   */
   readonly complete: boolean;
 }
 
@@ -58,7 +65,7 @@ export function aggregateDemand(deps: HandlerDeps) {
       failedRepositories,
       skippedRepositories,
       activeRepositories: total('activeRepositories'),
-      complete: failedRepositories === 0 && skippedRepositories === 0,
+      complete: failedRepositories === 0,
     };
 
     // The cycle's start, not the clock: a retry of this task records the same times.

@@ -282,10 +282,19 @@ function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
       pattern: '/orgs/{org}/repos',
       handle: (exchange) => {
         requireOrg(exchange);
-        return paginate(
-          exchange,
-          state.listRepos().map((repo) => repoJson(state.org, repo)),
-        );
+        // GitHub's default order is `created` ascending, or `full_name` ascending when only the direction is
+        // given; the stand-in knows creation order (ids are sequential) and names.
+        const sort = exchange.query.get('sort') ?? 'created';
+        const direction = exchange.query.get('direction') ?? (sort === 'full_name' ? 'asc' : 'desc');
+        if (!['created', 'full_name'].includes(sort) || !['asc', 'desc'].includes(direction)) {
+          throw new HttpError(422, 'Validation Failed');
+        }
+        const repos = state
+          .listRepos()
+          .sort((a, b) => (sort === 'created' ? a.id - b.id : a.name.localeCompare(b.name)))
+          .map((repo) => repoJson(state.org, repo));
+        if (direction === 'desc') repos.reverse();
+        return paginate(exchange, repos);
       },
     },
     {
