@@ -37,14 +37,39 @@ export interface CycleRunResult {
 
 const fakeArn = (task: string) => `arn:aws:lambda:us-east-1:123456789012:function:stepscale-${task}`;
 
+interface LoadedMachine {
+  readonly definition: Record<string, unknown>;
+  readonly machine: StateMachine;
+}
+
+/**
+ * One validated StateMachine per set of substitutions. Building one validates the definition, which takes
+ * ~200 ms (asl-validator compiles its schemas each time); a simulation runs hundreds of cycles.
+ */
+const machines = new Map<string, Promise<LoadedMachine>>();
+
+function loadMachine(substitutions: Record<string, string>): Promise<LoadedMachine> {
+  const key = JSON.stringify(substitutions);
+  let loaded = machines.get(key);
+  if (!loaded) {
+    loaded = loadDefinition(substitutions).then((definition) => ({
+      definition,
+      // The library mutates the definition it is given: it gets a copy.
+      machine: new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition, {
+        validationOptions: { checkPaths: true, checkArn: true },
+      }),
+    }));
+    loaded.catch(() => machines.delete(key));
+    machines.set(key, loaded);
+  }
+  return loaded;
+}
+
 export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult> {
-  const definition = await loadDefinition({
+  const { definition, machine } = await loadMachine({
     MapConcurrency: String(options.mapConcurrency ?? 4),
     RegistrationWaitSeconds: String(options.registrationWaitSeconds ?? 30),
     ...Object.fromEntries(Object.keys(taskHandlers).map((task) => [`${task}FunctionArn`, fakeArn(task)])),
-  });
-  const machine = new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition, {
-    validationOptions: { checkPaths: true, checkArn: true },
   });
 
   const localHandlers = Object.fromEntries(

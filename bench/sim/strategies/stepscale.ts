@@ -8,9 +8,9 @@
 import { scalingPolicyOf } from '../../../functions/config/config.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
+import { runCycle } from '../../../local/cycle-runner.ts';
 import { MemoryStateStore } from '../../../local/state/memory-state-store.ts';
 import { CountingLog } from '../counting-log.ts';
-import { loadCycleRunner } from '../cycle-runner-loader.ts';
 import { emptyCounts, type RequestCounts } from '../requests.ts';
 import { modeledTaskMs } from '../timing.ts';
 import type { Strategy, StrategyContext } from './types.ts';
@@ -100,7 +100,6 @@ export class StepscaleStrategy implements Strategy {
   async tick(context: StrategyContext): Promise<number> {
     const { world, meter } = context;
     const deps = this.depsFor(context);
-    const { runCycle } = await loadCycleRunner();
     const startMs = world.nowMs;
     const logBefore = this.functionLog.bytes;
     const scansBefore = { ...meter.scans };
