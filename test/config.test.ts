@@ -83,7 +83,7 @@ describe('parseConfig', () => {
       scaleUp: { maxLaunchesPerCycle: 20 },
       collection: {
         repositoriesPerBatch: 10,
-        concurrency: 4,
+        concurrency: 16,
         maxBatches: 40,
         reserveRequests: 200,
         cycleIntervalSeconds: 60,

@@ -105,7 +105,7 @@ const configSchema = z.strictObject({
       /** A repository with queued jobs this recently is scanned every cycle. */
       hotForSeconds: z.int().min(0).max(86_400).default(900),
       /** Concurrent GitHub requests inside one collect task. */
-      concurrency: z.int().min(1).max(20).default(4),
+      concurrency: z.int().min(1).max(100).default(16),
     })
     .prefault({}),
 });

@@ -245,6 +245,9 @@ export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env):
         repositories: config.github.repositories,
         ...(caBundle ? { caBundle } : {}),
         ...(stateStore ? { stateStore } : {}),
+        // One Lambda sends at most this many requests at once, so MapConcurrency × this stays within GitHub's
+        // 100 concurrent requests (defaults: 6 × 16 = 96).
+        maxConcurrentRequests: config.collection.concurrency,
         logger,
       }),
   );

@@ -17,7 +17,7 @@ import type { Strategy, StrategyContext } from './types.ts';
 
 /** The template's defaults (template.yaml: MapConcurrency, RegistrationWaitSeconds, ScheduleRate). */
 export const templateDefaults = {
-  mapConcurrency: 10,
+  mapConcurrency: 6,
   registrationWaitSeconds: 10,
   cycleIntervalSeconds: 60,
 } as const;
