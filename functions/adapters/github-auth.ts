@@ -20,6 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { createAppAuth } from '@octokit/auth-app';
 import type { GitHubAuthConfig } from '../config/config.ts';
 import { readGitHubToken } from '../config/config.ts';
+import { secretValue } from '../config/secret-value.ts';
 import { ConfigError } from '../errors.ts';
 
 /** The credentials one GitHub client uses. */
@@ -155,28 +156,7 @@ export async function readLocalGitHubAuth(
  * The App private key inside a Secrets Manager secret: PEM text, or JSON `{"privateKey":"-----BEGIN …"}`.
  */
 export function privateKeyFromSecret(secret: unknown, secretName: string): string {
-  const text =
-    typeof secret === 'string'
-      ? secret
-      : secret instanceof Uint8Array
-        ? new TextDecoder().decode(secret)
-        : '';
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch {
-      throw new ConfigError([`${secretName}: looks like JSON but does not parse`]);
-    }
-    const privateKey = (parsed as { privateKey?: unknown }).privateKey;
-    if (typeof privateKey !== 'string' || !privateKey.trim()) {
-      throw new ConfigError([`${secretName}: JSON secret has no non-empty string "privateKey" field`]);
-    }
-    return checkedPrivateKey(privateKey, secretName);
-  }
-  if (!trimmed) throw new ConfigError([`${secretName}: secret is empty`]);
-  return checkedPrivateKey(trimmed, secretName);
+  return checkedPrivateKey(secretValue(secret, secretName, 'privateKey'), secretName);
 }
 
 /**

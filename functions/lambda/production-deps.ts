@@ -26,6 +26,7 @@ import { createGitHubAdapter } from '../adapters/github-octokit.ts';
 import { readCaBundle } from '../adapters/github-tls.ts';
 import { createSsmRunnerConfigStore } from '../adapters/ssm-runner-configs.ts';
 import { type Config, type GitHubAuthConfig, parseConfig, scalingPolicyOf } from '../config/config.ts';
+import { secretValue } from '../config/secret-value.ts';
 import { ConfigError } from '../errors.ts';
 import type { HandlerDeps } from '../handlers/deps.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -151,28 +152,7 @@ async function configText(env: LambdaEnv, sources: ConfigSources): Promise<{ tex
  * Error messages name the secret's shape, never its content.
  */
 export function tokenFromSecret(secret: unknown, secretName: string): string {
-  const text =
-    typeof secret === 'string'
-      ? secret
-      : secret instanceof Uint8Array
-        ? new TextDecoder().decode(secret)
-        : '';
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(trimmed);
-    } catch {
-      throw new ConfigError([`${secretName}: looks like JSON but does not parse`]);
-    }
-    const token = (parsed as { token?: unknown }).token;
-    if (typeof token !== 'string' || !token.trim()) {
-      throw new ConfigError([`${secretName}: JSON secret has no non-empty string "token" field`]);
-    }
-    return token.trim();
-  }
-  if (!trimmed) throw new ConfigError([`${secretName}: secret is empty`]);
-  return trimmed;
+  return secretValue(secret, secretName, 'token');
 }
 
 /**
