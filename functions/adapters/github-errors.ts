@@ -33,6 +33,15 @@ export class GitHubRequestError extends StepscaleError {
  */
 export class GitHubTlsError extends StepscaleError {}
 
+/**
+ * GitHub (or a proxy in front of it) answered a JSON media type with a body that does not parse, e.g. a
+ * truncated page. Raised inside the client (Octokit would hand the raw text on as if it were the data); it
+ * leaves the adapter as {@link GitHubUnavailableError}, so the state machine retries it like a 5xx.
+ */
+export class GitHubMalformedResponseError extends Error {
+  override name = 'GitHubMalformedResponseError';
+}
+
 /** A read-only client (`stepscale plan`) was asked to send a write; nothing was sent. */
 export class GitHubWriteRefusedError extends StepscaleError {}
 
@@ -54,6 +63,9 @@ export function toGitHubError(error: unknown, action: string): unknown {
       `${action} failed: GitHub's TLS certificate is not trusted (${certificateError}). If GitHub Enterprise Server uses a private CA, set github.caBundleFile to its PEM bundle (or NODE_EXTRA_CA_CERTS).`,
       { cause: error },
     );
+  }
+  if (error instanceof GitHubMalformedResponseError) {
+    return new GitHubUnavailableError(`${action} failed: ${error.message}`, { cause: error });
   }
   if (!isHttpFailure(error)) return error;
   const message = `${action} failed (HTTP ${error.status}): ${error.message}`;

@@ -18,7 +18,13 @@ import {
   conditionalScopes,
   createConditionalRequests,
 } from './github-conditional.ts';
-import { GitHubRequestError, GitHubWriteRefusedError, isNotFound, toGitHubError } from './github-errors.ts';
+import {
+  GitHubMalformedResponseError,
+  GitHubRequestError,
+  GitHubWriteRefusedError,
+  isNotFound,
+  toGitHubError,
+} from './github-errors.ts';
 import { listActiveRepositories } from './github-repositories.ts';
 import { fetchTrusting } from './github-tls.ts';
 
@@ -309,6 +315,7 @@ function createOctokit(options: GitHubClientOptions, conditional?: ConditionalRe
 
   const StepscaleOctokit = Octokit.plugin(
     attemptTimeout(options.attemptTimeoutMs ?? 8000),
+    malformedJsonIsAFailure,
     retryAfterIsARateLimit,
     throttling,
     retry,
@@ -433,6 +440,24 @@ function attemptTimeout(timeoutMs: number): Parameters<typeof Octokit.plugin>[nu
     });
   };
 }
+
+/**
+ * Octokit hands on the raw text of a JSON answer that does not parse as if it were the data, and the code
+ * reading it then fails with a TypeError far from the cause (or, worse, reads nothing from it). A JSON answer
+ * whose data is still a string is made a failure here, which toGitHubError names GitHubUnavailableError.
+ */
+const malformedJsonIsAFailure: Parameters<typeof Octokit.plugin>[number] = (octokit) => {
+  octokit.hook.wrap('request', async (request, requestOptions) => {
+    const response = await request(requestOptions);
+    const contentType = String(response.headers['content-type'] ?? '');
+    if (response.status !== 204 && typeof response.data === 'string' && /\bjson\b/i.test(contentType)) {
+      throw new GitHubMalformedResponseError(
+        `GitHub answered ${requestOptions.method} ${requestOptions.url} (HTTP ${response.status}) with malformed JSON`,
+      );
+    }
+    return response;
+  });
+};
 
 /**
  * plugin-throttling waits out a 403/429 only when its message names a secondary rate limit or the quota

@@ -35,6 +35,20 @@ export function launchToken(cycleId: string, pool: string): string {
   return createHash('sha256').update(`${cycleId}\u0000${pool}`).digest('hex').slice(0, 40);
 }
 
+const scheduledTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
+
+/**
+ * The `stepscale:created-at` tag of a cycle's launches. Like every CreateFleet parameter it must be the same
+ * whenever the same cycle launches, or EC2 refuses the reused client token (IdempotentParameterMismatch). A
+ * duplicated scheduler delivery is a second execution with its own start time, so the scheduled time (the
+ * cycle id the schedule passes) is used when the cycle id is one; a manual start's id is its unique execution
+ * name, and its start time is used.
+ */
+export function launchCreatedAt(cycle: { readonly id: string; readonly startedAt: string }): string {
+  const scheduled = scheduledTime.test(cycle.id) ? new Date(cycle.id) : undefined;
+  return scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled.toISOString() : cycle.startedAt;
+}
+
 export function scaleUp(deps: HandlerDeps) {
   const pools = new Map(deps.config.pools.map((pool) => [pool.name, pool]));
   return async (event: unknown): Promise<ScaleUpOutput> => {
@@ -50,7 +64,7 @@ export function scaleUp(deps: HandlerDeps) {
         pool: pool.name,
         count,
         clientToken: launchToken(cycle.id, pool.name),
-        createdAt: cycle.startedAt,
+        createdAt: launchCreatedAt(cycle),
       });
       missing += result.missing;
       const fields = {

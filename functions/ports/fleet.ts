@@ -10,8 +10,9 @@ export interface LaunchRequest {
    */
   readonly clientToken: string;
   /**
-   * ISO-8601 time for the `stepscale:created-at` tag: the cycle's start, the same on every retry, because
-   * EC2 refuses a repeated client token whose parameters (tags included) changed.
+   * ISO-8601 time for the `stepscale:created-at` tag: the cycle's scheduled time (or, for a manual start, the
+   * execution's start), the same on every retry and every duplicated start of the cycle, because EC2 refuses a
+   * repeated client token whose parameters (tags included) changed.
    */
   readonly createdAt: string;
 }

@@ -53,6 +53,8 @@ export interface GitHubStandinOptions {
   readonly tls?: { readonly key: string; readonly cert: string };
   /** Delay before every response. */
   readonly latencyMs?: number;
+  /** Extra delay before one response (a hung request, in tests); added to {@link latencyMs}. */
+  readonly latency?: (request: RecordedRequest) => number | undefined;
   /** Consulted before routing; a returned response is sent instead of the real one. */
   readonly faults?: (request: RecordedRequest) => FaultResponse | undefined;
 }
@@ -117,7 +119,8 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     // The answer's status once it is sent; non-enumerable, so comparing whole requests stays about the ask.
     Object.defineProperty(recorded, 'status', { get: () => (res.headersSent ? res.statusCode : undefined) });
     const text = await readText(req);
-    if (options.latencyMs) await sleep(options.latencyMs);
+    const delayMs = (options.latencyMs ?? 0) + (options.latency?.(recorded) ?? 0);
+    if (delayMs > 0) await sleep(delayMs);
 
     const fault = options.faults?.(recorded);
     if (fault) {

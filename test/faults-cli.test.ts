@@ -1,0 +1,166 @@
+/**
+ * `stepscale plan` under GitHub faults (unknown flags and a missing token are in plan-cli.test.ts): an
+ * unreachable GitHub is one clear line and exit 1; transient failures of about 30% of the requests, each
+ * failing once, change nothing in the numbers printed.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../functions/cli/stepscale.ts';
+import {
+  type FaultResponse,
+  type GitHubStandin,
+  type RecordedRequest,
+  startGitHubStandin,
+} from '../local/github-standin/server.ts';
+import { GitHubState } from '../local/github-standin/state.ts';
+
+const token = 'ghp_cli_faults_token';
+const x64 = ['self-hosted', 'linux', 'x64'];
+
+async function configFile(url: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'stepscale-cli-faults-'));
+  const path = join(dir, 'config.json');
+  await writeFile(
+    path,
+    JSON.stringify({
+      github: { url, org: 'acme' },
+      pools: [
+        {
+          name: 'linux-x64',
+          labels: x64,
+          maxRunners: 100,
+          minIdle: 1,
+          instanceTypes: ['m7i.large'],
+          launchTemplate: 'lt-1',
+          subnets: ['subnet-0a'],
+        },
+      ],
+    }),
+  );
+  return path;
+}
+
+async function plan(config: string) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['plan', '--config', config, '--no-ec2', '--json'], {
+    env: { GITHUB_TOKEN: token },
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  });
+  return { code, stdout, stderr };
+}
+
+/** A port on 127.0.0.1 nothing listens on: bound once to learn a free number, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('stepscale plan: GitHub unreachable', () => {
+  it('exits 1 with one clear line naming the failure, no stack trace', async () => {
+    const config = await configFile(`http://127.0.0.1:${await closedPort()}`);
+    const { code, stdout, stderr } = await plan(config);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(
+      /^stepscale: GitHubUnavailableError: listing repositories failed \(HTTP 500\): connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/,
+    );
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('stepscale plan: about 30% of the requests fail once, transiently', () => {
+  let standin: GitHubStandin;
+  let config: string;
+  let faulty = false;
+  const decided = new Map<string, boolean>();
+  let faultCount = 0;
+  /** 502, 503, 429 and 403 secondary limit, each with retry-after where GitHub sends it. */
+  const faults: FaultResponse[] = [
+    { status: 502 },
+    { status: 503 },
+    { status: 429, headers: { 'retry-after': '1' } },
+    {
+      status: 403,
+      headers: { 'retry-after': '1' },
+      body: JSON.stringify({ message: 'You have exceeded a secondary rate limit.' }),
+    },
+  ];
+  const keyOf = (request: RecordedRequest) =>
+    `${request.method} ${request.path}?${new URLSearchParams(request.query).toString()}`;
+
+  beforeAll(async () => {
+    // 40 repositories; every third has a queued run of 2 x64 jobs, every fifth an in-progress run with one
+    // queued x64 job and a GitHub-hosted one; 4 idle runners of someone else's.
+    const state = new GitHubState({ org: 'acme' });
+    for (let i = 0; i < 40; i += 1) {
+      const name = `repo-${i}`;
+      state.addRepo(name);
+      if (i % 3 === 0) {
+        const run = state.addRun(name, 'queued');
+        state.addJob(run.id, { labels: x64 });
+        state.addJob(run.id, { labels: x64 });
+      }
+      if (i % 5 === 0) {
+        const run = state.addRun(name, 'in_progress');
+        state.addJob(run.id, { labels: x64, status: 'in_progress' });
+        state.addJob(run.id, { labels: x64 });
+        state.addJob(run.id, { labels: ['ubuntu-latest'] });
+      }
+    }
+    for (let i = 0; i < 4; i += 1) state.registerRunner({ name: `manual-${i}`, labels: x64 });
+    standin = await startGitHubStandin({
+      state,
+      token,
+      pathPrefix: '/api/v3',
+      // Each distinct request (method, path, query) is decided on once: 3 in 10 fail, the first time only.
+      faults: (request) => {
+        if (!faulty) return undefined;
+        const key = keyOf(request);
+        if (decided.has(key)) return undefined;
+        const fail = decided.size % 10 < 3;
+        decided.set(key, fail);
+        if (!fail) return undefined;
+        faultCount += 1;
+        return faults[faultCount % faults.length];
+      },
+    });
+    config = await configFile(standin.url.replace(/\/api\/v3$/, ''));
+  });
+  afterAll(() => standin.close());
+
+  it('prints the same exact numbers as without faults, at exactly one extra request per fault', async () => {
+    // Prepare: the numbers without faults.
+    const clean = await plan(config);
+    expect(clean.code).toBe(0);
+    const cleanRequests = standin.requests.length;
+    // Act
+    faulty = true;
+    const faulted = await plan(config);
+    faulty = false;
+    // Assess
+    expect(faulted.stderr).toBe('');
+    expect(faulted.code).toBe(0);
+    expect(JSON.parse(faulted.stdout)).toEqual(JSON.parse(clean.stdout));
+    // 14 repositories with 2 queued, 8 in progress with 1: 36; plus minIdle 1 less 4 idle is 33 wanted, of which
+    // scaleUp.maxLaunchesPerCycle (default 20) launch this cycle.
+    expect(JSON.parse(clean.stdout)).toEqual({
+      pools: [{ name: 'linux-x64', queued: 36, idle: 4, busy: 0, booting: 0, launch: 20, terminate: 0 }],
+      unmatched: 8,
+    });
+    const faultedRequests = standin.requests.slice(cleanRequests);
+    expect(faultedRequests).toHaveLength(cleanRequests + faultCount);
+    expect(faultCount / cleanRequests).toBeGreaterThanOrEqual(0.25);
+    expect(new Set(faultedRequests.map((request) => request.status))).toEqual(
+      new Set([200, 502, 503, 429, 403]),
+    );
+  });
+});
