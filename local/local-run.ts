@@ -10,9 +10,10 @@ import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
 import { type CycleRunResult, runCycle } from './cycle-runner.ts';
+import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
 import { MemoryFleet } from './fleet/memory-fleet.ts';
 import { MemoryRunnerConfigStore } from './fleet/memory-runner-configs.ts';
-import { startGitHubStandin } from './github-standin/server.ts';
+import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
 import { GitHubState } from './github-standin/state.ts';
 import { loadScenario } from './scenario.ts';
 import { MemoryStateStore } from './state/memory-state-store.ts';
@@ -26,6 +27,8 @@ export interface LocalRunOptions {
   readonly print?: (line: string) => void;
   readonly log?: Log;
   readonly registrationWaitSeconds?: number;
+  /** Inject transient GitHub and EC2 failures (local/faults.ts); the result must not change. */
+  readonly faults?: boolean;
 }
 
 export interface LocalRunResult {
@@ -34,7 +37,7 @@ export interface LocalRunResult {
   readonly runnerConfigs: MemoryRunnerConfigStore;
   readonly github: GitHubState;
   /** Every request the stand-in served, in order. */
-  readonly requests: readonly { method: string; path: string }[];
+  readonly requests: readonly RecordedRequest[];
 }
 
 const localToken = 'local-standin-token';
@@ -44,13 +47,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const scenario = await loadScenario(options.scenarioPath);
   const clock = new VirtualClock(new Date(scenario.start));
   const github = new GitHubState({ org: scenario.org, now: clock.now });
-  const standin = await startGitHubStandin({ state: github, pathPrefix: '/api/v3', token: localToken });
+  const githubFaults = options.faults ? transientGitHubFaults() : undefined;
+  const standin = await startGitHubStandin({
+    state: github,
+    pathPrefix: '/api/v3',
+    token: localToken,
+    ...(githubFaults ? { faults: (request: RecordedRequest) => githubFaults.hook(request) } : {}),
+  });
   try {
     // The stand-in is laid out like GitHub Enterprise Server, so the config names its web URL and the
     // API URL is derived exactly as it would be for a real GHES host.
     const webUrl = standin.url.replace(/\/api\/v3\/?$/, '');
     const config = parseConfig({ ...scenario.config, github: { url: webUrl, org: scenario.org } });
     const fleet = new MemoryFleet({ now: clock.now, stack: config.stack });
+    const fleetPort = options.faults ? throttleFirstLaunch(fleet) : fleet;
     const runnerConfigs = new MemoryRunnerConfigStore(clock.now);
     const world = new LocalWorld(scenario, github, fleet, runnerConfigs, clock);
     const stateStore = new MemoryStateStore(clock.now);
@@ -63,8 +73,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         org: config.github.org,
         token: localToken,
         stateStore, // conditional requests, as in Lambda with DynamoDB
+        // Retry waits (retry-after, backoff) in milliseconds instead of seconds: time is virtual here.
+        ...(options.faults ? { retry: { retryAfterBaseValue: 1 } } : {}),
       }),
-      fleet,
+      fleet: fleetPort,
       runnerConfigs,
       stateStore,
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
@@ -116,6 +128,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     print(
       `Done: ${scenario.cycles.length} cycles, ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`,
     );
+    if (githubFaults && 'throttled' in fleetPort) {
+      print(
+        `Faults injected: ${githubFaults.injected} GitHub requests failed once (retried by the client), ` +
+          `${fleetPort.throttled} launches throttled once (retried by the state machine).`,
+      );
+    }
     return { cycles, fleet, runnerConfigs, github, requests: standin.requests };
   } finally {
     await standin.close();

@@ -5,9 +5,9 @@ import { parseArgs } from 'node:util';
 import { runLocal } from './local-run.ts';
 
 const { values } = parseArgs({
-  options: { scenario: { type: 'string' } },
+  options: { scenario: { type: 'string' }, faults: { type: 'boolean', default: false } },
   strict: true,
 });
 const scenarioPath = values.scenario ?? fileURLToPath(new URL('./scenarios/demo.json', import.meta.url));
-const result = await runLocal({ scenarioPath });
+const result = await runLocal({ scenarioPath, faults: values.faults });
 process.exitCode = result.cycles.every((cycle) => cycle.status === 'SUCCEEDED') ? 0 : 1;

@@ -30,7 +30,7 @@ export class TraceFormatter {
       case 'MapIterationFailed':
         return `      ✗ iteration ${event.index} failed: ${event.Error}`;
       case 'StateRetried':
-        return `      ↻ ${event.state.name}${at(event.index)} retry ${event.retry.attempt} (${event.retry.retrier.ErrorEquals.join(', ')})`;
+        return `      ↻ ${event.state.name}${at(event.index)} retry ${event.retry.attempt}`;
       case 'StateCaught':
         return `      ⚠ ${event.state.name}${at(event.index)} error caught → ${event.catch.catcher.Next}`;
       case 'StateFailed':

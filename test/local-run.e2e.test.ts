@@ -115,3 +115,32 @@ describe('npm start: the demo scenario through the real state machine', () => {
     expect(text).toContain('execution succeeded');
   });
 });
+
+describe('npm start -- --faults: the same run under transient GitHub and EC2 failures', () => {
+  it('retries through every fault and decides exactly as without them', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const clean = await runLocal({ scenarioPath: demo, print: () => undefined });
+    // Act
+    const faulty = await runLocal({ scenarioPath: demo, faults: true, print: (line) => lines.push(line) });
+    // Assess
+    expect(faulty.cycles.map((cycle) => cycle.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    for (const [index, cycle] of faulty.cycles.entries()) {
+      expect(cycle.output.plan).toEqual(clean.cycles[index]?.output.plan);
+      expect(cycle.output.scaleUp).toEqual(clean.cycles[index]?.output.scaleUp);
+      expect(cycle.output.scaleDown).toEqual(clean.cycles[index]?.output.scaleDown);
+    }
+    // EC2 throttled each pool's first launch: the state machine retried ScaleUp, the fleet launched once.
+    const retries = faulty.cycles.flatMap((cycle) =>
+      cycle.events.filter((event) => event.type === 'StateRetried' && event.state.name === 'ScaleUp'),
+    );
+    expect(retries.length).toBeGreaterThan(0);
+    expect(faulty.fleet.live().map((i) => i.pool)).toEqual(clean.fleet.live().map((i) => i.pool));
+    // GitHub failed a third of the distinct requests once; the client retried them.
+    const failed = faulty.requests.filter((request) => [502, 503, 429, 403].includes(request.status ?? 0));
+    expect(failed.length).toBeGreaterThan(10);
+    expect(lines.join('\n')).toMatch(
+      /Faults injected: \d+ GitHub requests failed once .* \d+ launches throttled once/,
+    );
+  });
+});
