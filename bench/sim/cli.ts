@@ -9,10 +9,10 @@ import { aboveBoot, table } from './bench.ts';
 import { timelineSvg } from './chart.ts';
 import { type SimulationResult, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
-import { loadWorkload } from './workload.ts';
+import { loadWorkload, withFaults } from './workload.ts';
 
 const usage =
-  'usage: npm run simulate -- --workload FILE [--strategy NAME]... [--seed N] [--out DIR] [--duration SECONDS] [--json]';
+  'usage: npm run simulate -- --workload FILE [--strategy NAME]... [--seed N] [--out DIR] [--duration SECONDS] [--faults] [--json]';
 
 function values(args: readonly string[], name: string): string[] {
   return args.flatMap((arg, i) => (arg === name && args[i + 1] !== undefined ? [args[i + 1] as string] : []));
@@ -24,7 +24,8 @@ async function main(args: readonly string[]): Promise<number> {
     console.error(usage);
     return 2;
   }
-  const workload = await loadWorkload(file);
+  const loaded = await loadWorkload(file);
+  const workload = args.includes('--faults') ? withFaults(loaded) : loaded;
   const chosen = values(args, '--strategy');
   const strategies = chosen.length > 0 ? chosen : strategyNames;
   const seed = Number(values(args, '--seed')[0] ?? 1);

@@ -2,7 +2,7 @@
  * The simulated world behind the production ports: GitHubPort, FleetPort and RunnerConfigStore. Strategies
  * (the real cycle included) see nothing else. Each call is metered (requests.ts).
  */
-import { GitHubRateLimitError } from '../../functions/adapters/github-errors.ts';
+import { GitHubRateLimitError, GitHubUnavailableError } from '../../functions/adapters/github-errors.ts';
 import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
 import type { GitHubPort, JitRunner, JitRunnerRequest, RateLimit } from '../../functions/ports/github.ts';
@@ -33,6 +33,8 @@ export class SimGitHub implements GitHubPort {
   }
 
   async listQueuedJobs(repository: string): Promise<QueuedJob[]> {
+    if (this.world.githubReadFails())
+      throw new GitHubUnavailableError(`listing ${repository} failed (injected)`);
     const repo = this.world.repos.get(repository);
     if (!repo) return [];
     const runs = [...repo.activeRunIds].flatMap((id) => {
@@ -68,6 +70,7 @@ export class SimGitHub implements GitHubPort {
   }
 
   async listRunners(): Promise<Runner[]> {
+    if (this.world.githubReadFails()) throw new GitHubUnavailableError('listing runners failed (injected)');
     const runners = [...this.world.runners.values()];
     this.listing(
       'runners',

@@ -52,6 +52,8 @@ export interface SimulationResult {
     readonly instanceMinutes: number;
     readonly launched: number;
     readonly launchMissing: number;
+    /** GitHub reads that failed (workload.githubFailureRate, e.g. with `--faults`). */
+    readonly githubReadFailures: number;
     readonly notModifiedRequests: number;
     readonly rejectedRequests: number;
     readonly githubWrites: number;
@@ -151,6 +153,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       instanceMinutes: round(stats.instanceSeconds / 60),
       launched: stats.launched,
       launchMissing: stats.launchMissing,
+      githubReadFailures: world.githubReadFailures,
       notModifiedRequests: measured.notModified,
       rejectedRequests: measured.rejected,
       githubWrites: measured.writes,

@@ -67,6 +67,11 @@ export const workloadSchema = z
     bootSeconds: spread.default({ mean: 45, jitter: 10 }),
     /** Probability that one requested spot instance cannot be launched (InsufficientInstanceCapacity). */
     spotFailureRate: z.number().min(0).max(1).default(0),
+    /**
+     * Probability that one GitHub read (a repository's job scan, the runner list) fails even after the client's
+     * own retries (a 5xx outage): the state machine's Retry and the failed-repository rules take over.
+     */
+    githubFailureRate: z.number().min(0).max(1).default(0),
     /** An idle runner that got a job starts it this long after the assignment. */
     pickupSeconds: seconds.default(2),
     /** GitHub's list of runners shows a runner busy only this long after its job started (the lag). */
@@ -195,4 +200,16 @@ function ratePerMinuteAt(arrival: z.output<typeof poissonSchema>, atSeconds: num
     if (atSeconds <= t1) return t1 === t0 ? r1 : r0 + ((r1 - r0) * (atSeconds - t0)) / (t1 - t0);
   }
   return (curve[curve.length - 1] as [number, number])[1];
+}
+
+/**
+ * `--faults`: at least 30 % of spot requests find no capacity and 5 % of GitHub reads fail (after the client's
+ * retries), on top of what the workload sets.
+ */
+export function withFaults<W extends { spotFailureRate: number; githubFailureRate: number }>(workload: W): W {
+  return {
+    ...workload,
+    spotFailureRate: Math.max(workload.spotFailureRate, 0.3),
+    githubFailureRate: Math.max(workload.githubFailureRate, 0.05),
+  };
 }

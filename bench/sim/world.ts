@@ -143,6 +143,8 @@ export class SimWorld {
   private readonly launchesByToken = new Map<string, LaunchOutcome>();
   private readonly bootRng: Rng;
   private readonly spotRng: Rng;
+  private readonly githubRng: Rng;
+  private githubFailures = 0;
   private nextJobId = 1;
   private nextRunId = 1;
   private nextRunnerId = 1;
@@ -170,6 +172,7 @@ export class SimWorld {
     const rng = new Rng(options.seed);
     this.bootRng = rng.fork('boot');
     this.spotRng = rng.fork('spot');
+    this.githubRng = rng.fork('github');
     for (let i = 0; i < options.workload.repositories; i += 1) {
       const name = repositoryName(i);
       this.repos.set(name, { name, activeRunIds: new Set(), version: 0 });
@@ -181,6 +184,17 @@ export class SimWorld {
       this.clock.after(sampleEvery, sample);
     };
     this.clock.schedule(0, sample);
+  }
+  /** Whether this GitHub read fails (workload.githubFailureRate; a seeded draw, so runs stay deterministic). */
+  githubReadFails(): boolean {
+    const fails = this.githubRng.chance(this.workload.githubFailureRate);
+    if (fails) this.githubFailures += 1;
+    return fails;
+  }
+
+  /** GitHub reads failed so far (see {@link githubReadFails}). */
+  get githubReadFailures(): number {
+    return this.githubFailures;
   }
 
   /** Put the workload's runs on the agenda. */
