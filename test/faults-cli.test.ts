@@ -1,6 +1,6 @@
 /**
  * `stepscale plan` under GitHub faults (unknown flags and a missing token are in plan-cli.test.ts): an
- * unreachable GitHub is one clear line and exit 1; transient failures of about 30% of the requests, each
+ * unreachable GitHub is one clear line and exit 1; transient failures of a third of the requests, each
  * failing once, change nothing in the numbers printed.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -9,12 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../functions/cli/stepscale.ts';
-import {
-  type FaultResponse,
-  type GitHubStandin,
-  type RecordedRequest,
-  startGitHubStandin,
-} from '../local/github-standin/server.ts';
+import { transientGitHubFaults } from '../local/faults.ts';
+import { type GitHubStandin, startGitHubStandin } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/github-standin/state.ts';
 
 const token = 'ghp_cli_faults_token';
@@ -77,25 +73,13 @@ describe('stepscale plan: GitHub unreachable', () => {
   });
 });
 
-describe('stepscale plan: about 30% of the requests fail once, transiently', () => {
+describe('stepscale plan: a third of the requests fail once, transiently', () => {
   let standin: GitHubStandin;
   let config: string;
   let faulty = false;
-  const decided = new Map<string, boolean>();
-  let faultCount = 0;
-  /** 502, 503, 429 and 403 secondary limit, each with retry-after where GitHub sends it. */
-  const faults: FaultResponse[] = [
-    { status: 502 },
-    { status: 503 },
-    { status: 429, headers: { 'retry-after': '1' } },
-    {
-      status: 403,
-      headers: { 'retry-after': '1' },
-      body: JSON.stringify({ message: 'You have exceeded a secondary rate limit.' }),
-    },
-  ];
-  const keyOf = (request: RecordedRequest) =>
-    `${request.method} ${request.path}?${new URLSearchParams(request.query).toString()}`;
+  // The same injector as `npm start -- --faults`: every third distinct request fails once, rotating through
+  // 502, 503, 429 and a 403 secondary limit (both with retry-after).
+  const injector = transientGitHubFaults();
 
   beforeAll(async () => {
     // 40 repositories; every third has a queued run of 2 x64 jobs, every fifth an in-progress run with one
@@ -121,17 +105,7 @@ describe('stepscale plan: about 30% of the requests fail once, transiently', () 
       state,
       token,
       pathPrefix: '/api/v3',
-      // Each distinct request (method, path, query) is decided on once: 3 in 10 fail, the first time only.
-      faults: (request) => {
-        if (!faulty) return undefined;
-        const key = keyOf(request);
-        if (decided.has(key)) return undefined;
-        const fail = decided.size % 10 < 3;
-        decided.set(key, fail);
-        if (!fail) return undefined;
-        faultCount += 1;
-        return faults[faultCount % faults.length];
-      },
+      faults: (request) => (faulty ? injector.hook(request) : undefined),
     });
     config = await configFile(standin.url.replace(/\/api\/v3$/, ''));
   });
@@ -157,8 +131,8 @@ describe('stepscale plan: about 30% of the requests fail once, transiently', () 
       unmatched: 8,
     });
     const faultedRequests = standin.requests.slice(cleanRequests);
-    expect(faultedRequests).toHaveLength(cleanRequests + faultCount);
-    expect(faultCount / cleanRequests).toBeGreaterThanOrEqual(0.25);
+    expect(faultedRequests).toHaveLength(cleanRequests + injector.injected);
+    expect(injector.injected / cleanRequests).toBeGreaterThanOrEqual(0.25);
     expect(new Set(faultedRequests.map((request) => request.status))).toEqual(
       new Set([200, 502, 503, 429, 403]),
     );
