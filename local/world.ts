@@ -4,7 +4,7 @@
  * instances shut down, and the scenario's runs arrive or get cancelled. Driven by a virtual clock, second by
  * second, so a run is deterministic.
  */
-import { normalizeLabels } from '../functions/core/labels.ts';
+import { labelsCover, normalizeLabels } from '../functions/core/labels.ts';
 import type { MemoryFleet } from './fleet/memory-fleet.ts';
 import type { MemoryRunnerConfigStore } from './fleet/memory-runner-configs.ts';
 import type { GitHubState } from './github-standin/state.ts';
@@ -154,7 +154,7 @@ export class LocalWorld {
         (candidate) =>
           candidate.status === 'online' &&
           !candidate.busy &&
-          covers(
+          labelsCover(
             candidate.labels.map((label) => label.name),
             wanted,
           ),
@@ -191,9 +191,4 @@ function runStatusOf(statuses: readonly string[]): 'queued' | 'in_progress' | 'w
   if (statuses.includes('in_progress')) return 'in_progress';
   if (statuses.every((status) => status === 'waiting')) return 'waiting';
   return 'queued';
-}
-
-function covers(runnerLabels: readonly string[], wanted: readonly string[]): boolean {
-  const have = new Set(normalizeLabels(runnerLabels));
-  return wanted.every((label) => have.has(label));
 }

@@ -35,6 +35,14 @@ export function matchPool<P extends LabelledPool>(
 
 /** True when a runner with `runnerLabels` can serve every job of `pool`. */
 export function runnerServesPool(runnerLabels: readonly string[], pool: LabelledPool): boolean {
+  return labelsCover(runnerLabels, pool.labels);
+}
+
+/** GitHub's rule: a runner can take a job when it has every one of the job's (normalized) labels. */
+export function labelsCover(
+  runnerLabels: readonly string[],
+  normalizedJobLabels: readonly string[],
+): boolean {
   const have = new Set(normalizeLabels(runnerLabels));
-  return pool.labels.every((label) => have.has(label));
+  return normalizedJobLabels.every((label) => have.has(label));
 }
