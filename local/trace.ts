@@ -70,7 +70,7 @@ interface CycleStateView {
     failedRepositories: number;
     skippedRepositories?: number;
   };
-  plan?: { launches: { count: number }[]; removals: unknown[]; scaleDownHeld: boolean };
+  plan?: { launches: { count: number }[]; removals: unknown[]; scaleDownHeld: boolean; leaseHeldBy?: string };
   scaleUp?: { launched: number; missing: number };
   scaleDown?: { terminated: number; skipped: number; failed: number };
   registration?: { registered: number; pending: number };
@@ -107,7 +107,11 @@ function describeOutput(state: string, output: unknown): string {
     case 'Decide': {
       if (!o.plan) return '';
       const launches = o.plan.launches.reduce((total, launch) => total + launch.count, 0);
-      const held = o.plan.scaleDownHeld ? ' (scale-down held: incomplete collection)' : '';
+      const held = o.plan.leaseHeldBy
+        ? ` (cycle ${o.plan.leaseHeldBy} holds the scaling lease: nothing changed)`
+        : o.plan.scaleDownHeld
+          ? ' (scale-down held: incomplete collection)'
+          : '';
       return `launch ${launches}, remove ${o.plan.removals.length}${held}`;
     }
     case 'ScaleUp':

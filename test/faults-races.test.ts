@@ -2,12 +2,15 @@
  * Overlapping cycles through the real state machine, over the EC2 fleet adapter and a fake EC2 that
  * dedupes client tokens as EC2 does. A barrier holds every cycle at ScaleUp until all have decided, so
  * each Decide has run before any instance was launched: the worst interleaving, made deterministic.
+ * What keeps them from launching twice: the same cycle shares a client token, different cycles a lease.
  */
 import { describe, expect, it } from 'vitest';
 import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
 import { GitHubRequestError } from '../functions/adapters/github-errors.ts';
+import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { launchCreatedAt } from '../functions/handlers/scale-up.ts';
+import { scalingLeaseKey } from '../functions/handlers/scaling-lease.ts';
 import type { JitRunner, JitRunnerRequest } from '../functions/ports/github.ts';
 import { type CycleRunOptions, runCycle } from '../local/cycle-runner.ts';
 import { FakeEc2 } from './support/fake-ec2.ts';
@@ -22,11 +25,15 @@ class UniqueNameGitHub extends FakeGitHub {
   }
 }
 
-function setup(queued: number, maxRunners: number) {
+function setup(queued: number, maxRunners: number, now?: () => Date) {
   const ec2 = new FakeEc2();
   const github = new UniqueNameGitHub();
   github.jobsByRepo.set('api', queuedJobs(queued));
-  const base = testDeps({ github, config: { pools: [{ ...testPool, maxRunners }] } });
+  const base = testDeps({
+    github,
+    config: { pools: [{ ...testPool, maxRunners }] },
+    ...(now ? { now } : {}),
+  });
   const deps: HandlerDeps = {
     ...base.deps,
     fleet: createEc2Fleet({
@@ -37,6 +44,8 @@ function setup(queued: number, maxRunners: number) {
   };
   return { ec2, github, deps };
 }
+
+const planOf = (result: { output: { plan?: unknown } }) => result.output.plan as DecideOutput;
 
 /** Runs the cycles concurrently; none enters ScaleUp before all have got there (i.e. all have decided). */
 async function overlapping(deps: HandlerDeps, cycleIds: readonly string[]) {
@@ -76,25 +85,71 @@ describe('overlapping cycles', () => {
     expect(github.runners).toHaveLength(5);
   });
 
-  it('KNOWN LIMIT: two different cycles that both decide before either launches can exceed maxRunners', async () => {
-    // Prepare: 5 queued, maxRunners 6. Each Decide lists 0 instances and launches 5.
+  it('two different cycles that overlap: one launches, the other finds the lease taken and changes nothing', async () => {
+    // Prepare: 5 queued, maxRunners 6. Without the lease each Decide would list 0 instances and launch 5.
     const { ec2, deps } = setup(5, 6);
+    const ids = ['2026-01-05T09:00:00Z', '2026-01-05T09:01:00Z'];
     // Act
-    const results = await overlapping(deps, ['2026-01-05T09:00:00Z', '2026-01-05T09:01:00Z']);
-    // Assess: different cycle ids make different client tokens, so nothing dedupes the two launches.
-    // Decide bounds a pool by the instances it *lists*; instances launched by a cycle still in flight are
-    // invisible to it. The bound rests on cycles never overlapping (55 s execution timeout, 1-minute or
-    // longer schedule), not on a lock. This records what happens when that assumption is broken.
-    expect(results.map((result) => result.output.plan)).toEqual([
-      expect.objectContaining({ launches: [{ pool: 'linux-x64', count: 5 }] }),
-      expect.objectContaining({ launches: [{ pool: 'linux-x64', count: 5 }] }),
-    ]);
-    expect(ec2.fleetsLaunched).toHaveLength(2);
-    expect(ec2.live()).toHaveLength(10); // > maxRunners 6
-    // The next, non-overlapping cycle sees all 10 and launches nothing more.
+    const results = await overlapping(deps, ids);
+    // Assess
+    expect(results.map((result) => result.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    const plans = results.map(planOf);
+    const winner = plans.findIndex((plan) => plan.leaseHeldBy === undefined);
+    const loser = 1 - winner;
+    expect(winner).toBeGreaterThanOrEqual(0);
+    expect(plans[winner]).toMatchObject({ launches: [{ pool: 'linux-x64', count: 5 }] });
+    expect(plans[loser]).toMatchObject({
+      leaseHeldBy: ids[winner],
+      launches: [],
+      removals: [],
+      scaleDownHeld: true,
+      pools: [expect.objectContaining({ queued: 5, launch: 0, terminate: 0 })],
+    });
+    expect(ec2.fleetsLaunched).toHaveLength(1);
+    expect(ec2.live()).toHaveLength(5);
+    // The holder gave the lease back in ScaleDown: the next cycle takes it, sees the 5 booting, launches nothing.
     const next = await runCycle({ deps, cycleId: '2026-01-05T09:02:00Z', registrationWaitSeconds: 0 });
     expect(next.output.plan).toMatchObject({ launches: [] });
-    expect(ec2.live()).toHaveLength(10);
+    expect(planOf(next).leaseHeldBy).toBeUndefined();
+    expect(ec2.live()).toHaveLength(5);
+  });
+
+  it('three overlapping cycles launch once between them', async () => {
+    const { ec2, deps } = setup(4, 6);
+    const results = await overlapping(deps, ['2026-01-05T09:00:00Z', 'manual-1', 'manual-2']);
+    expect(results.filter((result) => planOf(result).leaseHeldBy === undefined)).toHaveLength(1);
+    expect(ec2.fleetsLaunched).toHaveLength(1);
+    expect(ec2.live()).toHaveLength(4);
+  });
+
+  it('a lease its holder never gave back blocks scaling only until it ends', async () => {
+    // Prepare: a cycle died after Decide (its execution timed out): its lease is still in the store.
+    let now = new Date('2026-01-05T09:00:00Z');
+    const { ec2, deps } = setup(3, 6, () => now);
+    const lease = await deps.stateStore.acquireLease(
+      scalingLeaseKey,
+      'died-2026-01-05T08:59:50Z',
+      new Date(now.getTime() + 80_000),
+    );
+    expect(lease).toEqual({ acquired: true });
+    // Act 1: a cycle within the lease stands down; its ScaleDown does not release another cycle's lease.
+    const during = await runCycle({
+      deps,
+      cycleId: '2026-01-05T09:00:00Z',
+      registrationWaitSeconds: 0,
+    });
+    // Act 2: once the lease has ended, the next cycle scales.
+    now = new Date('2026-01-05T09:01:30Z');
+    const after = await runCycle({
+      deps,
+      cycleId: '2026-01-05T09:01:00Z',
+      registrationWaitSeconds: 0,
+    });
+    // Assess
+    expect(during.output.plan).toMatchObject({ leaseHeldBy: 'died-2026-01-05T08:59:50Z', launches: [] });
+    expect(after.output.plan).toMatchObject({ launches: [{ pool: 'linux-x64', count: 3 }] });
+    expect(planOf(after).leaseHeldBy).toBeUndefined();
+    expect(ec2.live()).toHaveLength(3);
   });
 
   it('cycles that do not overlap keep the pool within maxRunners', async () => {
@@ -103,6 +158,18 @@ describe('overlapping cycles', () => {
     await runCycle({ deps, cycleId: '2026-01-05T09:01:00Z', registrationWaitSeconds: 0 });
     expect(ec2.fleetsLaunched).toHaveLength(1);
     expect(ec2.live()).toHaveLength(5);
+  });
+
+  it('cycles one after another each take the lease: the one before gave it back', async () => {
+    // Within the lease's 90 s (the clock stands still), so only the release lets the second cycle scale.
+    const { ec2, github, deps } = setup(2, 10);
+    const first = await runCycle({ deps, cycleId: '2026-01-05T09:00:00Z', registrationWaitSeconds: 0 });
+    github.jobsByRepo.set('api', queuedJobs(5));
+    const second = await runCycle({ deps, cycleId: '2026-01-05T09:01:00Z', registrationWaitSeconds: 0 });
+    expect(first.output.plan).toMatchObject({ launches: [{ pool: 'linux-x64', count: 2 }] });
+    expect(second.output.plan).toMatchObject({ launches: [{ pool: 'linux-x64', count: 3 }] });
+    expect(ec2.live()).toHaveLength(5);
+    expect((await deps.stateStore.getMany([scalingLeaseKey])).size).toBe(0);
   });
 
   it('tags launches with the scheduled time when the cycle id is one, else with the execution start', () => {

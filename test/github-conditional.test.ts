@@ -63,6 +63,14 @@ class CountingStore implements StateStore {
     return this.memory.putMany(entries, ttlSeconds);
   }
 
+  acquireLease(key: string, holder: string, until: Date) {
+    return this.memory.acquireLease(key, holder, until);
+  }
+
+  releaseLease(key: string, holder: string) {
+    return this.memory.releaseLease(key, holder);
+  }
+
   /** The stored item of a key, as the JSON a real store would hold. */
   async json(key: string): Promise<string | undefined> {
     const value = (await this.memory.getMany([key])).get(key);
@@ -327,6 +335,12 @@ describe('conditional requests: queued jobs', () => {
         throw new Error('store down');
       },
       putMany: async () => {
+        throw new Error('store down');
+      },
+      acquireLease: async () => {
+        throw new Error('store down');
+      },
+      releaseLease: async () => {
         throw new Error('store down');
       },
     };

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { yamlParse } from 'yaml-cfn';
 import { ConfigError } from '../functions/errors.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
+import { scalingLeaseSeconds } from '../functions/handlers/scaling-lease.ts';
 import {
   type LambdaEnv,
   lambdaEnvironment,
@@ -129,6 +130,19 @@ describe('template.yaml: wiring', () => {
     expect(functionProperty(task, 'Timeout')).toBeLessThan(taskStates.get(task)?.TimeoutSeconds ?? 0);
   });
 
+  it('ends a scaling lease only after every task of its holder that changes the fleet has stopped', () => {
+    // The lease runs from Decide, which starts after the execution; Step Functions stops the execution at its
+    // TimeoutSeconds, and a ScaleUp or ScaleDown invocation running then lasts at most its function timeout.
+    const executionTimeout = JSON.parse(aslText).TimeoutSeconds;
+    expect(executionTimeout).toBeGreaterThan(0);
+    const lastFleetChange =
+      executionTimeout +
+      Math.max(functionProperty('ScaleUp', 'Timeout'), functionProperty('ScaleDown', 'Timeout'));
+    expect(scalingLeaseSeconds).toBeGreaterThanOrEqual(lastFleetChange);
+    // ...and not much longer: a cycle that died holding it holds up at most the next scheduled cycle.
+    expect(scalingLeaseSeconds).toBeLessThanOrEqual(lastFleetChange + 30);
+  });
+
   it('sets every environment variable the entry points require', () => {
     const variables = template.Globals.Function.Environment.Variables;
     for (const [name, spec] of Object.entries(lambdaEnvironment)) {
@@ -226,6 +240,8 @@ const permissionsOf: Record<string, Record<string, string[]>> = {
   stateStore: {
     getMany: ['dynamodb:BatchGetItem'],
     putMany: ['dynamodb:BatchWriteItem'],
+    acquireLease: ['dynamodb:PutItem'],
+    releaseLease: ['dynamodb:DeleteItem'],
   },
 };
 /** The adapters behind each port, and the SDK service their commands belong to. */
@@ -238,7 +254,7 @@ const adaptersOf: Record<string, { files: string[]; service: string }> = {
 const configRead = 'ssm:GetParameter';
 const tokenRead = 'secretsmanager:GetSecretValue';
 /** GitHub methods answered conditionally also read and write their remembered answers in the state store. */
-const stateStoreActions = Object.values(permissionsOf.stateStore ?? {}).flat();
+const stateStoreActions = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
 
 /** The GitHubPort methods the adapter runs through the conditional-request cache (`conditional.within/prefetch`). */
 async function conditionalGitHubMethods(): Promise<Set<string>> {

@@ -13,7 +13,7 @@
  *   CloudWatch Logs           = C × L / 1e9 × $0.50                (ingestion; the per-cycle trace)
  *     L counts ~2.5 AWS history events per event aws-local-stepfunctions emits, each 300 bytes of metadata plus
  *     its input/output (template: Level ALL, IncludeExecutionData true), and ~260 bytes per function log line.
- *   DynamoDB (on-demand)      = C × ((S + 3) × 0.5 RRU × $0.125/1e6 + (W + 2) × 2 WRU × $0.625/1e6)
+ *   DynamoDB (on-demand)      = C × ((S + 3) × 0.5 RRU × $0.125/1e6 + ((W + 2) × 2 + 2) WRU × $0.625/1e6)
  *   total                     = Step Functions (the chosen type) + Lambda          (the issue's definition)
  *   totalWithLogsAndState     = total + CloudWatch Logs + DynamoDB                   (what the bill shows)
  *
@@ -97,11 +97,12 @@ export function monthlyCost(
   const logs = (c * means.logBytes * prices.logsPerGbIngested) / 1e9;
   const logsLean = (c * means.logBytesWithoutExecutionData * prices.logsPerGbIngested) / 1e9;
   // Reads: one item per scanned repository + the org-level listings and the governor's two items, eventually
-  // consistent (0.5 RRU up to 4 KB). Writes: the repositories whose answer changed + the governor's, ≤ 2 KB.
+  // consistent (0.5 RRU up to 4 KB). Writes: the repositories whose answer changed + the governor's, ≤ 2 KB,
+  // and the scaling lease taken and given back (1 WRU each, a refused conditional write costs the same).
   const dynamodb =
     c *
     ((means.repositoryScans + 3) * 0.5 * prices.dynamoPerReadUnit +
-      (means.changedScans + 2) * 2 * prices.dynamoPerWriteUnit);
+      ((means.changedScans + 2) * 2 + 2) * prices.dynamoPerWriteUnit);
   const stepFunctions = stateMachineType === 'EXPRESS' ? express : standard;
   const total = stepFunctions + lambda;
   return {

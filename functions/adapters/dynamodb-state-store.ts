@@ -4,16 +4,22 @@
  * batches (BatchGetItem takes at most 100 keys, BatchWriteItem at most 25 puts); what DynamoDB leaves
  * unprocessed under throttling is retried with a short exponential backoff. DynamoDB deletes expired items
  * lazily (typically within days), so reads ignore an item whose `expiresAt` has passed.
+ *
+ * Leases are items too, with the holder in its own attribute: taking one is a single conditional PutItem
+ * (free, expired, or already ours), so two cycles racing for it cannot both win.
  */
 import {
   type AttributeValue,
   BatchGetItemCommand,
   BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
+  PutItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { StepscaleError } from '../errors.ts';
-import type { StateStore } from '../ports/state-store.ts';
+import type { Lease, LeaseOutcome, StateStore } from '../ports/state-store.ts';
 
 export interface DynamoDbStateStoreOptions {
   readonly client: DynamoDBClient;
@@ -129,7 +135,69 @@ export function createDynamoDbStateStore(options: DynamoDbStateStoreOptions): St
       }));
       await Promise.all(chunks(requests, maxPutsPerBatchWrite).map(writeChunk));
     },
+
+    async acquireLease(key: string, holder: string, until: Date): Promise<LeaseOutcome> {
+      const lease: Lease = { holder, until: until.toISOString() };
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: {
+              pk: { S: key },
+              holder: { S: holder },
+              value: { S: JSON.stringify(lease) },
+              // Rounded up: a lease never ends before its holder was promised.
+              expiresAt: { N: String(Math.ceil(until.getTime() / 1000)) },
+            },
+            ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now OR #holder = :holder',
+            ExpressionAttributeNames: { '#pk': 'pk', '#expiresAt': 'expiresAt', '#holder': 'holder' },
+            ExpressionAttributeValues: {
+              ':now': { N: String(Math.floor(now().getTime() / 1000)) },
+              ':holder': { S: holder },
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { acquired: true };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw unavailable(tableName, error);
+        return { acquired: false, heldBy: leaseOf(error.Item) };
+      }
+    },
+
+    async releaseLease(key: string, holder: string): Promise<void> {
+      try {
+        await client.send(
+          new DeleteItemCommand({
+            TableName: tableName,
+            Key: { pk: { S: key } },
+            ConditionExpression: '#holder = :holder',
+            ExpressionAttributeNames: { '#holder': 'holder' },
+            ExpressionAttributeValues: { ':holder': { S: holder } },
+          }),
+        );
+      } catch (error) {
+        // Taken over by another cycle after ours ran out, or already gone: not ours to delete.
+        if (error instanceof ConditionalCheckFailedException) return;
+        throw unavailable(tableName, error);
+      }
+    },
   };
+}
+
+/** The holder of a lease the condition refused, from the item DynamoDB returned with the refusal. */
+function leaseOf(item: Item | undefined): Lease {
+  const holder = item?.holder?.S ?? 'unknown';
+  const seconds = Number(item?.expiresAt?.N);
+  return {
+    holder,
+    until: Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString() : 'unknown',
+  };
+}
+
+function unavailable(tableName: string, error: unknown): StateStoreUnavailableError {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new StateStoreUnavailableError(`DynamoDB table ${tableName}: ${reason}`, { cause: error });
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

@@ -2,7 +2,7 @@
  * In-memory StateStore: local runs, tests, benchmarks, `stepscale plan`, and a Lambda deployed without a state
  * table (memory then lasts as long as the container). Honours TTLs against an injected clock.
  */
-import type { StateStore } from '../ports/state-store.ts';
+import type { Lease, LeaseOutcome, StateStore } from '../ports/state-store.ts';
 
 export class MemoryStateStore implements StateStore {
   private readonly entries = new Map<string, { json: string; expiresAt: number }>();
@@ -31,6 +31,26 @@ export class MemoryStateStore implements StateStore {
     this.stats.writes += entries.length;
     const expiresAt = this.now().getTime() + ttlSeconds * 1000;
     for (const { key, value } of entries) this.entries.set(key, { json: JSON.stringify(value), expiresAt });
+  }
+
+  /** One process, one thread: the check and the write cannot interleave with another caller's. */
+  async acquireLease(key: string, holder: string, until: Date): Promise<LeaseOutcome> {
+    const current = this.liveLease(key);
+    if (current && current.holder !== holder) return { acquired: false, heldBy: current };
+    const lease: Lease = { holder, until: until.toISOString() };
+    this.entries.set(key, { json: JSON.stringify(lease), expiresAt: until.getTime() });
+    return { acquired: true };
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    const current = this.liveLease(key);
+    if (current?.holder === holder) this.entries.delete(key);
+  }
+
+  private liveLease(key: string): Lease | undefined {
+    const entry = this.entries.get(key);
+    if (!entry || entry.expiresAt <= this.now().getTime()) return undefined;
+    return JSON.parse(entry.json) as Lease;
   }
 
   get size(): number {

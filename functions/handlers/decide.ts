@@ -1,6 +1,7 @@
 /**
- * Task `Decide`: reads the runners and this stack's instances, then runs the pure decision.
- * Only counts and the (bounded) lists of actions leave this task.
+ * Task `Decide`: takes the scaling lease, reads the runners and this stack's instances, then runs the pure
+ * decision. Only counts and the (bounded) lists of actions leave this task. A cycle that finds the lease
+ * held by another cycle still in flight plans nothing: it launches and removes nothing (scaling-lease.ts).
  */
 import { z } from 'zod';
 import {
@@ -10,6 +11,7 @@ import {
   type RunnerRemoval,
 } from '../core/decide.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
 
 const count = z.int().min(0);
 const inputSchema = z.object({
@@ -37,6 +39,8 @@ export interface DecideOutput {
   readonly pools: PoolSummary[];
   readonly unmatched: number;
   readonly scaleDownHeld: boolean;
+  /** Set when another cycle held the scaling lease: this cycle planned no launches and no removals. */
+  readonly leaseHeldBy?: string;
   readonly launches: Launch[];
   readonly removals: Removal[];
   readonly cleanup: Cleanup;
@@ -60,6 +64,9 @@ export const ghostDeletionsPerCycle = 5;
 export function decide(deps: HandlerDeps) {
   return async (event: unknown): Promise<DecideOutput> => {
     const { cycle, demand } = parseTaskInput('Decide', inputSchema, event);
+    // Before listing: a cycle that takes the lease after another gave it back sees that cycle's instances.
+    const until = new Date(deps.now().getTime() + scalingLeaseSeconds * 1000);
+    const lease = await deps.stateStore.acquireLease(scalingLeaseKey, cycle.id, until);
     const [runners, instances, storedRunnerConfigs] = await Promise.all([
       deps.github.listRunners(),
       deps.fleet.listInstances(),
@@ -93,9 +100,31 @@ export function decide(deps: HandlerDeps) {
         staleRunnerConfigs: plan.staleRunnerConfigs.slice(0, cleanupPerCycle),
       },
     };
+    if (!lease.acquired) {
+      deps.log.warn('Another cycle holds the scaling lease: this cycle launches and removes nothing', {
+        cycleId: cycle.id,
+        holder: lease.heldBy.holder,
+        until: lease.heldBy.until,
+        wouldLaunch: output.launches,
+      });
+      return standDown(output, lease.heldBy.holder);
+    }
     for (const summary of output.pools) deps.log.info('Pool decision', { cycleId: cycle.id, ...summary });
     if (plan.scaleDownHeld)
       deps.log.warn('Scale-down held: collection was incomplete', { cycleId: cycle.id });
     return output;
+  };
+}
+
+/** What a cycle without the lease does: observe and report, change nothing. */
+function standDown(output: DecideOutput, holder: string): DecideOutput {
+  return {
+    ...output,
+    pools: output.pools.map((pool) => ({ ...pool, launch: 0, terminate: 0 })),
+    scaleDownHeld: true,
+    leaseHeldBy: holder,
+    launches: [],
+    removals: [],
+    cleanup: { orphansToMark: [], orphansToTerminate: [], ghosts: [], staleRunnerConfigs: [] },
   };
 }

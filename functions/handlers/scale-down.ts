@@ -8,11 +8,13 @@
  * - Ghosts (offline registrations whose instance is gone): deleted if still offline and idle.
  * - Runner configs no instance will read: deleted.
  * One failing item never stops the others; failures are counted and logged.
+ * The last task that changes the fleet: it gives back the scaling lease Decide took, whatever happens.
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { Runner } from '../core/model.ts';
-import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { type Cycle, cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
 
 const instanceIds = z.array(z.string().min(1)).max(1000);
 const inputSchema = z.object({
@@ -50,58 +52,69 @@ type Outcome = 'removed' | 'skipped' | 'failed';
 
 export function scaleDown(deps: HandlerDeps) {
   return async (event: unknown): Promise<ScaleDownOutput> => {
-    const { cycle, removals, cleanup } = parseTaskInput('ScaleDown', inputSchema, event);
-    const log = (message: string, fields: Record<string, unknown>) =>
-      deps.log.info(message, { cycleId: cycle.id, ...fields });
-    const limit = pLimit(4);
-    const toTerminate: string[] = [];
+    const input = parseTaskInput('ScaleDown', inputSchema, event);
+    try {
+      return await removeWhatDecideChose(deps, input);
+    } finally {
+      await releaseScalingLease(deps, input.cycle);
+    }
+  };
+}
 
-    const outcomes = await Promise.all(
-      removals.map((removal) =>
-        limit(async (): Promise<Outcome> => {
-          const fields = { cycleId: cycle.id, pool: removal.pool, runner: removal.runnerName };
-          try {
-            const fresh = await deps.github.getRunner(removal.runnerId);
-            if (fresh && (fresh.busy || fresh.name !== removal.runnerName)) {
-              deps.log.info('Runner turned busy, left alone', fields);
-              return 'skipped';
-            }
-            // A runner that is already gone runs no job; terminating its instance is what a retry must still do.
-            if (fresh) await deps.github.deleteRunner(removal.runnerId);
-            toTerminate.push(removal.instanceId);
-            return 'removed';
-          } catch (error) {
-            // Deregistration failed or was refused (the runner took a job): keep the instance.
-            deps.log.warn('Runner not deregistered, instance kept', { ...fields, error: error as Error });
-            return 'failed';
+async function removeWhatDecideChose(
+  deps: HandlerDeps,
+  { cycle, removals, cleanup }: z.output<typeof inputSchema>,
+): Promise<ScaleDownOutput> {
+  const log = (message: string, fields: Record<string, unknown>) =>
+    deps.log.info(message, { cycleId: cycle.id, ...fields });
+  const limit = pLimit(4);
+  const toTerminate: string[] = [];
+
+  const outcomes = await Promise.all(
+    removals.map((removal) =>
+      limit(async (): Promise<Outcome> => {
+        const fields = { cycleId: cycle.id, pool: removal.pool, runner: removal.runnerName };
+        try {
+          const fresh = await deps.github.getRunner(removal.runnerId);
+          if (fresh && (fresh.busy || fresh.name !== removal.runnerName)) {
+            deps.log.info('Runner turned busy, left alone', fields);
+            return 'skipped';
           }
-        }),
-      ),
-    );
+          // A runner that is already gone runs no job; terminating its instance is what a retry must still do.
+          if (fresh) await deps.github.deleteRunner(removal.runnerId);
+          toTerminate.push(removal.instanceId);
+          return 'removed';
+        } catch (error) {
+          // Deregistration failed or was refused (the runner took a job): keep the instance.
+          deps.log.warn('Runner not deregistered, instance kept', { ...fields, error: error as Error });
+          return 'failed';
+        }
+      }),
+    ),
+  );
 
-    const orphans = await orphansStillUnregistered(deps, cleanup.orphansToTerminate);
-    if (toTerminate.length + orphans.length > 0) {
-      await deps.fleet.terminate([...toTerminate, ...orphans]);
-      log('Terminated instances', { idle: toTerminate.length, orphans: orphans.length });
-    }
-    if (cleanup.orphansToMark.length > 0) {
-      await deps.fleet.markOrphaned(cleanup.orphansToMark, deps.now());
-      log('Marked orphaned instances; terminated next cycle unless their runner comes online', {
-        count: cleanup.orphansToMark.length,
-      });
-    }
-    const ghostsRemoved = await removeGhosts(deps, cycle.id, cleanup.ghosts);
-    const configsRemoved = await removeConfigs(deps, cycle.id, [...cleanup.staleRunnerConfigs, ...orphans]);
+  const orphans = await orphansStillUnregistered(deps, cleanup.orphansToTerminate);
+  if (toTerminate.length + orphans.length > 0) {
+    await deps.fleet.terminate([...toTerminate, ...orphans]);
+    log('Terminated instances', { idle: toTerminate.length, orphans: orphans.length });
+  }
+  if (cleanup.orphansToMark.length > 0) {
+    await deps.fleet.markOrphaned(cleanup.orphansToMark, deps.now());
+    log('Marked orphaned instances; terminated next cycle unless their runner comes online', {
+      count: cleanup.orphansToMark.length,
+    });
+  }
+  const ghostsRemoved = await removeGhosts(deps, cycle.id, cleanup.ghosts);
+  const configsRemoved = await removeConfigs(deps, cycle.id, [...cleanup.staleRunnerConfigs, ...orphans]);
 
-    return {
-      terminated: toTerminate.length,
-      skipped: outcomes.filter((outcome) => outcome === 'skipped').length,
-      failed: outcomes.filter((outcome) => outcome === 'failed').length,
-      orphansMarked: cleanup.orphansToMark.length,
-      orphansTerminated: orphans.length,
-      ghostsRemoved,
-      configsRemoved,
-    };
+  return {
+    terminated: toTerminate.length,
+    skipped: outcomes.filter((outcome) => outcome === 'skipped').length,
+    failed: outcomes.filter((outcome) => outcome === 'failed').length,
+    orphansMarked: cleanup.orphansToMark.length,
+    orphansTerminated: orphans.length,
+    ghostsRemoved,
+    configsRemoved,
   };
 }
 
@@ -170,4 +183,17 @@ async function removeConfigs(
     ),
   );
   return removed.filter(Boolean).length;
+}
+
+/** Best effort: a lease not given back ends by itself within {@link scalingLeaseSeconds}. */
+async function releaseScalingLease(deps: HandlerDeps, cycle: Cycle): Promise<void> {
+  try {
+    await deps.stateStore.releaseLease(scalingLeaseKey, cycle.id);
+  } catch (error) {
+    deps.log.warn('Scaling lease not released; it ends by itself', {
+      cycleId: cycle.id,
+      error: error as Error,
+      leaseSeconds: scalingLeaseSeconds,
+    });
+  }
 }

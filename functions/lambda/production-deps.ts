@@ -250,10 +250,16 @@ export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env):
   };
 }
 
-/** Without STEPSCALE_STATE_TABLE nothing is remembered between cycles (and no request is conditional). */
+/**
+ * Without STEPSCALE_STATE_TABLE nothing is remembered between cycles (and no request is conditional), and the
+ * scaling lease is always granted: nothing then keeps two overlapping cycles from both launching, which the
+ * template's schedule and 55 s execution timeout avoid but cannot rule out (README, "Failure modes").
+ */
 const forgetfulStateStore: StateStore = {
   getMany: async () => new Map(),
   putMany: async () => {},
+  acquireLease: async () => ({ acquired: true }),
+  releaseLease: async () => {},
 };
 
 let cached: Promise<HandlerDeps> | undefined;

@@ -1,0 +1,25 @@
+/**
+ * The scaling lease: one cycle at a time may change the fleet. Decide bounds a pool by the instances it
+ * lists, and the instances a cycle still in flight is about to launch are invisible to it, so two
+ * overlapping cycles (a slow execution and the next scheduled one, or a manual start) would each launch for
+ * the same queued jobs. Decide takes the lease before it plans; a cycle that cannot take it changes nothing.
+ * ScaleDown, the last task that changes the fleet, gives it back.
+ *
+ * A cycle that dies holding the lease does not block scaling for long: the lease ends by itself once no
+ * task of that execution can still be running, which the template makes a fixed bound (see
+ * {@link scalingLeaseSeconds}). The holder is the cycle id, so a retried Decide, or the same scheduled cycle
+ * delivered twice, takes it again; their launches are deduplicated by the client token.
+ *
+ * Only constants live here: Decide takes the lease and ScaleDown gives it back in their own modules, so each
+ * function is granted just the one DynamoDB action it uses (template.yaml; test/template.test.ts derives it).
+ */
+export const scalingLeaseKey = 'scaling-lease';
+
+/**
+ * How long a cycle holds the lease from Decide on, unless it gives it back sooner. Step Functions stops the
+ * execution 55 s after its start (the ASL's TimeoutSeconds), and a Lambda invocation already running then
+ * finishes on its own, at the latest after its function timeout (ScaleUp 35 s, ScaleDown 25 s in
+ * template.yaml): 55 + 35 = 90 s after the start, and Decide runs after the start. A test holds these
+ * numbers to the ASL and the template.
+ */
+export const scalingLeaseSeconds = 90;
