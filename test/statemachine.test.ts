@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
+import * as awsErrors from '../functions/adapters/aws-errors.ts';
+import { StateStoreUnavailableError } from '../functions/adapters/dynamodb-state-store.ts';
+import * as githubErrors from '../functions/adapters/github-errors.ts';
+import * as stepscaleErrors from '../functions/errors.ts';
+import { StepscaleError } from '../functions/errors.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
 import { type PackedBatch, unpackBatch } from '../functions/handlers/repository-batches.ts';
 import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
@@ -60,6 +65,25 @@ describe('statemachine/scaling-cycle.asl.json', () => {
       expect(state.Retry?.length, name).toBeGreaterThan(0);
       expect(state.Catch?.length, name).toBeGreaterThan(0);
     }
+  });
+
+  it('retries and catches only error names that Step Functions, Lambda or stepscale actually raise', async () => {
+    // A misspelt or renamed error in ErrorEquals fails silently in AWS: the retry just never happens.
+    const named = new Set(
+      Object.values({ ...githubErrors, ...awsErrors, ...stepscaleErrors, StateStoreUnavailableError })
+        .filter((value) => typeof value === 'function' && value.prototype instanceof StepscaleError)
+        .map((value) => (value as { name: string }).name),
+    );
+    const matched = new Set(
+      flatten(JSON.parse(await definitionText()).States).flatMap(([, state]) =>
+        [...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap(
+          (rule) => (rule as { ErrorEquals: string[] }).ErrorEquals,
+        ),
+      ),
+    );
+    const ours = [...matched].filter((name) => !/^(States|Lambda)\./.test(name));
+    expect(ours.length).toBeGreaterThan(3);
+    for (const name of ours) expect(named, `${name} in ErrorEquals`).toContain(name);
   });
 
   it('refuses to leave a placeholder unsubstituted', async () => {
