@@ -27,14 +27,10 @@ import { runCycle } from '../local/cycle-runner.ts';
 import { executionStats } from '../local/execution-stats.ts';
 import { MemoryFleet } from '../local/fleet/memory-fleet.ts';
 import { MemoryRunnerConfigStore } from '../local/fleet/memory-runner-configs.ts';
-import {
-  type GitHubStandin,
-  type RecordedRequest,
-  startGitHubStandin,
-} from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
 import { repositoryNames } from '../local/repository-names.ts';
 import { MemoryStateStore } from '../local/state/memory-state-store.ts';
+import { type BenchRequest, type StandinProcess, startStandinProcess } from './github/standin-process.ts';
+import { benchLabels, benchOrg, busyShare } from './github/world.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,10 +48,9 @@ const sizes = process.env.BENCH_SIZES
     : [100, 1000, 10_000];
 const naiveSample = 100;
 const fullScanUpTo = 1000;
-const busyShare = 0.05;
-const org = 'bench';
+const org = benchOrg;
 const token = 'bench-token';
-const labels = ['self-hosted', 'linux', 'x64'];
+const labels = benchLabels;
 
 interface CycleRow {
   readonly repositories: number;
@@ -73,34 +68,11 @@ interface CycleRow {
   readonly extrapolatedFrom?: number;
 }
 
-function seed(size: number): { state: GitHubState; names: string[]; makeBusy: () => void } {
-  const state = new GitHubState({ org });
-  const names = repositoryNames(size);
-  for (const name of names) {
-    state.addRepo(name);
-    for (let i = 0; i < 2; i += 1) {
-      const run = state.addRun(name, 'completed');
-      state.addJob(run.id, { labels, status: 'completed' });
-    }
-  }
-  const makeBusy = () => {
-    const every = Math.round(1 / busyShare);
-    names.forEach((name, index) => {
-      if (index % every !== 0) return;
-      const run = state.addRun(name, 'queued');
-      state.addJob(run.id, { labels });
-      state.addJob(run.id, { labels });
-    });
-  };
-  return { state, names, makeBusy };
-}
-
-const countsAgainstLimit = (request: RecordedRequest) =>
+const countsAgainstLimit = (request: BenchRequest) =>
   request.status !== 304 && request.path !== '/rate_limit';
 
 async function stepscaleCycles(size: number): Promise<CycleRow[]> {
-  const { state, makeBusy } = seed(size);
-  const standin = await startGitHubStandin({ state, token, latencyMs });
+  const standin = await startStandinProcess({ size, token, latencyMs });
   try {
     const config = parseConfig({
       github: { url: 'https://github.example.com', apiUrl: standin.url, org },
@@ -142,8 +114,8 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
     };
     const rows: CycleRow[] = [];
     for (const cycle of ['first', 'idle', 'busy'] as const) {
-      if (cycle === 'busy') makeBusy();
-      const before = standin.requests.length;
+      if (cycle === 'busy') await standin.makeBusy();
+      const before = await standin.requestCount();
       const started = performance.now();
       const result = await runCycle({
         deps,
@@ -156,7 +128,7 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
         throw new Error(
           `stepscale ${cycle} cycle failed: ${JSON.stringify(result.output.scaleUpError ?? result.output.scaleDownError ?? result.error)}`,
         );
-      const requests = standin.requests.slice(before);
+      const requests = await standin.requestsSince(before);
       const demand = result.output.demand as { queuedByPool?: Record<string, number> } | undefined;
       rows.push({
         repositories: size,
@@ -177,7 +149,7 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
 }
 
 /** The old poller, sequential and unconditional. Returns queued jobs seen and requests made. */
-async function naivePoll(standin: GitHubStandin, repositories: readonly string[]): Promise<number> {
+async function naivePoll(standin: StandinProcess, repositories: readonly string[]): Promise<number> {
   const get = async (
     url: string,
     retried = false,
@@ -223,31 +195,21 @@ async function naivePoll(standin: GitHubStandin, repositories: readonly string[]
 }
 
 async function naiveCycles(size: number): Promise<CycleRow[]> {
-  const { state, names, makeBusy } = seed(size);
-  const standin = await startGitHubStandin({ state, token, latencyMs });
+  const names = repositoryNames(size);
+  const standin = await startStandinProcess({ size, token, latencyMs });
   try {
     const sample = names.slice(0, Math.min(naiveSample, size));
     const rows: CycleRow[] = [];
     for (const cycle of ['idle', 'busy'] as const) {
-      if (cycle === 'busy') makeBusy();
+      if (cycle === 'busy') await standin.makeBusy();
       // Exact request count for the whole organization: repository pages + one run listing per repository +
       // one job listing per run (every list here fits one page of 100).
-      const totalRequests =
-        Math.ceil(size / 100) + size + names.reduce((n, name) => n + state.listRuns(name).length, 0);
-      const before = standin.requests.length;
+      const { requests: totalRequests, queued: queuedTotal } = await standin.naiveTotals();
+      const before = await standin.requestCount();
       const started = performance.now();
       const queued = await naivePoll(standin, sample);
       const sampleMs = performance.now() - started;
-      const sampleRequests = standin.requests.length - before;
-      const queuedTotal = names.reduce(
-        (n, name) =>
-          n +
-          state
-            .listRuns(name)
-            .flatMap((run) => state.jobsOfRun(run.id, 'latest'))
-            .filter((job) => job.status === 'queued').length,
-        0,
-      );
+      const sampleRequests = (await standin.requestCount()) - before;
       rows.push({
         repositories: size,
         side: 'naive',

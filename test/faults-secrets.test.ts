@@ -89,7 +89,6 @@ describe('secrets never leak', () => {
       token: pat,
       app: { appId: 4242, installationId: 777, publicKey: appKey.publicKey },
     });
-    const issuedTokens: string[] = [];
     try {
       const dir = await mkdtemp(join(tmpdir(), 'stepscale-secrets-'));
       const pool = {
@@ -111,15 +110,6 @@ describe('secrets never leak', () => {
           pools: [pool],
         }),
       );
-      // The installation tokens the stand-in issues are secrets too: recorded from the fetches' answers.
-      const realFetch = globalThis.fetch;
-      vi.spyOn(globalThis, 'fetch').mockImplementation(async (...args) => {
-        const response = await realFetch(...args);
-        if (String(args[0]).endsWith('/access_tokens')) {
-          issuedTokens.push(((await response.clone().json()) as { token: string }).token);
-        }
-        return response;
-      });
       const io = { stdout: '', stderr: '' };
       const run = (config: string, env: NodeJS.ProcessEnv) =>
         main(['plan', '--config', config, '--no-ec2', '--json'], {
@@ -133,6 +123,8 @@ describe('secrets never leak', () => {
         await run(appConfig, { GITHUB_APP_PRIVATE_KEY: appKey.privateKey.trim().replaceAll('\n', '\\n') }),
       ]);
       // Assess
+      // The installation tokens the stand-in issued are secrets too.
+      const issuedTokens = standin.issuedTokens();
       expect(codes).toEqual([0, 0]);
       expect(issuedTokens).toHaveLength(1);
       expect(output).toContain('"message":"Pool decision"'); // the capture works: Powertools lines were written

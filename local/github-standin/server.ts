@@ -63,6 +63,8 @@ export interface GitHubStandin {
   /** The API base URL a client is configured with (includes the prefix, if any). */
   readonly url: string;
   readonly requests: RecordedRequest[];
+  /** The installation tokens issued so far (GitHub App), oldest first: secrets a test may look for. */
+  issuedTokens(): string[];
   close(): Promise<void>;
 }
 
@@ -158,6 +160,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
   return {
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${prefix}`,
     requests,
+    issuedTokens: () => [...installationTokens.keys()],
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -104,6 +104,9 @@ export class GitHubState {
   private readonly repos = new Map<string, RepoRecord>();
   private readonly runs = new Map<number, RunRecord>();
   private readonly jobs = new Map<number, JobRecord>();
+  /** Indexes (runs and jobs are never removed): a listing reads its own repository's or run's, not all. */
+  private readonly runsByRepo = new Map<string, RunRecord[]>();
+  private readonly jobsByRun = new Map<number, JobRecord[]>();
   private readonly runners = new Map<number, RunnerRecord>();
   /** Labels are organization-wide entities on GitHub: one id per name, whatever the case. */
   private readonly labelIds = new Map<string, number>();
@@ -147,6 +150,9 @@ export class GitHubState {
       createdAt: this.timestamp(),
     };
     this.runs.set(run.id, run);
+    const ofRepo = this.runsByRepo.get(repo);
+    if (ofRepo) ofRepo.push(run);
+    else this.runsByRepo.set(repo, [run]);
     return run;
   }
 
@@ -164,6 +170,9 @@ export class GitHubState {
       createdAt: this.timestamp(),
     };
     this.jobs.set(id, job);
+    const ofRun = this.jobsByRun.get(runId);
+    if (ofRun) ofRun.push(job);
+    else this.jobsByRun.set(runId, [job]);
     return job;
   }
 
@@ -247,7 +256,7 @@ export class GitHubState {
   }
 
   listRuns(repo: string): RunRecord[] {
-    return [...this.runs.values()].filter((run) => run.repo === repo);
+    return [...(this.runsByRepo.get(repo) ?? [])];
   }
 
   getRun(runId: number): RunRecord | undefined {
@@ -257,9 +266,8 @@ export class GitHubState {
   /** `latest`: only the jobs of the run's current attempt (GitHub's `filter=latest`). */
   jobsOfRun(runId: number, filter: 'latest' | 'all'): JobRecord[] {
     const run = this.requireRun(runId);
-    return [...this.jobs.values()].filter(
-      (job) => job.runId === runId && (filter === 'all' || job.attempt === run.attempt),
-    );
+    const jobs = this.jobsByRun.get(runId) ?? [];
+    return jobs.filter((job) => filter === 'all' || job.attempt === run.attempt);
   }
 
   getJob(jobId: number): JobRecord | undefined {
