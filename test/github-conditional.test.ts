@@ -471,3 +471,79 @@ describe('conditional requests: faults, with exact request counts', () => {
     expect(standin.requests.map((request) => request.status)).toEqual([200, 502, 304]);
   });
 });
+
+describe('conditional requests: pages linked by repository id', () => {
+  /**
+   * GitHub's Link headers for a repository's later pages may use `/repositories/{id}/…`. A fetch stub plays
+   * GitHub for one repository with 101 queued runs (two pages, the second linked that way) and no jobs.
+   */
+  function githubLinkingById() {
+    const api = 'https://api.github.com';
+    const seen: { path: string; conditional: boolean; status: number }[] = [];
+    const pages: Record<string, { etag: string; body: unknown; link?: string }> = {
+      '/repos/acme/app/actions/runs?status=queued&per_page=100': {
+        etag: 'W/"p1"',
+        body: { total_count: 101, workflow_runs: [{ id: 1, status: 'queued' }] },
+        link: `<${api}/repositories/42/actions/runs?status=queued&per_page=100&page=2>; rel="next", <${api}/repositories/42/actions/runs?status=queued&per_page=100&page=2>; rel="last"`,
+      },
+      '/repositories/42/actions/runs?status=queued&per_page=100&page=2': {
+        etag: 'W/"p2"',
+        body: { total_count: 101, workflow_runs: [{ id: 2, status: 'queued' }] },
+      },
+      '/repos/acme/app/actions/runs?status=in_progress&per_page=100': {
+        etag: 'W/"ip"',
+        body: { total_count: 0, workflow_runs: [] },
+      },
+    };
+    for (const id of [1, 2])
+      pages[`/repos/acme/app/actions/runs/${id}/jobs?filter=latest&per_page=100`] = {
+        etag: `W/"j${id}"`,
+        body: { total_count: 0, jobs: [] },
+      };
+    const fetchStub = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(String(input instanceof Request ? input.url : input));
+      const path = `${url.pathname}${url.search}`;
+      const page = pages[path];
+      const headers = new Headers(init?.headers as Record<string, string>);
+      const conditional = page !== undefined && headers.get('if-none-match') === page.etag;
+      const status = page === undefined ? 404 : conditional ? 304 : 200;
+      seen.push({ path: url.pathname.split('/').slice(0, 3).join('/'), conditional, status });
+      const responseHeaders = {
+        'content-type': 'application/json',
+        ...(page ? { etag: page.etag } : {}),
+        ...(page?.link ? { link: page.link } : {}),
+      };
+      const response =
+        status === 304
+          ? new Response(null, { status, headers: responseHeaders })
+          : new Response(JSON.stringify(page?.body ?? { message: 'Not Found' }), {
+              status,
+              headers: responseHeaders,
+            });
+      // A fetched Response knows its URL (octokit.paginate reads it); a constructed one does not.
+      return Object.defineProperty(response, 'url', { value: url.href });
+    }) as typeof fetch;
+    return { fetchStub, seen, api };
+  }
+
+  it('answers them conditionally too, as part of the repository that linked to them', async () => {
+    const { fetchStub, seen, api } = githubLinkingById();
+    const github = createGitHubAdapter({
+      apiUrl: api,
+      org: 'acme',
+      token,
+      retry: fastRetry,
+      stateStore: new MemoryStateStore(),
+      request: { fetch: fetchStub },
+    });
+    await github.listQueuedJobs('app');
+    const first = seen.splice(0);
+    await github.listQueuedJobs('app');
+    // Same five requests (2 pages of queued runs, in_progress, 2 job listings), all conditional the second time.
+    expect(first.map((request) => request.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(first.filter((request) => request.path === '/repositories/42')).toHaveLength(1);
+    expect(seen.map((request) => [request.path, request.status])).toEqual(
+      first.map((request) => [request.path, 304]),
+    );
+  });
+});

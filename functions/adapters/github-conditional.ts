@@ -27,7 +27,6 @@
  * The projection is applied to fresh (200) answers too, so the adapter sees the same shape either way and a
  * field it starts to read that is not projected shows up in every test, not only in cached ones.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Octokit } from '@octokit/rest';
 import type { Log } from '../observability/logger.ts';
 import type { StateStore } from '../ports/state-store.ts';
@@ -108,31 +107,43 @@ const repo = (item: unknown) => pick(item, ['name', 'archived', 'disabled']);
 
 /**
  * The routes answered conditionally, recognised by path (Link headers may use `/repositories/{id}/…` and
- * `/organizations/{id}/…` for later pages), each with the fields the adapter reads.
+ * `/organizations/{id}/…` for later pages), each with the fields the adapter reads and the store item its
+ * answers belong to: the repository's, or the org-level listing's.
  */
-export const projections: readonly { readonly path: RegExp; readonly project: (data: unknown) => unknown }[] =
-  [
-    {
-      path: /\/actions\/runs$/,
-      project: wrapped('workflow_runs', (run) => pick(run, ['id', 'status'])),
-    },
-    {
-      path: /\/actions\/runs\/\d+\/jobs$/,
-      project: wrapped('jobs', (job) => pick(job, ['id', 'run_id', 'status', 'labels'])),
-    },
-    { path: /\/(?:orgs|organizations)\/[^/]+\/repos$/, project: (data) => each(data, repo) },
-    {
-      path: /\/installation\/repositories$/,
-      project: wrapped('repositories', repo, ['repository_selection']),
-    },
-    {
-      path: /\/(?:orgs|organizations)\/[^/]+\/actions\/runners$/,
-      project: wrapped('runners', (runner) => ({
-        ...pick(runner, ['id', 'name', 'status', 'busy']),
-        labels: each((runner as Json)?.labels, (label) => pick(label, ['name'])),
-      })),
-    },
-  ];
+export const projections: readonly {
+  readonly path: RegExp;
+  readonly project: (data: unknown) => unknown;
+  readonly item: 'repository' | 'repositories' | 'runners';
+}[] = [
+  {
+    path: /\/actions\/runs$/,
+    project: wrapped('workflow_runs', (run) => pick(run, ['id', 'status'])),
+    item: 'repository',
+  },
+  {
+    path: /\/actions\/runs\/\d+\/jobs$/,
+    project: wrapped('jobs', (job) => pick(job, ['id', 'run_id', 'status', 'labels'])),
+    item: 'repository',
+  },
+  {
+    path: /\/(?:orgs|organizations)\/[^/]+\/repos$/,
+    project: (data) => each(data, repo),
+    item: 'repositories',
+  },
+  {
+    path: /\/installation\/repositories$/,
+    project: wrapped('repositories', repo, ['repository_selection']),
+    item: 'repositories',
+  },
+  {
+    path: /\/(?:orgs|organizations)\/[^/]+\/actions\/runners$/,
+    item: 'runners',
+    project: wrapped('runners', (runner) => ({
+      ...pick(runner, ['id', 'name', 'status', 'busy']),
+      labels: each((runner as Json)?.labels, (label) => pick(label, ['name'])),
+    })),
+  },
+];
 
 // ---------------------------------------------------------------------------------------------- the cache
 
@@ -196,8 +207,9 @@ export function createConditionalRequests(options: ConditionalRequestsOptions): 
   const ttlSeconds = options.ttlSeconds ?? defaultConditionalTtlSeconds;
   const now = options.now ?? (() => new Date());
   const stats: ConditionalStats = { conditional: 0, notModified: 0, storeReads: 0, storeWrites: 0 };
-  const current = new AsyncLocalStorage<Scope>();
   const scopes = new Map<string, Scope>();
+  /** Repository ids seen in Link headers (`/repositories/{id}/…` pages), with their repository's item. */
+  const itemOfRepositoryId = new Map<string, string>();
   /** Prefetched scopes not used yet: their batch is not done. */
   const awaited = new Set<string>();
   let active = 0;
@@ -275,13 +287,35 @@ export function createConditionalRequests(options: ConditionalRequestsOptions): 
     return scope;
   }
 
+  /**
+   * The item a cached route's answers belong to, from the request's URL. Found from the URL rather than
+   * carried along with AsyncLocalStorage: its promise hooks made every promise of the process dearer, a
+   * third of a 1,000-repository cycle's CPU. A `/repositories/{id}/…` page belongs to the repository whose
+   * earlier page linked to it; one never linked to is simply asked for unconditionally.
+   */
+  function itemOf(item: 'repository' | 'repositories' | 'runners', url: URL): string | undefined {
+    if (item !== 'repository') return conditionalScopes.org(options.org, item);
+    const byName = /\/repos\/[^/]+\/([^/]+)\/actions\//.exec(url.pathname)?.[1];
+    if (byName !== undefined) return conditionalScopes.repository(options.org, decodeURIComponent(byName));
+    const byId = /\/repositories\/(\d+)\/actions\//.exec(url.pathname)?.[1];
+    return byId === undefined ? undefined : itemOfRepositoryId.get(byId);
+  }
+
+  function noteRepositoryIds(link: string | undefined, key: string): void {
+    if (!link || !key.includes('/repos/')) return;
+    for (const [, id] of link.matchAll(/\/repositories\/(\d+)\//g)) itemOfRepositoryId.set(id as string, key);
+  }
+
   const plugin: OctokitPlugin = (octokit) => {
     octokit.hook.wrap('request', async (request, requestOptions) => {
-      const scope = current.getStore();
-      if (!scope || requestOptions.method !== 'GET') return request(requestOptions);
+      if (requestOptions.method !== 'GET') return request(requestOptions);
       const url = new URL(octokit.request.endpoint.parse(requestOptions).url);
       const projection = projections.find((candidate) => candidate.path.test(url.pathname));
       if (!projection) return request(requestOptions);
+      const key = itemOf(projection.item, url);
+      const scope = key === undefined ? undefined : scopes.get(key);
+      // Only inside `within` (whose item has been read); anything else goes out unconditionally.
+      if (!scope || scope.users === 0) return request(requestOptions);
       const pageKey = `${url.pathname}${url.search}`;
       const remembered = scope.page(pageKey);
       const conditional = remembered !== undefined && !mayHideANewPage(remembered, url);
@@ -296,6 +330,7 @@ export function createConditionalRequests(options: ConditionalRequestsOptions): 
         const etag = response.headers.etag;
         if (typeof etag === 'string' && etag !== '') {
           const link = response.headers.link;
+          noteRepositoryIds(link, scope.key);
           scope.remember(pageKey, { e: etag, ...(link ? { l: link } : {}), d: structuredClone(data) });
         }
         return { ...response, data };
@@ -305,6 +340,7 @@ export function createConditionalRequests(options: ConditionalRequestsOptions): 
         stats.notModified += 1;
         // GitHub may or may not repeat the Link header on a 304; a fresh one wins over the remembered one.
         const link = failure.response?.headers?.link ?? remembered.l;
+        noteRepositoryIds(link, scope.key);
         scope.remember(pageKey, { e: remembered.e, ...(link ? { l: link } : {}), d: remembered.d });
         return {
           status: 200,
@@ -326,7 +362,7 @@ export function createConditionalRequests(options: ConditionalRequestsOptions): 
       const scope = acquire(key);
       try {
         await scope.ready;
-        return await current.run(scope, work);
+        return await work();
       } catch (error) {
         scope.failed = true;
         throw error;
