@@ -2,7 +2,7 @@
  * Repository batches as they travel through the state: names joined by newlines, Brotli-compressed, base64.
  *
  * Why compressed in the payload rather than stored under the cycle id: 10,000 names are ~200 KB of JSON, close
- * to Step Functions' 256 KiB per state. Packed they are ~50 KB (measured: 10,000 names of 17 characters on
+ * to Step Functions' 256 KiB per state. Packed they are ~55 KB (measured: 10,000 names of 17 characters on
  * average, in 40 batches of 250), with no extra I/O, nothing to clean up, and a retried or redriven iteration
  * reads exactly the batch it read the first time. Storing batches instead would add one store write per batch
  * and one read per Map iteration every cycle, and the DynamoDB store reads eventually consistently, so an
@@ -33,6 +33,9 @@ export function packBatch(names: readonly string[]): PackedBatch {
     params: {
       [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
       [constants.BROTLI_PARAM_SIZE_HINT]: text.length,
+      // Quality 5 packs 10,000 names in 9 ms to 55 KB; the default 11 takes 245 ms (on ListRepositories'
+      // path, every cycle) to save 5 KB.
+      [constants.BROTLI_PARAM_QUALITY]: 5,
     },
   });
   return { count: names.length, names: packed.toString('base64') };
