@@ -50,7 +50,7 @@ describe('10,000 repositories through the real state machine', () => {
     // 40 batches of 250: maxBatches bounds the Map, batches grow instead.
     expect(stats.mapIterations).toBe(40);
     expect(stats.largestPayloadBytes).toBeLessThan(64 * 1024);
-    // The packed names are what weighs: ~50 KB for 10,000 names (~200 KB as plain JSON).
+    // The packed names are what weighs: ~55 KB for 10,000 names (~200 KB as plain JSON).
     expect(stats.largestPayloadAt).toMatch(/^(ListRepositories output|CollectQueuedJobs input)$/);
     // 40 iterations x 7 events + ~40 for the fixed states; far below the cap even if every iteration retried.
     expect(stats.standardHistoryEvents).toBeLessThan(400);

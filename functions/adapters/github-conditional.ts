@@ -290,7 +290,7 @@ export function createConditionalRequests(options: ConditionalRequestsOptions): 
   /**
    * The item a cached route's answers belong to, from the request's URL. Found from the URL rather than
    * carried along with AsyncLocalStorage: its promise hooks made every promise of the process dearer, a
-   * third of a 1,000-repository cycle's CPU. A `/repositories/{id}/…` page belongs to the repository whose
+   * third of a 1,000-repository cycle's CPU, measured. A `/repositories/{id}/…` page belongs to the repository whose
    * earlier page linked to it; one never linked to is simply asked for unconditionally.
    */
   function itemOf(item: 'repository' | 'repositories' | 'runners', url: URL): string | undefined {
