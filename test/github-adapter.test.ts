@@ -107,11 +107,14 @@ describe('GitHub adapter: queued jobs', () => {
     state.addJob(done.id, { labels: ['self-hosted'], status: 'completed' });
     const standin = await serve(state);
 
-    const jobs = await adapterFor(standin).listQueuedJobs('app');
+    const seen: number[] = [];
+    const jobs = await adapterFor(standin).listQueuedJobs('app', ({ activeRuns }) => seen.push(activeRuns));
     expect(jobs).toEqual([
       { id: waiting.id, runId: fresh.id, labels: ['self-hosted', 'GPU'] },
       { id: hidden.id, runId: matrix.id, labels: ['Self-Hosted', 'Linux', 'X64'] },
     ]);
+    // It tells how many runs' jobs it lists: the governor holds the jobs endpoint to the secondary limit.
+    expect(seen).toEqual([2]);
     // Waiting and completed runs are never listed, so their jobs are never fetched.
     expect(jobListings(standin).map((request) => request.path)).toEqual([
       `/repos/acme/app/actions/runs/${fresh.id}/jobs`,

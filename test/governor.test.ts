@@ -3,6 +3,7 @@ import {
   type GovernorSettings,
   initialCostPerScan,
   learnCost,
+  learnJobListings,
   minCostPerScan,
   planScan,
   recordActivity,
@@ -127,6 +128,23 @@ describe('Function: planScan', () => {
     expect(plan.counts.hotScanned).toBe(399);
   });
 
+  it('holds the jobs endpoint to the same limit: fewer scans when scans list many runs’ jobs', () => {
+    const plan = (jobListingsPerScan?: number) =>
+      planScan({
+        repositories: names(3000),
+        rateLimit: undefined,
+        now,
+        settings,
+        activity: { lastActive: {}, ...(jobListingsPerScan === undefined ? {} : { jobListingsPerScan }) },
+      }).counts;
+    // 900 points a minute: the runs endpoint's 2 per scan allow 450; 4 job listings per scan allow 225.
+    expect(plan(4)).toMatchObject({ scanned: 225, slots: 225, endpointPointsPerScan: 4 });
+    expect(plan(1.5)).toMatchObject({ scanned: 450, endpointPointsPerScan: 2 });
+    expect(plan(undefined)).toMatchObject({ scanned: 450, endpointPointsPerScan: 2 });
+    // Never more job listings a minute than the limit, at the learned rate.
+    for (const perScan of [2.5, 3, 7.3, 40]) expect(plan(perScan).scanned * perScan).toBeLessThanOrEqual(900);
+  });
+
   it('rotates by the clock when it has no cursor (a deployment without a state store)', () => {
     const plan = (minute: number) =>
       planScan({
@@ -151,6 +169,15 @@ describe('Function: learnCost', () => {
     const idle = { costPerScan: 0.2, lastReading: { remaining: 4000, resetAt: inAnHour, scanned: 400 } };
     expect(learnCost(idle, reading(4000))).toBe(minCostPerScan);
     expect(learnCost(undefined, reading(4000))).toBe(initialCostPerScan);
+  });
+});
+
+describe('Function: learnJobListings', () => {
+  it('starts from what it saw, then averages half and half; without a scan the estimate stands', () => {
+    expect(learnJobListings(undefined, 300, 100)).toBe(3);
+    expect(learnJobListings(3, 100, 100)).toBe(2);
+    expect(learnJobListings(3, 0, 0)).toBe(3);
+    expect(learnJobListings(undefined, 0, 0)).toBeUndefined();
   });
 });
 
@@ -225,6 +252,7 @@ describe('Governor handlers', () => {
     const stored = await stateStore.getMany([governorKeys('acme').activity]);
     expect(stored.get(governorKeys('acme').activity)).toEqual({
       lastActive: { api: Date.parse(cycle.startedAt) },
+      jobListingsPerScan: 0,
     });
     const failed = await aggregateDemand(deps)({
       cycle,
@@ -232,6 +260,26 @@ describe('Governor handlers', () => {
       skippedRepositories: 0,
     });
     expect(failed.demand.complete).toBe(false);
+  });
+
+  it('CollectRepositoryJobs counts job listings, AggregateDemand learns them, ListRepositories scans fewer', async () => {
+    // Prepare: 1,000 repositories, each with queued jobs in 6 active runs: 6 job listings per scan.
+    const github = new FakeGitHub();
+    const all = names(1000);
+    for (const name of all)
+      github.jobsByRepo.set(
+        name,
+        Array.from({ length: 6 }, (_, run) => ({ id: run + 1, runId: run + 1, labels: ['self-hosted'] })),
+      );
+    const { deps } = testDeps({ github, now: () => now });
+    // Act: one cycle's collection of 100 of them, then the next cycle's plan.
+    const part = await collectRepositoryJobs(deps)({ cycle, repositories: packBatch(all.slice(0, 100)) });
+    await aggregateDemand(deps)({ cycle, parts: [part], skippedRepositories: 900 });
+    const next = await listRepositories(deps)({ cycle: { ...cycle, id: 'cycle-2' } });
+    // Assess: 900 points a minute over 6 listings per scan.
+    expect(part.jobListings).toBe(600);
+    expect(next.budget).toMatchObject({ endpointPointsPerScan: 6, slots: 150 });
+    expect(next.scanned).toBe(150);
   });
 
   it('ListRepositories advances the cursor once per cycle, even when retried', async () => {

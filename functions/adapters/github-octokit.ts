@@ -176,9 +176,11 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
         });
       }),
 
-    listQueuedJobs: (repository) =>
+    listQueuedJobs: (repository, observe) =>
       translated(`listing queued jobs of ${org}/${repository}`, async () => {
-        const jobs = await latestJobsOf(repository, await activeRunIds(repository));
+        const runIds = await activeRunIds(repository);
+        observe?.({ activeRuns: runIds.length });
+        const jobs = await latestJobsOf(repository, runIds);
         // Only `queued` wants a runner now (waiting, pending and requested do not yet). Keyed by id, as a job
         // can be listed twice when its run moved between pages.
         const queued = new Map<number, QueuedJob>();
@@ -264,9 +266,9 @@ function withConditionalScopes(
     ...port,
     listRepositories: () =>
       conditional.within(conditionalScopes.org(org, 'repositories'), port.listRepositories),
-    listQueuedJobs: (repository) =>
+    listQueuedJobs: (repository, observe) =>
       conditional.within(conditionalScopes.repository(org, repository), () =>
-        port.listQueuedJobs(repository),
+        port.listQueuedJobs(repository, observe),
       ),
     listRunners: () => conditional.within(conditionalScopes.org(org, 'runners'), port.listRunners),
     prefetchRepositories: (repositories) =>

@@ -7,8 +7,10 @@
  *     perCycle  = floor((remaining − reserve) / ceil(min(resetAt − now, 1 h) / interval))
  *     softSlots = floor(perCycle / costPerScan)            costPerScan learned from earlier cycles
  *     hardSlots = floor((remaining − reserve) / worstCost) never touches the reserve, even if all are busy
- *   secondary (≤ points per minute per REST endpoint; the runs endpoint takes 2 GETs per repository):
- *     endpointSlots = floor(pointsPerMinute × max(1, interval / 60 s) / 2)   → 450 at a 1-minute cadence
+ *   secondary (≤ points per minute per REST endpoint; the runs endpoint takes 2 GETs per repository, the
+ *   jobs endpoint one per active run, learned from earlier cycles as jobListingsPerScan):
+ *     endpointSlots = floor(pointsPerMinute × max(1, interval / 60 s) / max(2, jobListingsPerScan))
+ *                   → 450 at a 1-minute cadence, fewer when scans list more than 2 runs' jobs on average
  * Without a primary limit (GHES with rate limiting off) only the secondary cap applies.
  *
  * Selection, when not every repository fits:
@@ -56,6 +58,8 @@ export interface RotationMemory {
 /** Which repositories had work, and when (epoch ms): written by AggregateDemand (one writer, one item). */
 export interface ActivityMemory {
   readonly lastActive: Readonly<Record<string, number>>;
+  /** Job listings (the jobs endpoint's requests) per repository scan, learned (see {@link learnJobListings}). */
+  readonly jobListingsPerScan?: number;
 }
 
 export interface ScanPlanInput {
@@ -90,6 +94,8 @@ export interface ScanPlan {
     /** Primary requests this cycle may spend on scanning; null without a primary limit. */
     readonly budgetRequests: number | null;
     readonly costPerScan: number;
+    /** Secondary-limit points the busier endpoint takes per scan: 2 (runs) or more (jobs). */
+    readonly endpointPointsPerScan: number;
   };
   /** To be stored for the next cycle. */
   readonly rotation: RotationMemory;
@@ -113,8 +119,12 @@ export function planScan(input: ScanPlanInput): ScanPlan {
   const nowMs = now.getTime();
   const costPerScan = learnCost(input.rotation, input.rateLimit);
 
+  // Both endpoints a scan reads are held to the per-endpoint limit: the runs endpoint's 2 listings per scan,
+  // and the jobs endpoint's one listing per active run, which a busy organization can make the larger.
+  const endpointPointsPerScan = Math.max(runListingsPerScan, input.activity?.jobListingsPerScan ?? 0);
   const endpointSlots = Math.floor(
-    (settings.endpointPointsPerMinute * Math.max(1, settings.cycleIntervalSeconds / 60)) / runListingsPerScan,
+    (settings.endpointPointsPerMinute * Math.max(1, settings.cycleIntervalSeconds / 60)) /
+      endpointPointsPerScan,
   );
   let softSlots = endpointSlots;
   let hardSlots = endpointSlots;
@@ -143,6 +153,7 @@ export function planScan(input: ScanPlanInput): ScanPlan {
     hot: hot.length,
     budgetRequests,
     costPerScan,
+    endpointPointsPerScan,
   };
   const reading = (scanned: number) =>
     input.rateLimit
@@ -260,6 +271,21 @@ function clampCost(cost: number): number {
  * The activity memory after a cycle: repositories with queued jobs now are marked active at `now`;
  * entries older than `hotForSeconds` are dropped, and at most `maxEntries` (the most recent) are kept.
  */
+/**
+ * Job listings per repository scan for the next cycle's plan: this cycle's (`jobListings` over `scanned`),
+ * averaged with the earlier estimate (half each) so one burst neither starves the scan nor is forgotten at
+ * once. Without a scan this cycle the estimate stands.
+ */
+export function learnJobListings(
+  previous: number | undefined,
+  jobListings: number,
+  scanned: number,
+): number | undefined {
+  if (scanned <= 0) return previous;
+  const observed = jobListings / scanned;
+  return previous === undefined ? observed : (previous + observed) / 2;
+}
+
 export function recordActivity(
   previous: ActivityMemory | undefined,
   active: readonly string[],
@@ -274,5 +300,10 @@ export function recordActivity(
   const kept = [...merged]
     .sort(([a, atA], [b, atB]) => atB - atA || (a < b ? -1 : a > b ? 1 : 0))
     .slice(0, maxEntries);
-  return { lastActive: Object.fromEntries(kept) };
+  return {
+    lastActive: Object.fromEntries(kept),
+    ...(previous?.jobListingsPerScan === undefined
+      ? {}
+      : { jobListingsPerScan: previous.jobListingsPerScan }),
+  };
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { type Demand, sumDemand } from '../core/demand.ts';
-import { recordActivity } from '../core/governor.ts';
+import { learnJobListings, recordActivity } from '../core/governor.ts';
 import { type Cycle, cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
 import {
   governorKeys,
@@ -23,6 +23,7 @@ const partSchema = z.object({
   // Absent from a failed batch's part (RecordBatchFailure) and from parts of older payloads.
   activeRepositories: count.default(0),
   active: z.array(z.string().min(1).max(100)).max(100).default([]),
+  jobListings: count.default(0),
 });
 const inputSchema = z.object({
   cycle: cycleSchema,
@@ -56,7 +57,7 @@ export function aggregateDemand(deps: HandlerDeps) {
   return async (event: unknown): Promise<{ cycle: Cycle; demand: CycleDemand }> => {
     const { cycle, parts, skippedRepositories } = parseTaskInput('AggregateDemand', inputSchema, event);
     const demand = sumDemand(deps.policy.pools, parts);
-    const total = (field: 'repositories' | 'failedRepositories' | 'activeRepositories') =>
+    const total = (field: 'repositories' | 'failedRepositories' | 'activeRepositories' | 'jobListings') =>
       parts.reduce((sum, part) => sum + part[field], 0);
     const failedRepositories = total('failedRepositories');
     const cycleDemand: CycleDemand = {
@@ -72,13 +73,20 @@ export function aggregateDemand(deps: HandlerDeps) {
     const at = new Date(cycle.startedAt);
     const { activity } = await readGovernorMemory(deps, deps.config.github.org, cycle.id);
     const active = parts.flatMap((part) => part.active);
-    const next = recordActivity(activity, active, at, settings);
+    // Per repository that answered: a failed batch lists nothing, and counting its repositories would understate.
+    const answered = cycleDemand.repositories - failedRepositories;
+    const jobListingsPerScan = learnJobListings(activity?.jobListingsPerScan, total('jobListings'), answered);
+    const next = {
+      ...recordActivity(activity, active, at, settings),
+      ...(jobListingsPerScan === undefined ? {} : { jobListingsPerScan }),
+    };
     await writeGovernorMemory(deps, [{ key: keys.activity, value: next }], cycle.id);
 
     deps.log.info('Aggregated demand', {
       cycleId: cycle.id,
       ...cycleDemand,
       hot: Object.keys(next.lastActive).length,
+      jobListings: total('jobListings'),
     });
     return { cycle, demand: cycleDemand };
   };

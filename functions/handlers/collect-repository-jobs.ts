@@ -7,6 +7,7 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { countDemand, type Demand, sumDemand } from '../core/demand.ts';
+import type { ListingObservation } from '../ports/github.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
 import { packedBatchSchema, unpackBatch } from './repository-batches.ts';
 
@@ -22,6 +23,8 @@ export interface CollectRepositoryJobsOutput extends Demand {
   readonly activeRepositories: number;
   /** The first {@link maxActiveNamesPerBatch} of them by name: the governor's memory of hot repositories. */
   readonly active: string[];
+  /** Requests to the jobs endpoint (one per active run listed), as far as the adapter tells. */
+  readonly jobListings: number;
 }
 
 export function collectRepositoryJobs(deps: HandlerDeps) {
@@ -36,11 +39,15 @@ export function collectRepositoryJobs(deps: HandlerDeps) {
       deps.log.warn('Prefetch failed; collecting without it', { cycleId: cycle.id, error: error as Error });
     }
     const limit = pLimit(deps.config.collection.concurrency);
+    let jobListings = 0;
+    const observe = (seen: ListingObservation) => {
+      jobListings += seen.activeRuns;
+    };
     const outcomes = await Promise.all(
       repositories.map((repository) =>
         limit(async () => {
           try {
-            const jobs = await deps.github.listQueuedJobs(repository);
+            const jobs = await deps.github.listQueuedJobs(repository, observe);
             return {
               ok: true as const,
               repository,
@@ -74,6 +81,7 @@ export function collectRepositoryJobs(deps: HandlerDeps) {
       failedRepositories: failures.length,
       activeRepositories: active.length,
       active: active.sort().slice(0, maxActiveNamesPerBatch),
+      jobListings,
     };
   };
 }

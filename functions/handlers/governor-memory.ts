@@ -42,7 +42,10 @@ const storedRotationSchema = rotationSchema.extend({
 });
 export type StoredRotation = z.infer<typeof storedRotationSchema>;
 
-const activitySchema = z.object({ lastActive: z.record(z.string(), z.number()) });
+const activitySchema = z.object({
+  lastActive: z.record(z.string(), z.number()),
+  jobListingsPerScan: z.number().min(0).max(10_000).optional(),
+});
 
 export async function readGovernorMemory(
   deps: { stateStore: StateStore; log: Log },

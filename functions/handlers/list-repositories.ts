@@ -34,6 +34,8 @@ export interface ListRepositoriesOutput {
     readonly requests: number | null;
     readonly remaining: number | null;
     readonly costPerScan: number;
+    /** Secondary-limit points per scan on the busier endpoint: 2 (runs), more when many runs are active. */
+    readonly endpointPointsPerScan: number;
   };
   /** The scanned repositories, sorted, packed (see repository-batches.ts); one Map iteration each. */
   readonly batches: PackedBatch[];
@@ -80,6 +82,7 @@ export function listRepositories(deps: HandlerDeps) {
         requests: counts.budgetRequests,
         remaining: rateLimit?.remaining ?? null,
         costPerScan: Math.round(counts.costPerScan * 100) / 100,
+        endpointPointsPerScan: Math.round(counts.endpointPointsPerScan * 100) / 100,
       },
       batches,
     };

@@ -179,7 +179,7 @@ export function tokenRefreshingGitHub(
   };
   return {
     listRepositories: async () => (await port()).listRepositories(),
-    listQueuedJobs: async (repository) => (await port()).listQueuedJobs(repository),
+    listQueuedJobs: async (repository, observe) => (await port()).listQueuedJobs(repository, observe),
     prefetchRepositories: async (repositories) => (await port()).prefetchRepositories?.(repositories),
     listRunners: async () => (await port()).listRunners(),
     getRunner: async (runnerId) => (await port()).getRunner(runnerId),

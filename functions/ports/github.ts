@@ -1,11 +1,20 @@
 import type { QueuedJob, Runner } from '../core/model.ts';
 
+export interface ListingObservation {
+  /** Active runs whose jobs were listed: one request each to the jobs endpoint (more with pages). */
+  readonly activeRuns: number;
+}
+
 /** The slice of GitHub that the scaler needs, defined by the scaler. */
 export interface GitHubPort {
   /** Names (not full names) of the organization's repositories, all pages. */
   listRepositories(): Promise<string[]>;
-  /** Jobs with status `queued` in the repository's queued and in-progress runs (latest attempt), all pages. */
-  listQueuedJobs(repository: string): Promise<QueuedJob[]>;
+  /**
+   * Jobs with status `queued` in the repository's queued and in-progress runs (latest attempt), all pages.
+   * An adapter may tell `observe` how many active runs it listed jobs for (the jobs endpoint's requests),
+   * which the governor uses to stay under that endpoint's secondary limit.
+   */
+  listQueuedJobs(repository: string, observe?: (seen: ListingObservation) => void): Promise<QueuedJob[]>;
   /**
    * Optional hint before listing the queued jobs of a batch of repositories (one collect task): an adapter
    * that remembers answers across cycles reads the whole batch's in one round trip, and writes back once

@@ -2,7 +2,13 @@ import { parseConfig, scalingPolicyOf } from '../../functions/config/config.ts';
 import type { QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { HandlerDeps } from '../../functions/handlers/deps.ts';
 import { silentLog } from '../../functions/observability/logger.ts';
-import type { GitHubPort, JitRunner, JitRunnerRequest, RateLimit } from '../../functions/ports/github.ts';
+import type {
+  GitHubPort,
+  JitRunner,
+  JitRunnerRequest,
+  ListingObservation,
+  RateLimit,
+} from '../../functions/ports/github.ts';
 import { MemoryFleet } from '../../local/fleet/memory-fleet.ts';
 import { MemoryRunnerConfigStore } from '../../local/fleet/memory-runner-configs.ts';
 import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
@@ -16,8 +22,14 @@ export class FakeGitHub implements GitHubPort {
   async listRepositories(): Promise<string[]> {
     return [...this.jobsByRepo.keys()];
   }
-  async listQueuedJobs(repository: string): Promise<QueuedJob[]> {
-    return this.jobsByRepo.get(repository) ?? [];
+  async listQueuedJobs(
+    repository: string,
+    observe?: (seen: ListingObservation) => void,
+  ): Promise<QueuedJob[]> {
+    const jobs = this.jobsByRepo.get(repository) ?? [];
+    // As the adapter: one job listing per active run (here, the runs its queued jobs belong to).
+    observe?.({ activeRuns: new Set(jobs.map((job) => job.runId)).size });
+    return jobs;
   }
   async listRunners(): Promise<Runner[]> {
     return this.runners.map((runner) => ({ ...runner }));
