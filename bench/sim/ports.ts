@@ -5,7 +5,13 @@
 import { GitHubRateLimitError, GitHubUnavailableError } from '../../functions/adapters/github-errors.ts';
 import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
-import type { GitHubPort, JitRunner, JitRunnerRequest, RateLimit } from '../../functions/ports/github.ts';
+import type {
+  GitHubPort,
+  JitRunner,
+  JitRunnerRequest,
+  ListingObservation,
+  RateLimit,
+} from '../../functions/ports/github.ts';
 import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/ports/runner-configs.ts';
 import { pages, type RequestMeter } from './requests.ts';
 import type { SimRunner, SimWorld } from './world.ts';
@@ -32,7 +38,10 @@ export class SimGitHub implements GitHubPort {
     return [...this.world.repos.keys()];
   }
 
-  async listQueuedJobs(repository: string): Promise<QueuedJob[]> {
+  async listQueuedJobs(
+    repository: string,
+    observe?: (seen: ListingObservation) => void,
+  ): Promise<QueuedJob[]> {
     if (this.world.githubReadFails())
       throw new GitHubUnavailableError(`listing ${repository} failed (injected)`);
     const repo = this.world.repos.get(repository);
@@ -64,6 +73,8 @@ export class SimGitHub implements GitHubPort {
         ) || changed;
     }
     if (changed) this.meter.scans.changed += 1;
+    // As the adapter does: the governor learns the jobs endpoint's share from it.
+    observe?.({ activeRuns: runs.length });
     return this.world
       .queuedJobsOf(repository)
       .map((job) => ({ id: job.id, runId: job.runId, labels: [...job.labels] }));
