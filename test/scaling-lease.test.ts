@@ -217,6 +217,21 @@ describe('Decide and ScaleDown with the lease', () => {
     expect(holderRetry.leaseHeldBy).toBeUndefined();
   });
 
+  it('a Decide that fails gives the lease back, so the next cycle is not held up; never one it does not hold', async () => {
+    const { deps, stateStore, github } = setup();
+    github.listRunners = async () => {
+      throw new Error('GitHub down');
+    };
+    await expect(decide(deps)({ cycle: cycle('c1'), demand })).rejects.toThrow('GitHub down');
+    expect((await stateStore.getMany([scalingLeaseKey])).size).toBe(0);
+    // Another cycle's lease stays when this one fails without it.
+    await stateStore.acquireLease(scalingLeaseKey, 'c0', at(60));
+    await expect(decide(deps)({ cycle: cycle('c1'), demand })).rejects.toThrow('GitHub down');
+    expect((await stateStore.getMany([scalingLeaseKey])).get(scalingLeaseKey)).toMatchObject({
+      holder: 'c0',
+    });
+  });
+
   it('ScaleDown gives the lease back, also when it fails, and never one it does not hold', async () => {
     const { deps, stateStore, fleet } = setup();
     const held = () => stateStore.getMany([scalingLeaseKey]);

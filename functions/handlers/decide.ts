@@ -11,7 +11,7 @@ import {
   type RunnerRemoval,
 } from '../core/decide.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
-import { scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
+import { releaseScalingLease, scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
 
 const count = z.int().min(0);
 const inputSchema = z.object({
@@ -71,7 +71,12 @@ export function decide(deps: HandlerDeps) {
       deps.github.listRunners(),
       deps.fleet.listInstances(),
       deps.runnerConfigs.list(),
-    ]);
+    ]).catch(async (error: unknown) => {
+      // Nothing is launched before ScaleUp: a Decide that fails gives the lease back rather than hold up the
+      // next cycle until it ends (a Step Functions retry of this task takes it again).
+      if (lease.acquired) await releaseScalingLease(deps, cycle.id);
+      throw error;
+    });
     const plan = decideScaling(
       {
         queuedByPool: demand.queuedByPool,

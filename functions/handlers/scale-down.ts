@@ -13,8 +13,8 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { Runner } from '../core/model.ts';
-import { type Cycle, cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
-import { scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
+import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { releaseScalingLease } from './scaling-lease.ts';
 
 const instanceIds = z.array(z.string().min(1)).max(1000);
 const inputSchema = z.object({
@@ -56,7 +56,7 @@ export function scaleDown(deps: HandlerDeps) {
     try {
       return await removeWhatDecideChose(deps, input);
     } finally {
-      await releaseScalingLease(deps, input.cycle);
+      await releaseScalingLease(deps, input.cycle.id);
     }
   };
 }
@@ -183,17 +183,4 @@ async function removeConfigs(
     ),
   );
   return removed.filter(Boolean).length;
-}
-
-/** Best effort: a lease not given back ends by itself within {@link scalingLeaseSeconds}. */
-async function releaseScalingLease(deps: HandlerDeps, cycle: Cycle): Promise<void> {
-  try {
-    await deps.stateStore.releaseLease(scalingLeaseKey, cycle.id);
-  } catch (error) {
-    deps.log.warn('Scaling lease not released; it ends by itself', {
-      cycleId: cycle.id,
-      error: error as Error,
-      leaseSeconds: scalingLeaseSeconds,
-    });
-  }
 }

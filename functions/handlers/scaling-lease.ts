@@ -3,16 +3,18 @@
  * lists, and the instances a cycle still in flight is about to launch are invisible to it, so two
  * overlapping cycles (a slow execution and the next scheduled one, or a manual start) would each launch for
  * the same queued jobs. Decide takes the lease before it plans; a cycle that cannot take it changes nothing.
- * ScaleDown, the last task that changes the fleet, gives it back.
+ * ScaleDown, the last task that changes the fleet, gives it back; so does a Decide that fails.
  *
  * A cycle that dies holding the lease does not block scaling for long: the lease ends by itself once no
  * task of that execution can still be running, which the template makes a fixed bound (see
  * {@link scalingLeaseSeconds}). The holder is the cycle id, so a retried Decide, or the same scheduled cycle
  * delivered twice, takes it again; their launches are deduplicated by the client token.
  *
- * Only constants live here: Decide takes the lease and ScaleDown gives it back in their own modules, so each
- * function is granted just the one DynamoDB action it uses (template.yaml; test/template.test.ts derives it).
+ * Decide takes the lease in its own module and both tasks give it back through this one, so each function is
+ * granted just the DynamoDB actions it uses (template.yaml; test/template.test.ts derives them from the calls).
  */
+import type { HandlerDeps } from './deps.ts';
+
 export const scalingLeaseKey = 'scaling-lease';
 
 /**
@@ -23,3 +25,16 @@ export const scalingLeaseKey = 'scaling-lease';
  * numbers to the ASL and the template.
  */
 export const scalingLeaseSeconds = 90;
+
+/** Best effort: a lease not given back ends by itself within {@link scalingLeaseSeconds}. */
+export async function releaseScalingLease(deps: HandlerDeps, cycleId: string): Promise<void> {
+  try {
+    await deps.stateStore.releaseLease(scalingLeaseKey, cycleId);
+  } catch (error) {
+    deps.log.warn('Scaling lease not released; it ends by itself', {
+      cycleId,
+      error: error as Error,
+      leaseSeconds: scalingLeaseSeconds,
+    });
+  }
+}
