@@ -15,14 +15,8 @@ export class MemoryStateStore implements StateStore {
     this.stats.reads += keys.length;
     const found = new Map<string, T>();
     for (const key of keys) {
-      const entry = this.entries.get(key);
-      if (!entry) continue;
-      if (entry.expiresAt <= this.now().getTime()) {
-        this.entries.delete(key);
-        continue;
-      }
-      // A copy, as a real store returns: callers must not share mutable state through the store.
-      found.set(key, JSON.parse(entry.json) as T);
+      const value = this.live<T>(key);
+      if (value !== undefined) found.set(key, value);
     }
     return found;
   }
@@ -35,7 +29,7 @@ export class MemoryStateStore implements StateStore {
 
   /** One process, one thread: the check and the write cannot interleave with another caller's. */
   async acquireLease(key: string, holder: string, until: Date): Promise<LeaseOutcome> {
-    const current = this.liveLease(key);
+    const current = this.live<Lease>(key);
     if (current && current.holder !== holder) return { acquired: false, heldBy: current };
     const lease: Lease = { holder, until: until.toISOString() };
     this.entries.set(key, { json: JSON.stringify(lease), expiresAt: until.getTime() });
@@ -43,14 +37,19 @@ export class MemoryStateStore implements StateStore {
   }
 
   async releaseLease(key: string, holder: string): Promise<void> {
-    const current = this.liveLease(key);
+    const current = this.live<Lease>(key);
     if (current?.holder === holder) this.entries.delete(key);
   }
 
-  private liveLease(key: string): Lease | undefined {
+  /** The value of a key that has not expired, as a copy (a real store returns one too); expired ones go. */
+  private live<T>(key: string): T | undefined {
     const entry = this.entries.get(key);
-    if (!entry || entry.expiresAt <= this.now().getTime()) return undefined;
-    return JSON.parse(entry.json) as Lease;
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now().getTime()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return JSON.parse(entry.json) as T;
   }
 
   get size(): number {
