@@ -12,7 +12,6 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
 import { createSsmRunnerConfigStore } from '../functions/adapters/ssm-runner-configs.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import type { RunnerConfigStore } from '../functions/ports/runner-configs.ts';
@@ -27,11 +26,7 @@ function setup(ec2: FakeEc2, runnerConfigs?: RunnerConfigStore) {
   base.github.jobsByRepo.set('web', queuedJobs(2));
   const deps: HandlerDeps = {
     ...base.deps,
-    fleet: createEc2Fleet({
-      client: ec2.client,
-      stack: base.deps.config.stack,
-      pools: base.deps.config.pools,
-    }),
+    fleet: ec2.fleetFor(base.deps.config),
     ...(runnerConfigs ? { runnerConfigs } : {}),
   };
   return { deps, github: base.github };

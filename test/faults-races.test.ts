@@ -5,7 +5,6 @@
  * What keeps them from launching twice: the same cycle shares a client token, different cycles a lease.
  */
 import { describe, expect, it } from 'vitest';
-import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
 import { GitHubRequestError } from '../functions/adapters/github-errors.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
@@ -36,11 +35,7 @@ function setup(queued: number, maxRunners: number, now?: () => Date) {
   });
   const deps: HandlerDeps = {
     ...base.deps,
-    fleet: createEc2Fleet({
-      client: ec2.client,
-      stack: base.deps.config.stack,
-      pools: base.deps.config.pools,
-    }),
+    fleet: ec2.fleetFor(base.deps.config),
   };
   return { ec2, github, deps };
 }

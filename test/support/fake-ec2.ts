@@ -20,6 +20,9 @@ import {
   type TerminateInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { createEc2Fleet } from '../../functions/adapters/ec2-fleet.ts';
+import type { Config } from '../../functions/config/config.ts';
+import type { FleetPort } from '../../functions/ports/fleet.ts';
 
 type Lifecycle = 'spot' | 'on-demand';
 type State = 'pending' | 'running' | 'shutting-down' | 'terminated';
@@ -78,6 +81,11 @@ export class FakeEc2 {
     this.ec2.on(DescribeInstancesCommand).callsFake((input) => this.describeInstances(input));
     this.ec2.on(TerminateInstancesCommand).callsFake((input) => this.terminateInstances(input));
     this.ec2.on(CreateTagsCommand).callsFake((input) => this.createTags(input));
+  }
+
+  /** The production fleet adapter for this stack's pools, over this fake EC2. */
+  fleetFor(config: Pick<Config, 'stack' | 'pools'>): FleetPort {
+    return createEc2Fleet({ client: this.client, stack: config.stack, pools: config.pools });
   }
 
   /** World side: an instance EC2 holds that none of these calls launched (e.g. another stack's). */
