@@ -20,6 +20,7 @@
 import '../local/polyfills.ts';
 import { parseArgs } from 'node:util';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { linkTarget } from '../functions/adapters/github-repositories.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { silentLog } from '../functions/observability/logger.ts';
@@ -186,7 +187,7 @@ async function naivePoll(standin: StandinProcess, repositories: readonly string[
       return get(url, true);
     }
     if (!response.ok) throw new Error(`naive poller: ${response.status} for ${url}`);
-    const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+    const next = linkTarget(response.headers.get('link') ?? undefined, 'next')?.href;
     return { body: (await response.json()) as Record<string, unknown>, next };
   };
   const all = async <T>(url: string, key: string): Promise<T[]> => {

@@ -120,7 +120,7 @@ async function readAllPages<T>(
 }
 
 /** The URL a Link header gives for `rel`, if any. */
-function linkTarget(link: string | undefined, rel: 'next' | 'last'): URL | undefined {
+export function linkTarget(link: string | undefined, rel: 'next' | 'last'): URL | undefined {
   const target = new RegExp(`<([^<>]+)>;\\s*rel="${rel}"`).exec(link ?? '')?.[1];
   return target === undefined ? undefined : new URL(target);
 }
