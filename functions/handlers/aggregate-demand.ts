@@ -75,7 +75,8 @@ export function aggregateDemand(deps: HandlerDeps) {
     const active = parts.flatMap((part) => part.active);
     // Per repository that answered: a failed batch lists nothing, and counting its repositories would understate.
     const answered = cycleDemand.repositories - failedRepositories;
-    const jobListingsPerScan = learnJobListings(activity?.jobListingsPerScan, total('jobListings'), answered);
+    const jobListings = total('jobListings');
+    const jobListingsPerScan = learnJobListings(activity?.jobListingsPerScan, jobListings, answered);
     const next = {
       ...recordActivity(activity, active, at, settings),
       ...(jobListingsPerScan === undefined ? {} : { jobListingsPerScan }),
@@ -86,7 +87,7 @@ export function aggregateDemand(deps: HandlerDeps) {
       cycleId: cycle.id,
       ...cycleDemand,
       hot: Object.keys(next.lastActive).length,
-      jobListings: total('jobListings'),
+      jobListings,
     });
     return { cycle, demand: cycleDemand };
   };
