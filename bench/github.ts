@@ -21,6 +21,7 @@ import '../local/polyfills.ts';
 import { parseArgs } from 'node:util';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { linkTarget } from '../functions/adapters/github-repositories.ts';
+import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { silentLog } from '../functions/observability/logger.ts';
@@ -121,8 +122,11 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
       fleet: new MemoryFleet({ stack: config.stack, now: () => new Date() }),
       runnerConfigs: new MemoryRunnerConfigStore(() => new Date()),
       stateStore,
+      // Unpaced, like the client above: this measures the scan, not GitHub's write spacing.
+      writeBudget: new MemoryWriteBudget(1),
       log: silentLog,
       now: () => new Date(),
+      sleepUntil: async () => {},
     };
     const rows: CycleRow[] = [];
     for (const cycle of ['first', 'idle', 'busy'] as const) {
@@ -134,7 +138,6 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
         deps,
         cycleId: `bench-${size}-${cycle}`,
         mapConcurrency,
-        registrationWaitSeconds: 0,
         wrapTask: (task, handler) =>
           task !== 'AggregateDemand'
             ? handler

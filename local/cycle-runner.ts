@@ -13,9 +13,10 @@ export type TraceEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eve
 export interface CycleRunOptions {
   readonly deps: HandlerDeps;
   readonly cycleId: string;
+  /** `$$.Execution.Name`; by default the cycle id and a number unique in this process, as AWS names each. */
+  readonly executionName?: string;
   /** Overrides for the definition's numeric substitutions. */
   readonly mapConcurrency?: number;
-  readonly registrationWaitSeconds?: number;
   /** Runs before each Task's handler; the local world uses it to let virtual time pass over Wait states. */
   readonly beforeTask?: (task: TaskName, input: unknown) => void | Promise<void>;
   /** Replace a handler (fault injection in tests). */
@@ -52,23 +53,39 @@ function loadMachine(substitutions: Record<string, string>): Promise<LoadedMachi
   const key = JSON.stringify(substitutions);
   let loaded = machines.get(key);
   if (!loaded) {
-    loaded = loadDefinition(substitutions).then((definition) => ({
-      definition,
-      // The library mutates the definition it is given: it gets a copy.
-      machine: new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition, {
-        validationOptions: { checkPaths: true, checkArn: true },
-      }),
-    }));
+    loaded = loadDefinition(substitutions)
+      .then(withVirtualStartTime)
+      .then((definition) => ({
+        definition,
+        // The library mutates the definition it is given: it gets a copy.
+        machine: new StateMachine(structuredClone(definition) as unknown as StateMachineDefinition, {
+          validationOptions: { checkPaths: true, checkArn: true },
+        }),
+      }));
     loaded.catch(() => machines.delete(key));
     machines.set(key, loaded);
   }
   return loaded;
 }
 
+/**
+ * aws-local-stepfunctions stamps `$$.Execution.StartTime` with the wall clock whatever context it is given,
+ * while local runs and the simulator live in virtual time (and the cycle's registration deadline is counted
+ * from its start). The one path that reads it is pointed at the execution input's `startedAt`, which
+ * {@link runCycle} sets to the deps' clock: the same value AWS would put there.
+ */
+function withVirtualStartTime(definition: Record<string, unknown>): Record<string, unknown> {
+  const text = JSON.stringify(definition);
+  if (!text.includes('"$$.Execution.StartTime"')) return definition;
+  // A function, not a replacement string: in those `$$` stands for one `$`.
+  return JSON.parse(text.replaceAll('"$$.Execution.StartTime"', () => '"$$.Execution.Input.startedAt"'));
+}
+
+let executions = 0;
+
 export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult> {
   const { definition, machine } = await loadMachine({
     MapConcurrency: String(options.mapConcurrency ?? 4),
-    RegistrationWaitSeconds: String(options.registrationWaitSeconds ?? 30),
     ...Object.fromEntries(Object.keys(taskHandlers).map((task) => [`${task}FunctionArn`, fakeArn(task)])),
   });
 
@@ -87,8 +104,9 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult
     }),
   );
 
+  const startedAt = options.deps.now().toISOString();
   const execution = machine.run(
-    { cycleId: options.cycleId },
+    { cycleId: options.cycleId, startedAt },
     {
       overrides: {
         taskResourceLocalHandlers: localHandlers,
@@ -97,11 +115,7 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult
         retryIntervalOverrides: Object.fromEntries(retryableStateNames(definition).map((name) => [name, 0])),
       },
       context: {
-        Execution: {
-          Name: options.cycleId,
-          Input: { cycleId: options.cycleId },
-          StartTime: options.deps.now().toISOString(),
-        },
+        Execution: { Name: options.executionName ?? `${options.cycleId}-${++executions}` },
       },
     },
   );

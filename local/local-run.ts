@@ -4,8 +4,9 @@
  */
 import './polyfills.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
 import { poolTable } from '../functions/cli/table.ts';
-import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
+import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
@@ -26,7 +27,6 @@ export interface LocalRunOptions {
   /** Where the readable trace goes (console by default). */
   readonly print?: (line: string) => void;
   readonly log?: Log;
-  readonly registrationWaitSeconds?: number;
   /** Inject transient GitHub and EC2 failures (local/faults.ts); the result must not change. */
   readonly faults?: boolean;
 }
@@ -46,12 +46,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const print = options.print ?? ((line: string) => console.log(line));
   const scenario = await loadScenario(options.scenarioPath);
   const clock = new VirtualClock(new Date(scenario.start));
+  const startMs = clock.now().getTime();
   const github = new GitHubState({ org: scenario.org, now: clock.now });
   const githubFaults = options.faults ? transientGitHubFaults() : undefined;
   const standin = await startGitHubStandin({
     state: github,
     pathPrefix: '/api/v3',
     token: localToken,
+    // GitHub's secondary limits, on the run's virtual clock (writes are paced in virtual time too).
+    secondaryLimits: { now: () => clock.now().getTime() },
     ...(githubFaults ? { faults: (request: RecordedRequest) => githubFaults.hook(request) } : {}),
   });
   try {
@@ -68,7 +71,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       config,
       policy: scalingPolicyOf(config),
       github: createGitHubAdapter({
-        minWriteIntervalMs: 0, // the stand-in has no secondary limits; virtual time needs no spacing
+        minWriteIntervalMs: 0, // the write budget below paces writes in virtual time
         apiUrl: config.github.apiUrl,
         org: config.github.org,
         token: localToken,
@@ -79,10 +82,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       fleet: fleetPort,
       runnerConfigs,
       stateStore,
+      writeBudget: new MemoryWriteBudget(writeIntervalMs(config), clock.now),
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,
+      // Waiting for a write slot lets the world live through it (instances boot meanwhile).
+      sleepUntil: async (at) => world.advanceTo(Math.ceil((at.getTime() - startMs) / 1000)),
     };
-    const registrationWaitSeconds = options.registrationWaitSeconds ?? 30;
 
     print(`stepscale local run — ${scenario.description}`);
     print(
@@ -100,25 +105,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       print('');
       print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
       const trace = new TraceFormatter();
-      let duringWait: string[] = [];
       const result = await runCycle({
         deps,
         cycleId,
-        registrationWaitSeconds,
-        // The Wait before CheckRegistration takes no wall time locally; the world lives through it instead.
-        beforeTask: (task) => {
-          if (task === 'CheckRegistration') {
-            world.advance(registrationWaitSeconds);
-            duringWait = world.drainHappenings();
-          }
-        },
         onEvent: (event) => {
-          // Events arrive after the fact, so what the world did during the wait is shown once the check is done.
-          if (event.type === 'StateExited' && event.state.name === 'CheckRegistration') {
-            printHappenings(print, duringWait, '      · ');
-          }
           const line = trace.format(event);
           if (line) print(line);
+          // What the world did while the registrations waited for their write slots.
+          if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
+            printHappenings(print, world.drainHappenings(), '      · ');
+          }
         },
       });
       cycles.push(result);
@@ -148,7 +144,7 @@ function printHappenings(
   if (happenings.length === 0) return;
   const nested = prefix.startsWith('      ');
   if (!nested) print('');
-  print(nested ? '      world, during the wait:' : '  world:');
+  print(nested ? '      world, meanwhile:' : '  world:');
   for (const line of happenings) print(`${prefix}${line}`);
 }
 

@@ -2,6 +2,7 @@
  * Console-style rendering of a cycle: each state entered/exited with its duration, Map iterations,
  * retries and catches, then a per-pool summary table. Pure string building, so tests can read it.
  */
+import type { Budgets } from '../functions/core/decide.ts';
 import type { TraceEvent } from './cycle-runner.ts';
 
 type Event = NonNullable<TraceEvent>;
@@ -70,10 +71,22 @@ interface CycleStateView {
     failedRepositories: number;
     skippedRepositories?: number;
   };
-  plan?: { launches: { count: number }[]; removals: unknown[]; scaleDownHeld: boolean; leaseHeldBy?: string };
-  scaleUp?: { launched: number; missing: number };
-  scaleDown?: { terminated: number; skipped: number; failed: number };
-  registration?: { registered: number; pending: number };
+  plan?: {
+    launches: { count: number }[];
+    removals: unknown[];
+    scaleDownHeld: boolean;
+    leaseHeldBy?: string;
+    budgets?: Budgets;
+  };
+  scaleUp?: { launched: number; missing: number; toRegister?: number };
+  scaleDown?: { terminated: number; skipped: number; failed: number; deferred?: number };
+  registration?: {
+    registered: number;
+    failed: number;
+    elsewhere: number;
+    queue: { instanceIds: string[] }[];
+    waitingFor?: string;
+  };
 }
 
 interface BatchView {
@@ -112,20 +125,39 @@ function describeOutput(state: string, output: unknown): string {
         : o.plan.scaleDownHeld
           ? ' (scale-down held: incomplete collection)'
           : '';
-      return `launch ${launches}, remove ${o.plan.removals.length}${held}`;
+      const budgets = o.plan.budgets;
+      const capped =
+        budgets && budgets.launches.allowed < budgets.launches.asked
+          ? ` (${budgets.launches.asked} wanted, cap ${budgets.launches.cap})`
+          : '';
+      const writes =
+        budgets && budgets.writes.deferred > 0
+          ? `; write budget spent: ${budgets.writes.deferred} of ${budgets.writes.registrations + budgets.writes.removals + budgets.writes.ghosts} GitHub writes wait (${budgets.writes.slots} slots left this cycle)`
+          : '';
+      return `launch ${launches}${capped}, remove ${o.plan.removals.length}${held}${writes}`;
     }
     case 'ScaleUp':
       return o.scaleUp
-        ? `launched ${o.scaleUp.launched}${o.scaleUp.missing ? `, ${o.scaleUp.missing} missing` : ''}`
+        ? `launched ${o.scaleUp.launched}${o.scaleUp.missing ? `, ${o.scaleUp.missing} missing` : ''}${o.scaleUp.toRegister ? `; ${o.scaleUp.toRegister} to register` : ''}`
         : 'failed';
     case 'ScaleDown':
       return o.scaleDown
-        ? `terminated ${o.scaleDown.terminated}, skipped ${o.scaleDown.skipped}, failed ${o.scaleDown.failed}`
+        ? `terminated ${o.scaleDown.terminated}, skipped ${o.scaleDown.skipped}, failed ${o.scaleDown.failed}${o.scaleDown.deferred ? `, ${o.scaleDown.deferred} deferred (write budget)` : ''}`
         : 'failed';
-    case 'CheckRegistration':
-      return o.registration
-        ? `${o.registration.registered} registered, ${o.registration.pending} still booting`
-        : '';
+    case 'RegisterRunners': {
+      const r = o.registration;
+      if (!r) return '';
+      const left = r.queue.reduce((total, entry) => total + entry.instanceIds.length, 0);
+      const failed = r.failed ? `, ${r.failed} FAILED (terminated)` : '';
+      const elsewhere = r.elsewhere ? `, ${r.elsewhere} by another cycle` : '';
+      const waiting =
+        r.waitingFor === 'write-budget'
+          ? ' (write budget spent: the next cycle goes on)'
+          : r.waitingFor === 'github-rate-limit'
+            ? ' (GitHub asked to wait: the next cycle goes on)'
+            : '';
+      return `${r.registered} registered${failed}${elsewhere}, ${left} waiting${waiting}`;
+    }
     default:
       return '';
   }

@@ -64,6 +64,7 @@ describe('parseConfig', () => {
         org: 'acme',
         apiUrl: 'https://api.github.com',
         auth: { type: 'pat' },
+        writesPerMinute: 60,
       },
       stack: 'stepscale',
       pools: [
@@ -80,7 +81,7 @@ describe('parseConfig', () => {
         },
       ],
       scaleDown: { minRunningSeconds: 300, bootTimeoutSeconds: 300, maxRemovalsPerCycle: 10 },
-      scaleUp: { maxLaunchesPerCycle: 20 },
+      scaleUp: { maxLaunchesPerCycle: 100 },
       collection: {
         repositoriesPerBatch: 10,
         concurrency: 16,
@@ -96,7 +97,12 @@ describe('parseConfig', () => {
   it('keeps every value that is given', () => {
     // Prepare
     const raw = validRaw({
-      github: { url: 'https://github.example.com/', org: 'Acme-Corp', apiUrl: 'https://api.example.com/v3' },
+      github: {
+        url: 'https://github.example.com/',
+        org: 'Acme-Corp',
+        apiUrl: 'https://api.example.com/v3',
+        writesPerMinute: 180,
+      },
       stack: 'ci-runners',
       pools: [
         validPool({ minIdle: 2, capacity: 'on-demand', runnerGroup: 'builders' }),
@@ -116,6 +122,7 @@ describe('parseConfig', () => {
       org: 'Acme-Corp',
       apiUrl: 'https://api.example.com/v3',
       auth: { type: 'pat' },
+      writesPerMinute: 180,
     });
     expect(config.stack).toBe('ci-runners');
     expect(
@@ -191,6 +198,7 @@ describe('parseConfig', () => {
         org: 'not an org!',
         apiUrl: 'not a url',
         token: 'ghp_secret',
+        writesPerMinute: 181, // past GitHub's 900 points a minute at 5 a write
       },
       stack: 5,
       pools: [
@@ -222,6 +230,7 @@ describe('parseConfig', () => {
         'github.apiUrl',
         'github.org',
         'github.url',
+        'github.writesPerMinute',
         'stack',
         'pools[0]', // colour
         'pools[0].capacity',
@@ -485,6 +494,8 @@ describe('scalingPolicyOf', () => {
       bootTimeoutSeconds: 480,
       maxLaunchesPerCycle: 15,
       maxRemovalsPerCycle: 5,
+      // 60 writes a minute × 480 s of boot timeout × the 55 s of each minute a cycle registers in.
+      maxPendingRegistrations: 440,
     });
   });
 });

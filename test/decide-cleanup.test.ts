@@ -136,18 +136,66 @@ describe('decide: incomplete collection', () => {
   });
 });
 
-describe('decide: per-cycle caps', () => {
-  it('shares the per-cycle launch budget across pools in config order', () => {
-    const twoPools: ScalingPolicy = {
-      ...policy,
+describe('decide: per-cycle budgets', () => {
+  const twoPools: ScalingPolicy = {
+    ...policy,
+    pools: [
+      policy.pools[0] as ScalingPolicy['pools'][number],
+      { name: 'arm', labels: ['arm64'], maxRunners: 50, minIdle: 0 },
+    ],
+    maxLaunchesPerCycle: 20,
+  };
+
+  it('shares the per-cycle launch budget fairly across pools, not in config order', () => {
+    const plan = decide(snapshot({ queuedByPool: { x64: 15, arm: 15 } }), twoPools, now);
+    expect(plan.pools.map((pool) => pool.launch)).toEqual([10, 10]);
+    expect(plan.budgets.launches).toEqual({ asked: 30, allowed: 20, cap: 20 });
+  });
+
+  it('gives what a small pool leaves to the pools still asking', () => {
+    const plan = decide(snapshot({ queuedByPool: { x64: 40, arm: 3 } }), twoPools, now);
+    expect(plan.pools.map((pool) => pool.launch)).toEqual([17, 3]);
+  });
+
+  it('serves queued jobs before minIdle top-ups', () => {
+    const warm: ScalingPolicy = {
+      ...twoPools,
       pools: [
-        policy.pools[0] as ScalingPolicy['pools'][number],
+        { name: 'x64', labels: ['x64'], maxRunners: 50, minIdle: 10 },
         { name: 'arm', labels: ['arm64'], maxRunners: 50, minIdle: 0 },
       ],
-      maxLaunchesPerCycle: 20,
+      maxLaunchesPerCycle: 12,
     };
-    const plan = decide(snapshot({ queuedByPool: { x64: 15, arm: 15 } }), twoPools, now);
-    expect(plan.pools.map((pool) => pool.launch)).toEqual([15, 5]);
+    // x64 wants 2 for its jobs and 10 for minIdle; arm wants 10 for its jobs.
+    const plan = decide(snapshot({ queuedByPool: { x64: 2, arm: 10 } }), warm, now);
+    expect(plan.pools.map((pool) => pool.launch)).toEqual([2, 10]);
+  });
+
+  it('launches no more than the registration backlog can register before the boot timeout', () => {
+    const booting = ['i-0000000a', 'i-0000000b', 'i-0000000c'].map((id) => instance(id, 1));
+    const plan = decide(
+      snapshot({ queuedByPool: { x64: 20 }, instances: booting }),
+      { ...policy, maxPendingRegistrations: 8 },
+      now,
+    );
+    // Three launched earlier still wait for their registration: room for five more.
+    expect(plan.pools[0]?.launch).toBe(5);
+    expect(plan.pools[0]?.unregistered).toEqual(['i-0000000a', 'i-0000000b', 'i-0000000c']);
+    expect(plan.budgets.launches).toEqual({ asked: 17, allowed: 5, cap: 5 });
+  });
+
+  it('counts an instance as registered once its registration exists or its config is stored', () => {
+    const plan = decide(
+      snapshot({
+        instances: [instance('i-0000000a', 1), instance('i-0000000b', 1), instance('i-0000000c', 1)],
+        runners: [runner(1, 'ci-i-0000000a', { status: 'offline' })],
+        storedRunnerConfigs: [{ instanceId: 'i-0000000b', storedAt: minutesAgo(1) }],
+      }),
+      policy,
+      now,
+    );
+    expect(plan.pools[0]?.unregistered).toEqual(['i-0000000c']);
+    expect(plan.pools[0]?.booting).toBe(3);
   });
 
   it('launches and removes at most the configured number per cycle', () => {
@@ -165,5 +213,36 @@ describe('decide: per-cycle caps', () => {
       now,
     );
     expect(removalPlan.pools[0]?.terminate).toHaveLength(3);
+  });
+
+  it('spends the write budget on registrations first, then removals, then ghosts, and says what waits', () => {
+    const idle = Array.from({ length: 6 }, (_, i) => `i-0000002${i}`);
+    const plan = decide(
+      snapshot({
+        queuedByPool: { arm: 4 },
+        instances: [
+          ...idle.map((id) => instance(id, 10)),
+          instance('i-0000000a', 1), // booting, not registered yet
+        ],
+        runners: [
+          ...idle.map((id, i) => runner(i + 1, `ci-${id}`)),
+          runner(90, 'ci-i-00000000dead', { status: 'offline' }), // a ghost
+        ],
+        writeSlots: 8,
+      }),
+      twoPools,
+      now,
+    );
+    // 1 waiting + 4 launched registrations leave 3 slots: 3 of the 6 surplus x64 runners, no ghost.
+    expect(plan.pools.map((pool) => pool.launch)).toEqual([0, 4]);
+    expect(plan.pools[0]?.terminate).toHaveLength(3);
+    expect(plan.ghosts).toEqual([]);
+    expect(plan.budgets.writes).toEqual({
+      slots: 8,
+      registrations: 5,
+      removals: 6,
+      ghosts: 1,
+      deferred: 4,
+    });
   });
 });

@@ -58,7 +58,7 @@ describe('AWS faults through the state machine', () => {
       });
       const { deps, github } = setup(ec2);
       // Act
-      const result = await runCycle({ deps, cycleId: 'c-throttled', registrationWaitSeconds: 0 });
+      const result = await runCycle({ deps, cycleId: 'c-throttled' });
       // Assess
       expect(result.status).toBe('SUCCEEDED');
       expect(retriesOf(result, 'ScaleUp')).toHaveLength(1);
@@ -67,7 +67,8 @@ describe('AWS faults through the state machine', () => {
       expect(inputs[1]?.ClientToken).toBe(inputs[0]?.ClientToken);
       expect(ec2.fleetsLaunched).toHaveLength(1);
       expect(ec2.live()).toHaveLength(5);
-      expect(result.output.scaleUp).toMatchObject({ launched: 5, missing: 0, registrationFailed: 0 });
+      expect(result.output.scaleUp).toMatchObject({ launched: 5, missing: 0 });
+      expect(result.output.registration).toMatchObject({ registered: 5, failed: 0, queue: [] });
       expect(github.runners.map((runner) => runner.name).sort()).toEqual(
         ec2
           .live()
@@ -80,7 +81,7 @@ describe('AWS faults through the state machine', () => {
   it('launches on-demand for exactly the count spot lacked capacity for', async () => {
     const ec2 = new FakeEc2({ capacity: { spot: 2 } });
     const { deps } = setup(ec2);
-    const result = await runCycle({ deps, cycleId: 'c-ice', registrationWaitSeconds: 0 });
+    const result = await runCycle({ deps, cycleId: 'c-ice' });
     expect(result.status).toBe('SUCCEEDED');
     expect(
       createFleetInputs(ec2).map((input) => [
@@ -106,11 +107,12 @@ describe('AWS faults through the state machine', () => {
     const ec2 = new FakeEc2({ capacity: { spot: 2, 'on-demand': 1 } });
     const { deps } = setup(ec2);
     // Act
-    const first = await runCycle({ deps, cycleId: 'c-1', registrationWaitSeconds: 0 });
-    const second = await runCycle({ deps, cycleId: 'c-2', registrationWaitSeconds: 0 });
+    const first = await runCycle({ deps, cycleId: 'c-1' });
+    const second = await runCycle({ deps, cycleId: 'c-2' });
     // Assess: the shortfall is an output, not a failure.
     expect(first.status).toBe('SUCCEEDED');
-    expect(first.output.scaleUp).toMatchObject({ launched: 3, missing: 2, registrationFailed: 0 });
+    expect(first.output.scaleUp).toMatchObject({ launched: 3, missing: 2 });
+    expect(first.output.registration).toMatchObject({ registered: 3, failed: 0 });
     // The 3 launched count as booting; the 2 still wanted are asked for again (and are still missing).
     expect(second.output.plan).toMatchObject({
       launches: [{ pool: 'linux-x64', count: 2 }],
@@ -133,18 +135,27 @@ describe('AWS faults through the state machine', () => {
     ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
     ssm.on(DeleteParameterCommand).resolves({});
     const ec2 = new FakeEc2();
-    const { deps } = setup(ec2, createSsmRunnerConfigStore({ client: ssmClient, stack: 'stepscale' }));
+    const { deps } = setup(
+      ec2,
+      createSsmRunnerConfigStore({
+        client: ssmClient,
+        stack: 'stepscale',
+        instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
+      }),
+    );
     // Act
-    const first = await runCycle({ deps, cycleId: 'c-1', registrationWaitSeconds: 0 });
+    const first = await runCycle({ deps, cycleId: 'c-1' });
     // Assess: one registration failed; its instance is terminated, not left to boot into nothing.
     expect(first.status).toBe('SUCCEEDED');
-    expect(first.output.scaleUp).toMatchObject({ launched: 4, missing: 0, registrationFailed: 1 });
+    expect(first.output.scaleUp).toMatchObject({ launched: 5, missing: 0 });
+    expect(first.output.registration).toMatchObject({ registered: 4, failed: 1, queue: [] });
     expect(ec2.live()).toHaveLength(4);
     expect([...ec2.instances.values()].filter((instance) => instance.state === 'terminated')).toHaveLength(1);
     // No demand is lost: the next cycle sees 4 booting for 5 queued and launches the fifth.
-    const second = await runCycle({ deps, cycleId: 'c-2', registrationWaitSeconds: 0 });
+    const second = await runCycle({ deps, cycleId: 'c-2' });
     expect(second.output.plan).toMatchObject({ launches: [{ pool: 'linux-x64', count: 1 }] });
-    expect(second.output.scaleUp).toMatchObject({ launched: 1, registrationFailed: 0 });
+    expect(second.output.scaleUp).toMatchObject({ launched: 1 });
+    expect(second.output.registration).toMatchObject({ registered: 1, failed: 0 });
     expect(ec2.live()).toHaveLength(5);
   });
 });

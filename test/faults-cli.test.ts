@@ -124,10 +124,10 @@ describe('stepscale plan: a third of the requests fail once, transiently', () =>
     expect(faulted.stderr).toBe('');
     expect(faulted.code).toBe(0);
     expect(JSON.parse(faulted.stdout)).toEqual(JSON.parse(clean.stdout));
-    // 14 repositories with 2 queued, 8 in progress with 1: 36; plus minIdle 1 less 4 idle is 33 wanted, of which
-    // scaleUp.maxLaunchesPerCycle (default 20) launch this cycle.
+    // 14 repositories with 2 queued, 8 in progress with 1: 36; plus minIdle 1 less 4 idle is 33, all launched this
+    // cycle (within scaleUp.maxLaunchesPerCycle, default 100).
     expect(JSON.parse(clean.stdout)).toEqual({
-      pools: [{ name: 'linux-x64', queued: 36, idle: 4, busy: 0, booting: 0, launch: 20, terminate: 0 }],
+      pools: [{ name: 'linux-x64', queued: 36, idle: 4, busy: 0, booting: 0, launch: 33, terminate: 0 }],
       unmatched: 8,
     });
     const faultedRequests = standin.requests.slice(cleanRequests);

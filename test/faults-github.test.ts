@@ -16,6 +16,7 @@ import {
 } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/github-standin/state.ts';
 import { testDeps } from './support/fakes.ts';
+import { ManualClock } from './support/manual-clock.ts';
 
 const token = 'ghp_faults_token';
 const x64 = ['self-hosted', 'linux', 'x64'];
@@ -56,9 +57,18 @@ async function cycleWith(
   } = {},
 ) {
   const state = org();
-  const standin = await startGitHubStandin({ state, pathPrefix: '/api/v3', token, ...options });
+  // GitHub's secondary limits judged on the cycle's clock, which waiting for a write slot moves.
+  const clock = new ManualClock('2026-01-05T09:00:00Z');
+  const standin = await startGitHubStandin({
+    state,
+    pathPrefix: '/api/v3',
+    token,
+    secondaryLimits: { now: () => clock.now().getTime() },
+    ...options,
+  });
   started.push(standin);
   const setup = testDeps({
+    clock,
     config: { github: { url: standin.url.replace(/\/api\/v3$/, ''), org: 'acme' } },
   });
   const warnings: Warning[] = [];
@@ -81,7 +91,7 @@ async function cycleWith(
       retry: { retryAfterBaseValue: 1 },
     }),
   };
-  const result = await runCycle({ deps, cycleId: '2026-01-05T09:00:00Z', registrationWaitSeconds: 0 });
+  const result = await runCycle({ deps, cycleId: '2026-01-05T09:00:00Z' });
   return { result, standin, state, fleet: setup.fleet, warnings };
 }
 
@@ -123,7 +133,8 @@ describe('GitHub faults through the state machine: retried transparently, exact 
   it('counts demand exactly on a clean cycle and launches for it', async () => {
     const { result, fleet } = await cycleWith();
     expect(result.output.demand).toMatchObject(exactDemand);
-    expect(result.output.scaleUp).toMatchObject({ launched: 5, missing: 0, registrationFailed: 0 });
+    expect(result.output.scaleUp).toMatchObject({ launched: 5, missing: 0 });
+    expect(result.output.registration).toMatchObject({ registered: 5, failed: 0, queue: [] });
     expect(fleet.live()).toHaveLength(5);
   });
 

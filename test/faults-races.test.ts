@@ -5,28 +5,17 @@
  * What keeps them from launching twice: the same cycle shares a client token, different cycles a lease.
  */
 import { describe, expect, it } from 'vitest';
-import { GitHubRequestError } from '../functions/adapters/github-errors.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { launchCreatedAt } from '../functions/handlers/scale-up.ts';
 import { scalingLeaseKey } from '../functions/handlers/scaling-lease.ts';
-import type { JitRunner, JitRunnerRequest } from '../functions/ports/github.ts';
 import { type CycleRunOptions, runCycle } from '../local/cycle-runner.ts';
 import { FakeEc2 } from './support/fake-ec2.ts';
 import { FakeGitHub, queuedJobs, testDeps, testPool } from './support/fakes.ts';
 
-/** Like GitHub: registering a second runner with a name already taken is refused with 409. */
-class UniqueNameGitHub extends FakeGitHub {
-  override async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
-    if (this.runners.some((runner) => runner.name === request.name))
-      throw new GitHubRequestError('Already exists - A runner with the same name', 409);
-    return super.createJitRunner(request);
-  }
-}
-
 function setup(queued: number, maxRunners: number, now?: () => Date) {
   const ec2 = new FakeEc2();
-  const github = new UniqueNameGitHub();
+  const github = new FakeGitHub();
   github.jobsByRepo.set('api', queuedJobs(queued));
   const base = testDeps({
     github,
@@ -57,9 +46,7 @@ async function overlapping(deps: HandlerDeps, cycleIds: readonly string[]) {
     }
     return handler(input);
   };
-  return Promise.all(
-    cycleIds.map((cycleId) => runCycle({ deps, cycleId, wrapTask, registrationWaitSeconds: 0 })),
-  );
+  return Promise.all(cycleIds.map((cycleId) => runCycle({ deps, cycleId, wrapTask })));
 }
 
 describe('overlapping cycles', () => {
@@ -75,7 +62,9 @@ describe('overlapping cycles', () => {
     expect(JSON.stringify([first?.output, second?.output])).not.toContain('IdempotentParameterMismatch');
     // Both report the same instances; each runner was registered once (the second got 409 and counted it).
     expect(first?.output.scaleUp).toEqual(second?.output.scaleUp);
-    expect(first?.output.scaleUp).toMatchObject({ launched: 5, registrationFailed: 0 });
+    expect(first?.output.scaleUp).toMatchObject({ launched: 5 });
+    for (const result of [first, second])
+      expect(result?.output.registration).toMatchObject({ failed: 0, queue: [] });
     expect(new Set(github.runners.map((runner) => runner.name)).size).toBe(5);
     expect(github.runners).toHaveLength(5);
   });
@@ -103,7 +92,7 @@ describe('overlapping cycles', () => {
     expect(ec2.fleetsLaunched).toHaveLength(1);
     expect(ec2.live()).toHaveLength(5);
     // The holder gave the lease back in ScaleDown: the next cycle takes it, sees the 5 booting, launches nothing.
-    const next = await runCycle({ deps, cycleId: '2026-01-05T09:02:00Z', registrationWaitSeconds: 0 });
+    const next = await runCycle({ deps, cycleId: '2026-01-05T09:02:00Z' });
     expect(next.output.plan).toMatchObject({ launches: [] });
     expect(planOf(next).leaseHeldBy).toBeUndefined();
     expect(ec2.live()).toHaveLength(5);
@@ -131,14 +120,12 @@ describe('overlapping cycles', () => {
     const during = await runCycle({
       deps,
       cycleId: '2026-01-05T09:00:00Z',
-      registrationWaitSeconds: 0,
     });
     // Act 2: once the lease has ended, the next cycle scales.
     now = new Date('2026-01-05T09:01:30Z');
     const after = await runCycle({
       deps,
       cycleId: '2026-01-05T09:01:00Z',
-      registrationWaitSeconds: 0,
     });
     // Assess
     expect(during.output.plan).toMatchObject({ leaseHeldBy: 'died-2026-01-05T08:59:50Z', launches: [] });
@@ -149,8 +136,8 @@ describe('overlapping cycles', () => {
 
   it('cycles that do not overlap keep the pool within maxRunners', async () => {
     const { ec2, deps } = setup(5, 6);
-    await runCycle({ deps, cycleId: '2026-01-05T09:00:00Z', registrationWaitSeconds: 0 });
-    await runCycle({ deps, cycleId: '2026-01-05T09:01:00Z', registrationWaitSeconds: 0 });
+    await runCycle({ deps, cycleId: '2026-01-05T09:00:00Z' });
+    await runCycle({ deps, cycleId: '2026-01-05T09:01:00Z' });
     expect(ec2.fleetsLaunched).toHaveLength(1);
     expect(ec2.live()).toHaveLength(5);
   });
@@ -158,9 +145,9 @@ describe('overlapping cycles', () => {
   it('cycles one after another each take the lease: the one before gave it back', async () => {
     // Within the lease's 90 s (the clock stands still), so only the release lets the second cycle scale.
     const { ec2, github, deps } = setup(2, 10);
-    const first = await runCycle({ deps, cycleId: '2026-01-05T09:00:00Z', registrationWaitSeconds: 0 });
+    const first = await runCycle({ deps, cycleId: '2026-01-05T09:00:00Z' });
     github.jobsByRepo.set('api', queuedJobs(5));
-    const second = await runCycle({ deps, cycleId: '2026-01-05T09:01:00Z', registrationWaitSeconds: 0 });
+    const second = await runCycle({ deps, cycleId: '2026-01-05T09:01:00Z' });
     expect(first.output.plan).toMatchObject({ launches: [{ pool: 'linux-x64', count: 2 }] });
     expect(second.output.plan).toMatchObject({ launches: [{ pool: 'linux-x64', count: 3 }] });
     expect(ec2.live()).toHaveLength(5);

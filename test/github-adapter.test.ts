@@ -99,6 +99,9 @@ describe('GitHub adapter: queued jobs', () => {
     state.addJob(matrix.id, { labels: ['self-hosted', 'linux'], status: 'completed' });
     const hidden = state.addJob(matrix.id, { labels: ['Self-Hosted', 'Linux', 'X64'] });
     state.addJob(matrix.id, { labels: ['self-hosted'], status: 'waiting' });
+    // Given to a runner that has not started it: still `queued`, but its runner already counts as busy.
+    const handedOver = state.addJob(matrix.id, { labels: ['self-hosted', 'linux'] });
+    state.handOver(handedOver.id, state.registerRunner({ name: 'r1', labels: ['self-hosted', 'linux'] }).id);
     const fresh = state.addRun('app', 'queued');
     const waiting = state.addJob(fresh.id, { labels: ['self-hosted', 'GPU'] });
     const approval = state.addRun('app', 'waiting');

@@ -17,7 +17,8 @@ async function serve(
   state: GitHubState,
   options: Partial<GitHubStandinOptions> = {},
 ): Promise<GitHubStandin> {
-  const standin = await startGitHubStandin({ state, token, ...options });
+  // The routes' own behaviour, without GitHub's secondary limits (tested on their own below).
+  const standin = await startGitHubStandin({ state, token, secondaryLimits: false, ...options });
   started.push(standin);
   return standin;
 }

@@ -224,7 +224,6 @@ describe('Governor handlers', () => {
     id: 'cycle-1',
     startedAt: '2026-01-05T09:00:00.000Z',
     mapConcurrency: 4,
-    registrationWaitSeconds: 0,
   };
 
   it('CollectRepositoryJobs reports which repositories had queued jobs, a bounded few by name', async () => {

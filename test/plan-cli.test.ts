@@ -9,7 +9,7 @@ import { startGitHubStandin } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/github-standin/state.ts';
 
 const token = 'ghp_plan_test_token';
-/** scaleUp.maxLaunchesPerCycle in the test config: shared by the pools, x64 first. */
+/** scaleUp.maxLaunchesPerCycle in the test config: shared fairly by the pools. */
 const perCycle = 100;
 const x64 = ['self-hosted', 'linux', 'x64'];
 
@@ -230,5 +230,76 @@ describe('stepscale plan', () => {
     });
     expect(code).toBe(1);
     expect(stderr).toMatch(/GitHubAuthError/);
+  });
+});
+
+describe('stepscale plan: two pools in one burst', () => {
+  // The issue's example: linux-x64 max 20, linux-arm64 max 5, 123 x64 and 130 arm64 jobs queued.
+  let standin: Awaited<ReturnType<typeof startGitHubStandin>>;
+  let dir: string;
+
+  beforeAll(async () => {
+    const state = new GitHubState({ org: 'acme', now: () => new Date('2026-01-05T09:00:00Z') });
+    state.addRepo('builds');
+    const x64Run = state.addRun('builds', 'queued');
+    for (let i = 0; i < 123; i += 1) state.addJob(x64Run.id, { labels: x64 });
+    const armRun = state.addRun('builds', 'queued');
+    for (let i = 0; i < 130; i += 1) state.addJob(armRun.id, { labels: ['self-hosted', 'linux', 'arm64'] });
+    standin = await startGitHubStandin({ state, pathPrefix: '/api/v3', token });
+    dir = await mkdtemp(join(tmpdir(), 'stepscale-plan-two-'));
+  });
+  afterAll(() => standin.close());
+
+  async function planWith(extra: Record<string, unknown>, format: '--json' | '--table' = '--json') {
+    const path = join(dir, `config-${Object.keys(extra).length}.json`);
+    const pool = (name: string, labels: string[], maxRunners: number) => ({
+      name,
+      labels,
+      maxRunners,
+      instanceTypes: ['m7i.large'],
+      launchTemplate: 'lt-1',
+      subnets: ['subnet-0a'],
+    });
+    await writeFile(
+      path,
+      JSON.stringify({
+        github: { url: standin.url.replace(/\/api\/v3\/?$/, ''), org: 'acme' },
+        pools: [pool('linux-x64', x64, 20), pool('linux-arm64', ['self-hosted', 'linux', 'arm64'], 5)],
+        ...extra,
+      }),
+    );
+    let stdout = '';
+    const code = await main(
+      ['plan', '--config', path, '--no-ec2', ...(format === '--json' ? ['--json'] : [])],
+      {
+        env: { GITHUB_TOKEN: token },
+        stdout: (text) => (stdout += text),
+        stderr: () => {},
+      },
+    );
+    expect(code).toBe(0);
+    if (format === '--table') return stdout;
+    return (JSON.parse(stdout) as { pools: { name: string; launch: number }[] }).pools.map((p) => [
+      p.name,
+      p.launch,
+    ]);
+  }
+
+  it('launches for both pools in the same cycle', async () => {
+    expect(await planWith({})).toEqual([
+      ['linux-x64', 20],
+      ['linux-arm64', 5],
+    ]);
+  });
+
+  it('shares a per-cycle cap fairly, not first pool first', async () => {
+    // 20 launches for 20 + 5 wanted: the smaller ask is met, the rest goes to the larger.
+    expect(await planWith({ scaleUp: { maxLaunchesPerCycle: 20 } })).toEqual([
+      ['linux-x64', 15],
+      ['linux-arm64', 5],
+    ]);
+    expect(await planWith({ scaleUp: { maxLaunchesPerCycle: 20 } }, '--table')).toContain(
+      '25 launches wanted, 20 this cycle (per-cycle cap 20, shared fairly by the pools)',
+    );
   });
 });

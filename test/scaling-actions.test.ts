@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { GitHubRequestError, GitHubUnavailableError } from '../functions/adapters/github-errors.ts';
+import {
+  GitHubRateLimitError,
+  GitHubRequestError,
+  GitHubUnavailableError,
+} from '../functions/adapters/github-errors.ts';
+import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
+import { registerRunners } from '../functions/handlers/register-runners.ts';
 import { scaleDown } from '../functions/handlers/scale-down.ts';
 import { launchToken, scaleUp } from '../functions/handlers/scale-up.ts';
 import type { JitRunnerRequest } from '../functions/ports/github.ts';
-import { FakeGitHub, testDeps } from './support/fakes.ts';
+import { FakeGitHub, testDeps, testPool } from './support/fakes.ts';
+
+function testDepsWithBudget(github: FakeGitHub) {
+  const probe = testDeps({ github });
+  const writeBudget = new MemoryWriteBudget(1000, probe.clock.now);
+  return { ...testDeps({ github, writeBudget }), writeBudget };
+}
 
 /** The cycle start a launch request carries (the `stepscale:created-at` tag). */
 const launchCreatedAt = '2026-01-05T09:00:00.000Z';
@@ -12,69 +24,65 @@ const cycle = {
   id: '2026-01-05T09:00:00Z',
   startedAt: '2026-01-05T09:00:00.512Z',
   mapConcurrency: 4,
-  registrationWaitSeconds: 0,
 };
 const noCleanup = { orphansToMark: [], orphansToTerminate: [], ghosts: [], staleRunnerConfigs: [] };
 
+/** ScaleUp's queue as the registration loop's first input. */
+const progressOf = (output: { registrations: { pool: string; instanceIds: string[] }[] }) => ({
+  queue: output.registrations,
+});
+
 describe('ScaleUp', () => {
-  it('registers every launched instance as a just-in-time runner and stores its config', async () => {
+  it('launches and queues the new instances for registration, registering nothing itself', async () => {
     // Prepare
     const { deps, github, fleet, runnerConfigs } = testDeps();
     // Act
     const output = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 3 }] });
     // Assess
     const ids = fleet.live().map((instance) => instance.id);
-    expect(output).toEqual({ launched: 3, missing: 0, registrationFailed: 0, instanceIds: ids });
-    expect(github.runners.map((runner) => [runner.name, runner.status, runner.labels])).toEqual(
-      ids.map((id) => [`stepscale-${id}`, 'offline', ['self-hosted', 'linux', 'x64']]),
-    );
-    expect((await runnerConfigs.list()).map((config) => config.instanceId)).toEqual(ids);
-    expect(runnerConfigs.take(ids[0] as string)).toBe(`jit-secret-for-stepscale-${ids[0]}`);
+    expect(output).toEqual({
+      launched: 3,
+      missing: 0,
+      instanceIds: ids,
+      registrations: [{ pool: 'linux-x64', instanceIds: ids }],
+      toRegister: 3,
+    });
+    expect(github.runners).toEqual([]);
+    expect(await runnerConfigs.list()).toEqual([]);
   });
 
-  it('keeps the JIT config out of its output', async () => {
-    const { deps } = testDeps();
-    const output = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 2 }] });
-    expect(JSON.stringify(output)).not.toContain('jit-secret');
+  it('queues instances earlier cycles left unregistered before its own, each once', async () => {
+    const { deps, fleet } = testDeps();
+    const output = await scaleUp(deps)({
+      cycle,
+      launches: [{ pool: 'linux-x64', count: 1 }],
+      registrations: [{ pool: 'linux-x64', instanceIds: ['i-00000000000000a01'] }],
+    });
+    const launched = fleet.live().map((instance) => instance.id);
+    expect(output.registrations).toEqual([
+      { pool: 'linux-x64', instanceIds: ['i-00000000000000a01', ...launched] },
+    ]);
+    expect(output.toRegister).toBe(2);
   });
 
-  it('terminates an instance whose runner cannot be registered, and keeps the others', async () => {
-    // Prepare: GitHub fails the second registration.
-    const github = new FakeGitHub();
-    let calls = 0;
-    const register = github.createJitRunner.bind(github);
-    github.createJitRunner = async (request: JitRunnerRequest) => {
-      calls += 1;
-      if (calls === 2) throw new GitHubUnavailableError('502');
-      return register(request);
-    };
-    const { deps, fleet } = testDeps({ github });
-    // Act
-    const output = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 3 }] });
-    // Assess
-    expect(output).toMatchObject({ launched: 2, registrationFailed: 1 });
-    expect(fleet.live()).toHaveLength(2);
-    expect(fleet.calls.filter((call) => call.method === 'terminate')).toHaveLength(1);
+  it('changes nothing when it starts too late in its cycle: the scaling lease may be ending', async () => {
+    const { deps, fleet, clock } = testDeps();
+    clock.advance(56);
+    const output = await scaleUp(deps)({
+      cycle,
+      launches: [{ pool: 'linux-x64', count: 2 }],
+      registrations: [{ pool: 'linux-x64', instanceIds: ['i-00000000000000a01'] }],
+    });
+    expect(output).toMatchObject({ launched: 0, missing: 2, toRegister: 1 });
+    expect(fleet.live()).toEqual([]);
   });
 
-  it('on a retry gets the same instances back and counts existing registrations (409) as done', async () => {
-    // Prepare: a first attempt went through completely.
-    const github = new FakeGitHub();
-    const { deps, fleet } = testDeps({ github });
+  it('on a retry gets the same instances back', async () => {
+    const { deps, fleet } = testDeps();
     const first = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 2 }] });
-    const register = github.createJitRunner.bind(github);
-    github.createJitRunner = async (request: JitRunnerRequest) => {
-      if (github.runners.some((runner) => runner.name === request.name)) {
-        throw new GitHubRequestError('Already exists - A runner with the same name', 409);
-      }
-      return register(request);
-    };
-    // Act
     const retry = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 2 }] });
-    // Assess
     expect(retry).toEqual(first);
     expect(fleet.live()).toHaveLength(2);
-    expect(github.runners).toHaveLength(2);
   });
 
   it('derives a launch token from the cycle and pool: stable, distinct and short enough for a suffix', () => {
@@ -91,6 +99,145 @@ describe('ScaleUp', () => {
     ).rejects.toMatchObject({
       name: 'InvalidTaskInputError',
     });
+  });
+});
+
+describe('RegisterRunners', () => {
+  it('registers each queued instance as a just-in-time runner and stores its config, a write slot apart', async () => {
+    // Prepare
+    const { deps, github, fleet, runnerConfigs, clock } = testDeps();
+    const launched = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 3 }] });
+    const started = clock.now().getTime();
+    // Act
+    const output = await registerRunners(deps)({ cycle, progress: progressOf(launched) });
+    // Assess
+    const ids = fleet.live().map((instance) => instance.id);
+    expect(output).toEqual({ queue: [], registered: 3, failed: 0, elsewhere: 0, slices: 1, more: false });
+    expect(github.runners.map((runner) => [runner.name, runner.status, runner.labels])).toEqual(
+      ids.map((id) => [`stepscale-${id}`, 'offline', ['self-hosted', 'linux', 'x64']]),
+    );
+    expect((await runnerConfigs.list()).map((config) => config.instanceId)).toEqual(ids);
+    expect(runnerConfigs.take(ids[0] as string)).toBe(`jit-secret-for-stepscale-${ids[0]}`);
+    // github.writesPerMinute 60: the third write went out two seconds after the first.
+    expect(clock.now().getTime() - started).toBe(2000);
+  });
+
+  it('keeps the JIT config out of its output', async () => {
+    const { deps } = testDeps();
+    const launched = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 2 }] });
+    const output = await registerRunners(deps)({ cycle, progress: progressOf(launched) });
+    expect(JSON.stringify(output)).not.toContain('jit-secret');
+  });
+
+  it('terminates an instance whose runner cannot be registered, and keeps the others', async () => {
+    // Prepare: GitHub fails the second registration.
+    const github = new FakeGitHub();
+    let calls = 0;
+    const register = github.createJitRunner.bind(github);
+    github.createJitRunner = async (request: JitRunnerRequest) => {
+      calls += 1;
+      if (calls === 2) throw new GitHubUnavailableError('502');
+      return register(request);
+    };
+    const { deps, fleet } = testDeps({ github });
+    const launched = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 3 }] });
+    // Act
+    const output = await registerRunners(deps)({ cycle, progress: progressOf(launched) });
+    // Assess
+    expect(output).toMatchObject({ registered: 2, failed: 1, queue: [] });
+    expect(fleet.live()).toHaveLength(2);
+    expect(fleet.calls.filter((call) => call.method === 'terminate')).toHaveLength(1);
+  });
+
+  it('on a retry counts existing registrations (409) as done', async () => {
+    // Prepare: a first attempt went through completely; GitHub refuses a name that exists.
+    const github = new FakeGitHub();
+    const { deps } = testDeps({ github });
+    const launched = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 2 }] });
+    await registerRunners(deps)({ cycle, progress: progressOf(launched) });
+    const register = github.createJitRunner.bind(github);
+    github.createJitRunner = async (request: JitRunnerRequest) => {
+      if (github.runners.some((runner) => runner.name === request.name)) {
+        throw new GitHubRequestError('Already exists - A runner with the same name', 409);
+      }
+      return register(request);
+    };
+    // Act
+    const retry = await registerRunners(deps)({ cycle, progress: progressOf(launched) });
+    // Assess
+    expect(retry).toMatchObject({ registered: 2, failed: 0, queue: [] });
+    expect(github.runners).toHaveLength(2);
+  });
+
+  it('leaves an instance another cycle has claimed to that cycle', async () => {
+    const { deps, github, stateStore } = testDeps();
+    const launched = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 2 }] });
+    const [first] = launched.instanceIds;
+    await stateStore.acquireLease(`registration:${first}`, 'another-cycle', new Date(Date.now() + 3_600_000));
+    const output = await registerRunners(deps)({ cycle, progress: progressOf(launched) });
+    expect(output).toMatchObject({ registered: 1, elsewhere: 1, queue: [] });
+    expect(github.runners.map((runner) => runner.name)).not.toContain(`stepscale-${first}`);
+  });
+
+  it('works through the queue round robin across pools, so every pool gets its share of the writes', async () => {
+    const arm = { ...testPool, name: 'linux-arm64', labels: ['self-hosted', 'linux', 'arm64'] };
+    const { deps, github } = testDeps({ config: { pools: [testPool, arm] } });
+    const x64 = ['i-00000000000000a01', 'i-00000000000000a02', 'i-00000000000000a03'];
+    const arm64 = ['i-00000000000000b01'];
+    await registerRunners(deps)({
+      cycle,
+      progress: {
+        queue: [
+          { pool: 'linux-x64', instanceIds: x64 },
+          { pool: 'linux-arm64', instanceIds: arm64 },
+        ],
+      },
+    });
+    expect(github.runners.map((runner) => runner.name.replace('stepscale-', ''))).toEqual([
+      'i-00000000000000a01',
+      'i-00000000000000b01',
+      'i-00000000000000a02',
+      'i-00000000000000a03',
+    ]);
+  });
+
+  it('stops at the end of its slice and hands what is left to the next invocation', async () => {
+    // writesPerMinute 2: one slot every 30 s, so a 20 s slice holds one write.
+    const { deps, fleet } = testDeps({
+      config: { github: { url: 'https://github.com', org: 'acme', writesPerMinute: 2 } },
+    });
+    const launched = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 4 }] });
+    const first = await registerRunners(deps)({ cycle, progress: progressOf(launched) });
+    expect(first).toMatchObject({ registered: 1, slices: 1, more: true });
+    const second = await registerRunners(deps)({ cycle, progress: first });
+    expect(second).toMatchObject({ registered: 2, slices: 2, more: true });
+    const third = await registerRunners(deps)({ cycle, progress: second });
+    expect(third).toMatchObject({ registered: 3, slices: 3, more: true });
+    // The fourth slot would be 90 s after the first, past the cycle's registration deadline (the next cycle
+    // is due 60 s after this one started and takes over).
+    const fourth = await registerRunners(deps)({ cycle, progress: third });
+    expect(fourth).toMatchObject({ registered: 3, slices: 4, more: false, waitingFor: 'write-budget' });
+    expect(fourth.queue).toEqual([{ pool: 'linux-x64', instanceIds: [fleet.live()[3]?.id] }]);
+  });
+
+  it('pauses every writer when GitHub answers with a rate limit it could not wait out, losing nothing', async () => {
+    const github = new FakeGitHub();
+    const register = github.createJitRunner.bind(github);
+    let limited = false;
+    github.createJitRunner = async (request: JitRunnerRequest) => {
+      if (!limited) {
+        limited = true;
+        throw new GitHubRateLimitError('secondary rate limit', 120);
+      }
+      return register(request);
+    };
+    const { deps, writeBudget } = testDepsWithBudget(github);
+    const launched = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 2 }] });
+    const output = await registerRunners(deps)({ cycle, progress: progressOf(launched) });
+    expect(output).toMatchObject({ registered: 0, failed: 0, more: false, waitingFor: 'github-rate-limit' });
+    expect(output.queue[0]?.instanceIds).toHaveLength(2);
+    // Nobody writes before GitHub's retry-after has passed.
+    expect(await writeBudget.reserve(new Date(deps.now().getTime() + 119_000))).toBeUndefined();
   });
 });
 
@@ -118,6 +265,19 @@ describe('ScaleDown', () => {
     }));
     return { ...setup, instanceIds, removals };
   }
+
+  it('removes nothing when it starts too late in its cycle, and still gives the lease back', async () => {
+    const { deps, github, fleet, removals, clock, stateStore } = await withIdleRunners(2);
+    await stateStore.acquireLease('scaling-lease', cycle.id, new Date(deps.now().getTime() + 90_000));
+    clock.advance(56);
+    const output = await scaleDown(deps)({ cycle, removals, cleanup: noCleanup });
+    expect(output).toMatchObject({ terminated: 0, deferred: 2 });
+    expect(github.deleted).toEqual([]);
+    expect(fleet.live()).toHaveLength(2);
+    expect(await stateStore.acquireLease('scaling-lease', 'next-cycle', new Date())).toEqual({
+      acquired: true,
+    });
+  });
 
   it('deregisters first, then terminates', async () => {
     const { deps, github, fleet, removals } = await withIdleRunners(2);
@@ -164,6 +324,7 @@ describe('ScaleDown', () => {
       { id: 10, name: 'stepscale-i-0000000dead', status: 'offline', busy: false, labels: [] },
       { id: 11, name: 'stepscale-i-0000000back', status: 'online', busy: false, labels: [] },
     );
+    const markedAt = deps.now().toISOString();
     const output = await scaleDown(deps)({
       cycle,
       removals: [],
@@ -178,6 +339,6 @@ describe('ScaleDown', () => {
     });
     expect(output).toMatchObject({ orphansMarked: 1, ghostsRemoved: 1 });
     expect(github.deleted).toEqual([10]);
-    expect(fleet.live()[0]?.orphanedSince).toBe(deps.now().toISOString());
+    expect(fleet.live()[0]?.orphanedSince).toBe(markedAt);
   });
 });

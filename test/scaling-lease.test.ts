@@ -166,7 +166,6 @@ const cycle = (id: string) => ({
   id,
   startedAt: t0.toISOString(),
   mapConcurrency: 4,
-  registrationWaitSeconds: 0,
 });
 const demand = { queuedByPool: { 'linux-x64': 3 }, unmatched: 0, complete: true };
 const noRemovals = {

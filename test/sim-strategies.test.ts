@@ -148,6 +148,8 @@ describe('Function: monthlyCost', () => {
       logBytesWithoutExecutionData: 10_000,
       repositoryScans: 100,
       changedScans: 10,
+      githubWrites: 4,
+      registrations: 3,
     };
     const express = monthlyCost(means, 'EXPRESS');
     const standard = monthlyCost(means, 'STANDARD');
@@ -158,6 +160,11 @@ describe('Function: monthlyCost', () => {
     expect(express.lambda).toBeCloseTo(c * (8 * 2e-7 + 4 * 0.25 * prices.lambdaPerGbSecond), 2);
     expect(express.total).toBeCloseTo(express.stepFunctions + express.lambda, 1);
     expect(express.logs).toBeCloseTo((c * 100_000 * 0.5) / 1e9, 2);
+    // Reads: 103 items at half a unit and the write budget at one; writes: 12 × 2 + 2 + 4 slots + 3 claims.
+    expect(express.dynamodb).toBeCloseTo(
+      c * (52.5 * prices.dynamoPerReadUnit + 33 * prices.dynamoPerWriteUnit),
+      2,
+    );
   });
 
   it('takes its counts from real cycles', async () => {

@@ -61,6 +61,37 @@ describe('Class: SimWorld', () => {
     expect(world.liveInstances()[0]?.state).toBe('running');
   });
 
+  it('waits after boot for a config registered late, polling for it, and comes online once it is there', async () => {
+    // Prepare: launched now, registered 68 s later (a paced registration in a burst).
+    const { world, github, fleet, configs } = setup({ configPollSeconds: 5 });
+    const { instanceIds } = await fleet.launch({
+      pool: 'linux',
+      count: 1,
+      clientToken: 'late',
+      createdAt: '',
+    });
+    const id = instanceIds[0] as string;
+    world.advanceTo(68_000);
+    const jit = await github.createJitRunner({ name: `stepscale-${id}`, labels, runnerGroup: 'Default' });
+    await configs.put(id, jit.encodedJitConfig);
+    // Act + Assess: booted at 40 s, it looks at 40, 45, …, 70 s: the look at 70 s is the first to find it.
+    world.advanceTo(69_999);
+    expect((await github.getRunner(jit.runnerId))?.status).toBe('offline');
+    world.advanceTo(70_000);
+    expect((await github.getRunner(jit.runnerId))?.status).toBe('online');
+    expect(world.stats()).toMatchObject({ runnersOnline: 1, unconfiguredInstances: 0 });
+  });
+
+  it('shuts an instance down when no config came within the bootstrap’s wait', async () => {
+    const { world, fleet } = setup({ configWaitSeconds: 300 });
+    await fleet.launch({ pool: 'linux', count: 1, clientToken: 'never', createdAt: '' });
+    world.advanceTo(299_999);
+    expect(world.liveInstances()).toHaveLength(1);
+    world.advanceTo(300_000);
+    expect(world.liveInstances()).toHaveLength(0);
+    expect(world.stats().unconfiguredInstances).toBe(1);
+  });
+
   it('assigns a queued job to an idle matching runner, starts it after the pick-up delay, records the wait', async () => {
     // Prepare
     const { world, github, launchRunner, run } = setup();
@@ -69,7 +100,9 @@ describe('Class: SimWorld', () => {
     // Act
     world.advanceTo(40_000); // online → assigned at once
     expect((await github.getRunner(runnerId))?.busy).toBe(true);
-    expect(await github.listQueuedJobs('repo-00001')).toHaveLength(1); // still queued until started
+    // Still `queued` on GitHub until started, but handed to a runner (runner_id set): no longer waiting for one.
+    expect(world.queuedJobsOf('repo-00001')).toHaveLength(1);
+    expect(await github.listQueuedJobs('repo-00001')).toHaveLength(0);
     world.advanceTo(42_000);
     // Assess
     expect(await github.listQueuedJobs('repo-00001')).toHaveLength(0);

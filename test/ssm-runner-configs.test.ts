@@ -1,6 +1,7 @@
 import {
   DeleteParameterCommand,
   GetParametersByPathCommand,
+  ParameterAlreadyExists,
   ParameterNotFound,
   PutParameterCommand,
   SSMClient,
@@ -11,12 +12,16 @@ import { createSsmRunnerConfigStore } from '../functions/adapters/ssm-runner-con
 
 const ssm = mockClient(SSMClient);
 const store = () =>
-  createSsmRunnerConfigStore({ client: new SSMClient({ region: 'eu-west-1' }), stack: 'ci' });
+  createSsmRunnerConfigStore({
+    client: new SSMClient({ region: 'eu-west-1' }),
+    stack: 'ci',
+    instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
+  });
 
 describe('SSM runner config store', () => {
   beforeEach(() => ssm.reset());
 
-  it('stores a config as a SecureString under the stack path, overwriting on retry', async () => {
+  it('stores a config as a SecureString under the stack path, tagged with its one instance', async () => {
     ssm.on(PutParameterCommand).resolves({ Version: 1 });
     await store().put('i-0abc', 'ENCODED');
     expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toEqual({
@@ -24,9 +29,16 @@ describe('SSM runner config store', () => {
       Value: 'ENCODED',
       Type: 'SecureString',
       Tier: 'Intelligent-Tiering',
-      Overwrite: true,
-      Description: 'stepscale just-in-time runner config; read once and deleted by the instance',
+      // The runner role reads a parameter only when this tag is the calling instance's ARN (template.yaml).
+      Tags: [{ Key: 'stepscale:instance-arn', Value: 'arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc' }],
+      Description: 'stepscale just-in-time runner config; read once and deleted by its instance',
     });
+  });
+
+  it('counts a parameter an earlier attempt already created as stored (tags cannot go with Overwrite)', async () => {
+    ssm.on(PutParameterCommand).rejects(new ParameterAlreadyExists({ message: 'exists', $metadata: {} }));
+    await expect(store().put('i-0abc', 'ENCODED')).resolves.toBeUndefined();
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Overwrite).toBeUndefined();
   });
 
   it('treats removing a parameter that is already gone as done', async () => {

@@ -9,6 +9,12 @@ import { fileURLToPath } from 'node:url';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { yamlParse } from 'yaml-cfn';
+import { instanceArnTag } from '../functions/adapters/ssm-runner-configs.ts';
+import {
+  cycleTimeoutSeconds,
+  fleetChangeDeadlineSeconds,
+  maxRegistrationSeconds,
+} from '../functions/core/cycle-timing.ts';
 import { ConfigError } from '../functions/errors.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
 import { scalingLeaseSeconds } from '../functions/handlers/scaling-lease.ts';
@@ -131,16 +137,26 @@ describe('template.yaml: wiring', () => {
   });
 
   it('ends a scaling lease only after every task of its holder that changes the fleet has stopped', () => {
-    // The lease runs from Decide, which starts after the execution; Step Functions stops the execution at its
-    // TimeoutSeconds, and a ScaleUp or ScaleDown invocation running then lasts at most its function timeout.
-    const executionTimeout = JSON.parse(aslText).TimeoutSeconds;
-    expect(executionTimeout).toBeGreaterThan(0);
+    // The lease runs from Decide, which starts after the execution; ScaleUp and ScaleDown change nothing when
+    // they start later than fleetChangeDeadlineSeconds into the cycle, and one that started in time lasts at
+    // most its function timeout.
     const lastFleetChange =
-      executionTimeout +
+      fleetChangeDeadlineSeconds +
       Math.max(functionProperty('ScaleUp', 'Timeout'), functionProperty('ScaleDown', 'Timeout'));
     expect(scalingLeaseSeconds).toBeGreaterThanOrEqual(lastFleetChange);
     // ...and not much longer: a cycle that died holding it holds up at most the next scheduled cycle.
     expect(scalingLeaseSeconds).toBeLessThanOrEqual(lastFleetChange + 30);
+  });
+
+  it('lets a cycle register until the next one is due, and stops it before anything runs past its timeout', () => {
+    const executionTimeout = JSON.parse(aslText).TimeoutSeconds;
+    expect(executionTimeout).toBe(cycleTimeoutSeconds);
+    // The last registration slice starts before the deadline and ends within its function timeout.
+    expect(maxRegistrationSeconds + functionProperty('RegisterRunners', 'Timeout')).toBeLessThan(
+      executionTimeout,
+    );
+    // Deciding and launching end well before the registration loop hands over.
+    expect(fleetChangeDeadlineSeconds).toBeLessThan(maxRegistrationSeconds);
   });
 
   it('sets every environment variable the entry points require', () => {
@@ -233,7 +249,8 @@ const permissionsOf: Record<string, Record<string, string[]>> = {
     markOrphaned: ['ec2:CreateTags'],
   },
   runnerConfigs: {
-    put: ['ssm:PutParameter'],
+    // Created with its instance-ARN tag, which SSM authorizes as tagging too.
+    put: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
     remove: ['ssm:DeleteParameter'],
     list: ['ssm:GetParametersByPath'],
   },
@@ -243,12 +260,18 @@ const permissionsOf: Record<string, Record<string, string[]>> = {
     acquireLease: ['dynamodb:PutItem'],
     releaseLease: ['dynamodb:DeleteItem'],
   },
+  writeBudget: {
+    available: ['dynamodb:GetItem'],
+    reserve: ['dynamodb:UpdateItem'],
+    pause: ['dynamodb:UpdateItem'],
+  },
 };
 /** The adapters behind each port, and the SDK service their commands belong to. */
 const adaptersOf: Record<string, { files: string[]; service: string }> = {
   fleet: { files: ['ec2-fleet.ts', 'ec2-instances.ts'], service: 'ec2' },
   runnerConfigs: { files: ['ssm-runner-configs.ts'], service: 'ssm' },
   stateStore: { files: ['dynamodb-state-store.ts'], service: 'dynamodb' },
+  writeBudget: { files: ['dynamodb-write-budget.ts'], service: 'dynamodb' },
 };
 /** Every function reads the config parameter; GitHub calls need the token. */
 const configRead = 'ssm:GetParameter';
@@ -295,7 +318,7 @@ async function neededActions(task: string): Promise<string[]> {
   const needed = new Set([configRead]);
   const conditional = await conditionalGitHubMethods();
   for (const [, port, method] of source.matchAll(
-    /\b(fleet|runnerConfigs|stateStore|github)\.(\w+)(?:<[^>(]*>)?(?:\?\.)?\(/g,
+    /\b(fleet|runnerConfigs|stateStore|writeBudget|github)\.(\w+)(?:<[^>(]*>)?(?:\?\.)?\(/g,
   )) {
     if (port === 'github') {
       needed.add(tokenRead);
@@ -482,17 +505,47 @@ describe('template.yaml: example runner launch template', () => {
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(userData).toContain('--with-decryption');
     expect(userData).toContain(`PARAMETER=/stepscale/\${AWS::StackName}/runners/$INSTANCE_ID`);
-    expect(userData).toMatch(/for attempt in \$\(seq 1 \d+\)/);
+    // It waits for its config until the boot timeout: registrations are paced and may come minutes later.
+    expect(userData).toMatch(/BOOT_TIMEOUT=300\n/);
+    expect(userData).toContain('while [ "$(cut -d. -f1 /proc/uptime)" -lt "$BOOT_TIMEOUT" ]; do');
     expect(userData).toMatch(/trap '[^']*shutdown -h now' EXIT/);
     // Only CloudFormation's own variables are substituted; the script's are plain $NAME.
     expect(placeholdersIn(userData.replaceAll('::', '__'))).toEqual(['AWS__StackName']);
   });
 
-  it('gives the example instance role only its runner configs', () => {
+  it('lets an instance read and delete only its own runner config, the one tagged with its ARN', () => {
     const statements = resources.RunnerInstanceRoleExample.Properties.Policies.flatMap(
       (policy: Json) => policy.PolicyDocument.Statement,
     );
-    expect(statements.flatMap(actionsOf).sort()).toEqual(['ssm:DeleteParameter', 'ssm:GetParameter']);
+    expect(statements).toEqual([
+      {
+        Sid: 'ReadAndDeleteOwnRunnerConfig',
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter', 'ssm:DeleteParameter'],
+        Resource: {
+          'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/stepscale/\${AWS::StackName}/runners/*`,
+        },
+        Condition: {
+          // The tag RegisterRunners sets (functions/adapters/ssm-runner-configs.ts) against the caller's ARN; a
+          // plain string, so CloudFormation leaves the IAM policy variable to IAM.
+          StringEquals: { [`aws:ResourceTag/${instanceArnTag}`]: `\${ec2:SourceInstanceARN}` },
+          Null: { 'ec2:SourceInstanceARN': 'false' },
+        },
+      },
+    ]);
+  });
+
+  it('tags each runner config with the ARN the role compares, in the partition and region of the stack', () => {
+    const variables = template.Globals.Function.Environment.Variables;
+    expect(variables.STEPSCALE_INSTANCE_ARN_PREFIX).toEqual({
+      'Fn::Sub': `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:instance/`,
+    });
+    // Nothing may retag a runner config but the function that creates it.
+    const retagging = statementsWith('ssm:AddTagsToResource').map((statement) => statement.Sid);
+    expect(retagging).toEqual(['WriteRunnerConfigs']);
+    expect(inlineStatements(functionOf('RegisterRunners')).map((statement) => statement.Sid)).toContain(
+      'WriteRunnerConfigs',
+    );
   });
 });
 
@@ -502,6 +555,7 @@ describe('functions/lambda/production-deps', () => {
   const baseEnv = {
     STEPSCALE_STACK: 'stepscale-prod',
     GITHUB_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gh-AbCdEf',
+    STEPSCALE_INSTANCE_ARN_PREFIX: 'arn:aws:ec2:us-east-1:123456789012:instance/',
   };
   const pools = [
     {
@@ -525,6 +579,7 @@ describe('functions/lambda/production-deps', () => {
       expect((error as ConfigError).problems.map((p) => p.split(':')[0])).toEqual([
         'STEPSCALE_STACK',
         'GITHUB_TOKEN_SECRET_ARN',
+        'STEPSCALE_INSTANCE_ARN_PREFIX',
       ]);
     }
   });
@@ -551,6 +606,7 @@ describe('functions/lambda/production-deps', () => {
       org: 'acme',
       apiUrl: 'https://api.acme.ghe.com',
       auth: { type: 'pat' },
+      writesPerMinute: 60,
     });
   });
 

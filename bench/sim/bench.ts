@@ -24,7 +24,14 @@ export interface WorkloadReport {
   readonly simulatedSeconds: number;
   readonly measuredFromSeconds: number;
   readonly bootSeconds: number;
-  readonly strategies: Record<string, StrategyMetrics & { readonly details: SimulationResult['details'] }>;
+  readonly strategies: Record<
+    string,
+    StrategyMetrics & {
+      /** p95 queue wait less the mean boot: what a scaler can influence. */
+      readonly p95AboveBootS: number;
+      readonly details: SimulationResult['details'];
+    }
+  >;
 }
 
 export interface Goals {
@@ -92,7 +99,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       simulatedSeconds: results[0]?.simulatedSeconds ?? 0,
       measuredFromSeconds: results[0]?.measuredFromSeconds ?? 0,
       bootSeconds: workload.bootSeconds.mean,
-      strategies: Object.fromEntries(results.map((r) => [r.strategy, { ...r.metrics, details: r.details }])),
+      strategies: Object.fromEntries(
+        results.map((r) => [
+          r.strategy,
+          {
+            ...r.metrics,
+            p95AboveBootS: aboveBoot(r.metrics.queueWaitP95S, workload.bootSeconds.mean),
+            details: r.details,
+          },
+        ]),
+      ),
     });
   }
 

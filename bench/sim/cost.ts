@@ -13,7 +13,10 @@
  *   CloudWatch Logs           = C × L / 1e9 × $0.50                (ingestion; the per-cycle trace)
  *     L counts ~2.5 AWS history events per event aws-local-stepfunctions emits, each 300 bytes of metadata plus
  *     its input/output (template: Level ALL, IncludeExecutionData true), and ~260 bytes per function log line.
- *   DynamoDB (on-demand)      = C × ((S + 3) × 0.5 RRU × $0.125/1e6 + ((W + 2) × 2 + 2) WRU × $0.625/1e6)
+ *   DynamoDB (on-demand)      = C × ((S + 3) × 0.5 RRU + 1 RRU) × $0.125/1e6
+ *                             + C × ((W + 2) × 2 + 2 + G + R) WRU × $0.625/1e6
+ *     G GitHub writes (each takes a slot of the stack's write budget: one UpdateItem), R registrations (each
+ *     claims its instance first: one conditional PutItem); Decide reads the write budget (1 consistent read).
  *   total                     = Step Functions (the chosen type) + Lambda          (the issue's definition)
  *   totalWithLogsAndState     = total + CloudWatch Logs + DynamoDB                   (what the bill shows)
  *
@@ -48,6 +51,9 @@ export interface CycleMeans {
   readonly logBytesWithoutExecutionData: number;
   readonly repositoryScans: number;
   readonly changedScans: number;
+  /** GitHub writes (registrations and deletions), each one slot of the write budget. */
+  readonly githubWrites: number;
+  readonly registrations: number;
 }
 
 export interface CostBreakdown {
@@ -79,6 +85,8 @@ export function cycleMeans(cycles: readonly CycleRecord[]): CycleMeans {
     logBytesWithoutExecutionData: mean((c) => c.executionLogBytesWithoutData + c.functionLogBytes),
     repositoryScans: mean((c) => c.repositoryScans),
     changedScans: mean((c) => c.changedScans),
+    githubWrites: mean((c) => c.invocations.reduce((sum, i) => sum + i.requests.writes, 0)),
+    registrations: mean((c) => c.registered),
   };
 }
 
@@ -97,12 +105,15 @@ export function monthlyCost(
   const logs = (c * means.logBytes * prices.logsPerGbIngested) / 1e9;
   const logsLean = (c * means.logBytesWithoutExecutionData * prices.logsPerGbIngested) / 1e9;
   // Reads: one item per scanned repository + the org-level listings and the governor's two items, eventually
-  // consistent (0.5 RRU up to 4 KB). Writes: the repositories whose answer changed + the governor's, ≤ 2 KB,
-  // and the scaling lease taken and given back (1 WRU each, a refused conditional write costs the same).
+  // consistent (0.5 RRU up to 4 KB), and the write budget read consistently by Decide (1 RRU). Writes: the
+  // repositories whose answer changed + the governor's, ≤ 2 KB, the scaling lease taken and given back, a
+  // write-budget slot per GitHub write and a claim per registration (1 WRU each, a refused conditional write
+  // costs the same).
   const dynamodb =
     c *
-    ((means.repositoryScans + 3) * 0.5 * prices.dynamoPerReadUnit +
-      ((means.changedScans + 2) * 2 + 2) * prices.dynamoPerWriteUnit);
+    (((means.repositoryScans + 3) * 0.5 + 1) * prices.dynamoPerReadUnit +
+      ((means.changedScans + 2) * 2 + 2 + means.githubWrites + means.registrations) *
+        prices.dynamoPerWriteUnit);
   const stepFunctions = stateMachineType === 'EXPRESS' ? express : standard;
   const total = stepFunctions + lambda;
   return {
@@ -126,6 +137,8 @@ export function monthlyCost(
       logBytesWithoutExecutionData: Math.round(means.logBytesWithoutExecutionData),
       repositoryScans: round(means.repositoryScans, 1),
       changedScans: round(means.changedScans, 1),
+      githubWrites: round(means.githubWrites, 1),
+      registrations: round(means.registrations, 1),
     },
   };
 }

@@ -13,6 +13,7 @@ import type {
   RateLimit,
 } from '../../functions/ports/github.ts';
 import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/ports/runner-configs.ts';
+import { SecondaryLimits } from '../../local/github-standin/secondary-limits.ts';
 import { pages, type RequestMeter } from './requests.ts';
 import type { SimRunner, SimWorld } from './world.ts';
 
@@ -21,17 +22,28 @@ export interface SimGitHubOptions {
   readonly conditional: boolean;
   /** The primary rate limit per hour, enforced and reported by `rateLimit()`. */
   readonly hourlyLimit: number;
+  /** GitHub's secondary limits (points per endpoint and minute, write pacing). */
+  readonly secondary?: { readonly pointsPerMinute?: number; readonly writeIntervalMs?: number };
 }
+
+/**
+ * What the production client does when GitHub answers 403/429 with `retry-after` (github-octokit.ts): waits
+ * that long and sends again, twice at most, and gives up (GitHubRateLimitError) on a longer wait.
+ */
+export const clientRetryPolicy = { retries: 2, maxRetryAfterSeconds: 20 } as const;
 
 export class SimGitHub implements GitHubPort {
   /** Listing key → the version last answered with 200. */
   private readonly seen = new Map<string, number>();
+  readonly limits: SecondaryLimits;
 
   constructor(
     private readonly world: SimWorld,
     private readonly meter: RequestMeter,
     private readonly options: SimGitHubOptions,
-  ) {}
+  ) {
+    this.limits = new SecondaryLimits(options.secondary);
+  }
 
   async listRepositories(): Promise<string[]> {
     this.listing('repositories', 'GET /orgs/{org}/repos', 0, pages(this.world.repos.size));
@@ -75,8 +87,10 @@ export class SimGitHub implements GitHubPort {
     if (changed) this.meter.scans.changed += 1;
     // As the adapter does: the governor learns the jobs endpoint's share from it.
     observe?.({ activeRuns: runs.length });
+    // As the adapter: a job GitHub has handed to a runner (runner_id set) no longer waits for one.
     return this.world
       .queuedJobsOf(repository)
+      .filter((job) => job.status === 'queued')
       .map((job) => ({ id: job.id, runId: job.runId, labels: [...job.labels] }));
   }
 
@@ -123,19 +137,43 @@ export class SimGitHub implements GitHubPort {
   /** One listing (all its pages); true when it had changed (answered 200). */
   private listing(key: string, endpoint: string, version: number, pageCount: number): boolean {
     const unchanged = this.options.conditional && this.seen.get(key) === version;
-    if (unchanged) this.meter.record(endpoint, 'not-modified', pageCount);
-    else for (let page = 0; page < pageCount; page += 1) this.request(endpoint, 'get');
+    for (let page = 0; page < pageCount; page += 1)
+      this.request(endpoint, unchanged ? 'not-modified' : 'get');
     this.seen.set(key, version);
     return !unchanged;
   }
 
-  /** One request that counts against the primary limit, refused once the hour's budget is spent. */
-  private request(endpoint: string, kind: 'get' | 'write'): void {
-    if (this.meter.usedInHourOf(this.world.nowMs) >= this.options.hourlyLimit) {
-      this.meter.record(endpoint, 'rejected');
-      throw new GitHubRateLimitError(`${endpoint}: API rate limit exceeded (403)`);
+  /**
+   * One request. A 304 costs no primary quota; anything else that would pass the hour's quota is refused.
+   * Every request, 304s too, is held to the secondary limits, waited out the way the production client does.
+   */
+  private request(endpoint: string, kind: 'get' | 'not-modified' | 'write'): void {
+    for (let attempt = 0; ; attempt += 1) {
+      if (kind !== 'not-modified' && this.meter.usedInHourOf(this.world.nowMs) >= this.options.hourlyLimit) {
+        this.meter.record(endpoint, 'rejected');
+        const resetMs = (Math.floor(this.world.nowMs / 3_600_000) + 1) * 3_600_000;
+        throw new GitHubRateLimitError(
+          `${endpoint}: API rate limit exceeded (403)`,
+          Math.ceil((resetMs - this.world.nowMs) / 1000),
+        );
+      }
+      const admission = this.limits.admit(endpoint, kind === 'write' ? 'POST' : 'GET', this.world.nowMs);
+      if (admission.admitted) {
+        this.meter.record(endpoint, kind);
+        return;
+      }
+      this.meter.record(endpoint, 'secondary-limited');
+      if (
+        attempt >= clientRetryPolicy.retries ||
+        admission.retryAfterSeconds > clientRetryPolicy.maxRetryAfterSeconds
+      ) {
+        throw new GitHubRateLimitError(
+          `${endpoint}: secondary rate limit (403, retry-after ${admission.retryAfterSeconds} s)`,
+          admission.retryAfterSeconds,
+        );
+      }
+      this.world.advanceTo(this.world.nowMs + admission.retryAfterSeconds * 1000);
     }
-    this.meter.record(endpoint, kind);
   }
 
   private view(runner: SimRunner, busy: boolean): Runner {

@@ -17,6 +17,9 @@
  *
  * The primary limit is enforced per clock hour of simulated time: once `rateLimitPerHour` requests counted,
  * every further GET or write is refused (403, counted as `rejected`) until the hour ends; 304s still pass.
+ * GitHub's secondary limits (local/github-standin/secondary-limits.ts: 900 points a minute per endpoint,
+ * writes a second apart) refuse a request with 403 and `retry-after` (counted as `secondaryLimited`); the
+ * client waits as the production client does and sends it again.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -31,15 +34,17 @@ export interface RequestCounts {
   rejected: number;
   /** POST/DELETE (spaced a second apart by the production client). */
   writes: number;
+  /** Refused by a secondary limit (403 with retry-after), sent again after the wait. */
+  secondaryLimited: number;
   /** AWS API calls (EC2, SSM): not GitHub, but they take time in a task. */
   aws: number;
 }
 
 export function emptyCounts(): RequestCounts {
-  return { total: 0, rateLimited: 0, notModified: 0, rejected: 0, writes: 0, aws: 0 };
+  return { total: 0, rateLimited: 0, notModified: 0, rejected: 0, writes: 0, secondaryLimited: 0, aws: 0 };
 }
 
-export type RequestKind = 'get' | 'not-modified' | 'write' | 'rejected' | 'aws';
+export type RequestKind = 'get' | 'not-modified' | 'write' | 'rejected' | 'secondary-limited' | 'aws';
 
 export class RequestMeter {
   readonly totals = emptyCounts();
@@ -89,6 +94,7 @@ function add(counts: RequestCounts, kind: RequestKind, n: number): void {
   counts.total += n;
   if (kind === 'not-modified') counts.notModified += n;
   else if (kind === 'rejected') counts.rejected += n;
+  else if (kind === 'secondary-limited') counts.secondaryLimited += n;
   else counts.rateLimited += n;
   if (kind === 'write') counts.writes += n;
 }

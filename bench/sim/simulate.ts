@@ -56,8 +56,21 @@ export interface SimulationResult {
     readonly githubReadFailures: number;
     readonly notModifiedRequests: number;
     readonly rejectedRequests: number;
+    /** Refused by a secondary limit (403 with retry-after) and sent again after the wait. */
+    readonly secondaryLimitedRequests: number;
     readonly githubWrites: number;
     readonly peakRateLimitedPerHour: number;
+    /**
+     * The wait no scaler could remove: the share of all queue time spent while the job's pool stood at its
+     * maxRunners, and the p95 of each job's wait less that part.
+     */
+    readonly waitAtCapShare: number;
+    readonly queueWaitP95NotAtCapS: number;
+    /** When (seconds since the start) the last runner registration was created, and the last runner came online. */
+    readonly lastRegistrationS: number | null;
+    readonly lastRunnerOnlineS: number | null;
+    /** Instances that shut themselves down because no runner config came within the bootstrap's wait. */
+    readonly unconfiguredInstances: number;
     readonly peakRunnersByPool: Record<string, number>;
     readonly maxRunnersByPool: Record<string, number>;
     readonly requestsByEndpoint: Record<string, number>;
@@ -112,6 +125,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     github: new SimGitHub(world, meter, {
       conditional: strategy.conditionalRequests,
       hourlyLimit: workload.rateLimitPerHour,
+      secondary: workload.secondaryLimits,
     }),
     fleet: new SimFleet(world, meter),
     runnerConfigs: new SimRunnerConfigs(world, meter),
@@ -156,8 +170,28 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       githubReadFailures: world.githubReadFailures,
       notModifiedRequests: measured.notModified,
       rejectedRequests: measured.rejected,
+      secondaryLimitedRequests: measured.secondaryLimited,
       githubWrites: measured.writes,
       peakRateLimitedPerHour: Math.max(0, ...meter.rateLimitedByHour.map((n) => n ?? 0)),
+      waitAtCapShare: round(
+        stats.waitsAtCapMs.reduce((sum, ms) => sum + ms, 0) /
+          Math.max(
+            1,
+            stats.waitsMs.reduce((sum, ms) => sum + ms, 0),
+          ),
+        3,
+      ),
+      queueWaitP95NotAtCapS: round(
+        percentile(
+          stats.waitsMs.map((ms, i) => (ms - (stats.waitsAtCapMs[i] ?? 0)) / 1000),
+          95,
+        ),
+      ),
+      lastRegistrationS:
+        stats.lastRegistrationMs === undefined ? null : round(stats.lastRegistrationMs / 1000),
+      lastRunnerOnlineS:
+        stats.lastRunnerOnlineMs === undefined ? null : round(stats.lastRunnerOnlineMs / 1000),
+      unconfiguredInstances: stats.unconfiguredInstances,
       peakRunnersByPool: stats.peakInstancesByPool,
       maxRunnersByPool: Object.fromEntries(workload.pools.map((pool) => [pool.name, pool.maxRunners])),
       requestsByEndpoint: { ...meter.byEndpoint },
@@ -177,6 +211,7 @@ function difference(after: RequestCounts, before: RequestCounts): RequestCounts 
     notModified: after.notModified - before.notModified,
     rejected: after.rejected - before.rejected,
     writes: after.writes - before.writes,
+    secondaryLimited: after.secondaryLimited - before.secondaryLimited,
     aws: after.aws - before.aws,
   };
 }

@@ -11,8 +11,6 @@ export const assumedLatency = {
   githubGetMs: 200,
   /** One GitHub GET answered 304: GitHub still computes the representation to compare ETags. */
   githubNotModifiedMs: 150,
-  /** The production client spaces GitHub writes a second apart (secondary rate limits). */
-  githubWriteSpacingMs: 1000,
   /** One AWS API call (EC2, SSM) from Lambda. */
   awsCallMs: 60,
   /** Step Functions → Lambda invoke, handler start, config already cached (warm). */
@@ -20,7 +18,9 @@ export const assumedLatency = {
 } as const;
 
 /**
- * Reads and AWS calls overlap up to `concurrency` at a time (p-limit in the handlers); writes do not.
+ * Reads and AWS calls overlap up to `concurrency` at a time (p-limit in the handlers). GitHub writes cost
+ * nothing here: each waits for its slot of the stack's write budget (a second apart by default), and that
+ * wait passes in the world itself while the task runs (the strategy adds it); a write fits in its slot.
  */
 export function modeledTaskMs(counts: RequestCounts, concurrency: number): number {
   const reads =
@@ -28,7 +28,6 @@ export function modeledTaskMs(counts: RequestCounts, concurrency: number): numbe
     counts.notModified * assumedLatency.githubNotModifiedMs;
   return Math.round(
     assumedLatency.invokeOverheadMs +
-      (reads + counts.aws * assumedLatency.awsCallMs) / Math.max(1, concurrency) +
-      counts.writes * assumedLatency.githubWriteSpacingMs,
+      (reads + counts.aws * assumedLatency.awsCallMs) / Math.max(1, concurrency),
   );
 }

@@ -80,6 +80,20 @@ export const workloadSchema = z
     rateLimitPerHour: z.int().min(1).default(15_000),
     /** A runner whose machine died still shows online this long (GitHub notices the missed heartbeats). */
     deadRunnerOnlineSeconds: seconds.default(60),
+    /**
+     * The instance bootstrap's wait for its runner config: it polls every `configPollSeconds` after boot and
+     * shuts the machine down when none came within `configWaitSeconds` of the launch (the example launch
+     * template's user data; stepscale's scaleDown.bootTimeoutSeconds, 300 by default, is the same bound).
+     */
+    configPollSeconds: seconds.min(1).default(5),
+    configWaitSeconds: seconds.default(300),
+    /** GitHub's secondary limits (local/github-standin/secondary-limits.ts), the same for every strategy. */
+    secondaryLimits: z
+      .strictObject({
+        pointsPerMinute: z.int().min(1).default(900),
+        writeIntervalMs: z.int().min(0).default(1000),
+      })
+      .prefault({}),
     arrivals: z.array(z.discriminatedUnion('type', [poissonSchema, burstSchema])).min(1),
     /** stepscale config sections (scaleUp, scaleDown, collection) applied to every strategy that reads config. */
     config: z.record(z.string(), z.unknown()).default({}),

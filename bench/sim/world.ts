@@ -10,8 +10,10 @@
  * The job runs for its duration; the ephemeral runner then deregisters itself and its instance shuts down.
  * A job whose machine is terminated while it runs fails ("killed"); it is not re-queued.
  *
- * Life of an instance: launched `pending`; after the boot time (launch → runner online) it reads and deletes
- * its runner config, and the registration ScaleUp created goes online. No config: it idles, unregistered.
+ * Life of an instance: launched `pending`; after the boot time (launch → runner online) its bootstrap looks
+ * for its runner config every `configPollSeconds`; once config and registration are there it reads and deletes
+ * the config and the runner goes online. With none by `configWaitSeconds` after the launch, it shuts itself
+ * down (as the example launch template does); a scaler may terminate it earlier as an orphan.
  *
  * Strategies never touch this class directly: they go through the ports in ports.ts, as production does.
  */
@@ -99,6 +101,8 @@ export interface TimelineSample {
 
 export interface WorldStats {
   readonly waitsMs: number[];
+  /** Per job (same order as `waitsMs`): the part of its wait during which its pool was at maxRunners. */
+  readonly waitsAtCapMs: number[];
   /** Jobs never started by the end; their wait so far is in `waitsMs` too (censored, never dropped). */
   readonly unstarted: number;
   readonly jobs: number;
@@ -110,6 +114,11 @@ export interface WorldStats {
   readonly peakInstancesByPool: Record<string, number>;
   readonly launched: number;
   readonly launchMissing: number;
+  /** When the last runner registration was created and the last runner came online, ms since start. */
+  readonly lastRegistrationMs?: number;
+  readonly lastRunnerOnlineMs?: number;
+  readonly runnersOnline: number;
+  readonly unconfiguredInstances: number;
   readonly timeline: TimelineSample[];
 }
 
@@ -152,6 +161,10 @@ export class SimWorld {
 
   // metrics
   private readonly waitsMs: number[] = [];
+  private readonly waitsAtCapMs: number[] = [];
+  /** Per pool, the spans its live instances stood at its maxRunners (the last one open while it still does). */
+  private readonly atCap = new Map<string, { from: number; to?: number }[]>();
+  private readonly poolOfLabels = new Map<string, string | undefined>();
   private jobsKilled = 0;
   private requeues = 0;
   private idleRunnerMs = 0;
@@ -161,6 +174,11 @@ export class SimWorld {
   private readonly peakByPool: Record<string, number> = {};
   private launched = 0;
   private launchMissing = 0;
+  /** When each runner registration was created (JIT), and when each runner came online (config read). */
+  private readonly registeredAt: number[] = [];
+  private readonly onlineAt: number[] = [];
+  /** Instances that shut themselves down: no runner config came within the bootstrap's wait. */
+  private unconfigured = 0;
   private readonly timeline: TimelineSample[] = [];
   private readonly measureFromMs: number;
 
@@ -291,7 +309,10 @@ export class SimWorld {
     }
     job.status = 'in_progress';
     job.startedAt = this.nowMs;
-    if (job.queuedAt >= this.measureFromMs) this.waitsMs.push(this.nowMs - job.queuedAt);
+    if (job.queuedAt >= this.measureFromMs) {
+      this.waitsMs.push(this.nowMs - job.queuedAt);
+      this.waitsAtCapMs.push(this.waitAtCap(job, this.nowMs));
+    }
     this.touchRun(job.runId);
     this.clock.after(job.durationMs, () => this.finish(job, runner));
   }
@@ -362,6 +383,7 @@ export class SimWorld {
     this.runners.set(runner.id, runner);
     this.runnersByName.set(name, runner);
     this.runnersVersion += 1;
+    this.registeredAt.push(this.nowMs);
     return runner;
   }
 
@@ -416,6 +438,7 @@ export class SimWorld {
     }
     this.launched += instanceIds.length;
     this.launchMissing += missing;
+    this.noteLiveCount(pool);
     const live = this.liveInstances();
     this.peak = Math.max(this.peak, live.length);
     this.peakByPool[pool] = Math.max(this.peakByPool[pool] ?? 0, live.filter((i) => i.pool === pool).length);
@@ -427,14 +450,33 @@ export class SimWorld {
   private boot(instance: SimInstance): void {
     if (instance.state !== 'pending') return;
     instance.state = 'running';
-    const config = this.configs.get(instance.id);
-    this.configs.delete(instance.id);
+    this.lookForConfig(instance);
+  }
+
+  /** The bootstrap's poll for its runner config (SSM GetParameter every few seconds). */
+  private lookForConfig(instance: SimInstance): void {
+    if (instance.state !== 'running') return;
     const runner = this.runnersByName.get(instance.runnerName);
-    if (!config || !runner) return; // nothing to start: an orphan until a scaler notices
+    if (!this.configs.has(instance.id) || !runner) {
+      const giveUpAt = instance.launchedAt + this.workload.configWaitSeconds * 1000;
+      const nextLook = this.nowMs + this.workload.configPollSeconds * 1000;
+      if (nextLook > giveUpAt) this.clock.schedule(giveUpAt, () => this.giveUp(instance));
+      else this.clock.schedule(nextLook, () => this.lookForConfig(instance));
+      return;
+    }
+    this.configs.delete(instance.id);
+    this.onlineAt.push(this.nowMs);
     runner.status = 'online';
     runner.alive = true;
     this.runnersVersion += 1;
     this.assign();
+  }
+
+  /** No config came within the bootstrap's wait: it shuts the machine down. */
+  private giveUp(instance: SimInstance): void {
+    if (instance.state !== 'running' || this.runnersByName.get(instance.runnerName)?.alive) return;
+    this.unconfigured += 1;
+    this.shutDown(instance.id);
   }
 
   /** TerminateInstances (by a scaler). A registered runner on it dies with it. */
@@ -448,6 +490,7 @@ export class SimWorld {
     instance.state = 'terminated';
     instance.terminatedAt = this.nowMs;
     this.live.delete(instanceId);
+    this.noteLiveCount(instance.pool);
     const runner = this.runnersByName.get(instance.runnerName);
     if (!runner?.alive) return;
     runner.alive = false;
@@ -478,6 +521,44 @@ export class SimWorld {
   }
 
   // ── metrics ───────────────────────────────────────────────────────────────────────────────────────────
+
+  /** When each runner registration (JIT) was created, in order (ms since the start). */
+  registrationTimesMs(): number[] {
+    return [...this.registeredAt];
+  }
+
+  /** Opens or closes the pool's at-cap span when its live count reaches or leaves maxRunners. */
+  private noteLiveCount(pool: string): void {
+    const max = this.workload.pools.find((candidate) => candidate.name === pool)?.maxRunners;
+    if (max === undefined) return;
+    let live = 0;
+    for (const instance of this.live.values()) if (instance.pool === pool) live += 1;
+    const spans = this.atCap.get(pool) ?? [];
+    this.atCap.set(pool, spans);
+    const open = spans[spans.length - 1];
+    const isOpen = open !== undefined && open.to === undefined;
+    if (live >= max && !isOpen) spans.push({ from: this.nowMs });
+    if (live < max && isOpen) open.to = this.nowMs;
+  }
+
+  /** How much of the job's wait until `endMs` its pool (the first whose labels cover the job's) was at max. */
+  private waitAtCap(job: SimJob, endMs: number): number {
+    const key = job.normalized.join('\u0000');
+    if (!this.poolOfLabels.has(key)) {
+      const pool = this.workload.pools.find((candidate) =>
+        job.normalized.every((label) => normalizeLabels(candidate.labels).includes(label)),
+      );
+      this.poolOfLabels.set(key, pool?.name);
+    }
+    const pool = this.poolOfLabels.get(key);
+    let total = 0;
+    for (const span of (pool && this.atCap.get(pool)) || []) {
+      const from = Math.max(span.from, job.queuedAt);
+      const to = Math.min(span.to ?? endMs, endMs);
+      if (to > from) total += to - from;
+    }
+    return total;
+  }
 
   private counts() {
     let idle = 0;
@@ -518,6 +599,7 @@ export class SimWorld {
     );
     return {
       waitsMs: [...this.waitsMs, ...unstartedJobs.map((job) => this.nowMs - job.queuedAt)],
+      waitsAtCapMs: [...this.waitsAtCapMs, ...unstartedJobs.map((job) => this.waitAtCap(job, this.nowMs))],
       unstarted: unstartedJobs.length,
       jobs: [...this.jobs.values()].filter((job) => job.queuedAt >= this.measureFromMs).length,
       jobsKilled: this.jobsKilled,
@@ -528,6 +610,10 @@ export class SimWorld {
       peakInstancesByPool: { ...this.peakByPool },
       launched: this.launched,
       launchMissing: this.launchMissing,
+      ...(this.registeredAt.length > 0 ? { lastRegistrationMs: Math.max(...this.registeredAt) } : {}),
+      ...(this.onlineAt.length > 0 ? { lastRunnerOnlineMs: Math.max(...this.onlineAt) } : {}),
+      runnersOnline: this.onlineAt.length,
+      unconfiguredInstances: this.unconfigured,
       timeline: [...this.timeline],
     };
   }

@@ -9,7 +9,16 @@ import { certificateErrorCode } from './github-tls.ts';
 export class GitHubUnavailableError extends StepscaleError {}
 
 /** A primary or secondary rate limit that did not lift within the client's bounded waits. */
-export class GitHubRateLimitError extends StepscaleError {}
+export class GitHubRateLimitError extends StepscaleError {
+  constructor(
+    message: string,
+    /** How long GitHub asked to wait (`retry-after`, or until `x-ratelimit-reset`), when it said. */
+    readonly retryAfterSeconds?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
 
 /** The token was rejected (401) or lacks a permission (403 that is not a rate limit). */
 export class GitHubAuthError extends StepscaleError {}
@@ -70,11 +79,23 @@ export function toGitHubError(error: unknown, action: string): unknown {
   if (!isHttpFailure(error)) return error;
   const message = `${action} failed (HTTP ${error.status}): ${error.message}`;
   const options = { cause: error };
-  if (isRateLimit(error)) return new GitHubRateLimitError(message, options);
+  if (isRateLimit(error)) return new GitHubRateLimitError(message, retryAfterOf(error), options);
   if (error.status === 401 || error.status === 403) return new GitHubAuthError(message, options);
   if (error.status === 404) return new GitHubNotFoundError(message, options);
   if (error.status >= 500) return new GitHubUnavailableError(message, options);
   return new GitHubRequestError(message, error.status, options);
+}
+
+/** Seconds GitHub asked to wait: `retry-after`, else until `x-ratelimit-reset` when the quota is spent. */
+function retryAfterOf(error: HttpFailure, nowMs = Date.now()): number | undefined {
+  const headers = error.response?.headers ?? {};
+  const retryAfter = Number(headers['retry-after']);
+  if (headers['retry-after'] !== undefined && Number.isFinite(retryAfter)) return Math.max(0, retryAfter);
+  const reset = Number(headers['x-ratelimit-reset']);
+  if (String(headers['x-ratelimit-remaining']) === '0' && Number.isFinite(reset)) {
+    return Math.max(0, Math.ceil(reset - nowMs / 1000));
+  }
+  return undefined;
 }
 
 export function isNotFound(error: unknown): boolean {

@@ -181,11 +181,12 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
         const runIds = await activeRunIds(repository);
         observe?.({ activeRuns: runIds.length });
         const jobs = await latestJobsOf(repository, runIds);
-        // Only `queued` wants a runner now (waiting, pending and requested do not yet). Keyed by id, as a job
-        // can be listed twice when its run moved between pages.
+        // Only `queued` wants a runner now (waiting, pending and requested do not yet), and only until GitHub
+        // has handed it to a runner (`runner_id` set): that runner already counts as busy. Keyed by id, as a
+        // job can be listed twice when its run moved between pages.
         const queued = new Map<number, QueuedJob>();
         for (const job of jobs) {
-          if (job.status !== 'queued') continue;
+          if (job.status !== 'queued' || job.runner_id != null) continue;
           queued.set(job.id, { id: job.id, runId: job.run_id, labels: job.labels });
         }
         return [...queued.values()];

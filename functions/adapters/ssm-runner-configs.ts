@@ -2,9 +2,15 @@
  * Just-in-time runner configs in SSM Parameter Store: one SecureString per instance under
  * `/stepscale/<stack>/runners/<instance-id>`. The instance's bootstrap reads its own parameter once and
  * deletes it; anything left behind (instance died before reading) is cleaned up by ScaleDown.
+ *
+ * Each parameter carries the tag `stepscale:instance-arn` with the ARN of the one instance it is for. The
+ * runner role may read and delete a parameter only when that tag equals the calling instance's own ARN
+ * (`${ec2:SourceInstanceARN}`, see template.yaml), so a job that gains root on one runner cannot take the
+ * configs of runners still booting.
  */
 import {
   DeleteParameterCommand,
+  ParameterAlreadyExists,
   ParameterNotFound,
   PutParameterCommand,
   paginateGetParametersByPath,
@@ -16,25 +22,41 @@ export function runnerConfigPath(stack: string): string {
   return `/stepscale/${stack}/runners`;
 }
 
-export function createSsmRunnerConfigStore(options: { client: SSMClient; stack: string }): RunnerConfigStore {
-  const { client } = options;
+/** The tag whose value must be the calling instance's ARN for it to read or delete the parameter. */
+export const instanceArnTag = 'stepscale:instance-arn';
+
+export interface SsmRunnerConfigStoreOptions {
+  readonly client: SSMClient;
+  readonly stack: string;
+  /** `arn:<partition>:ec2:<region>:<account>:instance/`: an instance's ARN is this and its id. */
+  readonly instanceArnPrefix: string;
+}
+
+export function createSsmRunnerConfigStore(options: SsmRunnerConfigStoreOptions): RunnerConfigStore {
+  const { client, instanceArnPrefix } = options;
   const path = runnerConfigPath(options.stack);
   const nameOf = (instanceId: string) => `${path}/${instanceId}`;
 
   return {
     async put(instanceId, encodedJitConfig) {
-      await client.send(
-        new PutParameterCommand({
-          Name: nameOf(instanceId),
-          Value: encodedJitConfig,
-          Type: 'SecureString',
-          // JIT configs can pass the 4 KB Standard limit; Intelligent-Tiering picks Advanced only then.
-          Tier: 'Intelligent-Tiering',
-          // A retried ScaleUp writes the same instance's parameter again.
-          Overwrite: true,
-          Description: 'stepscale just-in-time runner config; read once and deleted by the instance',
-        }),
-      );
+      try {
+        await client.send(
+          new PutParameterCommand({
+            Name: nameOf(instanceId),
+            Value: encodedJitConfig,
+            Type: 'SecureString',
+            // JIT configs can pass the 4 KB Standard limit; Intelligent-Tiering picks Advanced only then.
+            Tier: 'Intelligent-Tiering',
+            // Tags are set only when a parameter is created (SSM refuses them with Overwrite).
+            Tags: [{ Key: instanceArnTag, Value: `${instanceArnPrefix}${instanceId}` }],
+            Description: 'stepscale just-in-time runner config; read once and deleted by its instance',
+          }),
+        );
+      } catch (error) {
+        // Written by an earlier attempt for the same registration (a retry gets 409 from GitHub before
+        // writing again): the instance finds that config.
+        if (!(error instanceof ParameterAlreadyExists)) throw error;
+      }
     },
 
     async remove(instanceId) {

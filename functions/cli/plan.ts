@@ -5,6 +5,8 @@
  */
 import pLimit from 'p-limit';
 import { MemoryStateStore } from '../adapters/memory-state-store.ts';
+import { MemoryWriteBudget } from '../adapters/memory-write-budget.ts';
+import { writeIntervalMs } from '../config/config.ts';
 import { StepscaleError } from '../errors.ts';
 import { aggregateDemand } from '../handlers/aggregate-demand.ts';
 import { collectRepositoryJobs } from '../handlers/collect-repository-jobs.ts';
@@ -81,12 +83,16 @@ function oneOffCollection(collection: HandlerDeps['config']['collection']) {
 }
 
 export async function computePlan(
-  deps: Omit<HandlerDeps, 'stateStore'> & { stateStore?: HandlerDeps['stateStore'] },
+  deps: Omit<HandlerDeps, 'stateStore' | 'writeBudget' | 'sleepUntil'> &
+    Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget'>>,
   cycle: Cycle,
 ): Promise<PlanDetails> {
   const planDeps: HandlerDeps = {
     ...deps,
     stateStore: deps.stateStore ?? new MemoryStateStore(deps.now),
+    // What a cycle starting now could write: plan itself writes nothing.
+    writeBudget: deps.writeBudget ?? new MemoryWriteBudget(writeIntervalMs(deps.config), deps.now),
+    sleepUntil: async () => {},
     config: { ...deps.config, collection: oneOffCollection(deps.config.collection) },
   };
   const listed = await listRepositories(planDeps)({ cycle });

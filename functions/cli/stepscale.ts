@@ -99,7 +99,6 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
     id: `plan-${startedAt}`,
     startedAt,
     mapConcurrency: 4,
-    registrationWaitSeconds: 0,
   });
 
   if (values.json) io.stdout(`${JSON.stringify(details.report)}\n`);
@@ -122,6 +121,11 @@ function renderPlan(details: PlanDetails, context: { org: string; ec2: boolean }
     '',
     `  ${details.report.unmatched} queued job(s) match no pool (GitHub-hosted or other labels).`,
   ];
+  const launches = details.decision.budgets.launches;
+  if (launches.allowed < launches.asked)
+    lines.push(
+      `  ${launches.asked} launches wanted, ${launches.allowed} this cycle (per-cycle cap ${launches.cap}, shared fairly by the pools); the rest next cycle.`,
+    );
   if (!context.ec2)
     lines.push('  --no-ec2: instances were not read, so booting is 0 and no runner is removable.');
   lines.push('  Nothing was changed: plan is read-only.');

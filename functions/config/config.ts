@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { maxPendingRegistrations } from '../core/cycle-timing.ts';
 import { normalizeLabels } from '../core/labels.ts';
 import type { ScalingPolicy } from '../core/policy.ts';
 import { ConfigError } from '../errors.ts';
@@ -69,6 +70,12 @@ const configSchema = z.strictObject({
     repositories: z.strictObject({ include: globs.optional(), exclude: globs.optional() }).optional(),
     /** A PEM bundle of extra CAs that GitHub's (GHES's) TLS certificate is checked against. */
     caBundleFile: z.string().min(1).optional(),
+    /**
+     * GitHub writes (JIT registrations, runner deletions) of the whole stack per minute, paced evenly. GitHub
+     * asks for a second between mutations (60, the default); its secondary limit of 900 points a minute per
+     * endpoint at 5 points a write allows at most 180.
+     */
+    writesPerMinute: z.int().min(1).max(180).default(60),
   }),
   /** Names this deployment: instances are tagged with it and only tagged instances are ever touched. */
   stack: z
@@ -80,14 +87,17 @@ const configSchema = z.strictObject({
     .strictObject({
       minRunningSeconds: z.int().min(0).default(300),
       bootTimeoutSeconds: z.int().min(30).default(300),
-      /** Per cycle, all pools together; each removal is a GitHub write (GitHub wants writes a second apart). */
+      /** Per cycle, all pools together, shared fairly; each removal is a paced GitHub write. */
       maxRemovalsPerCycle: z.int().min(1).max(100).default(10),
     })
     .prefault({}),
   scaleUp: z
     .strictObject({
-      /** Per cycle, all pools together; each launch registers a runner, a GitHub write. */
-      maxLaunchesPerCycle: z.int().min(1).max(100).default(20),
+      /**
+       * Instances per cycle, all pools together, shared fairly. Launching is one CreateFleet per pool; the
+       * runners are registered afterwards, paced (github.writesPerMinute).
+       */
+      maxLaunchesPerCycle: z.int().min(1).max(1000).default(100),
     })
     .prefault({}),
   collection: z
@@ -174,6 +184,11 @@ export function scalingPolicyOf(config: Config): ScalingPolicy {
     bootTimeoutSeconds: config.scaleDown.bootTimeoutSeconds,
     maxLaunchesPerCycle: config.scaleUp.maxLaunchesPerCycle,
     maxRemovalsPerCycle: config.scaleDown.maxRemovalsPerCycle,
+    maxPendingRegistrations: maxPendingRegistrations({
+      writesPerMinute: config.github.writesPerMinute,
+      bootTimeoutSeconds: config.scaleDown.bootTimeoutSeconds,
+      cycleIntervalSeconds: config.collection.cycleIntervalSeconds,
+    }),
   };
 }
 
@@ -205,4 +220,9 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path
     .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
     .join('');
+}
+
+/** Milliseconds between two GitHub writes of the stack (github.writesPerMinute). */
+export function writeIntervalMs(config: Config): number {
+  return Math.ceil(60_000 / config.github.writesPerMinute);
 }

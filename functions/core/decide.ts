@@ -7,10 +7,16 @@
  * where current counts every runner and instance the pool already has. Booting instances count as
  * capacity, so a cycle never launches for jobs that runners already on their way will take.
  *
+ * Per-cycle budgets are shared max-min fairly among the pools that ask (fair-share.ts), never handed out
+ * in config order: launches (queued jobs before minIdle top-ups) within the instance cap and the room left
+ * in the registration backlog; GitHub writes (registrations first, then removals, then ghost deletions)
+ * within what the stack's write pacing can still send this cycle; removals within their cap.
+ *
  * Clean-up, across pools: instances past the boot timeout without an online runner are marked orphaned,
  * and terminated by a later cycle if still unregistered; offline registrations of this stack whose
  * instance is gone (ghosts) are deleted. Nothing is removed at all when the cycle's view was incomplete.
  */
+import { type Ask, fairShares, tieredFairShares } from './fair-share.ts';
 import { runnerServesPool } from './labels.ts';
 import { type Instance, instanceIdOfRunner, type Runner } from './model.ts';
 import type { PoolPolicy, ScalingPolicy } from './policy.ts';
@@ -25,6 +31,11 @@ export interface Snapshot {
   readonly collectionComplete: boolean;
   /** Runner configs waiting in the store for an instance to pick them up. */
   readonly storedRunnerConfigs?: readonly { readonly instanceId: string; readonly storedAt: string }[];
+  /**
+   * GitHub writes the stack's shared pacing budget can still make this cycle (registrations and deletions
+   * of every cycle draw on it); undefined: not limited.
+   */
+  readonly writeSlots?: number;
 }
 
 export interface RunnerRemoval {
@@ -44,6 +55,29 @@ export interface PoolPlan {
   readonly orphaned: number;
   readonly launch: number;
   readonly terminate: readonly RunnerRemoval[];
+  /**
+   * Booting instances whose runner is not registered yet (no registration, no stored config), oldest first:
+   * launching is not registering, and these wait for a paced GitHub write.
+   */
+  readonly unregistered: readonly string[];
+}
+
+/** How the cycle's budgets were spent, so a plan says what it held back and why. */
+export interface Budgets {
+  /** Launches all pools asked for, and the cap they were shared under (instance cap, registration room). */
+  readonly launches: { readonly asked: number; readonly allowed: number; readonly cap: number | null };
+  /**
+   * GitHub writes: what the pacing budget had left this cycle (null: unlimited), and what registrations
+   * (of instances waiting and of this cycle's launches), removals and ghost deletions asked; `deferred`
+   * writes wait for a later cycle.
+   */
+  readonly writes: {
+    readonly slots: number | null;
+    readonly registrations: number;
+    readonly removals: number;
+    readonly ghosts: number;
+    readonly deferred: number;
+  };
 }
 
 export interface GhostRunner {
@@ -63,6 +97,7 @@ export interface Plan {
   readonly ghosts: readonly GhostRunner[];
   /** Stored runner configs whose instance is gone and that are older than the boot timeout. */
   readonly staleRunnerConfigs: readonly string[];
+  readonly budgets: Budgets;
 }
 
 interface PoolInventory {
@@ -73,25 +108,62 @@ interface PoolInventory {
   orphans: Instance[];
   /** Idle runners that are ours (paired with an instance) and old enough to remove, oldest first. */
   removable: RunnerRemoval[];
+  /** Booting instances of ours with no registration and no stored config yet, oldest first. */
+  unregistered: { id: string; launchedMs: number }[];
 }
 
 export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Plan {
   const inventories = takeInventory(snapshot, policy, now.getTime());
   const scaleDownHeld = !snapshot.collectionComplete;
-  // The per-cycle budgets are shared by all pools, handed out in config order.
-  const budget = {
-    launches: policy.maxLaunchesPerCycle ?? Number.POSITIVE_INFINITY,
-    removals: policy.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY,
-  };
-  const pools = policy.pools.map((pool) => {
+  const wants = policy.pools.map((pool, rank) => {
     const inventory = inventories.get(pool.name) ?? emptyInventory();
     const queued = Math.max(0, Math.floor(snapshot.queuedByPool[pool.name] ?? 0));
-    const plan = planPool(pool, queued, inventory, scaleDownHeld, budget);
-    budget.launches -= plan.launch;
-    budget.removals -= plan.terminate.length;
-    return plan;
+    return { pool, rank, inventory, queued, ...wantsOf(pool, queued, inventory, scaleDownHeld) };
   });
+
+  const unregistered = wants.reduce((sum, want) => sum + want.inventory.unregistered.length, 0);
+  const launchCap = Math.min(
+    policy.maxLaunchesPerCycle ?? Number.POSITIVE_INFINITY,
+    Math.max(0, (policy.maxPendingRegistrations ?? Number.POSITIVE_INFINITY) - unregistered),
+  );
+  const launches = tieredFairShares(
+    [
+      wants.map((want) => ask(want.pool.name, want.forQueued, want.rank)),
+      wants.map((want) => ask(want.pool.name, want.launch - want.forQueued, want.rank)),
+    ],
+    launchCap,
+  );
+  const launched = sum(launches.values());
+
+  // Registrations of waiting instances and of this cycle's launches come first; what the write budget has
+  // left goes to removals, then to ghost deletions.
+  const slots = snapshot.writeSlots;
+  const writesLeft = Math.max(0, (slots ?? Number.POSITIVE_INFINITY) - unregistered - launched);
+  const removals = fairShares(
+    wants.map((want) => ask(want.pool.name, want.removals, want.rank)),
+    Math.min(policy.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY, writesLeft),
+  );
+  const removed = sum(removals.values());
+
+  const pools = wants.map(({ pool, queued, inventory }) => ({
+    pool: pool.name,
+    queued,
+    idle: inventory.idle.length,
+    busy: inventory.busy,
+    booting: inventory.booting,
+    orphaned: inventory.orphaned,
+    launch: launches.get(pool.name) ?? 0,
+    terminate: inventory.removable.slice(0, removals.get(pool.name) ?? 0),
+    unregistered: inventory.unregistered.map((instance) => instance.id),
+  }));
   const orphans = [...inventories.values()].flatMap((inventory) => inventory.orphans);
+  const ghosts = scaleDownHeld ? [] : findGhosts(snapshot, policy.stack);
+  const ghostsNow = ghosts.slice(0, Math.max(0, writesLeft - removed));
+  const askedRemovals = Math.min(
+    wants.reduce((total, want) => total + want.removals, 0),
+    policy.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY,
+  );
+  const askedWrites = unregistered + launched + askedRemovals + ghosts.length;
   return {
     pools,
     scaleDownHeld,
@@ -107,9 +179,52 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
           .filter((o) => o.orphanedSince)
           .map((o) => o.id)
           .sort(),
-    ghosts: scaleDownHeld ? [] : findGhosts(snapshot, policy.stack),
+    ghosts: ghostsNow,
     staleRunnerConfigs: findStaleConfigs(snapshot, policy.bootTimeoutSeconds, now.getTime()),
+    budgets: {
+      launches: {
+        asked: wants.reduce((total, want) => total + want.launch, 0),
+        allowed: launched,
+        cap: Number.isFinite(launchCap) ? launchCap : null,
+      },
+      writes: {
+        slots: slots === undefined ? null : Math.max(0, Math.floor(slots)),
+        registrations: unregistered + launched,
+        removals: askedRemovals,
+        ghosts: ghosts.length,
+        deferred: slots === undefined ? 0 : Math.max(0, askedWrites - Math.max(0, Math.floor(slots))),
+      },
+    },
   };
+}
+
+/**
+ * What one pool would do with no per-cycle budget: launch for its queued jobs (forQueued) and its minIdle
+ * top-up (the rest of launch), and remove its surplus idle runners.
+ */
+function wantsOf(pool: PoolPolicy, queued: number, inventory: PoolInventory, scaleDownHeld: boolean) {
+  const idle = inventory.idle.length;
+  const { busy, booting, orphaned } = inventory;
+  const current = idle + busy + booting + orphaned;
+  const headroom = Math.max(0, pool.maxRunners - current);
+  const launch = clamp(queued + pool.minIdle - idle - booting, 0, headroom);
+  const forQueued = clamp(queued - idle - booting, 0, launch);
+  const surplusIdle = idle - queued - pool.minIdle;
+  const overMax = current - pool.maxRunners;
+  const removals = scaleDownHeld
+    ? 0
+    : Math.min(Math.max(0, surplusIdle, overMax), inventory.removable.length);
+  return { launch, forQueued, removals };
+}
+
+function ask(key: string, units: number, rank: number): Ask {
+  return { key, ask: units, rank };
+}
+
+function sum(values: Iterable<number>): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total;
 }
 
 /**
@@ -143,31 +258,11 @@ function findGhosts(snapshot: Snapshot, stack: string): GhostRunner[] {
     .sort((a, b) => a.runnerId - b.runnerId);
 }
 
-function planPool(
-  pool: PoolPolicy,
-  queued: number,
-  inventory: PoolInventory,
-  scaleDownHeld: boolean,
-  budget: { readonly launches: number; readonly removals: number },
-): PoolPlan {
-  const idle = inventory.idle.length;
-  const { busy, booting, orphaned } = inventory;
-  const current = idle + busy + booting + orphaned;
-  const headroom = Math.max(0, pool.maxRunners - current);
-  const launch = clamp(queued + pool.minIdle - idle - booting, 0, Math.min(headroom, budget.launches));
-
-  const surplusIdle = idle - queued - pool.minIdle;
-  const overMax = current - pool.maxRunners;
-  const wantRemoved = scaleDownHeld ? 0 : Math.min(Math.max(0, surplusIdle, overMax), budget.removals);
-  const terminate = inventory.removable.slice(0, wantRemoved);
-
-  return { pool: pool.name, queued, idle, busy, booting, orphaned, launch, terminate };
-}
-
 function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number): Map<string, PoolInventory> {
   const inventories = new Map(policy.pools.map((pool) => [pool.name, emptyInventory()]));
   const runnersByName = new Map(snapshot.runners.map((runner) => [runner.name, runner]));
   const pairedRunnerNames = new Set<string>();
+  const storedConfigs = new Set((snapshot.storedRunnerConfigs ?? []).map((config) => config.instanceId));
   const removableByPool = new Map<string, { removal: RunnerRemoval; launchedMs: number }[]>();
 
   for (const instance of snapshot.instances) {
@@ -184,6 +279,13 @@ function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number)
         inventory.orphans.push(instance);
       } else {
         inventory.booting += 1;
+        // Registered (an offline registration exists) or its config is waiting: only a boot is missing.
+        if (!paired && !storedConfigs.has(instance.id)) {
+          inventory.unregistered.push({
+            id: instance.id,
+            launchedMs: Number.isNaN(launchedMs) ? 0 : launchedMs,
+          });
+        }
       }
       continue;
     }
@@ -213,6 +315,9 @@ function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number)
     else inventory.idle.push(runner);
   }
 
+  for (const inventory of inventories.values()) {
+    inventory.unregistered.sort((a, b) => a.launchedMs - b.launchedMs || (a.id < b.id ? -1 : 1));
+  }
   for (const [poolName, list] of removableByPool) {
     list.sort((a, b) => a.launchedMs - b.launchedMs || a.removal.runnerId - b.removal.runnerId);
     const inventory = inventories.get(poolName);
@@ -222,7 +327,7 @@ function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number)
 }
 
 function emptyInventory(): PoolInventory {
-  return { idle: [], busy: 0, booting: 0, orphaned: 0, orphans: [], removable: [] };
+  return { idle: [], busy: 0, booting: 0, orphaned: 0, orphans: [], removable: [], unregistered: [] };
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -17,10 +17,14 @@ export interface ScalingPolicy {
   /** An instance without an online runner this long after launch is orphaned, no longer booting. */
   readonly bootTimeoutSeconds: number;
   /**
-   * Per cycle, across all pools (handed out in config order). Each launch and each removal costs a GitHub
-   * write, and GitHub wants writes a second apart, so a cycle that must end within a minute can only do so
-   * many; the rest waits a cycle. Undefined: no cap.
+   * Per cycle, across all pools, shared max-min fairly among the pools that ask. Undefined: no cap.
+   * Launching is cheap (one CreateFleet per pool); removals are GitHub writes, paced.
    */
   readonly maxLaunchesPerCycle?: number;
   readonly maxRemovalsPerCycle?: number;
+  /**
+   * Instances that may wait for their runner registration at once: the stack's GitHub write pacing can
+   * register only so many before their boot timeout; launching more would only make orphans. Undefined: no cap.
+   */
+  readonly maxPendingRegistrations?: number;
 }

@@ -1,16 +1,20 @@
 /**
- * Task `Decide`: takes the scaling lease, reads the runners and this stack's instances, then runs the pure
- * decision. Only counts and the (bounded) lists of actions leave this task. A cycle that finds the lease
- * held by another cycle still in flight plans nothing: it launches and removes nothing (scaling-lease.ts).
+ * Task `Decide`: takes the scaling lease, reads the runners, this stack's instances, the runner configs waiting
+ * to be read and what the stack's GitHub write budget has left this cycle, then runs the pure decision. Only
+ * counts and the (bounded) lists of actions leave this task. A cycle that finds the lease held by another cycle
+ * still in flight plans nothing: it launches, removes and registers nothing (scaling-lease.ts).
  */
 import { z } from 'zod';
+import { registrationDeadline } from '../core/cycle-timing.ts';
 import {
+  type Budgets,
   decide as decideScaling,
   type GhostRunner,
   type PoolPlan,
   type RunnerRemoval,
 } from '../core/decide.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import type { RegistrationQueue } from './registration-queue.ts';
 import { releaseScalingLease, scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
 
 const count = z.int().min(0);
@@ -23,8 +27,11 @@ const inputSchema = z.object({
   }),
 });
 
-/** A pool's plan as it travels in the state: the removals counted (they travel separately). */
-export type PoolSummary = Omit<PoolPlan, 'terminate'> & { readonly terminate: number };
+/** A pool's plan as it travels in the state: removals and unregistered instances counted (lists travel apart). */
+export type PoolSummary = Omit<PoolPlan, 'terminate' | 'unregistered'> & {
+  readonly terminate: number;
+  readonly unregistered: number;
+};
 
 export interface Launch {
   readonly pool: string;
@@ -44,6 +51,10 @@ export interface DecideOutput {
   readonly launches: Launch[];
   readonly removals: Removal[];
   readonly cleanup: Cleanup;
+  /** Instances launched by earlier cycles still waiting for their registration: registered first. */
+  readonly registrations: RegistrationQueue[];
+  /** What the per-cycle budgets allowed and held back (launch cap, GitHub write pacing). */
+  readonly budgets: Budgets;
 }
 
 /** Housekeeping for ScaleDown, each list capped per cycle so payloads and API calls stay bounded. */
@@ -67,10 +78,12 @@ export function decide(deps: HandlerDeps) {
     // Before listing: a cycle that takes the lease after another gave it back sees that cycle's instances.
     const until = new Date(deps.now().getTime() + scalingLeaseSeconds * 1000);
     const lease = await deps.stateStore.acquireLease(scalingLeaseKey, cycle.id, until);
-    const [runners, instances, storedRunnerConfigs] = await Promise.all([
+    const writeBy = registrationDeadline(cycle.startedAt, deps.config.collection.cycleIntervalSeconds);
+    const [runners, instances, storedRunnerConfigs, writeSlots] = await Promise.all([
       deps.github.listRunners(),
       deps.fleet.listInstances(),
       deps.runnerConfigs.list(),
+      deps.writeBudget.available(writeBy),
     ]).catch(async (error: unknown) => {
       // Nothing is launched before ScaleUp: a Decide that fails gives the lease back rather than hold up the
       // next cycle until it ends (a Step Functions retry of this task takes it again).
@@ -84,12 +97,17 @@ export function decide(deps: HandlerDeps) {
         instances,
         storedRunnerConfigs,
         collectionComplete: demand.complete,
+        writeSlots,
       },
       deps.policy,
       deps.now(),
     );
     const output: DecideOutput = {
-      pools: plan.pools.map(({ terminate, ...counts }) => ({ ...counts, terminate: terminate.length })),
+      pools: plan.pools.map(({ terminate, unregistered, ...counts }) => ({
+        ...counts,
+        terminate: terminate.length,
+        unregistered: unregistered.length,
+      })),
       unmatched: demand.unmatched,
       scaleDownHeld: plan.scaleDownHeld,
       launches: plan.pools
@@ -104,6 +122,10 @@ export function decide(deps: HandlerDeps) {
         ghosts: plan.ghosts.slice(0, ghostDeletionsPerCycle),
         staleRunnerConfigs: plan.staleRunnerConfigs.slice(0, cleanupPerCycle),
       },
+      registrations: plan.pools
+        .filter((pool) => pool.unregistered.length > 0)
+        .map((pool) => ({ pool: pool.pool, instanceIds: [...pool.unregistered] })),
+      budgets: plan.budgets,
     };
     if (!lease.acquired) {
       deps.log.warn('Another cycle holds the scaling lease: this cycle launches and removes nothing', {
@@ -115,6 +137,16 @@ export function decide(deps: HandlerDeps) {
       return standDown(output, lease.heldBy.holder);
     }
     for (const summary of output.pools) deps.log.info('Pool decision', { cycleId: cycle.id, ...summary });
+    if (plan.budgets.launches.allowed < plan.budgets.launches.asked)
+      deps.log.warn('Launches held back by the per-cycle cap', {
+        cycleId: cycle.id,
+        ...plan.budgets.launches,
+      });
+    if (plan.budgets.writes.deferred > 0)
+      deps.log.warn('GitHub write budget spent: some writes wait for a later cycle', {
+        cycleId: cycle.id,
+        ...plan.budgets.writes,
+      });
     if (plan.scaleDownHeld)
       deps.log.warn('Scale-down held: collection was incomplete', { cycleId: cycle.id });
     return output;
@@ -131,5 +163,7 @@ function standDown(output: DecideOutput, holder: string): DecideOutput {
     launches: [],
     removals: [],
     cleanup: { orphansToMark: [], orphansToTerminate: [], ghosts: [], staleRunnerConfigs: [] },
+    // The holder registers what is waiting; two loops would only compete for the same write slots.
+    registrations: [],
   };
 }

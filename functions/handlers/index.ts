@@ -1,9 +1,9 @@
 import { aggregateDemand } from './aggregate-demand.ts';
-import { checkRegistration } from './check-registration.ts';
 import { collectRepositoryJobs } from './collect-repository-jobs.ts';
 import { decide } from './decide.ts';
 import type { HandlerDeps } from './deps.ts';
 import { listRepositories } from './list-repositories.ts';
+import { registerRunners } from './register-runners.ts';
 import { scaleDown } from './scale-down.ts';
 import { scaleUp } from './scale-up.ts';
 
@@ -15,7 +15,7 @@ export const taskHandlers = {
   Decide: decide,
   ScaleUp: scaleUp,
   ScaleDown: scaleDown,
-  CheckRegistration: checkRegistration,
+  RegisterRunners: registerRunners,
 } as const satisfies Record<string, (deps: HandlerDeps) => (event: unknown) => Promise<unknown>>;
 
 export type TaskName = keyof typeof taskHandlers;

@@ -7,11 +7,14 @@
  *   cycle, and only if their runner is still not online or busy when this task looks again.
  * - Ghosts (offline registrations whose instance is gone): deleted if still offline and idle.
  * - Runner configs no instance will read: deleted.
- * One failing item never stops the others; failures are counted and logged.
+ * One failing item never stops the others; failures are counted and logged. Every deregistration is a GitHub
+ * write and takes a slot of the stack's write budget, one after another; what finds no slot before the
+ * cycle's registration deadline waits for a later cycle.
  * The last task that changes the fleet: it gives back the scaling lease Decide took, whatever happens.
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import { mayChangeFleet, registrationDeadline } from '../core/cycle-timing.ts';
 import type { Runner } from '../core/model.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
 import { releaseScalingLease } from './scaling-lease.ts';
@@ -46,14 +49,26 @@ export interface ScaleDownOutput {
   readonly orphansTerminated: number;
   readonly ghostsRemoved: number;
   readonly configsRemoved: number;
+  /** Removals and ghost deletions left for a later cycle: the write budget had no slot for them. */
+  readonly deferred: number;
 }
 
-type Outcome = 'removed' | 'skipped' | 'failed';
+type Outcome = 'removed' | 'skipped' | 'failed' | 'deferred';
 
 export function scaleDown(deps: HandlerDeps) {
   return async (event: unknown): Promise<ScaleDownOutput> => {
     const input = parseTaskInput('ScaleDown', inputSchema, event);
     try {
+      if (!mayChangeFleet(input.cycle.startedAt, deps.now())) {
+        // Too late in the cycle: the lease Decide took may be about to end (see cycle-timing.ts).
+        deps.log.warn(
+          'ScaleDown started too late in its cycle: nothing removed, the next cycle decides again',
+          {
+            cycleId: input.cycle.id,
+          },
+        );
+        return nothingRemoved(input.removals.length + input.cleanup.ghosts.length);
+      }
       return await removeWhatDecideChose(deps, input);
     } finally {
       await releaseScalingLease(deps, input.cycle.id);
@@ -67,13 +82,16 @@ async function removeWhatDecideChose(
 ): Promise<ScaleDownOutput> {
   const log = (message: string, fields: Record<string, unknown>) =>
     deps.log.info(message, { cycleId: cycle.id, ...fields });
-  const limit = pLimit(4);
   const toTerminate: string[] = [];
+  const writeBy = registrationDeadline(cycle.startedAt, deps.config.collection.cycleIntervalSeconds);
+  const paced = pacedWrites(deps, writeBy);
 
-  const outcomes = await Promise.all(
-    removals.map((removal) =>
-      limit(async (): Promise<Outcome> => {
-        const fields = { cycleId: cycle.id, pool: removal.pool, runner: removal.runnerName };
+  // One at a time: each takes its write slot, then re-reads the runner right before deleting it.
+  const outcomes: Outcome[] = [];
+  for (const removal of removals) {
+    const fields = { cycleId: cycle.id, pool: removal.pool, runner: removal.runnerName };
+    outcomes.push(
+      await paced(async (): Promise<Outcome> => {
         try {
           const fresh = await deps.github.getRunner(removal.runnerId);
           if (fresh && (fresh.busy || fresh.name !== removal.runnerName)) {
@@ -90,8 +108,8 @@ async function removeWhatDecideChose(
           return 'failed';
         }
       }),
-    ),
-  );
+    );
+  }
 
   const orphans = await orphansStillUnregistered(deps, cleanup.orphansToTerminate);
   if (toTerminate.length + orphans.length > 0) {
@@ -104,7 +122,7 @@ async function removeWhatDecideChose(
       count: cleanup.orphansToMark.length,
     });
   }
-  const ghostsRemoved = await removeGhosts(deps, cycle.id, cleanup.ghosts);
+  const ghostOutcomes = await removeGhosts(deps, cycle.id, cleanup.ghosts, paced);
   const configsRemoved = await removeConfigs(deps, cycle.id, [...cleanup.staleRunnerConfigs, ...orphans]);
 
   return {
@@ -113,8 +131,40 @@ async function removeWhatDecideChose(
     failed: outcomes.filter((outcome) => outcome === 'failed').length,
     orphansMarked: cleanup.orphansToMark.length,
     orphansTerminated: orphans.length,
-    ghostsRemoved,
+    ghostsRemoved: ghostOutcomes.filter((outcome) => outcome === 'removed').length,
     configsRemoved,
+    deferred: [...outcomes, ...ghostOutcomes].filter((outcome) => outcome === 'deferred').length,
+  };
+}
+
+function nothingRemoved(deferred: number): ScaleDownOutput {
+  return {
+    terminated: 0,
+    skipped: 0,
+    failed: 0,
+    orphansMarked: 0,
+    orphansTerminated: 0,
+    ghostsRemoved: 0,
+    configsRemoved: 0,
+    deferred,
+  };
+}
+
+/**
+ * Runs a GitHub write in the next slot of the stack's write budget; once a slot was refused (none before
+ * `writeBy`), every later write is deferred without asking again.
+ */
+function pacedWrites(deps: HandlerDeps, writeBy: Date) {
+  let spent = false;
+  return async (write: () => Promise<Outcome>): Promise<Outcome> => {
+    if (spent) return 'deferred';
+    const slot = await deps.writeBudget.reserve(writeBy);
+    if (!slot) {
+      spent = true;
+      return 'deferred';
+    }
+    await deps.sleepUntil(slot);
+    return write();
   };
 }
 
@@ -138,29 +188,30 @@ async function removeGhosts(
   deps: HandlerDeps,
   cycleId: string,
   ghosts: readonly { runnerId: number; runnerName: string }[],
-): Promise<number> {
-  const limit = pLimit(4);
-  const removed = await Promise.all(
-    ghosts.map((ghost) =>
-      limit(async () => {
+  paced: ReturnType<typeof pacedWrites>,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const ghost of ghosts) {
+    outcomes.push(
+      await paced(async () => {
         try {
           const fresh = await deps.github.getRunner(ghost.runnerId);
-          if (!fresh) return false;
-          if (fresh.status !== 'offline' || fresh.busy || fresh.name !== ghost.runnerName) return false;
+          if (!fresh) return 'skipped';
+          if (fresh.status !== 'offline' || fresh.busy || fresh.name !== ghost.runnerName) return 'skipped';
           await deps.github.deleteRunner(ghost.runnerId);
-          return true;
+          return 'removed';
         } catch (error) {
           deps.log.warn('Ghost runner not removed', {
             cycleId,
             runner: ghost.runnerName,
             error: error as Error,
           });
-          return false;
+          return 'failed';
         }
       }),
-    ),
-  );
-  return removed.filter(Boolean).length;
+    );
+  }
+  return outcomes;
 }
 
 async function removeConfigs(

@@ -1,33 +1,34 @@
 /**
- * Task `ScaleUp`: launches what Decide asked for and registers each new instance as an ephemeral
- * just-in-time runner, whose config goes to the runner config store for the instance to pick up.
+ * Task `ScaleUp`: launches what Decide asked for, one CreateFleet per pool, and queues the new instances for
+ * registration behind the ones earlier cycles launched. It registers nothing itself: launching is cheap and
+ * fast, a registration is a paced GitHub write (RegisterRunners).
  *
  * Retry-safe: each launch carries a client token derived from the cycle id and pool, so a Step Functions
- * retry of this task (or a duplicated cycle) gets the same instances back instead of new ones, and a
- * registration that already exists (409) counts as done. An instance whose registration fails is
- * terminated rather than left to boot into nothing.
+ * retry of this task (or a duplicated cycle) gets the same instances back instead of new ones.
  */
 import { createHash } from 'node:crypto';
-import pLimit from 'p-limit';
 import { z } from 'zod';
-import { GitHubRequestError } from '../adapters/github-errors.ts';
-import type { PoolConfig } from '../config/config.ts';
-import { runnerNameFor } from '../core/model.ts';
+import { mayChangeFleet } from '../core/cycle-timing.ts';
 import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { type RegistrationQueue, registrationQueueSchema } from './registration-queue.ts';
 
 const inputSchema = z.object({
   cycle: cycleSchema,
   launches: z.array(z.object({ pool: z.string().min(1), count: z.int().min(1).max(10_000) })),
+  /** Instances of earlier cycles still waiting for their registration (Decide). */
+  registrations: registrationQueueSchema.default([]),
 });
 
 export interface ScaleUpOutput {
-  /** Instances launched and registered as runners. */
+  /** Instances launched. */
   readonly launched: number;
   /** Requested but not launched (capacity); the next cycle asks again. */
   readonly missing: number;
-  /** Launched but terminated again because the runner could not be registered. */
-  readonly registrationFailed: number;
   readonly instanceIds: string[];
+  /** What waits for registration, per pool: the earlier cycles' instances first, then this cycle's. */
+  readonly registrations: RegistrationQueue[];
+  /** How many instances that is. */
+  readonly toRegister: number;
 }
 
 /** EC2 client tokens are ASCII and at most 64 characters: a 40-character hash leaves room for an adapter's suffix. */
@@ -52,10 +53,19 @@ export function launchCreatedAt(cycle: { readonly id: string; readonly startedAt
 export function scaleUp(deps: HandlerDeps) {
   const pools = new Map(deps.config.pools.map((pool) => [pool.name, pool]));
   return async (event: unknown): Promise<ScaleUpOutput> => {
-    const { cycle, launches } = parseTaskInput('ScaleUp', inputSchema, event);
-    const registered: string[] = [];
-    const unregistered: string[] = [];
+    const { cycle, launches, registrations } = parseTaskInput('ScaleUp', inputSchema, event);
+    const launched = new Map<string, string[]>();
     let missing = 0;
+    if (launches.length > 0 && !mayChangeFleet(cycle.startedAt, deps.now())) {
+      // Too late in the cycle: the lease Decide took may be about to end, and another cycle could decide
+      // without seeing these instances (cycle-timing.ts). The next cycle asks again.
+      deps.log.warn('ScaleUp started too late in its cycle: nothing launched', { cycleId: cycle.id });
+      return output(
+        registrations,
+        launched,
+        launches.reduce((sum, launch) => sum + launch.count, 0),
+      );
+    }
     // Pools one after another: EC2 launch APIs allow only a few calls per second.
     for (const { pool: poolName, count } of launches) {
       const pool = pools.get(poolName);
@@ -67,6 +77,7 @@ export function scaleUp(deps: HandlerDeps) {
         createdAt: launchCreatedAt(cycle),
       });
       missing += result.missing;
+      launched.set(pool.name, [...result.instanceIds].sort());
       const fields = {
         cycleId: cycle.id,
         pool: pool.name,
@@ -82,64 +93,34 @@ export function scaleUp(deps: HandlerDeps) {
       } else {
         deps.log.info('Launched instances', fields);
       }
-      const outcomes = await registerRunners(deps, cycle.id, pool, result.instanceIds);
-      registered.push(...outcomes.registered);
-      unregistered.push(...outcomes.failed);
     }
-    if (unregistered.length > 0) {
-      await deps.fleet.terminate(unregistered);
-      deps.log.warn('Terminated instances whose runner could not be registered', {
-        cycleId: cycle.id,
-        count: unregistered.length,
-      });
-    }
-    return {
-      launched: registered.length,
-      missing,
-      registrationFailed: unregistered.length,
-      instanceIds: registered,
-    };
+    return output(registrations, launched, missing);
   };
 }
 
-async function registerRunners(
-  deps: HandlerDeps,
-  cycleId: string,
-  pool: PoolConfig,
-  instanceIds: readonly string[],
-) {
-  const limit = pLimit(4);
-  const registered: string[] = [];
-  const failed: string[] = [];
-  await Promise.all(
-    instanceIds.map((instanceId) =>
-      limit(async () => {
-        const name = runnerNameFor(deps.config.stack, instanceId);
-        try {
-          const jit = await deps.github.createJitRunner({
-            name,
-            labels: pool.labels,
-            runnerGroup: pool.runnerGroup,
-          });
-          await deps.runnerConfigs.put(instanceId, jit.encodedJitConfig);
-          registered.push(instanceId);
-        } catch (error) {
-          if (error instanceof GitHubRequestError && error.status === 409) {
-            // Registered by an earlier attempt of this task. Had storing its config failed then, the instance
-            // cannot start its runner and is cleaned up as an orphan, its registration as a ghost.
-            registered.push(instanceId);
-            return;
-          }
-          deps.log.warn('Runner registration failed', {
-            cycleId,
-            pool: pool.name,
-            instanceId,
-            error: error as Error,
-          });
-          failed.push(instanceId);
-        }
-      }),
-    ),
-  );
-  return { registered: registered.sort(), failed: failed.sort() };
+function output(
+  waiting: readonly RegistrationQueue[],
+  launched: ReadonlyMap<string, string[]>,
+  missing: number,
+): ScaleUpOutput {
+  const queue = mergeQueues(waiting, launched);
+  const instanceIds = [...launched.values()].flat();
+  return {
+    launched: instanceIds.length,
+    missing,
+    instanceIds,
+    registrations: queue,
+    toRegister: queue.reduce((sum, entry) => sum + entry.instanceIds.length, 0),
+  };
+}
+
+/** Per pool, the waiting instances first (oldest first), then the new ones; each instance once. */
+function mergeQueues(waiting: readonly RegistrationQueue[], launched: ReadonlyMap<string, string[]>) {
+  const merged = new Map<string, string[]>();
+  for (const { pool, instanceIds } of waiting)
+    merged.set(pool, [...(merged.get(pool) ?? []), ...instanceIds]);
+  for (const [pool, instanceIds] of launched) merged.set(pool, [...(merged.get(pool) ?? []), ...instanceIds]);
+  return [...merged]
+    .map(([pool, instanceIds]) => ({ pool, instanceIds: [...new Set(instanceIds)] }))
+    .filter((entry) => entry.instanceIds.length > 0);
 }

@@ -18,11 +18,11 @@ import type { HandlerDeps } from './deps.ts';
 export const scalingLeaseKey = 'scaling-lease';
 
 /**
- * How long a cycle holds the lease from Decide on, unless it gives it back sooner. Step Functions stops the
- * execution 55 s after its start (the ASL's TimeoutSeconds), and a Lambda invocation already running then
- * finishes on its own, at the latest after its function timeout (ScaleUp 35 s, ScaleDown 25 s in
+ * How long a cycle holds the lease from Decide on, unless it gives it back sooner. ScaleUp and ScaleDown change
+ * nothing when they start later than 55 s after the cycle's start (cycle-timing.ts), and an invocation that
+ * started in time finishes at the latest after its function timeout (ScaleUp 35 s, ScaleDown 25 s in
  * template.yaml): 55 + 35 = 90 s after the start, and Decide runs after the start. A test holds these
- * numbers to the ASL and the template.
+ * numbers to the template.
  */
 export const scalingLeaseSeconds = 90;
 

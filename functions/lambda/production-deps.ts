@@ -10,7 +10,10 @@
  *   it, and need no permission to) and cached for {@link tokenMaxAgeSeconds}; a rotated secret is picked up
  *   without a cold start. It is never logged;
  * - `STEPSCALE_STATE_TABLE`, when set, the DynamoDB table where GitHub answers are remembered across cycles, so
- *   polls are sent as conditional requests (a 304 does not count against the rate limit);
+ *   polls are sent as conditional requests (a 304 does not count against the rate limit), and where the
+ *   stack's GitHub write pacing, the scaling lease and the registration claims live;
+ * - `STEPSCALE_INSTANCE_ARN_PREFIX`, the ARN prefix of this account's instances, tagged onto each runner
+ *   config so that only its own instance may read it;
  * - `github.caBundleFile`, when set, from the function's file system (ship it in a layer, e.g. /opt/…).
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -20,12 +23,20 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createDynamoDbStateStore } from '../adapters/dynamodb-state-store.ts';
+import { createDynamoDbWriteBudget } from '../adapters/dynamodb-write-budget.ts';
 import { createEc2Fleet } from '../adapters/ec2-fleet.ts';
 import { githubAuthFor, privateKeyFromSecret } from '../adapters/github-auth.ts';
 import { createGitHubAdapter } from '../adapters/github-octokit.ts';
 import { readCaBundle } from '../adapters/github-tls.ts';
+import { MemoryWriteBudget } from '../adapters/memory-write-budget.ts';
 import { createSsmRunnerConfigStore } from '../adapters/ssm-runner-configs.ts';
-import { type Config, type GitHubAuthConfig, parseConfig, scalingPolicyOf } from '../config/config.ts';
+import {
+  type Config,
+  type GitHubAuthConfig,
+  parseConfig,
+  scalingPolicyOf,
+  writeIntervalMs,
+} from '../config/config.ts';
 import { secretValue } from '../config/secret-value.ts';
 import { ConfigError } from '../errors.ts';
 import type { HandlerDeps } from '../handlers/deps.ts';
@@ -60,6 +71,11 @@ export const lambdaEnvironment = {
   STEPSCALE_STATE_TABLE: {
     description:
       'the DynamoDB table remembering GitHub answers across cycles (conditional requests); unset: none',
+  },
+  STEPSCALE_INSTANCE_ARN_PREFIX: {
+    description:
+      "arn:<partition>:ec2:<region>:<account>:instance/ (tags each runner config with its instance's ARN)",
+    required: true,
   },
 } as const satisfies Record<string, EnvVariable>;
 
@@ -228,6 +244,8 @@ export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env):
         // One Lambda sends at most this many requests at once, so MapConcurrency × this stays within GitHub's
         // 100 concurrent requests (defaults: 6 × 16 = 96).
         maxConcurrentRequests: config.collection.concurrency,
+        // The stack-wide pacing (writeBudget) spaces writes across containers; this holds one client to it too.
+        minWriteIntervalMs: writeIntervalMs(config),
         logger,
       }),
   );
@@ -243,10 +261,23 @@ export async function buildProductionDeps(env: NodeJS.ProcessEnv = process.env):
     policy: scalingPolicyOf(config),
     github,
     fleet: createEc2Fleet({ client: new EC2Client({}), stack, pools: config.pools }),
-    runnerConfigs: createSsmRunnerConfigStore({ client: new SSMClient({}), stack }),
+    runnerConfigs: createSsmRunnerConfigStore({
+      client: new SSMClient({}),
+      stack,
+      instanceArnPrefix: vars.STEPSCALE_INSTANCE_ARN_PREFIX,
+    }),
     stateStore: stateStore ?? forgetfulStateStore,
+    // Without a state table each container paces only its own writes (README, "GitHub write pacing").
+    writeBudget: vars.STEPSCALE_STATE_TABLE
+      ? createDynamoDbWriteBudget({
+          client: new DynamoDBClient({}),
+          tableName: vars.STEPSCALE_STATE_TABLE,
+          intervalMs: writeIntervalMs(config),
+        })
+      : new MemoryWriteBudget(writeIntervalMs(config)),
     log: logger,
     now,
+    sleepUntil: (at) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at.getTime() - Date.now()))),
   };
 }
 

@@ -10,7 +10,8 @@ export interface GitHubPort {
   /** Names (not full names) of the organization's repositories, all pages. */
   listRepositories(): Promise<string[]>;
   /**
-   * Jobs with status `queued` in the repository's queued and in-progress runs (latest attempt), all pages.
+   * Jobs with status `queued` that GitHub has not handed to a runner yet (no `runner_id`), in the
+   * repository's queued and in-progress runs (latest attempt), all pages.
    * An adapter may tell `observe` how many active runs it listed jobs for (the jobs endpoint's requests),
    * which the governor uses to stay under that endpoint's secondary limit.
    */

@@ -3,13 +3,15 @@
  * It follows GitHub's documented wire behaviour where the scaler depends on it: the API is served both at
  * the root (api.github.com layout) and under a prefix (GHES's /api/v3), lists page with `per_page`/`page`
  * and RFC 5988 Link headers built from the request's own URL, responses carry rate-limit headers and weak
- * ETags honoured by If-None-Match, and errors use GitHub's JSON shape. Every request is recorded.
+ * ETags honoured by If-None-Match, errors use GitHub's JSON shape, and GitHub's secondary rate limits are
+ * enforced as GitHub answers them (403 with `retry-after`; secondary-limits.ts). Every request is recorded.
  */
 import { createHash, createPublicKey, type KeyObject, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type SecondaryLimitOptions, SecondaryLimits } from './secondary-limits.ts';
 import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from './state.ts';
 
 export interface RecordedRequest {
@@ -57,12 +59,19 @@ export interface GitHubStandinOptions {
   readonly latency?: (request: RecordedRequest) => number | undefined;
   /** Consulted before routing; a returned response is sent instead of the real one. */
   readonly faults?: (request: RecordedRequest) => FaultResponse | undefined;
+  /**
+   * GitHub's secondary limits (on by default, GitHub's numbers), judged on this clock (virtual in local
+   * runs); `false` turns them off.
+   */
+  readonly secondaryLimits?: false | (SecondaryLimitOptions & { readonly now?: () => number });
 }
 
 export interface GitHubStandin {
   /** The API base URL a client is configured with (includes the prefix, if any). */
   readonly url: string;
   readonly requests: RecordedRequest[];
+  /** The secondary limits enforced (with their refusal counts); undefined when turned off. */
+  readonly secondaryLimits: SecondaryLimits | undefined;
   /** The installation tokens issued so far (GitHub App), oldest first: secrets a test may look for. */
   issuedTokens(): string[];
   close(): Promise<void>;
@@ -83,6 +92,9 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     ...(options.app ? appRoutes(options.state, options.app, installationTokens) : []),
   ];
   const appKey = options.app ? createPublicKey(options.app.publicKey) : undefined;
+  const limits = options.secondaryLimits === false ? undefined : new SecondaryLimits(options.secondaryLimits);
+  const limitsNow =
+    (options.secondaryLimits === false ? undefined : options.secondaryLimits?.now) ?? (() => Date.now());
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
@@ -120,11 +132,35 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     requests.push(recorded);
     // The answer's status once it is sent; non-enumerable, so comparing whole requests stays about the ask.
     Object.defineProperty(recorded, 'status', { get: () => (res.headersSent ? res.statusCode : undefined) });
+    // An injected fault stands for a failure in front of GitHub's limits: it is answered, not charged.
+    const fault = options.faults?.(recorded);
+    // GitHub judges a request when it arrives; it is in flight until it is answered.
+    const admission = fault
+      ? undefined
+      : limits?.admit(endpointOf(routes, method, path), method, limitsNow());
+    if (admission && !admission.admitted) {
+      send(
+        res,
+        {
+          status: 403,
+          body: errorBody(
+            403,
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+          ),
+          headers: { 'retry-after': String(admission.retryAfterSeconds) },
+        },
+        quota,
+      );
+      return;
+    }
+    if (admission) {
+      limits?.started();
+      res.once('close', () => limits?.finished());
+    }
     const text = await readText(req);
     const delayMs = (options.latencyMs ?? 0) + (options.latency?.(recorded) ?? 0);
     if (delayMs > 0) await sleep(delayMs);
 
-    const fault = options.faults?.(recorded);
     if (fault) {
       send(
         res,
@@ -160,6 +196,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
   return {
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}${prefix}`,
     requests,
+    secondaryLimits: limits,
     issuedTokens: () => [...installationTokens.keys()],
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -230,6 +267,15 @@ function route(
   }
   // GitHub answers an unknown path, and a known path with an unsupported method, with 404.
   return { status: 404, body: errorBody(404) };
+}
+
+/** `METHOD /path/{template}`: the REST endpoint a request counts against (its own path when unknown). */
+function endpointOf(routes: readonly Route[], method: string, path: string): string {
+  const segments = path.split('/').filter(Boolean);
+  const matched = routes.find(
+    (candidate) => candidate.method === method && matchPattern(candidate.pattern, segments),
+  );
+  return `${method} ${matched?.pattern ?? path}`;
 }
 
 function matchPattern(pattern: string, segments: readonly string[]): Record<string, string> | undefined {

@@ -206,6 +206,20 @@ export class GitHubState {
   }
 
   /** A runner picks the job up: the job starts, the runner turns busy, the run follows. */
+  /**
+   * GitHub has given a queued job to a runner that has not started it yet: the job is still `queued`, with
+   * the runner's id and name set, and the runner is busy.
+   */
+  handOver(jobId: number, runnerId: number): void {
+    const job = this.requireJob(jobId);
+    const runner = this.requireRunner(runnerId);
+    if (job.status !== 'queued') throw new StandinStateError(`Job ${jobId} is ${job.status}, not queued`);
+    if (runner.busy) throw new StandinStateError(`Runner ${runner.name} is busy`);
+    job.runnerId = runner.id;
+    job.runnerName = runner.name;
+    runner.busy = true;
+  }
+
   assignJob(jobId: number, runnerId: number): void {
     const job = this.requireJob(jobId);
     const runner = this.requireRunner(runnerId);

@@ -1,4 +1,6 @@
-import { parseConfig, scalingPolicyOf } from '../../functions/config/config.ts';
+import { GitHubRequestError } from '../../functions/adapters/github-errors.ts';
+import { MemoryWriteBudget } from '../../functions/adapters/memory-write-budget.ts';
+import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../../functions/config/config.ts';
 import type { QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { HandlerDeps } from '../../functions/handlers/deps.ts';
 import { silentLog } from '../../functions/observability/logger.ts';
@@ -12,12 +14,15 @@ import type {
 import { MemoryFleet } from '../../local/fleet/memory-fleet.ts';
 import { MemoryRunnerConfigStore } from '../../local/fleet/memory-runner-configs.ts';
 import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
+import { ManualClock } from './manual-clock.ts';
 
 /** An in-memory GitHubPort for handler and state machine tests that do not need HTTP. */
 export class FakeGitHub implements GitHubPort {
   jobsByRepo = new Map<string, QueuedJob[]>();
   runners: Runner[] = [];
   deleted: number[] = [];
+  /** Every registration asked for, by runner name, in order (409s included). */
+  registrationAttempts: string[] = [];
 
   async listRepositories(): Promise<string[]> {
     return [...this.jobsByRepo.keys()];
@@ -44,7 +49,11 @@ export class FakeGitHub implements GitHubPort {
   async rateLimit(): Promise<RateLimit | undefined> {
     return undefined; // as on GitHub Enterprise Server with rate limiting off
   }
+  /** Like GitHub: registering a second runner with a name already taken is refused with 409. */
   async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
+    this.registrationAttempts.push(request.name);
+    if (this.runners.some((runner) => runner.name === request.name))
+      throw new GitHubRequestError('Already exists - A runner with the same name', 409);
     const runnerId = Math.max(0, ...this.runners.map((runner) => runner.id)) + 1;
     this.runners.push({
       id: runnerId,
@@ -73,11 +82,17 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     fleet?: MemoryFleet;
     runnerConfigs?: MemoryRunnerConfigStore;
     stateStore?: MemoryStateStore;
+    writeBudget?: MemoryWriteBudget;
+    /** A clock of the test's own: then waiting for a write slot takes no time (and the clock does not move). */
     now?: () => Date;
+    /** The clock that waiting for a write slot moves (shared with a stand-in judging GitHub's limits). */
+    clock?: ManualClock;
     config?: object;
   } = {},
 ) {
-  const now = overrides.now ?? (() => new Date('2026-01-05T09:00:00Z'));
+  const clock = overrides.clock ?? new ManualClock('2026-01-05T09:00:00Z');
+  const now = overrides.now ?? clock.now;
+  const sleepUntil = overrides.now ? async () => {} : clock.sleepUntil;
   const config = parseConfig({
     github: { url: 'https://github.com', org: 'acme' },
     pools: [testPool],
@@ -95,10 +110,12 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     fleet,
     runnerConfigs,
     stateStore,
+    writeBudget: overrides.writeBudget ?? new MemoryWriteBudget(writeIntervalMs(config), now),
     log: silentLog,
     now,
+    sleepUntil,
   };
-  return { deps, github, fleet, runnerConfigs, stateStore };
+  return { deps, github, fleet, runnerConfigs, stateStore, clock };
 }
 
 export function queuedJobs(count: number, labels: string[] = ['self-hosted', 'linux', 'x64']): QueuedJob[] {

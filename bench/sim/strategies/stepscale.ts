@@ -2,10 +2,11 @@
  * `stepscale`: the real thing. Every 60 s of virtual time one execution of the real state machine definition
  * (aws-local-stepfunctions) with the real handlers and the real decision core, wired to the simulated world
  * through the production ports. The cycle takes virtual time: each task's duration is modelled from the
- * requests it made (timing.ts), and the Wait before CheckRegistration lasts its configured seconds, during
- * which the world goes on (instances boot, jobs start).
+ * requests it made (timing.ts), and a task that waits for a GitHub write slot (RegisterRunners, ScaleDown)
+ * lets the world go on while it waits (instances boot, jobs start).
  */
-import { scalingPolicyOf } from '../../../functions/config/config.ts';
+import { MemoryWriteBudget } from '../../../functions/adapters/memory-write-budget.ts';
+import { scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
 import { runCycle } from '../../../local/cycle-runner.ts';
@@ -15,10 +16,9 @@ import { emptyCounts, type RequestCounts } from '../requests.ts';
 import { modeledTaskMs } from '../timing.ts';
 import type { Strategy, StrategyContext } from './types.ts';
 
-/** The template's defaults (template.yaml: MapConcurrency, RegistrationWaitSeconds, ScheduleRate). */
+/** The template's defaults (template.yaml: MapConcurrency, ScheduleRate). */
 export const templateDefaults = {
   mapConcurrency: 6,
-  registrationWaitSeconds: 10,
   cycleIntervalSeconds: 60,
 } as const;
 
@@ -43,6 +43,8 @@ export interface CycleRecord {
   /** Bytes the functions' INFO logs would have written. */
   readonly functionLogBytes: number;
   readonly launched: number;
+  /** Runners registered by this cycle's registration loop. */
+  readonly registered: number;
   /** Repositories scanned (listQueuedJobs), and those whose answer changed (a conditional-cache write). */
   readonly repositoryScans: number;
   readonly changedScans: number;
@@ -50,7 +52,6 @@ export interface CycleRecord {
 
 export interface StepscaleOptions {
   readonly mapConcurrency?: number;
-  readonly registrationWaitSeconds?: number;
   readonly cycleIntervalSeconds?: number;
   /** Observe every task invocation (tests use it to compare with the core called directly). */
   readonly onTask?: (task: TaskName, input: unknown, output: unknown, deps: HandlerDeps) => void;
@@ -69,32 +70,33 @@ export class StepscaleStrategy implements Strategy {
   private deps?: HandlerDeps;
   private readonly functionLog = new CountingLog();
   private readonly mapConcurrency: number;
-  private readonly registrationWaitSeconds: number;
   private readonly intervalMs: number;
 
   constructor(private readonly options: StepscaleOptions = {}) {
     this.mapConcurrency = options.mapConcurrency ?? templateDefaults.mapConcurrency;
-    this.registrationWaitSeconds =
-      options.registrationWaitSeconds ?? templateDefaults.registrationWaitSeconds;
     this.intervalMs = (options.cycleIntervalSeconds ?? templateDefaults.cycleIntervalSeconds) * 1000;
   }
 
   private depsFor(context: StrategyContext): HandlerDeps {
     if (this.deps) return this.deps;
-    const now = context.world.clock.now;
-    // The cross-cycle state store, for handlers that use one (passed whether or not HandlerDeps declares it yet).
-    const extra = { stateStore: new MemoryStateStore(now) };
-    this.deps = {
+    const { world } = context;
+    const now = world.clock.now;
+    const epochMs = now().getTime() - world.nowMs;
+    const deps: HandlerDeps = {
       config: context.config,
       policy: scalingPolicyOf(context.config),
       github: context.github,
       fleet: context.fleet,
       runnerConfigs: context.runnerConfigs,
+      stateStore: new MemoryStateStore(now),
+      writeBudget: new MemoryWriteBudget(writeIntervalMs(context.config), now),
       log: this.functionLog.log,
       now,
-      ...extra,
+      // Waiting for a write slot is virtual time in which the world goes on.
+      sleepUntil: async (at) => world.advanceTo(at.getTime() - epochMs),
     };
-    return this.deps;
+    this.deps = deps;
+    return deps;
   }
 
   async tick(context: StrategyContext): Promise<number> {
@@ -126,7 +128,6 @@ export class StepscaleStrategy implements Strategy {
       deps,
       cycleId: world.clock.now().toISOString(),
       mapConcurrency: this.mapConcurrency,
-      registrationWaitSeconds: this.registrationWaitSeconds,
       beforeTask: (task) => {
         if (task === 'CollectRepositoryJobs') {
           if (mapStarted) return; // iterations run side by side; time passes once the Map is done
@@ -134,14 +135,16 @@ export class StepscaleStrategy implements Strategy {
         } else {
           closeMapPhase();
         }
-        if (task === 'CheckRegistration') elapsedMs += this.registrationWaitSeconds * 1000;
         world.advanceTo(startMs + elapsedMs);
       },
       wrapTask: (task, handler) => async (input) => {
         const counts = emptyCounts();
+        const before = world.nowMs;
         const output = await meter.within(counts, () => handler(input));
+        // Time the task spent waiting for write slots has passed in the world already.
+        const waitedMs = world.nowMs - before;
         const concurrency = task === 'CollectRepositoryJobs' ? collectConcurrency : 4;
-        const modeledMs = modeledTaskMs(counts, concurrency);
+        const modeledMs = modeledTaskMs(counts, concurrency) + waitedMs;
         invocations.push({ task, modeledMs, requests: counts });
         if (task === 'CollectRepositoryJobs') {
           mapTaskMs += modeledMs;
@@ -162,6 +165,7 @@ export class StepscaleStrategy implements Strategy {
     const durationMs = elapsedMs;
     world.advanceTo(startMs + durationMs);
     const scaleUp = result.output.scaleUp as { launched?: number } | undefined;
+    const registration = result.output.registration as { registered?: number } | undefined;
     this.cycles.push({
       startMs,
       status: result.status,
@@ -172,6 +176,7 @@ export class StepscaleStrategy implements Strategy {
       executionLogBytesWithoutData: Math.round(events * logEventOverheadBytes * awsEventsPerLocalEvent),
       functionLogBytes: this.functionLog.bytes - logBefore,
       launched: scaleUp?.launched ?? 0,
+      registered: registration?.registered ?? 0,
       repositoryScans: meter.scans.total - scansBefore.total,
       changedScans: meter.scans.changed - scansBefore.changed,
     });
