@@ -171,6 +171,25 @@ describe('the state machine on the embedded executor', () => {
     expect(fleet.live()).toHaveLength(0);
   });
 
+  it('catches a RegisterRunners that keeps failing, keeps what launched, and ends failed for visibility', async () => {
+    const { deps, fleet } = setup();
+    const reached: string[] = [];
+    const result = await runCycle({
+      deps,
+      cycleId: 'registration-down',
+      wrapTask: (task, handler) => async (input) => {
+        reached.push(task);
+        if (task === 'RegisterRunners') throw namedError('StateStoreUnavailableError', 'DynamoDB down');
+        return handler(input);
+      },
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.name).toBe('ScalingActionsFailed');
+    expect(reached.filter((task) => task === 'RegisterRunners')).toHaveLength(3); // 1 + MaxAttempts 2
+    // The instances stay: the next cycle finds them unregistered and registers them first.
+    expect(fleet.live()).toHaveLength(5);
+  });
+
   it('holds scale-down when a batch of repositories cannot be collected', async () => {
     // Prepare: an idle runner of ours that would otherwise be removed.
     const { github, fleet } = setup();
