@@ -26,6 +26,10 @@ await build({
   target: 'node22',
   format: 'esm',
   sourcemap: true,
+  minify: true,
+  // The ES module builds of the AWS SDK and other dependencies, which esbuild can tree-shake; their CommonJS
+  // builds (Node's default) are single files that come along whole.
+  mainFields: ['module', 'main'],
   // Error classes are named after themselves and the state machine matches those names: never mangle them.
   keepNames: true,
   outExtension: { '.js': '.mjs' },

@@ -13,7 +13,7 @@ import { GitHubAuthError, GitHubWriteRefusedError } from '../functions/adapters/
 import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
 import { repositoryFilter } from '../functions/adapters/github-repositories.ts';
 import { ConfigError } from '../functions/errors.ts';
-import { credentialFromSecret } from '../functions/lambda/production-deps.ts';
+import { credentialFromSecret } from '../functions/lambda/wiring/github.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import {
   type GitHubStandin,

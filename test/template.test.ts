@@ -3,7 +3,7 @@
  * whose entry point exists, and grants each function what its handler calls and nothing more.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import validator from 'asl-validator';
@@ -16,23 +16,31 @@ import {
   maxRegistrationSeconds,
 } from '../functions/core/cycle-timing.ts';
 import { ConfigError } from '../functions/errors.ts';
-import { taskHandlers } from '../functions/handlers/index.ts';
+import { taskHandlers, taskNeeds } from '../functions/handlers/index.ts';
 import { scalingLeaseSeconds } from '../functions/handlers/scaling-lease.ts';
+import { loadLambdaConfig } from '../functions/lambda/wiring/config-source.ts';
 import {
   type LambdaEnv,
   lambdaEnvironment,
-  loadLambdaConfig,
   readEnvironment,
-  tokenFromSecret,
-  tokenRefreshingGitHub,
-} from '../functions/lambda/production-deps.ts';
+} from '../functions/lambda/wiring/environment.ts';
+import { tokenFromSecret, tokenRefreshingGitHub } from '../functions/lambda/wiring/github.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
+
+import {
+  configRead,
+  githubMethodsTouchingTheStateTable,
+  neededActions,
+  recordedAwsActions,
+  tokenRead,
+} from './support/iam-derivation.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // biome-ignore lint/suspicious/noExplicitAny: a parsed CloudFormation template is untyped by nature.
 type Json = any;
 
+const githubTouchingTable = await githubMethodsTouchingTheStateTable();
 const template: Json = yamlParse(await readFile(join(root, 'template.yaml'), 'utf8'));
 const aslText = await readFile(definitionPath, 'utf8');
 const resources: Record<string, Json> = template.Resources;
@@ -124,7 +132,13 @@ describe('template.yaml: wiring', () => {
       expect(existsSync(join(root, build.EntryPoints[0]))).toBe(true);
       const module = await import(join(root, build.EntryPoints[0]));
       expect(typeof module.handler).toBe('function');
-      expect(build).toMatchObject({ Format: 'esm', OutExtension: ['.js=.mjs'], Sourcemap: true });
+      // The ES module builds of the dependencies, which esbuild tree-shakes (scripts/build.mjs does the same).
+      expect(build).toMatchObject({
+        Format: 'esm',
+        OutExtension: ['.js=.mjs'],
+        Sourcemap: true,
+        MainFields: 'module,main',
+      });
       // Error names are the contract with Retry/Catch; SAM's esbuild cannot keep names while minifying.
       expect(build.Minify).toBe(false);
     },
@@ -238,100 +252,6 @@ describe('template.yaml: wiring', () => {
 
 // ---------------------------------------------------------------------------------------------------------
 
-/** What each port method needs from IAM. A new method or SDK call must be added here (the tests below say so). */
-const permissionsOf: Record<string, Record<string, string[]>> = {
-  fleet: {
-    listInstances: ['ec2:DescribeInstances'],
-    // CreateFleet (instant) launches through RunInstances and tags at creation; the launch template's
-    // instance profile role is passed to EC2.
-    launch: ['ec2:CreateFleet', 'ec2:RunInstances', 'ec2:CreateTags', 'iam:PassRole'],
-    terminate: ['ec2:TerminateInstances'],
-    markOrphaned: ['ec2:CreateTags'],
-  },
-  runnerConfigs: {
-    // Created with its instance-ARN tag, which SSM authorizes as tagging too.
-    put: ['ssm:PutParameter', 'ssm:AddTagsToResource'],
-    remove: ['ssm:DeleteParameter'],
-    list: ['ssm:GetParametersByPath'],
-  },
-  stateStore: {
-    getMany: ['dynamodb:BatchGetItem'],
-    putMany: ['dynamodb:BatchWriteItem'],
-    acquireLease: ['dynamodb:PutItem'],
-    releaseLease: ['dynamodb:DeleteItem'],
-  },
-  writeBudget: {
-    available: ['dynamodb:GetItem'],
-    reserve: ['dynamodb:UpdateItem'],
-    pause: ['dynamodb:UpdateItem'],
-  },
-};
-/** The adapters behind each port, and the SDK service their commands belong to. */
-const adaptersOf: Record<string, { files: string[]; service: string }> = {
-  fleet: { files: ['ec2-fleet.ts', 'ec2-instances.ts'], service: 'ec2' },
-  runnerConfigs: { files: ['ssm-runner-configs.ts'], service: 'ssm' },
-  stateStore: { files: ['dynamodb-state-store.ts'], service: 'dynamodb' },
-  writeBudget: { files: ['dynamodb-write-budget.ts'], service: 'dynamodb' },
-};
-/** Every function reads the config parameter; GitHub calls need the token. */
-const configRead = 'ssm:GetParameter';
-const tokenRead = 'secretsmanager:GetSecretValue';
-/** GitHub methods answered conditionally also read and write their remembered answers in the state store. */
-const stateStoreActions = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
-
-/** The GitHubPort methods the adapter runs through the conditional-request cache (`conditional.within/prefetch`). */
-async function conditionalGitHubMethods(): Promise<Set<string>> {
-  const source = await readFile(join(root, 'functions/adapters/github-octokit.ts'), 'utf8');
-  return new Set(
-    [...source.matchAll(/^\s+(\w+): \([^)]*\) =>\s+conditional\.(?:within|prefetch)\(/gm)].map(
-      (match) => match[1] as string,
-    ),
-  );
-}
-
-/** `service:Action` for every `new XCommand(` and `paginateX(` in a source file. */
-function sdkActionsIn(source: string, service: string): string[] {
-  const names = [
-    ...[...source.matchAll(/new (\w+)Command\(/g)].map((match) => match[1] as string),
-    ...[...source.matchAll(/\bpaginate(\w+)\(/g)].map((match) => match[1] as string),
-  ];
-  return [...new Set(names.map((name) => `${service}:${name}`))].sort();
-}
-
-/** The handler's source and that of the handler modules it imports (helpers may call the ports too). */
-async function handlerSource(task: string): Promise<string> {
-  const handlersDir = join(root, 'functions/handlers');
-  const seen = new Set<string>();
-  const read = async (file: string): Promise<string> => {
-    if (seen.has(file) || file === 'deps.ts' || file === 'index.ts') return '';
-    seen.add(file);
-    const source = await readFile(join(handlersDir, file), 'utf8');
-    const imported = [...source.matchAll(/from '\.\/([\w-]+\.ts)'/g)].map((match) => match[1] as string);
-    return [source, ...(await Promise.all(imported.map(read)))].join('\n');
-  };
-  return read(`${kebab(task)}.ts`);
-}
-
-/** IAM actions a task's handler needs, derived from the port methods it calls. */
-async function neededActions(task: string): Promise<string[]> {
-  const source = await handlerSource(task);
-  const needed = new Set([configRead]);
-  const conditional = await conditionalGitHubMethods();
-  for (const [, port, method] of source.matchAll(
-    /\b(fleet|runnerConfigs|stateStore|writeBudget|github)\.(\w+)(?:<[^>(]*>)?(?:\?\.)?\(/g,
-  )) {
-    if (port === 'github') {
-      needed.add(tokenRead);
-      if (conditional.has(method as string)) for (const action of stateStoreActions) needed.add(action);
-      continue;
-    }
-    const actions = permissionsOf[port as string]?.[method as string];
-    if (!actions) throw new Error(`${task} calls ${port}.${method}: add its IAM actions to permissionsOf`);
-    for (const action of actions) needed.add(action);
-  }
-  return [...needed].sort();
-}
-
 const grantedActions = (task: string) =>
   [...new Set(inlineStatements(functionOf(task)).flatMap(actionsOf))].sort();
 const statementsWith = (action: string) => allStatements().filter((s) => actionsOf(s).includes(action));
@@ -346,36 +266,29 @@ describe('template.yaml: least privilege', () => {
     ).toBe(true);
   });
 
-  it('knows the IAM actions of every AWS SDK call in the adapters', async () => {
-    const adapterDir = join(root, 'functions/adapters');
-    const known = new Set(Object.values(adaptersOf).flatMap(({ files }) => files));
-    for (const file of await readdir(adapterDir)) {
-      const source = await readFile(join(adapterDir, file), 'utf8');
-      const usesSdk =
-        /from '@aws-sdk\/client-/.test(source) && /(new \w+Command\(|paginate\w+\()/.test(source);
-      if (usesSdk) expect(known, `${file} calls AWS: map it in adaptersOf`).toContain(file);
-    }
-    for (const [port, { files, service }] of Object.entries(adaptersOf)) {
-      const mapped = new Set(Object.values(permissionsOf[port] ?? {}).flat());
-      for (const file of files) {
-        const used = sdkActionsIn(await readFile(join(adapterDir, file), 'utf8'), service);
-        expect(used.length, file).toBeGreaterThan(0);
-        for (const action of used) expect(mapped, `${file} calls ${action}`).toContain(action);
-      }
-    }
-  });
-
-  it.each(taskNames)('%s: is granted exactly what its handler calls', async (task) => {
-    expect(grantedActions(task)).toEqual(await neededActions(task));
-  });
-
-  it('runs the polled GitHub listings through the conditional-request cache', async () => {
-    expect([...(await conditionalGitHubMethods())].sort()).toEqual([
+  it('records every port method a handler declares: each sends the AWS calls its IAM actions grant', async () => {
+    // The recording itself works (a positive control for the derivation below).
+    expect(await recordedAwsActions('fleet', 'launch')).toEqual([
+      'ec2:CreateFleet',
+      'ec2:CreateTags',
+      'ec2:RunInstances',
+      'iam:PassRole',
+    ]);
+    expect(await recordedAwsActions('runnerConfigs', 'put')).toEqual([
+      'ssm:AddTagsToResource',
+      'ssm:PutParameter',
+    ]);
+    expect(await recordedAwsActions('writeBudget', 'reserve')).toEqual(['dynamodb:UpdateItem']);
+    expect([...githubTouchingTable].sort()).toEqual([
       'listQueuedJobs',
       'listRepositories',
       'listRunners',
       'prefetchRepositories',
     ]);
+  });
+
+  it.each(taskNames)('%s: is granted exactly what its declared port methods need', async (task) => {
+    expect(grantedActions(task)).toEqual(await neededActions(taskNeeds[task], githubTouchingTable));
   });
 
   it('keeps the state table pay-per-request with TTL on expiresAt, used only by the functions told its name', () => {
@@ -551,7 +464,7 @@ describe('template.yaml: example runner launch template', () => {
 
 // ---------------------------------------------------------------------------------------------------------
 
-describe('functions/lambda/production-deps', () => {
+describe('functions/lambda/wiring', () => {
   const baseEnv = {
     STEPSCALE_STACK: 'stepscale-prod',
     GITHUB_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:gh-AbCdEf',

@@ -12,7 +12,7 @@
  * - `stepscale plan` / local: `GITHUB_TOKEN` (pat), or `GITHUB_APP_PRIVATE_KEY` (the PEM text, `\n` escapes
  *   allowed) or `GITHUB_APP_PRIVATE_KEY_FILE` (a path to the .pem GitHub hands out) (app);
  * - Lambda: the Secrets Manager secret `GITHUB_TOKEN_SECRET_ARN` holds the token, or, with app auth, the
- *   private key as PEM text or as `{"privateKey":"-----BEGIN …"}` (see production-deps.ts).
+ *   private key as PEM text or as `{"privateKey":"-----BEGIN …"}` (see functions/lambda/wiring/github.ts).
  * No error message ever contains a secret.
  */
 import { createPrivateKey } from 'node:crypto';

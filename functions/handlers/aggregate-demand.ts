@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { type Demand, sumDemand } from '../core/demand.ts';
 import { learnJobListings, recordActivity } from '../core/governor.ts';
-import { type Cycle, cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { type Cycle, cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import {
   governorKeys,
   governorSettingsOf,
@@ -51,7 +51,9 @@ export interface CycleDemand extends Demand {
   readonly complete: boolean;
 }
 
-export function aggregateDemand(deps: HandlerDeps) {
+export const aggregateDemandNeeds = { stateStore: ['getMany', 'putMany'] } as const satisfies PortNeeds;
+
+export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
   const settings = governorSettingsOf(deps.config);
   const keys = governorKeys(deps.config.github.org);
   return async (event: unknown): Promise<{ cycle: Cycle; demand: CycleDemand }> => {

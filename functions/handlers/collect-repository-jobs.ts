@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { countDemand, type Demand, sumDemand } from '../core/demand.ts';
 import type { ListingObservation } from '../ports/github.ts';
-import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import { packedBatchSchema, unpackBatch } from './repository-batches.ts';
 
 const inputSchema = z.object({ cycle: cycleSchema, repositories: packedBatchSchema });
@@ -27,7 +27,11 @@ export interface CollectRepositoryJobsOutput extends Demand {
   readonly jobListings: number;
 }
 
-export function collectRepositoryJobs(deps: HandlerDeps) {
+export const collectRepositoryJobsNeeds = {
+  github: ['listQueuedJobs', 'prefetchRepositories'],
+} as const satisfies PortNeeds;
+
+export function collectRepositoryJobs(deps: TaskDeps<typeof collectRepositoryJobsNeeds>) {
   const pools = deps.policy.pools;
   return async (event: unknown): Promise<CollectRepositoryJobsOutput> => {
     const { cycle, repositories: batch } = parseTaskInput('CollectRepositoryJobs', inputSchema, event);

@@ -13,7 +13,7 @@ import {
   type PoolPlan,
   type RunnerRemoval,
 } from '../core/decide.ts';
-import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import type { RegistrationQueue } from './registration-queue.ts';
 import { releaseScalingLease, scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
 
@@ -72,7 +72,15 @@ export interface Cleanup {
 export const cleanupPerCycle = 100;
 export const ghostDeletionsPerCycle = 5;
 
-export function decide(deps: HandlerDeps) {
+export const decideNeeds = {
+  github: ['listRunners'],
+  fleet: ['listInstances'],
+  runnerConfigs: ['list'],
+  stateStore: ['acquireLease', 'releaseLease'],
+  writeBudget: ['available'],
+} as const satisfies PortNeeds;
+
+export function decide(deps: TaskDeps<typeof decideNeeds>) {
   return async (event: unknown): Promise<DecideOutput> => {
     const { cycle, demand } = parseTaskInput('Decide', inputSchema, event);
     // Before listing: a cycle that takes the lease after another gave it back sees that cycle's instances.

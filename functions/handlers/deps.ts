@@ -9,23 +9,42 @@ import type { RunnerConfigStore } from '../ports/runner-configs.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import type { WriteBudget } from '../ports/write-budget.ts';
 
-/** Everything a handler may touch, injected so the same handlers run in Lambda, locally and in tests. */
-export interface HandlerDeps {
+/** What every handler gets: the config and the policy derived from it, a logger and the clock. */
+export interface Essentials {
   readonly config: Config;
   readonly policy: ScalingPolicy;
-  readonly github: GitHubPort;
-  readonly fleet: FleetPort;
-  readonly runnerConfigs: RunnerConfigStore;
-  /** Memory across cycles: the governor's rotation and activity (DynamoDB in Lambda, memory locally). */
-  readonly stateStore: StateStore;
-  /** The stack's GitHub write pacing: every registration and deletion takes a slot (ports/write-budget.ts). */
-  readonly writeBudget: WriteBudget;
   readonly log: Log;
   /** The only clock handlers read. */
   readonly now: () => Date;
   /** Waits until `at` on that clock (virtual time passes instead, locally and in the simulator). */
   readonly sleepUntil: (at: Date) => Promise<void>;
 }
+
+/** The ports a handler may use, each defined by the scaler's needs (functions/ports/). */
+export interface Ports {
+  readonly github: GitHubPort;
+  readonly fleet: FleetPort;
+  readonly runnerConfigs: RunnerConfigStore;
+  /** Memory across cycles: the governor's rotation and activity, leases, claims (DynamoDB in Lambda). */
+  readonly stateStore: StateStore;
+  /** The stack's GitHub write pacing: every registration and deletion takes a slot (ports/write-budget.ts). */
+  readonly writeBudget: WriteBudget;
+}
+
+/**
+ * Which port methods a handler calls, declared next to it: the Lambda entry point wires exactly these ports
+ * (so its bundle holds only their adapters), the template grants exactly their IAM actions
+ * (test/template.test.ts), and the handler's type lets it call nothing else.
+ */
+export type PortNeeds = { readonly [P in keyof Ports]?: readonly (keyof Ports[P] & string)[] };
+
+/** What a handler that declared `needs` receives: the essentials and the declared methods of its ports. */
+export type TaskDeps<N extends PortNeeds> = Essentials & {
+  readonly [P in keyof N & keyof Ports]: Pick<Ports[P], Extract<NonNullable<N[P]>[number], keyof Ports[P]>>;
+};
+
+/** Everything at once: what local runs, the simulator and tests build, assignable to any {@link TaskDeps}. */
+export type HandlerDeps = Essentials & Ports;
 
 /** The per-execution context every task receives (built by the ASL's Configure state). */
 export const cycleSchema = z.object({

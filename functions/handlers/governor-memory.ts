@@ -48,7 +48,7 @@ const activitySchema = z.object({
 });
 
 export async function readGovernorMemory(
-  deps: { stateStore: StateStore; log: Log },
+  deps: { stateStore: Pick<StateStore, 'getMany'>; log: Log },
   org: string,
   cycleId: string,
 ): Promise<{ rotation?: StoredRotation; activity?: ActivityMemory; basis?: RotationMemory }> {
@@ -72,7 +72,7 @@ export async function readGovernorMemory(
 }
 
 export async function writeGovernorMemory(
-  deps: { stateStore: StateStore; log: Log },
+  deps: { stateStore: Pick<StateStore, 'putMany'>; log: Log },
   entries: { key: string; value: unknown }[],
   cycleId: string,
 ): Promise<void> {

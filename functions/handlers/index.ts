@@ -1,11 +1,11 @@
-import { aggregateDemand } from './aggregate-demand.ts';
-import { collectRepositoryJobs } from './collect-repository-jobs.ts';
-import { decide } from './decide.ts';
-import type { HandlerDeps } from './deps.ts';
-import { listRepositories } from './list-repositories.ts';
-import { registerRunners } from './register-runners.ts';
-import { scaleDown } from './scale-down.ts';
-import { scaleUp } from './scale-up.ts';
+import { aggregateDemand, aggregateDemandNeeds } from './aggregate-demand.ts';
+import { collectRepositoryJobs, collectRepositoryJobsNeeds } from './collect-repository-jobs.ts';
+import { decide, decideNeeds } from './decide.ts';
+import type { HandlerDeps, PortNeeds } from './deps.ts';
+import { listRepositories, listRepositoriesNeeds } from './list-repositories.ts';
+import { registerRunners, registerRunnersNeeds } from './register-runners.ts';
+import { scaleDown, scaleDownNeeds } from './scale-down.ts';
+import { scaleUp, scaleUpNeeds } from './scale-up.ts';
 
 /** ASL Task state name → handler factory. The names are the contract with statemachine/*.asl.json. */
 export const taskHandlers = {
@@ -19,3 +19,14 @@ export const taskHandlers = {
 } as const satisfies Record<string, (deps: HandlerDeps) => (event: unknown) => Promise<unknown>>;
 
 export type TaskName = keyof typeof taskHandlers;
+
+/** The port methods each Task's handler calls (declared next to each handler). */
+export const taskNeeds = {
+  ListRepositories: listRepositoriesNeeds,
+  CollectRepositoryJobs: collectRepositoryJobsNeeds,
+  AggregateDemand: aggregateDemandNeeds,
+  Decide: decideNeeds,
+  ScaleUp: scaleUpNeeds,
+  ScaleDown: scaleDownNeeds,
+  RegisterRunners: registerRunnersNeeds,
+} as const satisfies Record<TaskName, PortNeeds>;

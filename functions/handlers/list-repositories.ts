@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { planScan } from '../core/governor.ts';
-import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import {
   governorKeys,
   governorSettingsOf,
@@ -41,7 +41,12 @@ export interface ListRepositoriesOutput {
   readonly batches: PackedBatch[];
 }
 
-export function listRepositories(deps: HandlerDeps) {
+export const listRepositoriesNeeds = {
+  github: ['listRepositories', 'rateLimit'],
+  stateStore: ['getMany', 'putMany'],
+} as const satisfies PortNeeds;
+
+export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
   const settings = governorSettingsOf(deps.config);
   const { org } = deps.config.github;
   const keys = governorKeys(org);

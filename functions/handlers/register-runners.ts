@@ -21,7 +21,7 @@ import { GitHubRateLimitError, GitHubRequestError } from '../adapters/github-err
 import { maxRegistrationSeconds, registrationDeadline } from '../core/cycle-timing.ts';
 import { fairOrder } from '../core/fair-share.ts';
 import { runnerNameFor } from '../core/model.ts';
-import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import { type RegistrationQueue, registrationQueueSchema } from './registration-queue.ts';
 
 const count = z.int().min(0);
@@ -60,7 +60,15 @@ const claimSeconds = registrationSliceSeconds + 10;
 /** GitHub's advice when a secondary limit names no retry-after: wait at least a minute. */
 const defaultPauseSeconds = 60;
 
-export function registerRunners(deps: HandlerDeps) {
+export const registerRunnersNeeds = {
+  github: ['createJitRunner'],
+  runnerConfigs: ['put'],
+  stateStore: ['acquireLease', 'releaseLease'],
+  writeBudget: ['reserve', 'pause'],
+  fleet: ['terminate'],
+} as const satisfies PortNeeds;
+
+export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
   const pools = new Map(deps.config.pools.map((pool, rank) => [pool.name, { pool, rank }]));
   return async (event: unknown): Promise<RegisterRunnersOutput> => {
     const { cycle, progress } = parseTaskInput('RegisterRunners', inputSchema, event);

@@ -16,7 +16,7 @@ import pLimit from 'p-limit';
 import { z } from 'zod';
 import { mayChangeFleet, registrationDeadline } from '../core/cycle-timing.ts';
 import type { Runner } from '../core/model.ts';
-import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import { releaseScalingLease } from './scaling-lease.ts';
 
 const instanceIds = z.array(z.string().min(1)).max(1000);
@@ -55,7 +55,17 @@ export interface ScaleDownOutput {
 
 type Outcome = 'removed' | 'skipped' | 'failed' | 'deferred';
 
-export function scaleDown(deps: HandlerDeps) {
+export const scaleDownNeeds = {
+  github: ['getRunner', 'deleteRunner', 'listRunners'],
+  fleet: ['terminate', 'markOrphaned', 'listInstances'],
+  runnerConfigs: ['remove'],
+  stateStore: ['releaseLease'],
+  writeBudget: ['reserve'],
+} as const satisfies PortNeeds;
+
+type Deps = TaskDeps<typeof scaleDownNeeds>;
+
+export function scaleDown(deps: Deps) {
   return async (event: unknown): Promise<ScaleDownOutput> => {
     const input = parseTaskInput('ScaleDown', inputSchema, event);
     try {
@@ -77,7 +87,7 @@ export function scaleDown(deps: HandlerDeps) {
 }
 
 async function removeWhatDecideChose(
-  deps: HandlerDeps,
+  deps: Deps,
   { cycle, removals, cleanup }: z.output<typeof inputSchema>,
 ): Promise<ScaleDownOutput> {
   const log = (message: string, fields: Record<string, unknown>) =>
@@ -154,7 +164,7 @@ function nothingRemoved(deferred: number): ScaleDownOutput {
  * Runs a GitHub write in the next slot of the stack's write budget; once a slot was refused (none before
  * `writeBy`), every later write is deferred without asking again.
  */
-function pacedWrites(deps: HandlerDeps, writeBy: Date) {
+function pacedWrites(deps: Deps, writeBy: Date) {
   let spent = false;
   return async (write: () => Promise<Outcome>): Promise<Outcome> => {
     if (spent) return 'deferred';
@@ -169,10 +179,7 @@ function pacedWrites(deps: HandlerDeps, writeBy: Date) {
 }
 
 /** An orphan whose runner came online (or took a job) since it was marked is an orphan no more. */
-async function orphansStillUnregistered(
-  deps: HandlerDeps,
-  instanceIds: readonly string[],
-): Promise<string[]> {
+async function orphansStillUnregistered(deps: Deps, instanceIds: readonly string[]): Promise<string[]> {
   if (instanceIds.length === 0) return [];
   const runners = new Map((await deps.github.listRunners()).map((runner: Runner) => [runner.name, runner]));
   const live = new Map((await deps.fleet.listInstances()).map((instance) => [instance.id, instance]));
@@ -185,7 +192,7 @@ async function orphansStillUnregistered(
 }
 
 async function removeGhosts(
-  deps: HandlerDeps,
+  deps: Deps,
   cycleId: string,
   ghosts: readonly { runnerId: number; runnerName: string }[],
   paced: ReturnType<typeof pacedWrites>,
@@ -214,11 +221,7 @@ async function removeGhosts(
   return outcomes;
 }
 
-async function removeConfigs(
-  deps: HandlerDeps,
-  cycleId: string,
-  instanceIds: readonly string[],
-): Promise<number> {
+async function removeConfigs(deps: Deps, cycleId: string, instanceIds: readonly string[]): Promise<number> {
   const limit = pLimit(4);
   const removed = await Promise.all(
     instanceIds.map((instanceId) =>

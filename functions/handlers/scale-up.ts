@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { mayChangeFleet } from '../core/cycle-timing.ts';
-import { cycleSchema, type HandlerDeps, parseTaskInput } from './deps.ts';
+import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import { type RegistrationQueue, registrationQueueSchema } from './registration-queue.ts';
 
 const inputSchema = z.object({
@@ -50,7 +50,9 @@ export function launchCreatedAt(cycle: { readonly id: string; readonly startedAt
   return scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled.toISOString() : cycle.startedAt;
 }
 
-export function scaleUp(deps: HandlerDeps) {
+export const scaleUpNeeds = { fleet: ['launch'] } as const satisfies PortNeeds;
+
+export function scaleUp(deps: TaskDeps<typeof scaleUpNeeds>) {
   const pools = new Map(deps.config.pools.map((pool) => [pool.name, pool]));
   return async (event: unknown): Promise<ScaleUpOutput> => {
     const { cycle, launches, registrations } = parseTaskInput('ScaleUp', inputSchema, event);

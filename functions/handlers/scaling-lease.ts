@@ -13,7 +13,7 @@
  * Decide takes the lease in its own module and both tasks give it back through this one, so each function is
  * granted just the DynamoDB actions it uses (template.yaml; test/template.test.ts derives them from the calls).
  */
-import type { HandlerDeps } from './deps.ts';
+import type { Essentials, Ports } from './deps.ts';
 
 export const scalingLeaseKey = 'scaling-lease';
 
@@ -27,7 +27,10 @@ export const scalingLeaseKey = 'scaling-lease';
 export const scalingLeaseSeconds = 90;
 
 /** Best effort: a lease not given back ends by itself within {@link scalingLeaseSeconds}. */
-export async function releaseScalingLease(deps: HandlerDeps, cycleId: string): Promise<void> {
+export async function releaseScalingLease(
+  deps: Pick<Essentials, 'log'> & { readonly stateStore: Pick<Ports['stateStore'], 'releaseLease'> },
+  cycleId: string,
+): Promise<void> {
   try {
     await deps.stateStore.releaseLease(scalingLeaseKey, cycleId);
   } catch (error) {

@@ -1,36 +1,90 @@
 /**
- * The one shape of every Lambda entry point: the container's dependencies (built once), the Task's handler
- * (built once), the Lambda context on every log line. Errors leave unchanged: their `name` is what the
- * state machine's Retry and Catch match.
+ * The one shape of every Lambda entry point: the Task's handler, built once per container from the config
+ * and exactly the ports it declared it needs (each wired by its own module, so a function's bundle holds
+ * only those adapters and SDK clients), the Lambda context on every log line. Errors leave unchanged: their
+ * `name` is what the state machine's Retry and Catch match.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type TaskName, taskHandlers } from '../handlers/index.ts';
-import { logger, productionDeps } from './production-deps.ts';
+import { scalingPolicyOf } from '../config/config.ts';
+import type { PortNeeds, Ports, TaskDeps } from '../handlers/deps.ts';
+import type { TaskName } from '../handlers/index.ts';
+import { createLogger } from '../observability/logger.ts';
+import { loadConfigFromEnvironment } from './wiring/config-source.ts';
+import type { PortFactory } from './wiring/context.ts';
+import { lambdaEnvironment, readEnvironment } from './wiring/environment.ts';
 
 type LambdaContext = Parameters<Logger['addContext']>[0];
+type Handler = (event: unknown) => Promise<unknown>;
 
-export function lambdaHandler(task: TaskName) {
-  let handle: Promise<(event: unknown) => Promise<unknown>> | undefined;
-  const handler = () => {
-    if (!handle) {
-      handle = productionDeps().then(
-        (deps) => taskHandlers[task](deps) as (event: unknown) => Promise<unknown>,
-      );
-      handle.catch(() => {
-        handle = undefined;
+/** One factory for each port the handler needs. */
+export type Wiring<N extends PortNeeds> = {
+  readonly [P in keyof N & keyof Ports]-?: PortFactory<
+    Pick<Ports[P], Extract<NonNullable<N[P]>[number], keyof Ports[P]>>
+  >;
+};
+
+/** The container's one logger; entry points add the Lambda context to it. */
+export const logger: Logger = createLogger();
+
+export function lambdaHandler<N extends PortNeeds>(
+  task: TaskName,
+  handler: { readonly needs: N; readonly create: (deps: TaskDeps<N>) => Handler },
+  wiring: Wiring<N>,
+) {
+  let built: Promise<Handler> | undefined;
+  const handle = () => {
+    if (!built) {
+      built = build(handler.create, wiring);
+      // A failed build (e.g. an unreadable config) is tried again on the next invocation.
+      built.catch(() => {
+        built = undefined;
       });
     }
-    return handle;
+    return built;
   };
 
   return async (event: unknown, context?: LambdaContext): Promise<unknown> => {
     if (context) logger.addContext(context);
     logger.appendKeys({ task });
     try {
-      return await (await handler())(event);
+      return await (await handle())(event);
     } catch (error) {
       logger.error(`${task} failed`, error as Error);
       throw error;
     }
   };
+}
+
+async function build<N extends PortNeeds>(
+  create: (deps: TaskDeps<N>) => Handler,
+  wiring: Wiring<N>,
+): Promise<Handler> {
+  const env = readEnvironment(lambdaEnvironment, process.env);
+  const config = await loadConfigFromEnvironment(env);
+  const context = { env, config, logger };
+  const ports = Object.fromEntries(
+    await Promise.all(
+      Object.entries(wiring).map(async ([name, factory]) => [
+        name,
+        await (factory as PortFactory<unknown>)(context),
+      ]),
+    ),
+  );
+  logger.info('Dependencies ready', {
+    stack: config.stack,
+    githubApiUrl: config.github.apiUrl,
+    org: config.github.org,
+    pools: config.pools.map((pool) => pool.name),
+    ports: Object.keys(ports),
+  });
+  const deps = {
+    config,
+    policy: scalingPolicyOf(config),
+    log: logger,
+    now: () => new Date(),
+    sleepUntil: (at: Date) =>
+      new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, at.getTime() - Date.now()))),
+    ...ports,
+  } as TaskDeps<N>;
+  return create(deps);
 }

@@ -1,4 +1,11 @@
 /** Lambda entry point of the Task state `ListRepositories` (template.yaml: ListRepositoriesFunction). */
+import { listRepositories, listRepositoriesNeeds } from '../handlers/list-repositories.ts';
 import { lambdaHandler } from './lambda-handler.ts';
+import { lambdaStateStore } from './wiring/dynamodb.ts';
+import { lambdaGitHub } from './wiring/github.ts';
 
-export const handler = lambdaHandler('ListRepositories');
+export const handler = lambdaHandler(
+  'ListRepositories',
+  { needs: listRepositoriesNeeds, create: listRepositories },
+  { github: lambdaGitHub, stateStore: lambdaStateStore },
+);

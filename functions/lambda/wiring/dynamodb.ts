@@ -1,0 +1,36 @@
+/**
+ * The state table inside Lambda (`STEPSCALE_STATE_TABLE`): the state store and the stack's GitHub write
+ * budget. Without a table nothing is remembered between cycles (and no request is conditional), the scaling
+ * lease and the registration claims are always granted — nothing but the schedule then keeps cycles apart
+ * (README, "Failure modes") — and each container paces only its own GitHub writes.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDbStateStore } from '../../adapters/dynamodb-state-store.ts';
+import { createDynamoDbWriteBudget } from '../../adapters/dynamodb-write-budget.ts';
+import { MemoryWriteBudget } from '../../adapters/memory-write-budget.ts';
+import { writeIntervalMs } from '../../config/config.ts';
+import type { StateStore } from '../../ports/state-store.ts';
+import type { WriteBudget } from '../../ports/write-budget.ts';
+import type { WiringContext } from './context.ts';
+
+export function lambdaStateStore({ env }: WiringContext): StateStore {
+  if (!env.STEPSCALE_STATE_TABLE) return forgetfulStateStore;
+  return createDynamoDbStateStore({ client: new DynamoDBClient({}), tableName: env.STEPSCALE_STATE_TABLE });
+}
+
+export function lambdaWriteBudget({ env, config }: WiringContext): WriteBudget {
+  const intervalMs = writeIntervalMs(config);
+  if (!env.STEPSCALE_STATE_TABLE) return new MemoryWriteBudget(intervalMs);
+  return createDynamoDbWriteBudget({
+    client: new DynamoDBClient({}),
+    tableName: env.STEPSCALE_STATE_TABLE,
+    intervalMs,
+  });
+}
+
+const forgetfulStateStore: StateStore = {
+  getMany: async () => new Map(),
+  putMany: async () => {},
+  acquireLease: async () => ({ acquired: true }),
+  releaseLease: async () => {},
+};

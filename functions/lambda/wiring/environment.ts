@@ -1,0 +1,60 @@
+/**
+ * The environment the Lambda functions read, in one place: every variable the template sets (template.yaml,
+ * Globals.Function.Environment and the functions' own), each read by name, every missing one reported at once.
+ */
+import { ConfigError } from '../../errors.ts';
+
+interface EnvVariable {
+  /** What it is, for the error message when it is missing. */
+  readonly description: string;
+  readonly required?: boolean;
+  readonly default?: string;
+}
+
+/** Every variable the Lambda entry points read. */
+export const lambdaEnvironment = {
+  STEPSCALE_STACK: { description: 'the stack name (tags instances, names the SSM path)', required: true },
+  STEPSCALE_CONFIG_PARAMETER: { description: 'name of the SSM parameter holding the config JSON' },
+  STEPSCALE_CONFIG: { description: 'the config JSON itself (instead of STEPSCALE_CONFIG_PARAMETER)' },
+  GITHUB_URL: { description: "GitHub's web URL; overrides the config's github.url" },
+  GITHUB_ORG: { description: "the organization; overrides the config's github.org" },
+  GITHUB_TOKEN_SECRET_ARN: {
+    description: 'ARN of the Secrets Manager secret holding the GitHub token (or GitHub App private key)',
+    required: true,
+  },
+  STEPSCALE_STATE_TABLE: {
+    description:
+      'the DynamoDB table remembering GitHub answers across cycles (conditional requests); unset: none',
+  },
+  STEPSCALE_INSTANCE_ARN_PREFIX: {
+    description:
+      "arn:<partition>:ec2:<region>:<account>:instance/ (tags each runner config with its instance's ARN)",
+    required: true,
+  },
+} as const satisfies Record<string, EnvVariable>;
+
+type EnvSpec = Record<string, EnvVariable>;
+export type EnvValues<S extends EnvSpec> = {
+  readonly [K in keyof S]: S[K] extends { required: true } | { default: string }
+    ? string
+    : string | undefined;
+};
+export type LambdaEnv = EnvValues<typeof lambdaEnvironment>;
+
+/**
+ * Reads the variables of `spec` from `env`. Empty counts as unset. Every missing required variable is
+ * reported in one {@link ConfigError}, each by its name.
+ */
+export function readEnvironment<S extends EnvSpec>(spec: S, env: NodeJS.ProcessEnv): EnvValues<S> {
+  const values: Record<string, string | undefined> = {};
+  const problems: string[] = [];
+  for (const [name, variable] of Object.entries(spec)) {
+    const value = env[name]?.trim() || variable.default;
+    if (value === undefined && variable.required) {
+      problems.push(`${name}: environment variable is not set (${variable.description})`);
+    }
+    values[name] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values as EnvValues<S>;
+}

@@ -1,0 +1,203 @@
+/**
+ * The IAM actions each Task needs, derived, not written down: every handler declares the port methods it
+ * calls (`taskNeeds`, checked by the compiler), and what each port method needs from IAM is recorded by
+ * running the production adapter — the AWS SDK commands it sends to mocked clients, and for GitHub whether it
+ * touches the state table (conditional requests) on the stand-in. A new SDK call in an adapter, or a new port
+ * method in a handler, changes what the template must grant without anyone editing a table.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createDynamoDbStateStore } from '../../functions/adapters/dynamodb-state-store.ts';
+import { createDynamoDbWriteBudget } from '../../functions/adapters/dynamodb-write-budget.ts';
+import { createEc2Fleet } from '../../functions/adapters/ec2-fleet.ts';
+import { createGitHubAdapter } from '../../functions/adapters/github-octokit.ts';
+import { createSsmRunnerConfigStore } from '../../functions/adapters/ssm-runner-configs.ts';
+import { parseConfig } from '../../functions/config/config.ts';
+import type { PortNeeds, Ports } from '../../functions/handlers/deps.ts';
+import { startGitHubStandin } from '../../local/github-standin/server.ts';
+import { GitHubState } from '../../local/github-standin/state.ts';
+import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
+
+/** Every function reads its config parameter; every GitHub call needs the token. */
+export const configRead = 'ssm:GetParameter';
+export const tokenRead = 'secretsmanager:GetSecretValue';
+/** What remembering GitHub answers in the state table takes (github-conditional.ts). */
+const rememberedAnswers = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
+
+/**
+ * Actions a command needs beyond its own `service:Command`: CreateFleet (instant) launches through
+ * RunInstances, tags what it creates and passes the launch template's instance role; a PutParameter that
+ * carries tags is authorized as tagging too.
+ */
+const impliedActions: Record<string, string[]> = {
+  'ec2:CreateFleet': ['ec2:RunInstances', 'ec2:CreateTags', 'iam:PassRole'],
+  'ssm:PutParameter': ['ssm:AddTagsToResource'],
+};
+
+const at = new Date('2026-01-05T09:00:00Z');
+/** A write-budget limit later than any clock this runs on, so a slot is asked for. */
+const later = new Date('2099-01-01T00:00:00Z');
+const config = parseConfig({
+  github: { url: 'https://github.com', org: 'acme' },
+  pools: [
+    {
+      name: 'x64',
+      labels: ['self-hosted', 'x64'],
+      maxRunners: 5,
+      instanceTypes: ['m7i.large'],
+      launchTemplate: 'lt-0123',
+      subnets: ['subnet-0a'],
+    },
+  ],
+});
+
+type Calls = { [P in Exclude<keyof Ports, 'github'>]: Record<string, (port: Ports[P]) => Promise<unknown>> };
+
+/** One call of each AWS-backed port method, with arguments that reach its SDK command. */
+const calls: Calls = {
+  fleet: {
+    listInstances: (port) => port.listInstances(),
+    launch: (port) =>
+      port.launch({ pool: 'x64', count: 1, clientToken: 'token', createdAt: at.toISOString() }),
+    terminate: (port) => port.terminate(['i-0123456789abcdef0']),
+    markOrphaned: (port) => port.markOrphaned(['i-0123456789abcdef0'], at),
+  },
+  runnerConfigs: {
+    put: (port) => port.put('i-0123456789abcdef0', 'config'),
+    remove: (port) => port.remove('i-0123456789abcdef0'),
+    list: (port) => port.list(),
+  },
+  stateStore: {
+    getMany: (port) => port.getMany(['key']),
+    putMany: (port) => port.putMany([{ key: 'key', value: 1 }], 60),
+    acquireLease: (port) => port.acquireLease('lease', 'holder', at),
+    releaseLease: (port) => port.releaseLease('lease', 'holder'),
+  },
+  writeBudget: {
+    available: (port) => port.available(later),
+    reserve: (port) => port.reserve(later),
+    pause: (port) => port.pause(later),
+  },
+};
+
+const prefixes = { fleet: 'ec2', runnerConfigs: 'ssm', stateStore: 'dynamodb', writeBudget: 'dynamodb' };
+
+/** The mocked SDK client behind a port: every command answered `{}`, every call kept. */
+function mockedClientOf(port: keyof Calls): { calls(): { args: unknown[] }[]; restore(): void } {
+  if (port === 'fleet') {
+    const mock = mockClient(EC2Client);
+    mock.onAnyCommand().resolves({});
+    return mock;
+  }
+  if (port === 'runnerConfigs') {
+    const mock = mockClient(SSMClient);
+    mock.onAnyCommand().resolves({});
+    return mock;
+  }
+  const mock = mockClient(DynamoDBClient);
+  mock.onAnyCommand().resolves({});
+  return mock;
+}
+
+function createPort<P extends keyof Calls>(port: P): Ports[P] {
+  const region = { region: 'eu-west-1' };
+  switch (port) {
+    case 'fleet':
+      return createEc2Fleet({
+        client: new EC2Client(region),
+        stack: 'stepscale',
+        pools: config.pools,
+      }) as Ports[P];
+    case 'runnerConfigs':
+      return createSsmRunnerConfigStore({
+        client: new SSMClient(region),
+        stack: 'stepscale',
+        instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
+      }) as Ports[P];
+    case 'stateStore':
+      return createDynamoDbStateStore({ client: new DynamoDBClient(region), tableName: 't' }) as Ports[P];
+    default:
+      return createDynamoDbWriteBudget({
+        client: new DynamoDBClient(region),
+        tableName: 't',
+        intervalMs: 1000,
+      }) as Ports[P];
+  }
+}
+
+/** The IAM actions of one AWS-backed port method: the commands it sent, recorded, and what they imply. */
+export async function recordedAwsActions<P extends keyof Calls>(port: P, method: string): Promise<string[]> {
+  const call = calls[port][method];
+  if (!call)
+    throw new Error(`no recording call for ${port}.${method}: add one to calls in iam-derivation.ts`);
+  const mock = mockedClientOf(port);
+  try {
+    await call(createPort(port) as never).catch(() => undefined);
+    const sent = mock.calls().map((sinonCall) => {
+      const command = sinonCall.args[0] as { constructor: { name: string } };
+      return `${prefixes[port]}:${command.constructor.name.replace(/Command$/, '')}`;
+    });
+    return [...new Set(sent.flatMap((action) => [action, ...(impliedActions[action] ?? [])]))].sort();
+  } finally {
+    mock.restore();
+  }
+}
+
+/** The GitHub methods that read or write the state table (remembered answers of conditional requests). */
+export async function githubMethodsTouchingTheStateTable(): Promise<Set<string>> {
+  const state = new GitHubState({ org: 'acme' });
+  state.addRepo('app');
+  state.addJob(state.addRun('app').id, { labels: ['self-hosted', 'x64'] });
+  const runner = state.registerRunner({ name: 'r1', labels: ['self-hosted', 'x64'] });
+  const standin = await startGitHubStandin({ state, token: 't', secondaryLimits: false });
+  try {
+    const store = new MemoryStateStore();
+    const github = createGitHubAdapter({
+      apiUrl: standin.url,
+      org: 'acme',
+      token: 't',
+      stateStore: store,
+      minWriteIntervalMs: 0,
+    });
+    const methods: Record<string, () => Promise<unknown>> = {
+      listRepositories: () => github.listRepositories(),
+      prefetchRepositories: async () => github.prefetchRepositories?.(['app']),
+      listQueuedJobs: () => github.listQueuedJobs('app'),
+      listRunners: () => github.listRunners(),
+      getRunner: () => github.getRunner(runner.id),
+      rateLimit: () => github.rateLimit(),
+      createJitRunner: () => github.createJitRunner({ name: 'r2', labels: ['x64'], runnerGroup: 'Default' }),
+      deleteRunner: () => github.deleteRunner(runner.id),
+    };
+    const touching = new Set<string>();
+    for (const [name, call] of Object.entries(methods)) {
+      const before = { ...store.stats };
+      await call();
+      if (store.stats.reads > before.reads || store.stats.writes > before.writes) touching.add(name);
+    }
+    return touching;
+  } finally {
+    await standin.close();
+  }
+}
+
+/** What a Task's function must be granted: its config, and what each declared port method needs. */
+export async function neededActions(
+  needs: PortNeeds,
+  githubTouchingTable: ReadonlySet<string>,
+): Promise<string[]> {
+  const needed = new Set([configRead]);
+  for (const [port, methods] of Object.entries(needs) as [keyof Ports, readonly string[]][]) {
+    for (const method of methods) {
+      if (port === 'github') {
+        needed.add(tokenRead);
+        if (githubTouchingTable.has(method)) for (const action of rememberedAnswers) needed.add(action);
+        continue;
+      }
+      for (const action of await recordedAwsActions(port, method)) needed.add(action);
+    }
+  }
+  return [...needed].sort();
+}
