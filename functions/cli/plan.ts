@@ -1,19 +1,22 @@
 /**
- * `stepscale plan`: a read-only dry run of one cycle against a real GitHub organization (and EC2).
- * It calls the same handlers the state machine runs, in the same order, so what it prints is what a
- * cycle would decide; the GitHub adapter is read-only and the fleet refuses to launch or terminate.
+ * `stepscale plan`: a read-only dry run of one cycle against a real GitHub organization (and EC2). It runs the
+ * real state machine definition on the local executor (local/cycle-runner.ts) with the real handlers up to
+ * Decide, so what it prints is what a cycle would decide; the GitHub adapter is read-only, the fleet and the
+ * runner-config store refuse every change, and the tasks that act (ScaleUp, ScaleDown, RegisterRunners) are
+ * replaced by ones that report nothing done.
  */
-import pLimit from 'p-limit';
+
+import { runCycle } from '../../local/cycle-runner.ts';
 import { MemoryStateStore } from '../adapters/memory-state-store.ts';
 import { MemoryWriteBudget } from '../adapters/memory-write-budget.ts';
 import { writeIntervalMs } from '../config/config.ts';
 import { StepscaleError } from '../errors.ts';
-import { aggregateDemand } from '../handlers/aggregate-demand.ts';
-import { collectRepositoryJobs } from '../handlers/collect-repository-jobs.ts';
-import { type DecideOutput, decide } from '../handlers/decide.ts';
-import type { Cycle, HandlerDeps } from '../handlers/deps.ts';
-import { listRepositories } from '../handlers/list-repositories.ts';
-import { unpackBatch } from '../handlers/repository-batches.ts';
+import type { CycleDemand } from '../handlers/aggregate-demand.ts';
+import type { DecideOutput } from '../handlers/decide.ts';
+import type { HandlerDeps } from '../handlers/deps.ts';
+import type { TaskName } from '../handlers/index.ts';
+import type { ScaleDownOutput } from '../handlers/scale-down.ts';
+import type { ScaleUpOutput } from '../handlers/scale-up.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
 import type { PoolRow } from './table.ts';
@@ -82,10 +85,32 @@ function oneOffCollection(collection: HandlerDeps['config']['collection']) {
   };
 }
 
+/** What the tasks that act report in a plan: nothing launched, removed or registered. */
+const nothingDone: Partial<Record<TaskName, () => unknown>> = {
+  ScaleUp: (): ScaleUpOutput => ({
+    launched: 0,
+    missing: 0,
+    instanceIds: [],
+    registrations: [],
+    toRegister: 0,
+  }),
+  ScaleDown: (): ScaleDownOutput => ({
+    terminated: 0,
+    skipped: 0,
+    failed: 0,
+    orphansMarked: 0,
+    orphansTerminated: 0,
+    ghostsRemoved: 0,
+    configsRemoved: 0,
+    deferred: 0,
+  }),
+  RegisterRunners: () => ({ queue: [], registered: 0, failed: 0, elsewhere: 0, slices: 0, more: false }),
+};
+
 export async function computePlan(
   deps: Omit<HandlerDeps, 'stateStore' | 'writeBudget' | 'sleepUntil'> &
     Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget'>>,
-  cycle: Cycle,
+  options: { readonly cycleId: string; readonly mapConcurrency: number },
 ): Promise<PlanDetails> {
   const planDeps: HandlerDeps = {
     ...deps,
@@ -95,33 +120,32 @@ export async function computePlan(
     sleepUntil: async () => {},
     config: { ...deps.config, collection: oneOffCollection(deps.config.collection) },
   };
-  const listed = await listRepositories(planDeps)({ cycle });
-  const collect = collectRepositoryJobs(planDeps);
-  const limit = pLimit(Math.max(1, cycle.mapConcurrency));
-  const parts = await Promise.all(
-    listed.batches.map((batch) =>
-      limit(async () => {
+  // The original failure of a task, to report it by its own name rather than the state machine's catch. A
+  // plan tries each task once, as it always has: it reports a failure at once instead of retrying it
+  // (a failed repository batch is still counted as failed, never as zero demand).
+  let failure: unknown;
+  const result = await runCycle({
+    deps: planDeps,
+    cycleId: options.cycleId,
+    mapConcurrency: options.mapConcurrency,
+    wrapTask: (task, handler) => {
+      const replacement = nothingDone[task];
+      if (replacement) return async () => replacement();
+      return async (input) => {
         try {
-          return await collect({ cycle, repositories: batch });
+          return await handler(input);
         } catch (error) {
-          // What the state machine's RecordBatchFailure does: the batch counts as failed, not as zero demand.
-          deps.log.warn('Batch failed', {
-            repositories: batch.count,
-            sample: unpackBatch(batch).slice(0, 5),
-            error: error as Error,
-          });
-          const failed = batch.count;
-          return { queuedByPool: {}, unmatched: 0, repositories: failed, failedRepositories: failed };
+          failure ??= error;
+          throw new PlanTaskFailedError(`${task} failed`, { cause: error });
         }
-      }),
-    ),
-  );
-  const { demand } = await aggregateDemand(planDeps)({
-    cycle,
-    parts,
-    skippedRepositories: listed.skipped,
+      };
+    },
   });
-  const decision = await decide(planDeps)({ cycle, demand });
+  const demand = result.output.demand as CycleDemand | undefined;
+  const decision = result.output.plan as DecideOutput | undefined;
+  if (!demand || !decision) {
+    throw failure ?? new PlanFailedError(`${result.error?.name}: ${String(result.error?.cause)}`);
+  }
   const report: PlanReport = {
     pools: decision.pools.map(({ pool, queued, idle, busy, booting, launch, terminate }) => ({
       name: pool,
@@ -142,3 +166,9 @@ export async function computePlan(
     decision,
   };
 }
+
+/** The cycle failed before it decided, without a task error to tell why (should not happen). */
+export class PlanFailedError extends StepscaleError {}
+
+/** A task of a plan failed; named so that no Retry of the state machine matches it: a plan fails fast. */
+export class PlanTaskFailedError extends StepscaleError {}

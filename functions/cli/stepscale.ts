@@ -94,10 +94,8 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
     log,
     now: () => new Date(),
   };
-  const startedAt = new Date().toISOString();
   const details = await computePlan(deps, {
-    id: `plan-${startedAt}`,
-    startedAt,
+    cycleId: `plan-${new Date().toISOString()}`,
     mapConcurrency: 4,
   });
 
