@@ -16,18 +16,42 @@ const poolSchema = z
   .strictObject({
     name: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"'),
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"')
+      .describe('Names the pool: tags its instances and labels its metrics; unique, case-insensitively.'),
     labels: z
       .array(z.string().trim().min(1, 'a label cannot be empty').max(100))
       .min(1, 'needs at least one label')
-      .max(100, 'GitHub allows at most 100 labels'),
-    maxRunners: z.int().min(0).max(10_000),
-    minIdle: z.int().min(0).default(0),
-    instanceTypes: z.array(z.string().regex(/^[a-z0-9-]+\.[a-z0-9-]+$/, 'must look like "m7i.large"')).min(1),
-    launchTemplate: z.string().min(1),
-    subnets: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must look like "subnet-0a1b2c"')).min(1),
-    capacity: z.enum(['spot', 'on-demand', 'spot-with-fallback']).default('spot-with-fallback'),
-    runnerGroup: z.string().min(1).default('Default'),
+      .max(100, 'GitHub allows at most 100 labels')
+      .describe(
+        "The pool's runner labels. A job belongs to the first pool (in config order) whose labels include all of the job's, case-insensitively; jobs that match no pool are counted as unmatched and ignored.",
+      ),
+    maxRunners: z
+      .int()
+      .min(0)
+      .max(10_000)
+      .describe('A hard ceiling on the idle, busy, booting and orphaned runners of the pool.'),
+    minIdle: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Idle runners kept ready beyond the queued jobs (at most maxRunners).'),
+    instanceTypes: z
+      .array(z.string().regex(/^[a-z0-9-]+\.[a-z0-9-]+$/, 'must look like "m7i.large"'))
+      .min(1)
+      .describe('EC2 instance types CreateFleet may use (overrides of the launch template).'),
+    launchTemplate: z
+      .string()
+      .min(1)
+      .describe('The launch template (id or name) for the AMI, disks, security groups and instance profile.'),
+    subnets: z
+      .array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must look like "subnet-0a1b2c"'))
+      .min(1)
+      .describe('Subnets CreateFleet may launch into (one override each, with every instance type).'),
+    capacity: z
+      .enum(['spot', 'on-demand', 'spot-with-fallback'])
+      .default('spot-with-fallback')
+      .describe('Spot, on-demand, or spot with the count spot cannot fill launched on-demand.'),
+    runnerGroup: z.string().min(1).default('Default').describe("The runner group of the pool's runners."),
   })
   .refine((pool) => pool.minIdle <= pool.maxRunners, {
     message: 'minIdle cannot exceed maxRunners',
@@ -44,80 +68,166 @@ const authSchema = z
   .discriminatedUnion(
     'type',
     [
-      z.strictObject({ type: z.literal('pat') }),
       z.strictObject({
-        type: z.literal('app'),
-        appId: z.int().positive(),
-        /** Without it the installation is looked up by organization (GET /orgs/{org}/installation). */
-        installationId: z.int().positive().optional(),
+        type: z.literal('pat').describe('A personal access token (scopes repo and admin:org).'),
+      }),
+      z.strictObject({
+        type: z.literal('app').describe('A GitHub App installed on the organization.'),
+        appId: z.int().positive().describe("The App's id."),
+        installationId: z
+          .int()
+          .positive()
+          .optional()
+          .describe(
+            "The App's installation on the organization; looked up (GET /orgs/{org}/installation) when absent.",
+          ),
       }),
     ],
     { error: 'must be "pat" or "app"' },
   )
-  .default({ type: 'pat' });
+  .default({ type: 'pat' })
+  .describe('How stepscale authenticates to GitHub; the token or private key itself is never in the config.');
 
 const globs = z
   .array(z.string().trim().min(1, 'a pattern cannot be empty'))
   .min(1, 'needs at least one pattern');
 
-const configSchema = z.strictObject({
-  github: z.strictObject({
-    url: httpUrl,
-    org: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub organization login'),
-    apiUrl: httpUrl.optional(),
-    auth: authSchema,
-    /** Glob patterns on repository names, case-insensitive; exclude wins over include. */
-    repositories: z.strictObject({ include: globs.optional(), exclude: globs.optional() }).optional(),
-    /** A PEM bundle of extra CAs that GitHub's (GHES's) TLS certificate is checked against. */
-    caBundleFile: z.string().min(1).optional(),
-    /**
-     * GitHub writes (JIT registrations, runner deletions) of the whole stack per minute, paced evenly. GitHub
-     * asks for a second between mutations (60, the default); its secondary limit of 900 points a minute per
-     * endpoint at 5 points a write allows at most 180.
-     */
-    writesPerMinute: z.int().min(1).max(180).default(60),
-  }),
-  /** Names this deployment: instances are tagged with it and only tagged instances are ever touched. */
+export const configSchema = z.strictObject({
+  github: z
+    .strictObject({
+      url: httpUrl.describe(
+        "GitHub's web URL. The API URL is derived: https://github.com → https://api.github.com; https://SUB.ghe.com → https://api.SUB.ghe.com; anything else (GitHub Enterprise Server) → URL/api/v3.",
+      ),
+      org: z
+        .string()
+        .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub organization login')
+        .describe('The organization whose repositories and runners are scaled.'),
+      apiUrl: httpUrl.optional().describe('Overrides the API URL derived from url.'),
+      auth: authSchema,
+      repositories: z
+        .strictObject({
+          include: globs.optional().describe('Scan only repositories whose name matches one of these globs.'),
+          exclude: globs
+            .optional()
+            .describe('Never scan repositories whose name matches one of these globs.'),
+        })
+        .optional()
+        .describe('Glob patterns on repository names, case-insensitive; exclude wins over include.'),
+      caBundleFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "A PEM bundle of extra CAs GitHub Enterprise Server's TLS certificate is checked against (in addition to the public roots); certificate checks are never turned off.",
+        ),
+      writesPerMinute: z
+        .int()
+        .min(1)
+        .max(180)
+        .default(60)
+        .describe(
+          'GitHub writes (JIT registrations, runner deletions) of the whole stack per minute, paced evenly: GitHub asks for a second between mutations (60); its secondary limit of 900 points a minute per endpoint at 5 points a write allows at most 180.',
+        ),
+    })
+    .describe('The GitHub deployment and how stepscale talks to it.'),
   stack: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must be 1-64 letters, digits or "-", starting with a letter')
-    .default('stepscale'),
-  pools: z.array(poolSchema).min(1, 'at least one pool is required'),
+    .default('stepscale')
+    .describe(
+      'Names this deployment: instances carry the tag stepscale:stack with it, and only such instances are counted or touched. In Lambda, the stack name.',
+    ),
+  pools: z.array(poolSchema).min(1, 'at least one pool is required').describe('Runner pools, in order.'),
   scaleDown: z
     .strictObject({
-      minRunningSeconds: z.int().min(0).default(300),
-      bootTimeoutSeconds: z.int().min(30).default(300),
-      /** Per cycle, all pools together, shared fairly; each removal is a paced GitHub write. */
-      maxRemovalsPerCycle: z.int().min(1).max(100).default(10),
+      minRunningSeconds: z
+        .int()
+        .min(0)
+        .default(300)
+        .describe('An idle runner younger than this (since its instance launched) is never removed.'),
+      bootTimeoutSeconds: z
+        .int()
+        .min(30)
+        .default(300)
+        .describe(
+          "An instance without an online runner this long after its launch is orphaned, no longer booting (keep the launch template's wait for its config equal).",
+        ),
+      maxRemovalsPerCycle: z
+        .int()
+        .min(1)
+        .max(100)
+        .default(10)
+        .describe(
+          'Idle-runner removals per cycle, all pools together, shared fairly; each is a paced GitHub write.',
+        ),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Removing surplus idle runners and cleaning up.'),
   scaleUp: z
     .strictObject({
-      /**
-       * Instances per cycle, all pools together, shared fairly. Launching is one CreateFleet per pool; the
-       * runners are registered afterwards, paced (github.writesPerMinute).
-       */
-      maxLaunchesPerCycle: z.int().min(1).max(1000).default(100),
+      maxLaunchesPerCycle: z
+        .int()
+        .min(1)
+        .max(1000)
+        .default(100)
+        .describe(
+          'Instances launched per cycle, all pools together, shared fairly (queued jobs before minIdle top-ups); registering them is paced separately (github.writesPerMinute).',
+        ),
     })
-    .prefault({}),
+    .prefault({})
+    .describe('Launching instances.'),
   collection: z
     .strictObject({
-      /** Repositories collected per Map iteration (keeps state payloads and transitions small). */
-      repositoriesPerBatch: z.int().min(1).max(500).default(10),
-      /** At most this many Map iterations per cycle: batches grow beyond repositoriesPerBatch instead. */
-      maxBatches: z.int().min(1).max(100).default(40),
-      /** Primary-limit requests the governor never spends on scanning (scale-up/down writes and re-reads). */
-      reserveRequests: z.int().min(0).max(100_000).default(200),
-      /** The schedule's interval (ScheduleRate): the governor spreads the rate limit over the cycles. */
-      cycleIntervalSeconds: z.int().min(10).max(86_400).default(60),
-      /** GitHub's secondary limit per REST endpoint; the runs endpoint takes 2 points per repository. */
-      endpointPointsPerMinute: z.int().min(2).max(1_000_000).default(900),
-      /** A repository with queued jobs this recently is scanned every cycle. */
-      hotForSeconds: z.int().min(0).max(86_400).default(900),
-      /** Concurrent GitHub requests inside one collect task. */
-      concurrency: z.int().min(1).max(100).default(16),
+      repositoriesPerBatch: z
+        .int()
+        .min(1)
+        .max(500)
+        .default(10)
+        .describe(
+          'Repositories per Map iteration, at least; batches grow so that a cycle has at most maxBatches.',
+        ),
+      maxBatches: z.int().min(1).max(100).default(40).describe('Map iterations per cycle, at most.'),
+      reserveRequests: z
+        .int()
+        .min(0)
+        .max(100_000)
+        .default(200)
+        .describe(
+          'Primary rate-limit requests the governor never spends on scanning (kept for writes and re-reads).',
+        ),
+      cycleIntervalSeconds: z
+        .int()
+        .min(10)
+        .max(86_400)
+        .default(60)
+        .describe(
+          "The schedule's interval (the template's ScheduleRate): the governor spreads the rate limit over the cycles left in the hour, and registration runs until the next cycle is due.",
+        ),
+      endpointPointsPerMinute: z
+        .int()
+        .min(2)
+        .max(1_000_000)
+        .default(900)
+        .describe(
+          "GitHub's secondary limit per REST endpoint: the runs endpoint takes 2 points per repository, so 450 repositories a cycle at a 1-minute cadence (fewer when the jobs endpoint takes more).",
+        ),
+      hotForSeconds: z
+        .int()
+        .min(0)
+        .max(86_400)
+        .default(900)
+        .describe('A repository that had queued jobs this recently is hot: scanned every cycle.'),
+      concurrency: z
+        .int()
+        .min(1)
+        .max(100)
+        .default(16)
+        .describe(
+          "Concurrent GitHub requests of one collect task (with the template's MapConcurrency 6: at most 96 at once, within GitHub's 100).",
+        ),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("Finding queued jobs within GitHub's rate limits."),
 });
 
 type ParsedConfig = z.output<typeof configSchema>;
