@@ -103,7 +103,7 @@ function rowsOf(schema: JsonSchema, prefix: string, required: boolean): Row[] {
   return rows;
 }
 
-const escape = (text: string) => text.replaceAll('|', '\\|');
+const escapePipes = (text: string) => text.replaceAll('|', '\\|');
 
 /** docs/configuration.md */
 export function configurationMarkdown(): string {
@@ -151,7 +151,7 @@ export function configurationMarkdown(): string {
     for (const row of sectionRows) {
       if (row.key === section && row.type === 'object') continue;
       const key = `\`${row.key}\`${row.required ? ' (required)' : ''}`;
-      lines.push(`| ${key} | ${escape(row.type)} | ${escape(row.default)} | ${escape(row.description)} |`);
+      lines.push(`| ${key} | ${escapePipes(row.type)} | ${escapePipes(row.default)} | ${escapePipes(row.description)} |`);
     }
   }
   return `${lines.join('\n')}\n`;
