@@ -1,6 +1,6 @@
 /**
  * How many GitHub REST requests a port call costs, and which of them count against the primary rate limit.
- * The model (deliberately simple; see README "Simulator and benchmark"):
+ * The model (deliberately simple; see docs/simulator.md):
  *
  * - `listRepositories`: one GET per 100 repositories.
  * - `listQueuedJobs(repo)`: two run listings (`status=queued`, `status=in_progress`, one GET per 100 runs each,

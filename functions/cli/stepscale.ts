@@ -110,7 +110,7 @@ function renderPlan(details: PlanDetails, context: { org: string; ec2: boolean }
       (details.failedRepositories
         ? `, ${details.failedRepositories} FAILED (scale-down would be held)`
         : '') +
-      // The rate-limit governor's skips (see README "Rate limits and large organizations").
+      // The rate-limit governor's skips (see docs/rate-limits.md).
       (details.skippedRepositories
         ? `, ${details.skippedRepositories} skipped to stay within rate limits`
         : ''),

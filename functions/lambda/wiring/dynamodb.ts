@@ -2,7 +2,7 @@
  * The state table inside Lambda (`STEPSCALE_STATE_TABLE`): the state store and the stack's GitHub write
  * budget. Without a table nothing is remembered between cycles (and no request is conditional), the scaling
  * lease and the registration claims are always granted — nothing but the schedule then keeps cycles apart
- * (README, "Failure modes") — and each container paces only its own GitHub writes.
+ * (docs/design.md, "Failure modes") — and each container paces only its own GitHub writes.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbStateStore } from '../../adapters/dynamodb-state-store.ts';
