@@ -151,7 +151,9 @@ export function configurationMarkdown(): string {
     for (const row of sectionRows) {
       if (row.key === section && row.type === 'object') continue;
       const key = `\`${row.key}\`${row.required ? ' (required)' : ''}`;
-      lines.push(`| ${key} | ${escapePipes(row.type)} | ${escapePipes(row.default)} | ${escapePipes(row.description)} |`);
+      lines.push(
+        `| ${key} | ${escapePipes(row.type)} | ${escapePipes(row.default)} | ${escapePipes(row.description)} |`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
