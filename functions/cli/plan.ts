@@ -15,7 +15,7 @@ import type { CycleDemand } from '../handlers/aggregate-demand.ts';
 import type { DecideOutput } from '../handlers/decide.ts';
 import type { HandlerDeps } from '../handlers/deps.ts';
 import type { TaskName } from '../handlers/index.ts';
-import type { ScaleDownOutput } from '../handlers/scale-down.ts';
+import { nothingRemoved } from '../handlers/scale-down.ts';
 import type { ScaleUpOutput } from '../handlers/scale-up.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
@@ -94,16 +94,7 @@ const nothingDone: Partial<Record<TaskName, () => unknown>> = {
     registrations: [],
     toRegister: 0,
   }),
-  ScaleDown: (): ScaleDownOutput => ({
-    terminated: 0,
-    skipped: 0,
-    failed: 0,
-    orphansMarked: 0,
-    orphansTerminated: 0,
-    ghostsRemoved: 0,
-    configsRemoved: 0,
-    deferred: 0,
-  }),
+  ScaleDown: () => nothingRemoved(0),
   RegisterRunners: () => ({ queue: [], registered: 0, failed: 0, elsewhere: 0, slices: 0, more: false }),
 };
 

@@ -147,7 +147,8 @@ async function removeWhatDecideChose(
   };
 }
 
-function nothingRemoved(deferred: number): ScaleDownOutput {
+/** A ScaleDown that removed nothing; `deferred` removals and ghost deletions wait for a later cycle. */
+export function nothingRemoved(deferred: number): ScaleDownOutput {
   return {
     terminated: 0,
     skipped: 0,
