@@ -21,6 +21,7 @@ import '../local/polyfills.ts';
 import { parseArgs } from 'node:util';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { linkTarget } from '../functions/adapters/github-repositories.ts';
+import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
@@ -124,6 +125,7 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
       stateStore,
       // Unpaced, like the client above: this measures the scan, not GitHub's write spacing.
       writeBudget: new MemoryWriteBudget(1),
+      webhookInbox: new MemoryWebhookInbox(),
       log: silentLog,
       now: () => new Date(),
       sleepUntil: async () => {},

@@ -4,6 +4,7 @@
  */
 import './polyfills.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
 import { poolTable } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
@@ -82,6 +83,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       fleet: fleetPort,
       runnerConfigs,
       stateStore,
+      webhookInbox: new MemoryWebhookInbox(clock.now),
       writeBudget: new MemoryWriteBudget(writeIntervalMs(config), clock.now),
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,

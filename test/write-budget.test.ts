@@ -4,8 +4,6 @@
  * would), then the DynamoDB requests themselves.
  */
 import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
   type GetItemCommandInput,
@@ -18,72 +16,13 @@ import { StateStoreUnavailableError } from '../functions/adapters/dynamodb-state
 import { createDynamoDbWriteBudget } from '../functions/adapters/dynamodb-write-budget.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
 import type { WriteBudget } from '../functions/ports/write-budget.ts';
+import { FakeTable } from './support/fake-dynamodb.ts';
 import { ManualClock } from './support/manual-clock.ts';
 
 const dynamodb = mockClient(DynamoDBClient);
 const table = 'stepscale-state';
 const start = '2026-03-01T12:00:00.000Z';
 const at = (seconds: number) => new Date(Date.parse(start) + seconds * 1000);
-
-type Item = Record<string, AttributeValue>;
-
-/**
- * A one-table DynamoDB for GetItem and UpdateItem: `SET` of values and of `#a + :b`, conditions made of
- * `attribute_not_exists(#a)` and comparisons, joined by one AND or OR; a failed condition throws
- * ConditionalCheckFailedException with the old item when asked for it. Requests are answered one at a time.
- */
-class FakeTable {
-  readonly items = new Map<string, Item>();
-
-  get(input: GetItemCommandInput) {
-    const item = this.items.get(input.Key?.pk?.S as string);
-    return item ? { Item: structuredClone(item) } : {};
-  }
-
-  update(input: UpdateItemCommandInput) {
-    const key = input.Key?.pk?.S as string;
-    const old = this.items.get(key);
-    const names = input.ExpressionAttributeNames ?? {};
-    const values = input.ExpressionAttributeValues ?? {};
-    const attribute = (token: string) => old?.[names[token] ?? token];
-    const operand = (token: string): number | undefined => {
-      const value = token.startsWith(':') ? values[token] : attribute(token);
-      return value?.N === undefined ? undefined : Number(value.N);
-    };
-    const holds = (clause: string): boolean => {
-      const notExists = /^attribute_not_exists\((#\w+)\)$/.exec(clause);
-      if (notExists) return old === undefined || attribute(notExists[1] as string) === undefined;
-      const [left, op, right] = clause.split(/\s+/) as [string, string, string];
-      const a = operand(left);
-      const b = operand(right);
-      if (a === undefined || b === undefined) return false;
-      return { '<': a < b, '<=': a <= b, '>': a > b, '>=': a >= b, '=': a === b }[op] ?? false;
-    };
-    const condition = input.ConditionExpression;
-    if (condition) {
-      const ok = condition.includes(' OR ')
-        ? condition.split(' OR ').some(holds)
-        : condition.split(' AND ').every(holds);
-      if (!ok) {
-        throw new ConditionalCheckFailedException({
-          message: 'The conditional request failed',
-          $metadata: {},
-          ...(input.ReturnValuesOnConditionCheckFailure === 'ALL_OLD' && old ? { Item: old } : {}),
-        });
-      }
-    }
-    const next: Item = { ...(old ?? { pk: { S: key } }) };
-    for (const assignment of (input.UpdateExpression ?? '').replace(/^SET /, '').split(', ')) {
-      const [target, expression] = assignment.split(' = ') as [string, string];
-      const sum = /^(#\w+) \+ (:\w+)$/.exec(expression);
-      next[names[target] as string] = sum
-        ? { N: String((operand(sum[1] as string) ?? 0) + (operand(sum[2] as string) ?? 0)) }
-        : (values[expression] as AttributeValue);
-    }
-    this.items.set(key, next);
-    return input.ReturnValues === 'UPDATED_OLD' && old ? { Attributes: old } : {};
-  }
-}
 
 interface Subject {
   readonly budget: WriteBudget;

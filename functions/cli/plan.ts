@@ -8,6 +8,7 @@
 
 import { runCycle } from '../../local/cycle-runner.ts';
 import { MemoryStateStore } from '../adapters/memory-state-store.ts';
+import { MemoryWebhookInbox } from '../adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../adapters/memory-write-budget.ts';
 import { writeIntervalMs } from '../config/config.ts';
 import { StepscaleError } from '../errors.ts';
@@ -99,8 +100,8 @@ const nothingDone: Partial<Record<TaskName, () => unknown>> = {
 };
 
 export async function computePlan(
-  deps: Omit<HandlerDeps, 'stateStore' | 'writeBudget' | 'sleepUntil'> &
-    Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget'>>,
+  deps: Omit<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox' | 'sleepUntil'> &
+    Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox'>>,
   options: { readonly cycleId: string; readonly mapConcurrency: number },
 ): Promise<PlanDetails> {
   const planDeps: HandlerDeps = {
@@ -108,6 +109,8 @@ export async function computePlan(
     stateStore: deps.stateStore ?? new MemoryStateStore(deps.now),
     // What a cycle starting now could write: plan itself writes nothing.
     writeBudget: deps.writeBudget ?? new MemoryWriteBudget(writeIntervalMs(deps.config), deps.now),
+    // Nothing posted by webhook deliveries: a plan reads none of a deployment's state.
+    webhookInbox: deps.webhookInbox ?? new MemoryWebhookInbox(deps.now),
     sleepUntil: async () => {},
     config: { ...deps.config, collection: oneOffCollection(deps.config.collection) },
   };

@@ -30,6 +30,8 @@ const inputSchema = z.object({
   parts: z.array(partSchema),
   /** Repositories the governor left out this cycle (rate limits). */
   skippedRepositories: count.default(0),
+  /** A webhook-started cycle that scanned the repositories deliveries named and the hot ones. */
+  targeted: z.boolean().default(false),
 });
 
 export interface CycleDemand extends Demand {
@@ -49,6 +51,8 @@ export interface CycleDemand extends Demand {
    * too would stop every organization larger than one cycle's scan budget from ever scaling down.)
    */
   readonly complete: boolean;
+  /** A webhook-started cycle: its demand covers the repositories it scanned; removing waits for a full cycle. */
+  readonly targeted: boolean;
 }
 
 export const aggregateDemandNeeds = { stateStore: ['getMany', 'putMany'] } as const satisfies PortNeeds;
@@ -57,7 +61,11 @@ export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
   const settings = governorSettingsOf(deps.config);
   const keys = governorKeys(deps.config.github.org);
   return async (event: unknown): Promise<{ cycle: Cycle; demand: CycleDemand }> => {
-    const { cycle, parts, skippedRepositories } = parseTaskInput('AggregateDemand', inputSchema, event);
+    const { cycle, parts, skippedRepositories, targeted } = parseTaskInput(
+      'AggregateDemand',
+      inputSchema,
+      event,
+    );
     const demand = sumDemand(deps.policy.pools, parts);
     const total = (field: 'repositories' | 'failedRepositories' | 'activeRepositories' | 'jobListings') =>
       parts.reduce((sum, part) => sum + part[field], 0);
@@ -69,6 +77,7 @@ export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
       skippedRepositories,
       activeRepositories: total('activeRepositories'),
       complete: failedRepositories === 0,
+      targeted,
     };
 
     // The cycle's start, not the clock: a retry of this task records the same times.

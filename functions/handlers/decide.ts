@@ -24,6 +24,11 @@ const inputSchema = z.object({
     queuedByPool: z.record(z.string(), count),
     unmatched: count,
     complete: z.boolean(),
+    /**
+     * A webhook-started cycle scanned only some repositories: it launches for what it saw, and leaves removing
+     * and clean-up to the scheduled cycle, whose view covers the organization.
+     */
+    targeted: z.boolean().default(false),
   }),
 });
 
@@ -104,7 +109,7 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
         runners,
         instances,
         storedRunnerConfigs,
-        collectionComplete: demand.complete,
+        collectionComplete: demand.complete && !demand.targeted,
         writeSlots,
       },
       deps.policy,

@@ -7,6 +7,7 @@ import type { FleetPort } from '../ports/fleet.ts';
 import type { GitHubPort } from '../ports/github.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
 import type { StateStore } from '../ports/state-store.ts';
+import type { WebhookInbox } from '../ports/webhook-inbox.ts';
 import type { WriteBudget } from '../ports/write-budget.ts';
 
 /** What every handler gets: the config and the policy derived from it, a logger and the clock. */
@@ -29,6 +30,8 @@ export interface Ports {
   readonly stateStore: StateStore;
   /** The stack's GitHub write pacing: every registration and deletion takes a slot (ports/write-budget.ts). */
   readonly writeBudget: WriteBudget;
+  /** Repositories webhook deliveries named, for the next cycle to scan (ports/webhook-inbox.ts). */
+  readonly webhookInbox: WebhookInbox;
 }
 
 /**

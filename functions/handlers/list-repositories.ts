@@ -1,9 +1,15 @@
 /**
  * Task `ListRepositories`: the organization's repositories, the governor's choice of which of them this cycle
  * scans (functions/core/governor.ts), and those packed into batches for the collect Map.
+ *
+ * A targeted cycle (started by a webhook delivery, `targets` in its input) lists nothing: it scans the
+ * repositories the deliveries named (its own and those waiting in the webhook inbox) and the hot ones (where
+ * the rest of the current demand is), within the governor's budget, and leaves the round robin alone. Either
+ * kind of cycle takes the webhook inbox, so a repository posted there is scanned by the next cycle of any kind.
  */
 import { z } from 'zod';
-import { planScan } from '../core/governor.ts';
+import { repositoryFilter } from '../adapters/github-repositories.ts';
+import { type ActivityMemory, planScan } from '../core/governor.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import {
   governorKeys,
@@ -14,7 +20,13 @@ import {
 } from './governor-memory.ts';
 import { type PackedBatch, packBatches } from './repository-batches.ts';
 
-const inputSchema = z.object({ cycle: cycleSchema });
+const inputSchema = z.object({
+  cycle: cycleSchema,
+  /** The repositories whose webhook deliveries started the cycle; none in a scheduled cycle. */
+  targets: z
+    .object({ repositories: z.array(z.string().min(1).max(100)).max(1000) })
+    .default({ repositories: [] }),
+});
 
 export interface ListRepositoriesOutput {
   /** Repositories in the organization. */
@@ -26,6 +38,8 @@ export interface ListRepositoriesOutput {
   readonly hot: number;
   /** False when any repository is skipped: the cycle's view is incomplete and scale-down holds. */
   readonly complete: boolean;
+  /** A webhook-started cycle: it scanned the repositories named and the hot ones, not the organization. */
+  readonly targeted: boolean;
   /** The governor's arithmetic, for the trace and the logs (counts only). */
   readonly budget: {
     readonly slots: number;
@@ -44,26 +58,39 @@ export interface ListRepositoriesOutput {
 export const listRepositoriesNeeds = {
   github: ['listRepositories', 'rateLimit'],
   stateStore: ['getMany', 'putMany'],
+  webhookInbox: ['take'],
 } as const satisfies PortNeeds;
 
 export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
   const settings = governorSettingsOf(deps.config);
   const { org } = deps.config.github;
   const keys = governorKeys(org);
+  const keep = repositoryFilter(deps.config.github.repositories);
   return async (event: unknown): Promise<ListRepositoriesOutput> => {
-    const { cycle } = parseTaskInput('ListRepositories', inputSchema, event);
-    const [names, rateLimit, memory] = await Promise.all([
-      deps.github.listRepositories(),
+    const input = parseTaskInput('ListRepositories', inputSchema, event);
+    const { cycle } = input;
+    const targets = input.targets.repositories.length > 0 ? input.targets : null;
+    const [names, rateLimit, memory, posted] = await Promise.all([
+      targets ? [] : deps.github.listRepositories(),
       deps.github.rateLimit(),
       readGovernorMemory(deps, org, cycle.id),
+      deps.webhookInbox.take(),
     ]);
+    const now = deps.now();
+    // Repositories posted by deliveries count as active now: hot, so scanned first.
+    const activity = withActive(memory.activity, posted, now.getTime());
+    const candidates = targets
+      ? [...new Set([...targets.repositories, ...posted, ...hotIn(activity, now, settings.hotForSeconds)])]
+          .filter(keep)
+          .sort()
+      : names;
     const plan = planScan({
-      repositories: names,
+      repositories: candidates,
       rateLimit,
-      now: deps.now(),
+      now,
       settings,
       ...(memory.basis ? { rotation: memory.basis } : {}),
-      ...(memory.activity ? { activity: memory.activity } : {}),
+      activity,
     });
     const { repositoriesPerBatch, maxBatches } = deps.config.collection;
     const batches = packBatches(plan.scan, repositoriesPerBatch, maxBatches);
@@ -72,7 +99,8 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
       cycleId: cycle.id,
       ...(memory.basis ? { basis: memory.basis } : {}),
     };
-    await writeGovernorMemory(deps, [{ key: keys.rotation, value: stored }], cycle.id);
+    // A targeted cycle's choice says nothing about the round robin over the organization: leave it as it is.
+    if (!targets) await writeGovernorMemory(deps, [{ key: keys.rotation, value: stored }], cycle.id);
 
     const { counts } = plan;
     const output: ListRepositoriesOutput = {
@@ -81,6 +109,7 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
       skipped: counts.skipped,
       hot: counts.hot,
       complete: plan.complete,
+      targeted: targets !== null,
       budget: {
         slots: counts.slots,
         hardSlots: counts.hardSlots,
@@ -98,10 +127,31 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
       skipped: counts.skipped,
       hot: counts.hot,
       hotScanned: counts.hotScanned,
+      targeted: targets !== null,
+      posted: posted.length,
       rotated: counts.rotated,
       ...output.budget,
       batches: batches.length,
     });
     return output;
   };
+}
+
+/** The activity memory with `repositories` active at `nowMs`. */
+function withActive(
+  activity: ActivityMemory | undefined,
+  repositories: readonly string[],
+  nowMs: number,
+): ActivityMemory {
+  const lastActive = { ...(activity?.lastActive ?? {}) };
+  for (const repository of repositories) lastActive[repository] = nowMs;
+  return { ...activity, lastActive };
+}
+
+/** Repositories active within `hotForSeconds` of `now`. */
+function hotIn(activity: ActivityMemory, now: Date, hotForSeconds: number): string[] {
+  const cutoff = now.getTime() - hotForSeconds * 1000;
+  return Object.entries(activity.lastActive)
+    .filter(([, at]) => at >= cutoff)
+    .map(([name]) => name);
 }

@@ -1,4 +1,5 @@
 import { GitHubRequestError } from '../../functions/adapters/github-errors.ts';
+import { MemoryWebhookInbox } from '../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../functions/adapters/memory-write-budget.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../../functions/config/config.ts';
 import type { QueuedJob, Runner } from '../../functions/core/model.ts';
@@ -83,6 +84,7 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     runnerConfigs?: MemoryRunnerConfigStore;
     stateStore?: MemoryStateStore;
     writeBudget?: MemoryWriteBudget;
+    webhookInbox?: MemoryWebhookInbox;
     /** A clock of the test's own: then waiting for a write slot takes no time (and the clock does not move). */
     now?: () => Date;
     /** The clock that waiting for a write slot moves (shared with a stand-in judging GitHub's limits). */
@@ -111,6 +113,7 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     runnerConfigs,
     stateStore,
     writeBudget: overrides.writeBudget ?? new MemoryWriteBudget(writeIntervalMs(config), now),
+    webhookInbox: overrides.webhookInbox ?? new MemoryWebhookInbox(now),
     log: silentLog,
     now,
     sleepUntil,

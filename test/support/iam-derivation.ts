@@ -10,6 +10,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDynamoDbStateStore } from '../../functions/adapters/dynamodb-state-store.ts';
+import { createDynamoDbWebhookInbox } from '../../functions/adapters/dynamodb-webhook-inbox.ts';
 import { createDynamoDbWriteBudget } from '../../functions/adapters/dynamodb-write-budget.ts';
 import { createEc2Fleet } from '../../functions/adapters/ec2-fleet.ts';
 import { createGitHubAdapter } from '../../functions/adapters/github-octokit.ts';
@@ -75,6 +76,11 @@ const calls: Calls = {
     acquireLease: (port) => port.acquireLease('lease', 'holder', at),
     releaseLease: (port) => port.releaseLease('lease', 'holder'),
   },
+  webhookInbox: {
+    post: (port) => port.post('app', later),
+    startFailed: (port) => port.startFailed(),
+    take: (port) => port.take(),
+  },
   writeBudget: {
     available: (port) => port.available(later),
     reserve: (port) => port.reserve(later),
@@ -82,7 +88,13 @@ const calls: Calls = {
   },
 };
 
-const prefixes = { fleet: 'ec2', runnerConfigs: 'ssm', stateStore: 'dynamodb', writeBudget: 'dynamodb' };
+const prefixes = {
+  fleet: 'ec2',
+  runnerConfigs: 'ssm',
+  stateStore: 'dynamodb',
+  writeBudget: 'dynamodb',
+  webhookInbox: 'dynamodb',
+} as const;
 
 /** The mocked SDK client behind a port: every command answered `{}`, every call kept. */
 function mockedClientOf(port: keyof Calls): { calls(): { args: unknown[] }[]; restore(): void } {
@@ -116,6 +128,8 @@ function createPort<P extends keyof Calls>(port: P): Ports[P] {
         stack: 'stepscale',
         instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
       }) as Ports[P];
+    case 'webhookInbox':
+      return createDynamoDbWebhookInbox({ client: new DynamoDBClient(region), tableName: 't' }) as Ports[P];
     case 'stateStore':
       return createDynamoDbStateStore({ client: new DynamoDBClient(region), tableName: 't' }) as Ports[P];
     default:

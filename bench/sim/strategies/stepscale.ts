@@ -5,6 +5,7 @@
  * requests it made (timing.ts), and a task that waits for a GitHub write slot (RegisterRunners, ScaleDown)
  * lets the world go on while it waits (instances boot, jobs start).
  */
+import { MemoryWebhookInbox } from '../../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../../functions/adapters/memory-write-budget.ts';
 import { scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
@@ -90,6 +91,7 @@ export class StepscaleStrategy implements Strategy {
       runnerConfigs: context.runnerConfigs,
       stateStore: new MemoryStateStore(now),
       writeBudget: new MemoryWriteBudget(writeIntervalMs(context.config), now),
+      webhookInbox: new MemoryWebhookInbox(now),
       log: this.functionLog.log,
       now,
       // Waiting for a write slot is virtual time in which the world goes on.

@@ -6,10 +6,13 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbStateStore } from '../../adapters/dynamodb-state-store.ts';
+import { createDynamoDbWebhookInbox } from '../../adapters/dynamodb-webhook-inbox.ts';
 import { createDynamoDbWriteBudget } from '../../adapters/dynamodb-write-budget.ts';
+import { MemoryWebhookInbox } from '../../adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../adapters/memory-write-budget.ts';
 import { writeIntervalMs } from '../../config/config.ts';
 import type { StateStore } from '../../ports/state-store.ts';
+import type { WebhookInbox } from '../../ports/webhook-inbox.ts';
 import type { WriteBudget } from '../../ports/write-budget.ts';
 import type { WiringContext } from './context.ts';
 
@@ -26,6 +29,12 @@ export function lambdaWriteBudget({ env, config }: WiringContext): WriteBudget {
     tableName: env.STEPSCALE_STATE_TABLE,
     intervalMs,
   });
+}
+
+/** Without a table each container has its own inbox: the receiver then names its repository in each input. */
+export function lambdaWebhookInbox({ env }: WiringContext): WebhookInbox {
+  if (!env.STEPSCALE_STATE_TABLE) return new MemoryWebhookInbox();
+  return createDynamoDbWebhookInbox({ client: new DynamoDBClient({}), tableName: env.STEPSCALE_STATE_TABLE });
 }
 
 const forgetfulStateStore: StateStore = {
