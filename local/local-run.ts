@@ -12,14 +12,14 @@ import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
 import { type CycleRunResult, runCycle } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
-import { MemoryFleet } from './fleet/memory-fleet.ts';
-import { MemoryRunnerConfigStore } from './fleet/memory-runner-configs.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
-import { GitHubState } from './github-standin/state.ts';
 import { loadScenario } from './scenario.ts';
 import { MemoryStateStore } from './state/memory-state-store.ts';
 import { TraceFormatter } from './trace.ts';
 import { VirtualClock } from './virtual-clock.ts';
+import { MemoryFleet } from './world/fleet.ts';
+import { GitHubState } from './world/github.ts';
+import { MemoryRunnerConfigStore } from './world/runner-configs.ts';
 import { LocalWorld } from './world.ts';
 
 export interface LocalRunOptions {

@@ -5,11 +5,11 @@
  * second, so a run is deterministic.
  */
 import { labelsCover, normalizeLabels } from '../functions/core/labels.ts';
-import type { MemoryFleet } from './fleet/memory-fleet.ts';
-import type { MemoryRunnerConfigStore } from './fleet/memory-runner-configs.ts';
-import type { GitHubState } from './github-standin/state.ts';
 import type { Scenario, ScenarioEvent } from './scenario.ts';
 import type { VirtualClock } from './virtual-clock.ts';
+import type { MemoryFleet } from './world/fleet.ts';
+import type { GitHubState } from './world/github.ts';
+import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';
 
 const hostedRunnerPrefix = 'github-hosted-';
 

@@ -9,7 +9,7 @@ import { parseWorkload } from '../bench/sim/workload.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { SecondaryLimits } from '../local/github-standin/secondary-limits.ts';
 import { type GitHubStandin, startGitHubStandin } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
+import { GitHubState } from '../local/world/github.ts';
 import { ManualClock } from './support/manual-clock.ts';
 
 const token = 'ghs_limits';

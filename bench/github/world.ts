@@ -2,8 +2,9 @@
  * The organization `npm run bench:github` measures against: `size` repositories, each with 2 completed runs
  * of history (one completed job each); `makeBusy` gives 5% of them a queued run with 2 queued jobs.
  */
-import { GitHubState } from '../../local/github-standin/state.ts';
+
 import { repositoryNames } from '../../local/repository-names.ts';
+import { GitHubState } from '../../local/world/github.ts';
 
 export const benchOrg = 'bench';
 export const benchLabels = ['self-hosted', 'linux', 'x64'];

@@ -5,10 +5,10 @@
  * jobs are served rather than cut off (a job still queued at the very end counts with its wait so far).
  */
 import { type Config, parseConfig } from '../../functions/config/config.ts';
+import { Rng } from '../../local/world/rng.ts';
 import { percentile, round } from './metrics.ts';
 import { SimFleet, SimGitHub, SimRunnerConfigs } from './ports.ts';
 import { type RequestCounts, RequestMeter } from './requests.ts';
-import { Rng } from './rng.ts';
 import { createStrategy, type Strategy } from './strategies/index.ts';
 import { planArrivals, type Workload } from './workload.ts';
 import { SimWorld, type TimelineSample } from './world.ts';

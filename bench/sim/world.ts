@@ -20,8 +20,8 @@
 import { GitHubRequestError } from '../../functions/adapters/github-errors.ts';
 import { normalizeLabels } from '../../functions/core/labels.ts';
 import { instanceIdOfRunner, runnerNameFor } from '../../functions/core/model.ts';
-import { SimClock } from './event-queue.ts';
-import { Rng } from './rng.ts';
+import { Agenda } from '../../local/world/agenda.ts';
+import { Rng } from '../../local/world/rng.ts';
 import { type PlannedRun, repositoryName, type Workload } from './workload.ts';
 
 /** GitHub re-queues a job that the runner it was given did not start within this long. */
@@ -134,7 +134,7 @@ export interface WorldOptions {
 }
 
 export class SimWorld {
-  readonly clock: SimClock;
+  readonly clock: Agenda;
   readonly workload: Workload;
   readonly stack: string;
   readonly repos = new Map<string, SimRepo>();
@@ -186,7 +186,7 @@ export class SimWorld {
     this.measureFromMs = options.measureFromMs ?? 0;
     this.workload = options.workload;
     this.stack = options.stack;
-    this.clock = new SimClock(Date.parse(options.workload.start));
+    this.clock = new Agenda(Date.parse(options.workload.start));
     const rng = new Rng(options.seed);
     this.bootRng = rng.fork('boot');
     this.spotRng = rng.fork('spot');

@@ -11,8 +11,8 @@ import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES }
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from '../world/github.ts';
 import { type SecondaryLimitOptions, SecondaryLimits } from './secondary-limits.ts';
-import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from './state.ts';
 
 export interface RecordedRequest {
   readonly method: string;

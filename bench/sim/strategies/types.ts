@@ -1,7 +1,7 @@
 import type { Config } from '../../../functions/config/config.ts';
+import type { Rng } from '../../../local/world/rng.ts';
 import type { SimFleet, SimGitHub, SimRunnerConfigs } from '../ports.ts';
 import type { RequestMeter } from '../requests.ts';
-import type { Rng } from '../rng.ts';
 import type { SimWorld } from '../world.ts';
 
 /** What a strategy may use: the world only to let time pass, everything else through the production ports. */
