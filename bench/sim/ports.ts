@@ -5,6 +5,7 @@
  * injected read failures, as the production client would.
  */
 import {
+  GitHubNotFoundError,
   GitHubRateLimitError,
   GitHubRequestError,
   GitHubUnavailableError,
@@ -152,7 +153,7 @@ export class SimGitHub implements GitHubPort {
     const group = github
       .listRunnerGroups()
       .find((candidate) => candidate.name.toLowerCase() === request.runnerGroup.toLowerCase());
-    if (!group) throw new GitHubRequestError(`Runner group "${request.runnerGroup}" does not exist`, 404);
+    if (!group) throw new GitHubNotFoundError(`Runner group "${request.runnerGroup}" does not exist`);
     if (github.runnerByName(request.name))
       throw new GitHubRequestError(`runner ${request.name} already exists (409)`, 409);
     const runner = github.registerRunner({
