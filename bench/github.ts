@@ -32,7 +32,7 @@ import { MemoryStateStore } from '../local/state/memory-state-store.ts';
 import { MemoryFleet } from '../local/world/fleet.ts';
 import { MemoryRunnerConfigStore } from '../local/world/runner-configs.ts';
 import { type BenchRequest, type StandinProcess, startStandinProcess } from './github/standin-process.ts';
-import { benchLabels, benchOrg, busyShare } from './github/world.ts';
+import { benchLabels, benchOrg, busyShare } from './github/organization.ts';
 
 const { values } = parseArgs({
   options: {
