@@ -31,8 +31,8 @@ import { repositoryNames } from '../local/repository-names.ts';
 import { MemoryStateStore } from '../local/state/memory-state-store.ts';
 import { MemoryFleet } from '../local/world/fleet.ts';
 import { MemoryRunnerConfigStore } from '../local/world/runner-configs.ts';
-import { type BenchRequest, type StandinProcess, startStandinProcess } from './github/standin-process.ts';
 import { benchLabels, benchOrg, busyShare } from './github/organization.ts';
+import { type BenchRequest, type StandinProcess, startStandinProcess } from './github/standin-process.ts';
 
 const { values } = parseArgs({
   options: {

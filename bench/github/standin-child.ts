@@ -3,8 +3,8 @@
  * GitHub stand-in on 127.0.0.1 and answers the parent's questions over IPC (see standin-process.ts).
  */
 import { startGitHubStandin } from '../../local/github-standin/server.ts';
-import type { ChildCall, ChildMessage, StandinProcessOptions } from './standin-process.ts';
 import { naiveTotals, seedOrganization } from './organization.ts';
+import type { ChildCall, ChildMessage, StandinProcessOptions } from './standin-process.ts';
 
 const send = (message: ChildMessage) => process.send?.(message);
 

@@ -4,7 +4,7 @@
  * constant in between), peaks, launches and spot misses, when runners were registered and came online, and a
  * timeline sampled every few seconds. It only watches (local/world/world.ts does the living).
  */
-import { normalizeLabels } from '../../functions/core/labels.ts';
+import { matchPool, normalizeLabels } from '../../functions/core/labels.ts';
 import type { JobRecord } from '../../local/world/github.ts';
 import type { World } from '../../local/world/world.ts';
 import type { WorkloadPool } from './workload.ts';
@@ -55,6 +55,7 @@ export class WorldMetrics {
   /** Per pool, the spans its live instances stood at its maxRunners (the last one open while it still does). */
   private readonly atCap = new Map<string, { from: number; to?: number }[]>();
   private readonly poolOfLabels = new Map<string, string | undefined>();
+  private readonly pools: readonly { readonly name: string; readonly labels: readonly string[] }[];
   private jobsKilled = 0;
   private requeues = 0;
   private idleRunnerMs = 0;
@@ -76,6 +77,7 @@ export class WorldMetrics {
     private readonly options: WorldMetricsOptions,
   ) {
     this.measureFromMs = options.measureFromMs ?? 0;
+    this.pools = options.pools.map((pool) => ({ name: pool.name, labels: normalizeLabels(pool.labels) }));
     for (const pool of options.pools) this.peakByPool[pool.name] = 0;
     const sampleEvery = options.sampleEveryMs ?? 10_000;
     const sample = () => {
@@ -166,14 +168,8 @@ export class WorldMetrics {
 
   /** How much of the job's wait until `endMs` its pool (the first whose labels cover the job's) was at max. */
   private waitAtCap(job: JobRecord, queuedAtMs: number, endMs: number): number {
-    const wanted = normalizeLabels(job.labels);
-    const key = wanted.join('\u0000');
-    if (!this.poolOfLabels.has(key)) {
-      const pool = this.options.pools.find((candidate) =>
-        wanted.every((label) => normalizeLabels(candidate.labels).includes(label)),
-      );
-      this.poolOfLabels.set(key, pool?.name);
-    }
+    const key = normalizeLabels(job.labels).join('\u0000');
+    if (!this.poolOfLabels.has(key)) this.poolOfLabels.set(key, matchPool(job.labels, this.pools)?.name);
     const pool = this.poolOfLabels.get(key);
     let total = 0;
     for (const span of (pool && this.atCap.get(pool)) || []) {

@@ -24,7 +24,13 @@ import { labelsCover, normalizeLabels } from '../../functions/core/labels.ts';
 import { instanceIdOfRunner } from '../../functions/core/model.ts';
 import { Agenda } from './agenda.ts';
 import { MemoryFleet, type MemoryInstance } from './fleet.ts';
-import { GitHubState, type JobRecord, type RunnerRecord, type RunRecord } from './github.ts';
+import {
+  GitHubState,
+  GitHubStateError,
+  type JobRecord,
+  type RunnerRecord,
+  type RunRecord,
+} from './github.ts';
 import { Rng } from './rng.ts';
 import { MemoryRunnerConfigStore } from './runner-configs.ts';
 
@@ -210,7 +216,7 @@ export class World {
   /** A user cancels the run: its unfinished jobs end; a runner that held one leaves, its machine shuts down. */
   cancelRun(runId: number): void {
     const run = this.github.getRun(runId);
-    if (!run) throw new Error(`No run ${runId}`);
+    if (!run) throw new GitHubStateError(`No run ${runId}`);
     const holders = this.github.jobsOfRun(runId, 'latest').flatMap((job) => {
       const runner = job.status === 'completed' ? undefined : this.runnerOf(job);
       return runner ? [runner] : [];
@@ -367,7 +373,7 @@ export class World {
 
   private lifeOf(job: JobRecord): JobLife {
     const life = this.lives.get(job.id);
-    if (!life) throw new Error(`Job ${job.id} did not arrive through the world`);
+    if (!life) throw new GitHubStateError(`Job ${job.id} did not arrive through the world`);
     return life;
   }
 
