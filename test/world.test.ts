@@ -1,6 +1,6 @@
 /**
- * The world's lifecycle (local/world/world.ts) as a scaler sees it through the benchmark's ports, and what the
- * benchmark measures of it (bench/sim/world-metrics.ts).
+ * The world's lifecycle (local/world/world.ts) as a scaler sees it through the benchmark's ports, and what
+ * the benchmark measures of it (bench/sim/world-metrics.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { SimFleet, SimGitHub, SimRunnerConfigs } from '../bench/sim/ports.ts';
@@ -54,7 +54,7 @@ function setup(overrides: Record<string, unknown> = {}) {
   return { world, metrics, meter, github, fleet, configs, launchRunner, run };
 }
 
-/** Jobs GitHub lists as `queued` in the repository (a handed-over job stays queued until its runner starts it). */
+/** Jobs GitHub lists as `queued` in the repository (handed over ones too, until their runner starts them). */
 function queuedOnGitHub(world: World, repo: string): JobRecord[] {
   return world.github
     .listRuns(repo)

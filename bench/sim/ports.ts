@@ -35,7 +35,7 @@ export interface SimGitHubOptions {
   readonly secondary?: { readonly pointsPerMinute?: number; readonly writeIntervalMs?: number };
   /** GitHub's list of runners shows a runner busy only this long after it turned busy. */
   readonly busyFlagLagSeconds?: number;
-  /** The chance that one read (a repository's job scan, the runner list) fails even after the client's retries. */
+  /** The chance that a read (a repository's job scan, the runner list) fails despite the client's retries. */
   readonly readFailureRate?: number;
   /** Seeds the read failures. */
   readonly seed?: number;

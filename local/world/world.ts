@@ -82,7 +82,7 @@ export interface WorldOptions {
 export interface NewRunJob {
   readonly labels: readonly string[];
   readonly durationMs: number;
-  /** `in_progress`: already running on GitHub-hosted capacity; `waiting`: awaiting approval, never runs here. */
+  /** `in_progress`: running on GitHub-hosted capacity already; `waiting`: awaiting approval, never runs. */
   readonly status?: 'queued' | 'in_progress' | 'waiting';
 }
 
@@ -115,7 +115,7 @@ interface JobLife {
   readonly queuedAtMs: number;
   /** The labels GitHub matches runners against (normalized once). */
   readonly wanted: readonly string[];
-  /** When it was last handed to a runner; a pick-up or give-back scheduled for an older hand-over is stale. */
+  /** When it was last handed to a runner: a pick-up or give-back for an older hand-over is stale. */
   handedAtMs?: number;
 }
 
@@ -179,7 +179,7 @@ export class World {
     return this.runnerProcesses.has(runnerName);
   }
 
-  /** Self-hosted jobs GitHub lists as queued: in the queue, or handed to a runner that has not started them. */
+  /** Self-hosted jobs GitHub lists as queued: in the queue, or handed to a runner that has not started. */
   queuedSelfHostedJobs(): number {
     let handedOver = 0;
     for (const runner of this.github.allRunners()) {
@@ -213,7 +213,7 @@ export class World {
     return run;
   }
 
-  /** A user cancels the run: its unfinished jobs end; a runner that held one leaves, its machine shuts down. */
+  /** A user cancels the run: its unfinished jobs end; a runner holding one leaves, its machine shuts down. */
   cancelRun(runId: number): void {
     const run = this.github.getRun(runId);
     if (!run) throw new GitHubStateError(`No run ${runId}`);
