@@ -28,12 +28,12 @@ import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { silentLog } from '../functions/observability/logger.ts';
 import { runCycle } from '../local/cycle-runner.ts';
 import { executionStats } from '../local/execution-stats.ts';
-import { MemoryFleet } from '../local/fleet/memory-fleet.ts';
-import { MemoryRunnerConfigStore } from '../local/fleet/memory-runner-configs.ts';
 import { repositoryNames } from '../local/repository-names.ts';
 import { MemoryStateStore } from '../local/state/memory-state-store.ts';
+import { MemoryFleet } from '../local/world/fleet.ts';
+import { MemoryRunnerConfigStore } from '../local/world/runner-configs.ts';
+import { benchLabels, benchOrg, busyShare } from './github/organization.ts';
 import { type BenchRequest, type StandinProcess, startStandinProcess } from './github/standin-process.ts';
-import { benchLabels, benchOrg, busyShare } from './github/world.ts';
 
 const { values } = parseArgs({
   options: {

@@ -17,7 +17,7 @@ export interface CycleRunOptions {
   readonly executionName?: string;
   /** Overrides for the definition's numeric substitutions. */
   readonly mapConcurrency?: number;
-  /** Runs before each Task's handler; the local world uses it to let virtual time pass over Wait states. */
+  /** Runs before each Task's handler; the benchmark lets the world's virtual time pass there. */
   readonly beforeTask?: (task: TaskName, input: unknown) => void | Promise<void>;
   /** Replace a handler (fault injection in tests). */
   readonly wrapTask?: (

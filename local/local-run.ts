@@ -1,6 +1,8 @@
 /**
- * The local scaling run behind `npm start`: a stateful GitHub stand-in on 127.0.0.1 (GHES URL layout), an
- * in-memory EC2 fleet, and the real state machine with the real handlers, cycle after cycle in virtual time.
+ * The local scaling run behind `npm start`: the scenario played on the simulated world (local/world/), whose
+ * GitHub is served by the stand-in on 127.0.0.1 (GHES URL layout) and whose EC2 and runner configs are the
+ * fleet and store the handlers use, and the real state machine with the real handlers, cycle after cycle in
+ * virtual time.
  */
 import './polyfills.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
@@ -13,15 +15,15 @@ import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
 import { type CycleRunResult, runCycle } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
-import { MemoryFleet } from './fleet/memory-fleet.ts';
-import { MemoryRunnerConfigStore } from './fleet/memory-runner-configs.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
-import { GitHubState } from './github-standin/state.ts';
-import { loadScenario } from './scenario.ts';
+import { loadScenario, type Scenario } from './scenario.ts';
+import { Narration, worldForScenario } from './scenario-world.ts';
 import { MemoryStateStore } from './state/memory-state-store.ts';
 import { TraceFormatter } from './trace.ts';
-import { VirtualClock } from './virtual-clock.ts';
-import { LocalWorld } from './world.ts';
+import type { MemoryFleet } from './world/fleet.ts';
+import type { GitHubState } from './world/github.ts';
+import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';
+import type { World } from './world/world.ts';
 
 export interface LocalRunOptions {
   readonly scenarioPath: string;
@@ -34,6 +36,7 @@ export interface LocalRunOptions {
 
 export interface LocalRunResult {
   readonly cycles: CycleRunResult[];
+  readonly world: World;
   readonly fleet: MemoryFleet;
   readonly runnerConfigs: MemoryRunnerConfigStore;
   readonly github: GitHubState;
@@ -46,12 +49,14 @@ const localToken = 'local-standin-token';
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const print = options.print ?? ((line: string) => console.log(line));
   const scenario = await loadScenario(options.scenarioPath);
-  const clock = new VirtualClock(new Date(scenario.start));
+  // The world names runners after the stack; the config's GitHub URL is the stand-in's, known once it listens.
+  const world = worldForScenario(scenario, configOf(scenario, 'https://github.example.com').stack);
+  const narration = new Narration(world);
+  const clock = world.agenda;
   const startMs = clock.now().getTime();
-  const github = new GitHubState({ org: scenario.org, now: clock.now });
   const githubFaults = options.faults ? transientGitHubFaults() : undefined;
   const standin = await startGitHubStandin({
-    state: github,
+    state: world.github,
     pathPrefix: '/api/v3',
     token: localToken,
     // GitHub's secondary limits, on the run's virtual clock (writes are paced in virtual time too).
@@ -61,12 +66,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   try {
     // The stand-in is laid out like GitHub Enterprise Server, so the config names its web URL and the
     // API URL is derived exactly as it would be for a real GHES host.
-    const webUrl = standin.url.replace(/\/api\/v3\/?$/, '');
-    const config = parseConfig({ ...scenario.config, github: { url: webUrl, org: scenario.org } });
-    const fleet = new MemoryFleet({ now: clock.now, stack: config.stack });
+    const config = configOf(scenario, standin.url.replace(/\/api\/v3\/?$/, ''));
+    const { fleet, runnerConfigs, github } = world;
     const fleetPort = options.faults ? throttleFirstLaunch(fleet) : fleet;
-    const runnerConfigs = new MemoryRunnerConfigStore(clock.now);
-    const world = new LocalWorld(scenario, github, fleet, runnerConfigs, clock);
     const stateStore = new MemoryStateStore(clock.now);
     const deps: HandlerDeps = {
       config,
@@ -88,7 +90,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,
       // Waiting for a write slot lets the world live through it (instances boot meanwhile).
-      sleepUntil: async (at) => world.advanceTo(Math.ceil((at.getTime() - startMs) / 1000)),
+      sleepUntil: async (at) => world.advanceTo(at.getTime() - startMs),
     };
 
     print(`stepscale local run — ${scenario.description}`);
@@ -101,8 +103,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     const cycles: CycleRunResult[] = [];
     for (const [index, at] of scenario.cycles.entries()) {
-      world.advanceTo(at);
-      printHappenings(print, world.drainHappenings());
+      world.advanceTo(at * 1000);
+      printHappenings(print, narration.drain());
       const cycleId = clock.now().toISOString();
       print('');
       print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
@@ -115,7 +117,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           if (line) print(line);
           // What the world did while the registrations waited for their write slots.
           if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
-            printHappenings(print, world.drainHappenings(), '      · ');
+            printHappenings(print, narration.drain(), '      · ');
           }
         },
       });
@@ -132,10 +134,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           `${fleetPort.throttled} launches throttled once (retried by the state machine).`,
       );
     }
-    return { cycles, fleet, runnerConfigs, github, requests: standin.requests };
+    return { cycles, world, fleet, runnerConfigs, github, requests: standin.requests };
   } finally {
     await standin.close();
   }
+}
+
+function configOf(scenario: Scenario, webUrl: string) {
+  return parseConfig({ ...scenario.config, github: { url: webUrl, org: scenario.org } });
 }
 
 function printHappenings(

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../functions/cli/stepscale.ts';
 import { transientGitHubFaults } from '../local/faults.ts';
 import { type GitHubStandin, startGitHubStandin } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
+import { GitHubState } from '../local/world/github.ts';
 
 const token = 'ghp_cli_faults_token';
 const x64 = ['self-hosted', 'linux', 'x64'];

@@ -14,7 +14,7 @@ import {
   type RecordedRequest,
   startGitHubStandin,
 } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
+import { GitHubState } from '../local/world/github.ts';
 import { testDeps } from './support/fakes.ts';
 import { ManualClock } from './support/manual-clock.ts';
 

@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../functions/cli/stepscale.ts';
 import { createLogger } from '../functions/observability/logger.ts';
-import { MemoryRunnerConfigStore } from '../local/fleet/memory-runner-configs.ts';
 import { startGitHubStandin } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
 import { runLocal } from '../local/local-run.ts';
+import { GitHubState } from '../local/world/github.ts';
+import { MemoryRunnerConfigStore } from '../local/world/runner-configs.ts';
 
 const demo = fileURLToPath(new URL('../local/scenarios/demo.json', import.meta.url));
 

@@ -1,6 +1,6 @@
 import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
 import type { PoolConfig } from '../functions/config/config.ts';
-import { MemoryFleet } from '../local/fleet/memory-fleet.ts';
+import { MemoryFleet } from '../local/world/fleet.ts';
 import { fleetContract } from './fleet-contract.ts';
 import { FakeEc2 } from './support/fake-ec2.ts';
 

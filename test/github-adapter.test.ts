@@ -15,7 +15,7 @@ import {
   type RecordedRequest,
   startGitHubStandin,
 } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
+import { GitHubState } from '../local/world/github.ts';
 
 const token = 'adapter-token';
 /** Retry waits shrink from seconds to milliseconds. */

@@ -20,7 +20,7 @@ import {
   type GitHubStandinOptions,
   startGitHubStandin,
 } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
+import { GitHubState } from '../local/world/github.ts';
 
 /** A GitHub App key made for this run, PKCS#1 like the .pem GitHub hands out; no key file is committed. */
 const appKey = generateKeyPairSync('rsa', {

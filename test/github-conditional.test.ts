@@ -15,8 +15,8 @@ import {
   type RecordedRequest,
   startGitHubStandin,
 } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
 import { MemoryStateStore } from '../local/state/memory-state-store.ts';
+import { GitHubState } from '../local/world/github.ts';
 
 const token = 'conditional-token';
 const fastRetry = { retryAfterBaseValue: 1 };

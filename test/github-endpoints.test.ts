@@ -9,7 +9,7 @@ import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { main } from '../functions/cli/stepscale.ts';
 import { apiUrlFor } from '../functions/config/github-url.ts';
 import { type GitHubStandin, startGitHubStandin } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
+import { GitHubState } from '../local/world/github.ts';
 
 const appKey = generateKeyPairSync('rsa', {
   modulusLength: 2048,

@@ -4,7 +4,7 @@ import {
   type GitHubStandinOptions,
   startGitHubStandin,
 } from '../local/github-standin/server.ts';
-import { GitHubState, StandinStateError } from '../local/github-standin/state.ts';
+import { GitHubState, GitHubStateError } from '../local/world/github.ts';
 
 const token = 'standin-token';
 const started: GitHubStandin[] = [];
@@ -105,9 +105,9 @@ describe('GitHubState', () => {
     const state = orgWithRepos(1);
     const job = state.addJob(state.addRun('repo-1').id, { labels: ['x'], status: 'waiting' });
     const runner = state.registerRunner({ name: 'r1', labels: ['x'] });
-    expect(() => state.assignJob(job.id, runner.id)).toThrow(StandinStateError);
-    expect(() => state.addRun('missing')).toThrow(StandinStateError);
-    expect(() => state.registerRunner({ name: 'r1', labels: [] })).toThrow(StandinStateError);
+    expect(() => state.assignJob(job.id, runner.id)).toThrow(GitHubStateError);
+    expect(() => state.addRun('missing')).toThrow(GitHubStateError);
+    expect(() => state.registerRunner({ name: 'r1', labels: [] })).toThrow(GitHubStateError);
   });
 
   it('gives each label name one id, whatever its case, and marks GitHub default labels read-only', () => {

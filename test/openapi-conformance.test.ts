@@ -21,8 +21,8 @@ import {
   type RecordedRequest,
   startGitHubStandin,
 } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
 import { runLocal } from '../local/local-run.ts';
+import { GitHubState } from '../local/world/github.ts';
 
 // ------------------------------------------------------------------------------------------ descriptions
 

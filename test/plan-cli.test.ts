@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../functions/cli/stepscale.ts';
 import { startGitHubStandin } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
+import { GitHubState } from '../local/world/github.ts';
 
 const token = 'ghp_plan_test_token';
 /** scaleUp.maxLaunchesPerCycle in the test config: shared fairly by the pools. */

@@ -9,7 +9,7 @@ import { parseWorkload } from '../bench/sim/workload.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { SecondaryLimits } from '../local/github-standin/secondary-limits.ts';
 import { type GitHubStandin, startGitHubStandin } from '../local/github-standin/server.ts';
-import { GitHubState } from '../local/github-standin/state.ts';
+import { GitHubState } from '../local/world/github.ts';
 import { ManualClock } from './support/manual-clock.ts';
 
 const token = 'ghs_limits';
@@ -155,7 +155,7 @@ describe('simulated GitHub: secondary limits', () => {
   it('makes every strategy register at most one runner a second, the poller it replaces included', async () => {
     for (const strategy of ['seed-baseline', 'stepscale']) {
       const result = await simulate({ workload, strategy, seed: 1, drainSeconds: 300 });
-      const registrations = result.world.registrationTimesMs();
+      const registrations = result.worldMetrics.registrationTimesMs();
       expect(registrations.length, strategy).toBeGreaterThanOrEqual(40);
       const gaps = registrations.slice(1).map((at, i) => at - (registrations[i] as number));
       expect(Math.min(...gaps), strategy).toBeGreaterThanOrEqual(1000);
@@ -165,7 +165,7 @@ describe('simulated GitHub: secondary limits', () => {
   it('charges the baseline the 403s its unpaced writes get, and the wait they cost', async () => {
     const result = await simulate({ workload, strategy: 'seed-baseline', seed: 1, drainSeconds: 300 });
     expect(result.details.secondaryLimitedRequests).toBeGreaterThanOrEqual(39);
-    const registrations = result.world.registrationTimesMs();
+    const registrations = result.worldMetrics.registrationTimesMs();
     // 40 registrations a second apart: the last comes at least 39 s after the first.
     expect((registrations[39] as number) - (registrations[0] as number)).toBeGreaterThanOrEqual(39_000);
   });

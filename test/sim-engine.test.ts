@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EventQueue, SimClock } from '../bench/sim/event-queue.ts';
 import { percentile } from '../bench/sim/metrics.ts';
-import { Rng } from '../bench/sim/rng.ts';
 import { parseWorkload, planArrivals } from '../bench/sim/workload.ts';
+import { Agenda, EventQueue } from '../local/world/agenda.ts';
+import { Rng } from '../local/world/rng.ts';
 
 describe('Class: EventQueue', () => {
   it('pops events by time, and same-time events in the order they were scheduled', () => {
@@ -25,10 +25,10 @@ describe('Class: EventQueue', () => {
   });
 });
 
-describe('Class: SimClock', () => {
+describe('Class: Agenda', () => {
   it('runs due events in order, lets events schedule more, and never goes back in time', () => {
     // Prepare
-    const clock = new SimClock(Date.parse('2026-01-05T08:00:00Z'));
+    const clock = new Agenda(Date.parse('2026-01-05T08:00:00Z'));
     const log: string[] = [];
     clock.schedule(5000, () => {
       log.push(`a@${clock.elapsedMs}`);

@@ -3,15 +3,15 @@
  * GitHub stand-in on 127.0.0.1 and answers the parent's questions over IPC (see standin-process.ts).
  */
 import { startGitHubStandin } from '../../local/github-standin/server.ts';
+import { naiveTotals, seedOrganization } from './organization.ts';
 import type { ChildCall, ChildMessage, StandinProcessOptions } from './standin-process.ts';
-import { naiveTotals, seedWorld } from './world.ts';
 
 const send = (message: ChildMessage) => process.send?.(message);
 
 const options = JSON.parse(process.env.STEPSCALE_BENCH_STANDIN ?? '{}') as StandinProcessOptions;
-const world = seedWorld(options.size);
+const organization = seedOrganization(options.size);
 const standin = await startGitHubStandin({
-  state: world.state,
+  state: organization.state,
   token: options.token,
   latencyMs: options.latencyMs,
   // This bench measures what a cycle's scan costs with the secondary cap lifted (see github.ts); GitHub's
@@ -22,7 +22,7 @@ const standin = await startGitHubStandin({
 async function answer(call: ChildCall): Promise<unknown> {
   switch (call.op) {
     case 'makeBusy':
-      world.makeBusy();
+      organization.makeBusy();
       return undefined;
     case 'requestCount':
       return standin.requests.length;
@@ -31,7 +31,7 @@ async function answer(call: ChildCall): Promise<unknown> {
         .slice(call.from)
         .map(({ method, path, status }) => ({ method, path, ...(status === undefined ? {} : { status }) }));
     case 'naiveTotals':
-      return naiveTotals(world);
+      return naiveTotals(organization);
     case 'close':
       await standin.close();
       return undefined;

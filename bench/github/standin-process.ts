@@ -2,11 +2,11 @@
  * The GitHub stand-in of `npm run bench:github`, in a child process of its own. GitHub's CPU is not the
  * scaler's: served in the bench's own process, the stand-in's work (routing, JSON, ETags, the HTTP server)
  * would compete with the client and the executor for one event loop and be counted as the cycle's time.
- * The child holds the organization (seeded there, see world.ts) and records every request; the bench asks
+ * The child holds the organization (seeded there, see organization.ts) and records every request; the bench asks
  * it over IPC for what it needs.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import type { NaiveTotals } from './world.ts';
+import type { NaiveTotals } from './organization.ts';
 
 export interface StandinProcessOptions {
   /** Repositories of the bench organization. */

@@ -2,7 +2,7 @@
  * The timeline as an SVG written by hand: queued jobs (top) and live runners (bottom, instances of all pools)
  * over time, one line per strategy, the runner ceiling dashed. No dependency; opens in any browser.
  */
-import type { TimelineSample } from './world.ts';
+import type { TimelineSample } from './world-metrics.ts';
 
 export interface ChartSeries {
   readonly name: string;

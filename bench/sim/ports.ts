@@ -1,8 +1,15 @@
 /**
- * The simulated world behind the production ports: GitHubPort, FleetPort and RunnerConfigStore. Strategies
- * (the real cycle included) see nothing else. Each call is metered (requests.ts).
+ * The production ports over the simulated world (local/world/world.ts): GitHubPort, FleetPort and
+ * RunnerConfigStore. Strategies (the real cycle included) see nothing else. Each call is metered
+ * (requests.ts); GitHub's also pays for conditional requests, the primary and secondary rate limits and
+ * injected read failures, as the production client would.
  */
-import { GitHubRateLimitError, GitHubUnavailableError } from '../../functions/adapters/github-errors.ts';
+import {
+  GitHubNotFoundError,
+  GitHubRateLimitError,
+  GitHubRequestError,
+  GitHubUnavailableError,
+} from '../../functions/adapters/github-errors.ts';
 import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
 import type {
@@ -14,8 +21,10 @@ import type {
 } from '../../functions/ports/github.ts';
 import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/ports/runner-configs.ts';
 import { SecondaryLimits } from '../../local/github-standin/secondary-limits.ts';
+import type { RunnerRecord } from '../../local/world/github.ts';
+import { Rng } from '../../local/world/rng.ts';
+import type { World } from '../../local/world/world.ts';
 import { pages, type RequestMeter } from './requests.ts';
-import type { SimRunner, SimWorld } from './world.ts';
 
 export interface SimGitHubOptions {
   /** Send conditional requests (ETag / If-None-Match): unchanged listings cost a 304. */
@@ -24,6 +33,12 @@ export interface SimGitHubOptions {
   readonly hourlyLimit: number;
   /** GitHub's secondary limits (points per endpoint and minute, write pacing). */
   readonly secondary?: { readonly pointsPerMinute?: number; readonly writeIntervalMs?: number };
+  /** GitHub's list of runners shows a runner busy only this long after it turned busy. */
+  readonly busyFlagLagSeconds?: number;
+  /** The chance that a read (a repository's job scan, the runner list) fails despite the client's retries. */
+  readonly readFailureRate?: number;
+  /** Seeds the read failures. */
+  readonly seed?: number;
 }
 
 /**
@@ -33,93 +48,121 @@ export interface SimGitHubOptions {
 export const clientRetryPolicy = { retries: 2, maxRetryAfterSeconds: 20 } as const;
 
 export class SimGitHub implements GitHubPort {
-  /** Listing key → the version last answered with 200. */
+  /** Listing key → the revision last answered with 200. */
   private readonly seen = new Map<string, number>();
   readonly limits: SecondaryLimits;
+  private readonly readFailures: Rng;
+  private failedReads = 0;
 
   constructor(
-    private readonly world: SimWorld,
+    private readonly world: World,
     private readonly meter: RequestMeter,
     private readonly options: SimGitHubOptions,
   ) {
     this.limits = new SecondaryLimits(options.secondary);
+    this.readFailures = new Rng(options.seed ?? 0).fork('github');
+  }
+
+  /** GitHub reads that failed so far (see {@link SimGitHubOptions.readFailureRate}). */
+  get readFailureCount(): number {
+    return this.failedReads;
   }
 
   async listRepositories(): Promise<string[]> {
-    this.listing('repositories', 'GET /orgs/{org}/repos', 0, pages(this.world.repos.size));
-    return [...this.world.repos.keys()];
+    const repos = this.world.github.listRepos();
+    this.listing('repositories', 'GET /orgs/{org}/repos', 0, pages(repos.length));
+    // As the adapter: archived and disabled repositories run no workflows.
+    return repos.filter((repo) => !repo.archived && !repo.disabled).map((repo) => repo.name);
   }
 
   async listQueuedJobs(
     repository: string,
     observe?: (seen: ListingObservation) => void,
   ): Promise<QueuedJob[]> {
-    if (this.world.githubReadFails())
-      throw new GitHubUnavailableError(`listing ${repository} failed (injected)`);
-    const repo = this.world.repos.get(repository);
+    this.failReadByChance(`listing ${repository}`);
+    const { github } = this.world;
+    const repo = github.getRepo(repository);
     if (!repo) return [];
-    const runs = [...repo.activeRunIds].flatMap((id) => {
-      const run = this.world.runs.get(id);
-      return run ? [run] : [];
-    });
-    const queuedRuns = runs.filter((run) => this.world.runStatus(run) === 'queued').length;
+    // What the adapter lists: the repository's queued and in-progress runs (not those awaiting approval).
+    const runs = github.openRuns(repository).filter((run) => run.status !== 'waiting');
+    const queuedRuns = runs.filter((run) => run.status === 'queued').length;
     const endpoint = 'GET /repos/{owner}/{repo}/actions/runs';
     this.meter.scans.total += 1;
-    let changed = this.listing(`runs:${repository}:queued`, endpoint, repo.version, pages(queuedRuns));
+    let changed = this.listing(`runs:${repository}:queued`, endpoint, repo.revision, pages(queuedRuns));
     changed =
       this.listing(
         `runs:${repository}:in_progress`,
         endpoint,
-        repo.version,
+        repo.revision,
         pages(runs.length - queuedRuns),
       ) || changed;
+    const queued: QueuedJob[] = [];
     for (const run of runs) {
-      const running = run.jobIds.some((id) => this.world.jobs.get(id)?.status === 'in_progress');
+      const jobs = github.jobsOfRun(run.id, 'latest');
+      const running = jobs.some((job) => job.status === 'in_progress');
       // A running job's steps progress, so its run's job listing is never "unchanged".
       changed =
         this.listing(
           `jobs:${run.id}`,
           'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
-          running ? Number.NaN : run.version,
-          pages(run.jobIds.length),
+          running ? Number.NaN : run.revision,
+          pages(jobs.length),
         ) || changed;
+      // As the adapter: a job GitHub has handed to a runner (runner_id set) no longer waits for one.
+      for (const job of jobs) {
+        if (job.status === 'queued' && job.runnerId === undefined)
+          queued.push({ id: job.id, runId: job.runId, labels: [...job.labels] });
+      }
     }
     if (changed) this.meter.scans.changed += 1;
     // As the adapter does: the governor learns the jobs endpoint's share from it.
     observe?.({ activeRuns: runs.length });
-    // As the adapter: a job GitHub has handed to a runner (runner_id set) no longer waits for one.
-    return this.world
-      .queuedJobsOf(repository)
-      .filter((job) => job.status === 'queued')
-      .map((job) => ({ id: job.id, runId: job.runId, labels: [...job.labels] }));
+    return queued;
   }
 
   async listRunners(): Promise<Runner[]> {
-    if (this.world.githubReadFails()) throw new GitHubUnavailableError('listing runners failed (injected)');
-    const runners = [...this.world.runners.values()];
+    this.failReadByChance('listing runners');
+    const runners = this.world.github.listRunners();
     this.listing(
       'runners',
       'GET /orgs/{org}/actions/runners',
-      this.world.runnersVersion,
+      this.world.github.runnersRevision,
       pages(runners.length),
     );
-    return runners.map((runner) => this.view(runner, this.world.listedBusy(runner)));
+    return runners.map((runner) => this.view(runner, this.listedBusy(runner)));
   }
 
   async getRunner(runnerId: number): Promise<Runner | undefined> {
     this.request('GET /orgs/{org}/actions/runners/{id}', 'get');
-    const runner = this.world.runners.get(runnerId);
+    const runner = this.world.github.getRunner(runnerId);
     return runner ? this.view(runner, runner.busy) : undefined;
   }
 
   async deleteRunner(runnerId: number): Promise<void> {
     this.request('DELETE /orgs/{org}/actions/runners/{id}', 'write');
-    this.world.deleteRunner(runnerId);
+    const runner = this.world.github.getRunner(runnerId);
+    if (!runner) return; // already gone counts as gone
+    if (runner.busy) throw new GitHubRequestError(`runner ${runner.name} is running a job (422)`, 422);
+    this.world.github.removeRunner(runnerId);
   }
 
   async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
     this.request('POST /orgs/{org}/actions/runners/generate-jitconfig', 'write');
-    const runner = this.world.registerJitRunner(request.name, request.labels);
+    const { github } = this.world;
+    // The adapter resolves the group once per client (not metered here: one request in a container's life).
+    const group = github
+      .listRunnerGroups()
+      .find((candidate) => candidate.name.toLowerCase() === request.runnerGroup.toLowerCase());
+    if (!group) throw new GitHubNotFoundError(`Runner group "${request.runnerGroup}" does not exist`);
+    if (github.runnerByName(request.name))
+      throw new GitHubRequestError(`runner ${request.name} already exists (409)`, 409);
+    const runner = github.registerRunner({
+      name: request.name,
+      labels: request.labels,
+      status: 'offline',
+      ephemeral: true,
+      runnerGroupId: group.id,
+    });
     return { runnerId: runner.id, encodedJitConfig: `jit:${request.name}` };
   }
 
@@ -130,7 +173,7 @@ export class SimGitHub implements GitHubPort {
     return {
       limit,
       remaining: Math.max(0, limit - used),
-      resetAt: this.world.clock.isoAt((hour + 1) * 3_600_000),
+      resetAt: this.world.agenda.isoAt((hour + 1) * 3_600_000),
     };
   }
 
@@ -176,67 +219,73 @@ export class SimGitHub implements GitHubPort {
     }
   }
 
-  private view(runner: SimRunner, busy: boolean): Runner {
-    return { id: runner.id, name: runner.name, status: runner.status, busy, labels: [...runner.labels] };
+  /** Whether this read fails (a seeded draw, so runs stay deterministic). */
+  private failReadByChance(action: string): void {
+    if (!this.readFailures.chance(this.options.readFailureRate ?? 0)) return;
+    this.failedReads += 1;
+    throw new GitHubUnavailableError(`${action} failed (injected)`);
+  }
+
+  /** The list's `busy` lags reality by `busyFlagLagSeconds`; a single runner read is fresh. */
+  private listedBusy(runner: RunnerRecord): boolean {
+    const lagMs = (this.options.busyFlagLagSeconds ?? 0) * 1000;
+    const busySince = runner.busySince ?? 0;
+    return runner.busy && (lagMs === 0 || this.world.agenda.now().getTime() - busySince >= lagMs);
+  }
+
+  private view(runner: RunnerRecord, busy: boolean): Runner {
+    const labels = runner.labels.map((label) => label.name);
+    return { id: runner.id, name: runner.name, status: runner.status, busy, labels };
   }
 }
 
+/** The world's EC2, metered. */
 export class SimFleet implements FleetPort {
   constructor(
-    private readonly world: SimWorld,
+    private readonly world: World,
     private readonly meter: RequestMeter,
   ) {}
 
-  async listInstances(): Promise<Instance[]> {
+  listInstances(): Promise<Instance[]> {
     this.meter.record('ec2:DescribeInstances', 'aws');
-    return this.world.liveInstances().map((instance) => ({
-      id: instance.id,
-      pool: instance.pool,
-      state: instance.state === 'running' ? 'running' : 'pending',
-      launchedAt: this.world.clock.isoAt(instance.launchedAt),
-      runnerName: instance.runnerName,
-      ...(instance.orphanedSince ? { orphanedSince: instance.orphanedSince } : {}),
-    }));
+    return this.world.fleet.listInstances();
   }
 
-  async launch(request: LaunchRequest): Promise<LaunchResult> {
+  launch(request: LaunchRequest): Promise<LaunchResult> {
     this.meter.record('ec2:CreateFleet', 'aws');
-    const outcome = this.world.launch(request.pool, request.count, request.clientToken);
-    return { instanceIds: [...outcome.instanceIds], missing: outcome.missing, errors: [...outcome.errors] };
+    return this.world.fleet.launch(request);
   }
 
-  async terminate(instanceIds: readonly string[]): Promise<void> {
+  terminate(instanceIds: readonly string[]): Promise<void> {
     this.meter.record('ec2:TerminateInstances', 'aws');
-    for (const id of instanceIds) this.world.terminate(id);
+    return this.world.fleet.terminate(instanceIds);
   }
 
-  async markOrphaned(instanceIds: readonly string[], at: Date): Promise<void> {
+  markOrphaned(instanceIds: readonly string[], at: Date): Promise<void> {
     this.meter.record('ec2:CreateTags', 'aws');
-    for (const id of instanceIds) this.world.markOrphaned(id, at);
+    return this.world.fleet.markOrphaned(instanceIds, at);
   }
 }
 
+/** The world's runner configs in SSM, metered. */
 export class SimRunnerConfigs implements RunnerConfigStore {
   constructor(
-    private readonly world: SimWorld,
+    private readonly world: World,
     private readonly meter: RequestMeter,
   ) {}
 
-  async put(instanceId: string, encodedJitConfig: string): Promise<void> {
+  put(instanceId: string, encodedJitConfig: string): Promise<void> {
     this.meter.record('ssm:PutParameter', 'aws');
-    this.world.configs.set(instanceId, {
-      value: encodedJitConfig,
-      storedAt: this.world.clock.now().toISOString(),
-    });
+    return this.world.runnerConfigs.put(instanceId, encodedJitConfig);
   }
 
-  async remove(instanceId: string): Promise<void> {
+  remove(instanceId: string): Promise<void> {
     this.meter.record('ssm:DeleteParameter', 'aws');
-    this.world.configs.delete(instanceId);
+    return this.world.runnerConfigs.remove(instanceId);
   }
 
-  async list(): Promise<StoredRunnerConfig[]> {
+  list(): Promise<StoredRunnerConfig[]> {
     this.meter.record('ssm:GetParametersByPath', 'aws');
-    return [...this.world.configs].map(([instanceId, { storedAt }]) => ({ instanceId, storedAt }));
+    return this.world.runnerConfigs.list();
   }
 }

@@ -5,13 +5,14 @@
  * jobs are served rather than cut off (a job still queued at the very end counts with its wait so far).
  */
 import { type Config, parseConfig } from '../../functions/config/config.ts';
+import { Rng } from '../../local/world/rng.ts';
+import { World } from '../../local/world/world.ts';
 import { percentile, round } from './metrics.ts';
 import { SimFleet, SimGitHub, SimRunnerConfigs } from './ports.ts';
 import { type RequestCounts, RequestMeter } from './requests.ts';
-import { Rng } from './rng.ts';
 import { createStrategy, type Strategy } from './strategies/index.ts';
-import { planArrivals, type Workload } from './workload.ts';
-import { SimWorld, type TimelineSample } from './world.ts';
+import { planArrivals, repositoryName, type Workload } from './workload.ts';
+import { type TimelineSample, WorldMetrics } from './world-metrics.ts';
 
 export const simStack = 'stepscale';
 export const defaultDrainSeconds = 600;
@@ -80,8 +81,9 @@ export interface SimulationResult {
   readonly timeline: TimelineSample[];
   /** The strategy instance (the stepscale one keeps per-cycle records for the cost model). */
   readonly instance: Strategy;
-  /** The world at the end, for tests and debugging. */
-  readonly world: SimWorld;
+  /** The world at the end, and what was measured of it, for tests and debugging. */
+  readonly world: World;
+  readonly worldMetrics: WorldMetrics;
 }
 
 /** The workload's pools and settings as a stepscale config (EC2 details are placeholders: EC2 is simulated). */
@@ -105,28 +107,28 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const endMs = arrivalsUntilMs + (options.drainSeconds ?? defaultDrainSeconds) * 1000;
   const warmupMs = Math.min(workload.warmupSeconds * 1000, arrivalsUntilMs);
   const rng = new Rng(seed);
-  const world = new SimWorld({
-    workload,
-    seed,
-    untilMs: arrivalsUntilMs,
-    stack: simStack,
-    measureFromMs: warmupMs,
-  });
-  world.scheduleRuns(planArrivals(workload, rng.fork('arrivals'), arrivalsUntilMs));
+  const world = worldOf(workload, seed);
+  const worldMetrics = new WorldMetrics(world, { pools: workload.pools, measureFromMs: warmupMs });
+  for (const run of planArrivals(workload, rng.fork('arrivals'), arrivalsUntilMs))
+    world.scheduleRun(run.atMs, run);
   const meter = new RequestMeter(() => world.nowMs);
   let atWarmup = meter.snapshot();
-  world.clock.schedule(warmupMs, () => {
+  world.agenda.schedule(warmupMs, () => {
     atWarmup = meter.snapshot();
   });
   const strategy = typeof options.strategy === 'string' ? createStrategy(options.strategy) : options.strategy;
+  const github = new SimGitHub(world, meter, {
+    conditional: strategy.conditionalRequests,
+    hourlyLimit: workload.rateLimitPerHour,
+    secondary: workload.secondaryLimits,
+    busyFlagLagSeconds: workload.busyFlagLagSeconds,
+    readFailureRate: workload.githubFailureRate,
+    seed,
+  });
   const context = {
     world,
     meter,
-    github: new SimGitHub(world, meter, {
-      conditional: strategy.conditionalRequests,
-      hourlyLimit: workload.rateLimitPerHour,
-      secondary: workload.secondaryLimits,
-    }),
+    github,
     fleet: new SimFleet(world, meter),
     runnerConfigs: new SimRunnerConfigs(world, meter),
     config: configOf(workload),
@@ -141,7 +143,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   }
   world.advanceTo(endMs);
 
-  const stats = world.stats();
+  const stats = worldMetrics.stats();
   const measured = difference(meter.totals, atWarmup);
   const waitsS = stats.waitsMs.map((ms) => ms / 1000);
   return {
@@ -167,7 +169,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       instanceMinutes: round(stats.instanceSeconds / 60),
       launched: stats.launched,
       launchMissing: stats.launchMissing,
-      githubReadFailures: world.githubReadFailures,
+      githubReadFailures: github.readFailureCount,
       notModifiedRequests: measured.notModified,
       rejectedRequests: measured.rejected,
       secondaryLimitedRequests: measured.secondaryLimited,
@@ -201,7 +203,27 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     timeline: stats.timeline,
     instance: strategy,
     world,
+    worldMetrics,
   };
+}
+
+/** The workload's organization and machines as a world (its runs are put on the agenda by the caller). */
+export function worldOf(workload: Workload, seed: number): World {
+  return new World({
+    org: 'sim',
+    stack: simStack,
+    start: workload.start,
+    seed,
+    repositories: Array.from({ length: workload.repositories }, (_, index) => repositoryName(index)),
+    bootSeconds: () => workload.bootSeconds,
+    spotFailureRate: workload.spotFailureRate,
+    timing: {
+      pickupSeconds: workload.pickupSeconds,
+      configPollSeconds: workload.configPollSeconds,
+      configWaitSeconds: workload.configWaitSeconds,
+      deadRunnerOnlineSeconds: workload.deadRunnerOnlineSeconds,
+    },
+  });
 }
 
 function difference(after: RequestCounts, before: RequestCounts): RequestCounts {

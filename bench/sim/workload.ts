@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../../local/world/rng.ts';
 
 const seconds = z.number().min(0);
 const spread = z.strictObject({ mean: seconds, jitter: seconds.default(0) });

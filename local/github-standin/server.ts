@@ -1,5 +1,6 @@
 /**
- * A local stand-in for GitHub's REST API, over real HTTP on 127.0.0.1, answering from a {@link GitHubState}.
+ * A local stand-in for GitHub's REST API, over real HTTP on 127.0.0.1, answering from the world's GitHub (a
+ * {@link GitHubState}, local/world/github.ts).
  * It follows GitHub's documented wire behaviour where the scaler depends on it: the API is served both at
  * the root (api.github.com layout) and under a prefix (GHES's /api/v3), lists page with `per_page`/`page`
  * and RFC 5988 Link headers built from the request's own URL, responses carry rate-limit headers and weak
@@ -11,8 +12,8 @@ import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES }
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from '../world/github.ts';
 import { type SecondaryLimitOptions, SecondaryLimits } from './secondary-limits.ts';
-import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from './state.ts';
 
 export interface RecordedRequest {
   readonly method: string;

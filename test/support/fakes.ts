@@ -12,9 +12,9 @@ import type {
   ListingObservation,
   RateLimit,
 } from '../../functions/ports/github.ts';
-import { MemoryFleet } from '../../local/fleet/memory-fleet.ts';
-import { MemoryRunnerConfigStore } from '../../local/fleet/memory-runner-configs.ts';
 import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
+import { MemoryFleet } from '../../local/world/fleet.ts';
+import { MemoryRunnerConfigStore } from '../../local/world/runner-configs.ts';
 import { ManualClock } from './manual-clock.ts';
 
 /** An in-memory GitHubPort for handler and state machine tests that do not need HTTP. */

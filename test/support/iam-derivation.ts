@@ -18,8 +18,8 @@ import { createSsmRunnerConfigStore } from '../../functions/adapters/ssm-runner-
 import { parseConfig } from '../../functions/config/config.ts';
 import type { PortNeeds, Ports } from '../../functions/handlers/deps.ts';
 import { startGitHubStandin } from '../../local/github-standin/server.ts';
-import { GitHubState } from '../../local/github-standin/state.ts';
 import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
+import { GitHubState } from '../../local/world/github.ts';
 
 /** Every function reads its config parameter; every GitHub call needs the token. */
 export const configRead = 'ssm:GetParameter';

@@ -80,7 +80,7 @@ export class SeedBaselineStrategy implements Strategy {
           pool: pool.name,
           count: launch,
           clientToken: token,
-          createdAt: world.clock.now().toISOString(),
+          createdAt: world.agenda.now().toISOString(),
         });
         const unregistered: string[] = [];
         for (const instanceId of result.instanceIds) {

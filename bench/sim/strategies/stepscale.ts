@@ -81,7 +81,7 @@ export class StepscaleStrategy implements Strategy {
   private depsFor(context: StrategyContext): HandlerDeps {
     if (this.deps) return this.deps;
     const { world } = context;
-    const now = world.clock.now;
+    const now = world.agenda.now;
     const epochMs = now().getTime() - world.nowMs;
     const deps: HandlerDeps = {
       config: context.config,
@@ -128,7 +128,7 @@ export class StepscaleStrategy implements Strategy {
 
     const result = await runCycle({
       deps,
-      cycleId: world.clock.now().toISOString(),
+      cycleId: world.agenda.now().toISOString(),
       mapConcurrency: this.mapConcurrency,
       beforeTask: (task) => {
         if (task === 'CollectRepositoryJobs') {

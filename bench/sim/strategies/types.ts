@@ -1,12 +1,12 @@
 import type { Config } from '../../../functions/config/config.ts';
+import type { Rng } from '../../../local/world/rng.ts';
+import type { World } from '../../../local/world/world.ts';
 import type { SimFleet, SimGitHub, SimRunnerConfigs } from '../ports.ts';
 import type { RequestMeter } from '../requests.ts';
-import type { Rng } from '../rng.ts';
-import type { SimWorld } from '../world.ts';
 
 /** What a strategy may use: the world only to let time pass, everything else through the production ports. */
 export interface StrategyContext {
-  readonly world: SimWorld;
+  readonly world: World;
   readonly github: SimGitHub;
   readonly fleet: SimFleet;
   readonly runnerConfigs: SimRunnerConfigs;

@@ -1,7 +1,16 @@
 /**
- * The world behind the local GitHub stand-in: one organization with repositories, workflow runs, jobs and
- * self-hosted runners. It has no clock of its own and no background activity: a simulation or a test moves
- * it forward with the mutators, so every scenario is reproducible. Ids are sequential per kind.
+ * The world's GitHub: one organization with repositories, workflow runs (with attempts), jobs, self-hosted
+ * runners (labels with ids, runner groups). It has no clock of its own and no background activity: the world
+ * (world.ts) or a test moves it forward with the mutators, so every scenario is reproducible. Ids are
+ * sequential per kind. The HTTP stand-in serves it; the simulated port reads it directly.
+ *
+ * A queued job GitHub has given to a runner that has not started it yet ("handed over") stays `queued`, with
+ * the runner's id and name set, as GitHub lists it.
+ *
+ * Revisions stand for ETags in the simulated port: a repository's bumps when a run of it arrives or any of
+ * its jobs changes its status, a run's when one of its jobs does, the runner list's on every change of a
+ * runner. A hand-over alone bumps no listing: the start follows it within seconds and changes the listing
+ * then.
  */
 
 export type RunStatus = 'queued' | 'in_progress' | 'completed' | 'waiting';
@@ -21,6 +30,8 @@ export interface RepoRecord {
   readonly archived: boolean;
   readonly disabled: boolean;
   readonly private: boolean;
+  /** Bumped when a run of it arrives or changes (what the ETag of its run listings notices). */
+  revision: number;
 }
 
 export interface RunRecord {
@@ -31,6 +42,8 @@ export interface RunRecord {
   /** Starts at 1; {@link GitHubState.rerun} adds an attempt. */
   attempt: number;
   readonly createdAt: string;
+  /** Bumped when one of its jobs changes status (what the ETag of its job listing notices). */
+  revision: number;
 }
 
 export interface JobRecord {
@@ -61,6 +74,10 @@ export interface RunnerRecord {
   readonly os: string;
   status: 'online' | 'offline';
   busy: boolean;
+  /** When it last turned busy (epoch ms): GitHub's runner list may show it only a while later. */
+  busySince?: number;
+  /** The job it holds (handed over or running), while it holds one. */
+  jobId?: number;
   /** Ephemeral runners unregister themselves after one job, as GitHub does. */
   readonly ephemeral: boolean;
   readonly labels: readonly RunnerLabel[];
@@ -83,8 +100,8 @@ export interface NewJob {
   readonly name?: string;
 }
 
-export class StandinStateError extends Error {
-  override readonly name = 'StandinStateError';
+export class GitHubStateError extends Error {
+  override readonly name = 'GitHubStateError';
 }
 
 /** GitHub's default group: where runners go unless a request names another one. */
@@ -98,16 +115,29 @@ export interface RunnerGroupRecord {
 
 const readOnlyLabels = new Set(['self-hosted', 'linux', 'windows', 'macos', 'x64', 'arm', 'arm64']);
 
+export interface GitHubStateOptions {
+  readonly org: string;
+  /** Only stamps created/started/completed times and busy-since; it never drives a transition. */
+  readonly now?: () => Date;
+  /** Told of every registration, whoever made it (a JIT request, a test). */
+  readonly onRunnerRegistered?: (runner: RunnerRecord) => void;
+}
+
 export class GitHubState {
   readonly org: string;
   private readonly now: () => Date;
+  private readonly onRunnerRegistered: (runner: RunnerRecord) => void;
   private readonly repos = new Map<string, RepoRecord>();
   private readonly runs = new Map<number, RunRecord>();
   private readonly jobs = new Map<number, JobRecord>();
   /** Indexes (runs and jobs are never removed): a listing reads its own repository's or run's, not all. */
   private readonly runsByRepo = new Map<string, RunRecord[]>();
+  /** Runs not completed yet, per repository, in arrival order: what a scan of queued jobs reads. */
+  private readonly openRunsByRepo = new Map<string, Set<RunRecord>>();
   private readonly jobsByRun = new Map<number, JobRecord[]>();
   private readonly runners = new Map<number, RunnerRecord>();
+  private readonly runnersByName = new Map<string, RunnerRecord>();
+  private runnerRevision = 0;
   /** Labels are organization-wide entities on GitHub: one id per name, whatever the case. */
   private readonly labelIds = new Map<string, number>();
   private readonly runnerGroups: RunnerGroupRecord[] = [
@@ -115,21 +145,27 @@ export class GitHubState {
   ];
   private readonly nextId = { repo: 1, run: 1, job: 1, runner: 1 };
 
-  /** `now` only stamps created/started/completed times; it never drives a transition. */
-  constructor(options: { org: string; now?: () => Date }) {
+  constructor(options: GitHubStateOptions) {
     this.org = options.org;
     this.now = options.now ?? (() => new Date());
+    this.onRunnerRegistered = options.onRunnerRegistered ?? (() => {});
+  }
+
+  /** Bumped on every change of a runner (registered, removed, online or offline, busy or idle). */
+  get runnersRevision(): number {
+    return this.runnerRevision;
   }
 
   addRepo(repo: string | StandinRepo): RepoRecord {
     const spec = typeof repo === 'string' ? { name: repo } : repo;
-    if (this.repos.has(spec.name)) throw new StandinStateError(`Repository ${spec.name} already exists`);
+    if (this.repos.has(spec.name)) throw new GitHubStateError(`Repository ${spec.name} already exists`);
     const created: RepoRecord = {
       id: this.nextId.repo++,
       name: spec.name,
       archived: spec.archived ?? false,
       disabled: spec.disabled ?? false,
       private: spec.private ?? true,
+      revision: 0,
     };
     this.repos.set(created.name, created);
     return created;
@@ -148,11 +184,14 @@ export class GitHubState {
       conclusion: null,
       attempt: 1,
       createdAt: this.timestamp(),
+      revision: 0,
     };
     this.runs.set(run.id, run);
     const ofRepo = this.runsByRepo.get(repo);
     if (ofRepo) ofRepo.push(run);
     else this.runsByRepo.set(repo, [run]);
+    this.setRunStatus(run, status, null);
+    this.touch(run);
     return run;
   }
 
@@ -173,11 +212,12 @@ export class GitHubState {
     const ofRun = this.jobsByRun.get(runId);
     if (ofRun) ofRun.push(job);
     else this.jobsByRun.set(runId, [job]);
+    this.touch(run);
     return job;
   }
 
   registerRunner(spec: NewRunner): RunnerRecord {
-    if (this.runnerByName(spec.name)) throw new StandinStateError(`Runner ${spec.name} already exists`);
+    if (this.runnersByName.has(spec.name)) throw new GitHubStateError(`Runner ${spec.name} already exists`);
     const runner: RunnerRecord = {
       id: this.nextId.runner++,
       name: spec.name,
@@ -187,25 +227,39 @@ export class GitHubState {
       ephemeral: spec.ephemeral ?? false,
       labels: spec.labels.map((label) => this.runnerLabel(label)),
       runnerGroupId: spec.runnerGroupId ?? defaultRunnerGroupId,
+      ...(spec.busy ? { busySince: this.now().getTime() } : {}),
     };
     this.runners.set(runner.id, runner);
+    this.runnersByName.set(runner.name, runner);
+    this.runnerRevision += 1;
+    this.onRunnerRegistered(runner);
     return runner;
   }
 
   setRunnerStatus(runnerId: number, status: 'online' | 'offline'): void {
     this.requireRunner(runnerId).status = status;
+    this.runnerRevision += 1;
   }
 
+  /** Idle again lets go of the job it held (GitHub gave up on it, or it is gone). */
   setRunnerBusy(runnerId: number, busy: boolean): void {
-    this.requireRunner(runnerId).busy = busy;
+    const runner = this.requireRunner(runnerId);
+    runner.busy = busy;
+    if (busy) runner.busySince = this.now().getTime();
+    else runner.jobId = undefined;
+    this.runnerRevision += 1;
   }
 
   /** False when there was no such runner (GitHub's DELETE then answers 404). */
   removeRunner(runnerId: number): boolean {
-    return this.runners.delete(runnerId);
+    const runner = this.runners.get(runnerId);
+    if (!runner) return false;
+    this.runners.delete(runnerId);
+    this.runnersByName.delete(runner.name);
+    this.runnerRevision += 1;
+    return true;
   }
 
-  /** A runner picks the job up: the job starts, the runner turns busy, the run follows. */
   /**
    * GitHub has given a queued job to a runner that has not started it yet: the job is still `queued`, with
    * the runner's id and name set, and the runner is busy.
@@ -213,29 +267,76 @@ export class GitHubState {
   handOver(jobId: number, runnerId: number): void {
     const job = this.requireJob(jobId);
     const runner = this.requireRunner(runnerId);
-    if (job.status !== 'queued') throw new StandinStateError(`Job ${jobId} is ${job.status}, not queued`);
-    if (runner.busy) throw new StandinStateError(`Runner ${runner.name} is busy`);
+    if (job.status !== 'queued') throw new GitHubStateError(`Job ${jobId} is ${job.status}, not queued`);
+    if (job.runnerId !== undefined) throw new GitHubStateError(`Job ${jobId} is handed over already`);
+    if (runner.busy) throw new GitHubStateError(`Runner ${runner.name} is busy`);
     job.runnerId = runner.id;
     job.runnerName = runner.name;
     runner.busy = true;
+    runner.busySince = this.now().getTime();
+    runner.jobId = job.id;
+    this.runnerRevision += 1;
   }
 
-  assignJob(jobId: number, runnerId: number): void {
+  /** The runner a job was handed over to starts it: the job is in progress, the run follows. */
+  startJob(jobId: number): void {
     const job = this.requireJob(jobId);
-    const runner = this.requireRunner(runnerId);
-    if (job.status !== 'queued') throw new StandinStateError(`Job ${jobId} is ${job.status}, not queued`);
-    if (runner.busy) throw new StandinStateError(`Runner ${runner.name} is busy`);
+    if (job.status !== 'queued' || job.runnerId === undefined)
+      throw new GitHubStateError(`Job ${jobId} is not handed over to a runner`);
     job.status = 'in_progress';
-    job.runnerId = runner.id;
-    job.runnerName = runner.name;
     job.startedAt = this.timestamp();
-    runner.busy = true;
     this.deriveRunStatus(job.runId);
+  }
+
+  /** A runner picks the job up at once: {@link handOver} and {@link startJob} in one. */
+  assignJob(jobId: number, runnerId: number): void {
+    this.handOver(jobId, runnerId);
+    this.startJob(jobId);
+  }
+
+  /**
+   * GitHub-hosted capacity runs the job: it starts at once on a runner that is not one of the organization's
+   * self-hosted runners, so no registration is listed or held busy.
+   */
+  startOnHostedRunner(jobId: number, runnerName: string): void {
+    const job = this.requireJob(jobId);
+    if (job.status !== 'queued' || job.runnerId !== undefined)
+      throw new GitHubStateError(`Job ${jobId} is not waiting in the queue`);
+    job.status = 'in_progress';
+    job.runnerName = runnerName;
+    job.startedAt = this.timestamp();
+    this.deriveRunStatus(job.runId);
+  }
+
+  /** GitHub takes a handed-over job back (its runner never started it): queued again, the runner let go. */
+  giveBack(jobId: number): void {
+    const job = this.requireJob(jobId);
+    if (job.status !== 'queued' || job.runnerId === undefined)
+      throw new GitHubStateError(`Job ${jobId} is not handed over to a runner`);
+    const runner = this.runners.get(job.runnerId);
+    job.runnerId = undefined;
+    job.runnerName = undefined;
+    if (runner?.jobId === job.id) this.setRunnerBusy(runner.id, false);
+    this.touch(this.requireRun(job.runId));
   }
 
   completeJob(jobId: number, conclusion: Conclusion = 'success'): void {
     const job = this.requireJob(jobId);
     this.finishJob(job, conclusion);
+    this.deriveRunStatus(job.runId);
+  }
+
+  /**
+   * The machine under a running job died: the job fails at once, and its runner stays listed as it was
+   * (online, busy) until GitHub notices the missed heartbeats (the world decides when).
+   */
+  loseRunnerOf(jobId: number): void {
+    const job = this.requireJob(jobId);
+    if (job.status !== 'in_progress')
+      throw new GitHubStateError(`Job ${jobId} is ${job.status}, not running`);
+    job.status = 'completed';
+    job.conclusion = 'failure';
+    job.completedAt = this.timestamp();
     this.deriveRunStatus(job.runId);
   }
 
@@ -245,19 +346,18 @@ export class GitHubState {
     for (const job of this.jobsOfRun(runId, 'latest')) {
       if (job.status !== 'completed') this.finishJob(job, 'cancelled');
     }
-    run.status = 'completed';
-    run.conclusion = 'cancelled';
+    this.setRunStatus(run, 'completed', 'cancelled');
+    this.touch(run);
   }
 
   /** Re-run a whole run: a new attempt whose jobs are fresh queued copies (earlier attempts stay listed). */
   rerun(runId: number): JobRecord[] {
     const run = this.requireRun(runId);
     if (run.status !== 'completed')
-      throw new StandinStateError(`Run ${runId} is ${run.status}; only a completed run can be re-run`);
+      throw new GitHubStateError(`Run ${runId} is ${run.status}; only a completed run can be re-run`);
     const previous = this.jobsOfRun(runId, 'latest');
     run.attempt += 1;
-    run.status = 'queued';
-    run.conclusion = null;
+    this.setRunStatus(run, 'queued', null);
     return previous.map((job) => this.addJob(runId, { labels: job.labels, name: job.name }));
   }
 
@@ -271,6 +371,11 @@ export class GitHubState {
 
   listRuns(repo: string): RunRecord[] {
     return [...(this.runsByRepo.get(repo) ?? [])];
+  }
+
+  /** The repository's runs that are not completed (queued, in progress or waiting), oldest first. */
+  openRuns(repo: string): RunRecord[] {
+    return [...(this.openRunsByRepo.get(repo) ?? [])];
   }
 
   getRun(runId: number): RunRecord | undefined {
@@ -288,9 +393,14 @@ export class GitHubState {
     return this.jobs.get(jobId);
   }
 
+  /** Every job of every run and attempt, in creation order (not a copy: for counting, not for changing). */
+  allJobs(): IterableIterator<JobRecord> {
+    return this.jobs.values();
+  }
+
   addRunnerGroup(name: string): RunnerGroupRecord {
     if (this.runnerGroups.some((group) => group.name.toLowerCase() === name.toLowerCase()))
-      throw new StandinStateError(`Runner group ${name} already exists`);
+      throw new GitHubStateError(`Runner group ${name} already exists`);
     const group = { id: this.runnerGroups.length + 1, name, isDefault: false };
     this.runnerGroups.push(group);
     return group;
@@ -304,12 +414,17 @@ export class GitHubState {
     return [...this.runners.values()];
   }
 
+  /** The registered runners in registration order (not a copy: for counting, not for changing). */
+  allRunners(): IterableIterator<RunnerRecord> {
+    return this.runners.values();
+  }
+
   getRunner(runnerId: number): RunnerRecord | undefined {
     return this.runners.get(runnerId);
   }
 
   runnerByName(name: string): RunnerRecord | undefined {
-    return [...this.runners.values()].find((runner) => runner.name === name);
+    return this.runnersByName.get(name);
   }
 
   private runnerLabel(name: string): RunnerLabel {
@@ -328,25 +443,42 @@ export class GitHubState {
     job.completedAt = this.timestamp();
     const runner = job.runnerId === undefined ? undefined : this.runners.get(job.runnerId);
     if (!runner) return;
-    runner.busy = false;
-    if (runner.ephemeral) this.runners.delete(runner.id);
+    if (runner.ephemeral) this.removeRunner(runner.id);
+    else this.setRunnerBusy(runner.id, false);
   }
 
   private deriveRunStatus(runId: number): void {
     const run = this.requireRun(runId);
-    const statuses = this.jobsOfRun(runId, 'latest').map((job) => job.status);
+    const jobs = this.jobsOfRun(runId, 'latest');
+    const statuses = jobs.map((job) => job.status);
     if (statuses.every((status) => status === 'completed')) {
-      const conclusions = new Set(this.jobsOfRun(runId, 'latest').map((job) => job.conclusion));
-      run.status = 'completed';
-      run.conclusion =
-        (['failure', 'cancelled'] as const).find((worst) => conclusions.has(worst)) ?? 'success';
+      const conclusions = new Set(jobs.map((job) => job.conclusion));
+      const worst = (['failure', 'cancelled'] as const).find((bad) => conclusions.has(bad));
+      this.setRunStatus(run, 'completed', worst ?? 'success');
     } else if (statuses.some((status) => status === 'in_progress' || status === 'completed')) {
-      run.status = 'in_progress';
+      this.setRunStatus(run, 'in_progress', null);
     } else if (statuses.every((status) => status === 'waiting')) {
-      run.status = 'waiting';
+      this.setRunStatus(run, 'waiting', null);
     } else {
-      run.status = 'queued';
+      this.setRunStatus(run, 'queued', null);
     }
+    this.touch(run);
+  }
+
+  private setRunStatus(run: RunRecord, status: RunStatus, conclusion: Conclusion | null): void {
+    run.status = status;
+    run.conclusion = conclusion;
+    const open = this.openRunsByRepo.get(run.repo) ?? new Set<RunRecord>();
+    this.openRunsByRepo.set(run.repo, open);
+    if (status === 'completed') open.delete(run);
+    else open.add(run);
+  }
+
+  /** Something in the run's listings changed: the run's and its repository's revisions move. */
+  private touch(run: RunRecord): void {
+    run.revision += 1;
+    const repo = this.repos.get(run.repo);
+    if (repo) repo.revision += 1;
   }
 
   private timestamp(): string {
@@ -355,25 +487,25 @@ export class GitHubState {
 
   private requireRepo(name: string): RepoRecord {
     const repo = this.repos.get(name);
-    if (!repo) throw new StandinStateError(`No repository ${name}`);
+    if (!repo) throw new GitHubStateError(`No repository ${name}`);
     return repo;
   }
 
   private requireRun(runId: number): RunRecord {
     const run = this.runs.get(runId);
-    if (!run) throw new StandinStateError(`No run ${runId}`);
+    if (!run) throw new GitHubStateError(`No run ${runId}`);
     return run;
   }
 
   private requireJob(jobId: number): JobRecord {
     const job = this.jobs.get(jobId);
-    if (!job) throw new StandinStateError(`No job ${jobId}`);
+    if (!job) throw new GitHubStateError(`No job ${jobId}`);
     return job;
   }
 
   private requireRunner(runnerId: number): RunnerRecord {
     const runner = this.runners.get(runnerId);
-    if (!runner) throw new StandinStateError(`No runner ${runnerId}`);
+    if (!runner) throw new GitHubStateError(`No runner ${runnerId}`);
     return runner;
   }
 }

@@ -1,21 +1,22 @@
 /**
- * The organization `npm run bench:github` measures against: `size` repositories, each with 2 completed runs
- * of history (one completed job each); `makeBusy` gives 5% of them a queued run with 2 queued jobs.
+ * The organization `npm run bench:github` measures against, in the world's GitHub (local/world/github.ts):
+ * `size` repositories, each with 2 completed runs of history (one completed job each); `makeBusy` gives 5% of
+ * them a queued run with 2 queued jobs. Nothing lives in it between cycles, so no agenda drives it.
  */
-import { GitHubState } from '../../local/github-standin/state.ts';
 import { repositoryNames } from '../../local/repository-names.ts';
+import { GitHubState } from '../../local/world/github.ts';
 
 export const benchOrg = 'bench';
 export const benchLabels = ['self-hosted', 'linux', 'x64'];
 export const busyShare = 0.05;
 
-export interface BenchWorld {
+export interface BenchOrganization {
   readonly state: GitHubState;
   readonly names: string[];
   makeBusy(): void;
 }
 
-export function seedWorld(size: number): BenchWorld {
+export function seedOrganization(size: number): BenchOrganization {
   const state = new GitHubState({ org: benchOrg });
   const names = repositoryNames(size);
   for (const name of names) {
@@ -44,8 +45,8 @@ export interface NaiveTotals {
   readonly queued: number;
 }
 
-export function naiveTotals(world: BenchWorld): NaiveTotals {
-  const { state, names } = world;
+export function naiveTotals(organization: BenchOrganization): NaiveTotals {
+  const { state, names } = organization;
   return {
     requests:
       Math.ceil(names.length / 100) +

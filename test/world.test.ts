@@ -1,9 +1,16 @@
+/**
+ * The world's lifecycle (local/world/world.ts) as a scaler sees it through the benchmark's ports, and what
+ * the benchmark measures of it (bench/sim/world-metrics.ts).
+ */
 import { describe, expect, it } from 'vitest';
 import { SimFleet, SimGitHub, SimRunnerConfigs } from '../bench/sim/ports.ts';
 import { RequestMeter } from '../bench/sim/requests.ts';
+import { worldOf } from '../bench/sim/simulate.ts';
 import { parseWorkload } from '../bench/sim/workload.ts';
-import { pickupRequeueMs, SimWorld } from '../bench/sim/world.ts';
+import { WorldMetrics } from '../bench/sim/world-metrics.ts';
 import { GitHubRateLimitError, GitHubRequestError } from '../functions/adapters/github-errors.ts';
+import type { JobRecord } from '../local/world/github.ts';
+import { pickupRequeueMs, type World } from '../local/world/world.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
 
@@ -20,7 +27,8 @@ function setup(overrides: Record<string, unknown> = {}) {
     arrivals: [{ type: 'burst', at: [0], jobs: 1, labels, durationSeconds: { mean: 60 } }],
     ...overrides,
   });
-  const world = new SimWorld({ workload, seed: 1, untilMs: 3_600_000, stack: 'stepscale' });
+  const world = worldOf(workload, 1);
+  const metrics = new WorldMetrics(world, { pools: workload.pools });
   const meter = new RequestMeter(() => world.nowMs);
   const github = new SimGitHub(world, meter, { conditional: true, hourlyLimit: workload.rateLimitPerHour });
   const fleet = new SimFleet(world, meter);
@@ -38,16 +46,28 @@ function setup(overrides: Record<string, unknown> = {}) {
     await configs.put(id, jit.encodedJitConfig);
     return { instanceId: id, runnerId: jit.runnerId };
   };
-  const run = (jobs = 1, atMs = world.nowMs, durationMs = 60_000) =>
+  const run = (jobs = 1, durationMs = 60_000) =>
     world.addRun({
-      atMs,
       repo: 'repo-00001',
       jobs: Array.from({ length: jobs }, () => ({ labels, durationMs })),
     });
-  return { world, meter, github, fleet, configs, launchRunner, run };
+  return { world, metrics, meter, github, fleet, configs, launchRunner, run };
 }
 
-describe('Class: SimWorld', () => {
+/** Jobs GitHub lists as `queued` in the repository (handed over ones too, until their runner starts them). */
+function queuedOnGitHub(world: World, repo: string): JobRecord[] {
+  return world.github
+    .listRuns(repo)
+    .flatMap((run) => world.github.jobsOfRun(run.id, 'latest'))
+    .filter((job) => job.status === 'queued');
+}
+
+/** Queued on GitHub, but given to a runner that has not started it yet. */
+function handedOver(job: JobRecord | undefined): boolean {
+  return job?.status === 'queued' && job.runnerId !== undefined;
+}
+
+describe('Class: World', () => {
   it('boots an instance after the boot time: its registration goes online, the config is consumed', async () => {
     // Prepare
     const { world, github, configs, launchRunner } = setup();
@@ -58,12 +78,12 @@ describe('Class: SimWorld', () => {
     world.advanceTo(40_000);
     expect((await github.getRunner(runnerId))?.status).toBe('online');
     expect(await configs.list()).toEqual([]);
-    expect(world.liveInstances()[0]?.state).toBe('running');
+    expect(world.fleet.live()[0]?.state).toBe('running');
   });
 
   it('waits after boot for a config registered late, polling for it, and comes online once it is there', async () => {
     // Prepare: launched now, registered 68 s later (a paced registration in a burst).
-    const { world, github, fleet, configs } = setup({ configPollSeconds: 5 });
+    const { world, github, fleet, configs, metrics } = setup({ configPollSeconds: 5 });
     const { instanceIds } = await fleet.launch({
       pool: 'linux',
       count: 1,
@@ -79,96 +99,134 @@ describe('Class: SimWorld', () => {
     expect((await github.getRunner(jit.runnerId))?.status).toBe('offline');
     world.advanceTo(70_000);
     expect((await github.getRunner(jit.runnerId))?.status).toBe('online');
-    expect(world.stats()).toMatchObject({ runnersOnline: 1, unconfiguredInstances: 0 });
+    expect(metrics.stats()).toMatchObject({ runnersOnline: 1, unconfiguredInstances: 0 });
   });
 
   it('shuts an instance down when no config came within the bootstrap’s wait', async () => {
-    const { world, fleet } = setup({ configWaitSeconds: 300 });
+    const { world, fleet, metrics } = setup({ configWaitSeconds: 300 });
     await fleet.launch({ pool: 'linux', count: 1, clientToken: 'never', createdAt: '' });
     world.advanceTo(299_999);
-    expect(world.liveInstances()).toHaveLength(1);
+    expect(world.fleet.live()).toHaveLength(1);
     world.advanceTo(300_000);
-    expect(world.liveInstances()).toHaveLength(0);
-    expect(world.stats().unconfiguredInstances).toBe(1);
+    expect(world.fleet.live()).toHaveLength(0);
+    expect(metrics.stats().unconfiguredInstances).toBe(1);
   });
 
   it('assigns a queued job to an idle matching runner, starts it after the pick-up delay, records the wait', async () => {
     // Prepare
-    const { world, github, launchRunner, run } = setup();
-    run(1, 0);
+    const { world, github, launchRunner, run, metrics } = setup();
+    run(1);
     const { runnerId } = await launchRunner();
     // Act
     world.advanceTo(40_000); // online → assigned at once
     expect((await github.getRunner(runnerId))?.busy).toBe(true);
     // Still `queued` on GitHub until started, but handed to a runner (runner_id set): no longer waiting for one.
-    expect(world.queuedJobsOf('repo-00001')).toHaveLength(1);
+    expect(queuedOnGitHub(world, 'repo-00001')).toHaveLength(1);
     expect(await github.listQueuedJobs('repo-00001')).toHaveLength(0);
     world.advanceTo(42_000);
     // Assess
     expect(await github.listQueuedJobs('repo-00001')).toHaveLength(0);
-    expect(world.stats().waitsMs).toEqual([42_000]);
+    expect(metrics.stats().waitsMs).toEqual([42_000]);
   });
 
   it('never gives a job to a runner whose labels do not cover it (case-insensitive subset)', async () => {
     const { world, launchRunner } = setup();
     world.addRun({
-      atMs: 0,
       repo: 'repo-00002',
       jobs: [{ labels: ['self-hosted', 'ARM64'], durationMs: 1000 }],
     });
     world.addRun({
-      atMs: 0,
       repo: 'repo-00002',
       jobs: [{ labels: ['Self-Hosted', 'LINUX'], durationMs: 60_000 }],
     });
     await launchRunner();
     world.advanceTo(45_000);
-    const statuses = [...world.jobs.values()].map((job) => job.status);
+    const statuses = [...world.github.allJobs()].map((job) => job.status);
     expect(statuses).toEqual(['queued', 'in_progress']);
   });
 
   it('is ephemeral: after its job the runner deregisters and its instance shuts down', async () => {
     const { world, github, launchRunner, run } = setup();
-    run(1, 0, 30_000);
+    run(1, 30_000);
     const { runnerId } = await launchRunner();
     world.advanceTo(72_000);
     expect(await github.getRunner(runnerId)).toBeUndefined();
-    expect(world.liveInstances()).toEqual([]);
+    expect(world.fleet.live()).toEqual([]);
   });
 
   it('re-queues a job 60 s after handing it to a runner whose machine is gone', async () => {
     // Prepare: an online idle runner whose instance is terminated without deregistering it.
-    const { world, fleet, launchRunner, run } = setup();
+    const { world, fleet, launchRunner, run, metrics } = setup();
     const first = await launchRunner();
     world.advanceTo(40_000);
     await fleet.terminate([first.instanceId]);
     // Act: a job arrives; GitHub still believes the runner is online and hands the job to it.
     world.advanceTo(50_000);
     run(1);
-    const job = [...world.jobs.values()][0];
-    expect(job?.status).toBe('assigned');
+    const job = [...world.github.allJobs()][0];
+    expect(handedOver(job)).toBe(true);
     world.advanceTo(50_000 + pickupRequeueMs - 1);
-    expect(job?.status).toBe('assigned');
+    expect(handedOver(job)).toBe(true);
     world.advanceTo(50_000 + pickupRequeueMs);
     // Assess
     expect(job?.status).toBe('queued');
-    expect(world.stats().requeues).toBe(1);
+    expect(metrics.stats().requeues).toBe(1);
     // A new runner picks it up; the wait counts from the first queueing.
     await launchRunner();
     world.advanceTo(50_000 + pickupRequeueMs + 42_000);
-    expect(world.stats().waitsMs).toEqual([pickupRequeueMs + 42_000]);
+    expect(metrics.stats().waitsMs).toEqual([pickupRequeueMs + 42_000]);
   });
 
   it('kills a running job whose instance is terminated, and GitHub refuses to delete a busy runner', async () => {
-    const { world, github, fleet, launchRunner, run } = setup();
-    run(1, 0, 600_000);
+    const { world, github, fleet, launchRunner, run, metrics } = setup();
+    run(1, 600_000);
     const { instanceId, runnerId } = await launchRunner();
     world.advanceTo(45_000);
     await expect(github.deleteRunner(runnerId)).rejects.toSatisfy(
       (error) => error instanceof GitHubRequestError && error.status === 422,
     );
     await fleet.terminate([instanceId]);
-    expect(world.stats().jobsKilled).toBe(1);
+    expect(metrics.stats().jobsKilled).toBe(1);
+  });
+
+  it('gives a job without the self-hosted label to GitHub-hosted capacity after the hosted pick-up delay', async () => {
+    // Prepare: an idle runner that would cover the job's labels, were it ours.
+    const { world, github, launchRunner } = setup();
+    const { runnerId } = await launchRunner();
+    world.advanceTo(40_000);
+    // Act
+    world.addRun({ repo: 'repo-00001', jobs: [{ labels: ['linux'], durationMs: 30_000 }] });
+    // Assess
+    const [job] = [...world.github.allJobs()];
+    world.advanceTo(40_000 + world.timing.hostedPickupSeconds * 1000 - 1);
+    expect(job?.status).toBe('queued');
+    world.advanceTo(40_000 + world.timing.hostedPickupSeconds * 1000);
+    expect(job?.status).toBe('in_progress');
+    expect(job?.runnerId).toBeUndefined();
+    expect((await github.getRunner(runnerId))?.busy).toBe(false);
+    world.advanceTo(100_000);
+    expect(job?.status).toBe('completed');
+  });
+
+  it('cancels a run: its running job ends, the runner leaves and its machine shuts down; a waiting job never runs', async () => {
+    // Prepare
+    const { world, github, launchRunner } = setup();
+    const run = world.addRun({
+      repo: 'repo-00001',
+      jobs: [
+        { labels, durationMs: 600_000 },
+        { labels, durationMs: 60_000, status: 'waiting' },
+      ],
+    });
+    const { runnerId } = await launchRunner();
+    world.advanceTo(45_000);
+    // Act
+    world.cancelRun(run.id);
+    // Assess
+    expect(world.github.getRun(run.id)).toMatchObject({ status: 'completed', conclusion: 'cancelled' });
+    expect([...world.github.allJobs()].map((job) => job.conclusion)).toEqual(['cancelled', 'cancelled']);
+    expect(await github.getRunner(runnerId)).toBeUndefined();
+    expect(world.fleet.live()).toEqual([]);
   });
 
   it('dedupes launches by client token and fails spot requests at the configured rate', async () => {
@@ -186,7 +244,7 @@ describe('Class: SimWorld', () => {
 describe('Class: SimGitHub (request model)', () => {
   it('counts 2 run listings + 1 per active run, and answers unchanged listings with free 304s', async () => {
     const { github, meter, run } = setup();
-    run(3, 0);
+    run(3);
     await github.listQueuedJobs('repo-00001');
     expect(meter.totals).toMatchObject({ total: 3, rateLimited: 3, notModified: 0 });
     await github.listQueuedJobs('repo-00001');
@@ -198,8 +256,8 @@ describe('Class: SimGitHub (request model)', () => {
   });
 
   it('refuses requests once the hour’s primary limit is spent, and reports it', async () => {
-    const { github, meter } = setup({ rateLimitPerHour: 4 });
-    const baseline = new SimGitHub((github as unknown as { world: SimWorld }).world, meter, {
+    const { world, meter } = setup({ rateLimitPerHour: 4 });
+    const baseline = new SimGitHub(world, meter, {
       conditional: false,
       hourlyLimit: 4,
     });

@@ -1,6 +1,6 @@
 /**
- * The simulator's clock and agenda: a binary min-heap of events keyed by (time, sequence). Events at the same
- * virtual time run in the order they were scheduled, so a run never depends on heap internals.
+ * The world's virtual time and its agenda: a binary min-heap of events keyed by (time, sequence). Events at
+ * the same virtual time run in the order they were scheduled, so a run never depends on heap internals.
  */
 export interface ScheduledEvent {
   readonly at: number;
@@ -66,16 +66,16 @@ function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
 }
 
 /**
- * Virtual time in milliseconds since the start of a simulation, and the agenda of what happens when.
+ * Virtual time in milliseconds since the start of the world, and the agenda of what happens when.
  * `advanceTo` runs every event due up to the target (events may schedule more), then sets the time.
  */
-export class SimClock {
+export class Agenda {
   private ms = 0;
   readonly queue = new EventQueue();
 
   constructor(private readonly epochMs: number) {}
 
-  /** Milliseconds since the simulation started. */
+  /** Milliseconds since the world started. */
   get elapsedMs(): number {
     return this.ms;
   }

@@ -1,4 +1,7 @@
-/** In-memory RunnerConfigStore: the local stand-in for SSM Parameter Store. */
+/**
+ * The world's SSM Parameter Store, as far as runner configs go: ScaleUp writes one per instance through the
+ * RunnerConfigStore port, and the instance's bootstrap (world.ts) takes it once its machine is up.
+ */
 import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/ports/runner-configs.ts';
 
 export class MemoryRunnerConfigStore implements RunnerConfigStore {
@@ -16,6 +19,10 @@ export class MemoryRunnerConfigStore implements RunnerConfigStore {
 
   async list(): Promise<StoredRunnerConfig[]> {
     return [...this.configs].map(([instanceId, { storedAt }]) => ({ instanceId, storedAt }));
+  }
+
+  has(instanceId: string): boolean {
+    return this.configs.has(instanceId);
   }
 
   /** What an instance's bootstrap does: read its config once and delete it. Undefined when there is none. */

@@ -1,0 +1,399 @@
+/**
+ * The simulated world stepscale scales: GitHub (github.ts), EC2 (fleet.ts) and the runner configs in SSM
+ * (runner-configs.ts), and what happens in them over virtual time, on one seeded agenda (agenda.ts).
+ * `npm start` plays a scenario on it behind the HTTP stand-in; the benchmark plays workloads on it behind
+ * metered ports (bench/sim/ports.ts). Nothing happens between events, and every random draw is seeded.
+ *
+ * Life of a job: a run arrives with its jobs queued (or waiting for approval, or already running on
+ * GitHub-hosted capacity). GitHub hands a queued job to an idle online runner whose labels cover the job's,
+ * at once; the runner starts it `pickupSeconds` later — unless its machine is gone, and then GitHub gives the
+ * job back to the queue 60 s after handing it out. The job runs for its duration; the ephemeral runner then
+ * leaves and its instance shuts down. A job without the `self-hosted` label goes to GitHub-hosted capacity
+ * after `hostedPickupSeconds`. A job whose machine is terminated while it runs fails; its runner stays listed
+ * as it was for `deadRunnerOnlineSeconds`, until GitHub notices the missed heartbeats.
+ *
+ * Life of an instance: launched pending (a client token launches once; spot capacity may miss); after its
+ * boot time its bootstrap looks for its runner config every `configPollSeconds`; once config and
+ * registration are there it takes the config and the runner goes online. With none within
+ * `configWaitSeconds` of the launch it shuts the machine down; a scaler may terminate it earlier.
+ *
+ * A scaler acts only through ports over `github`, `fleet` and `runnerConfigs`; the world reacts to launches
+ * and terminations whoever made them.
+ */
+import { labelsCover, normalizeLabels } from '../../functions/core/labels.ts';
+import { instanceIdOfRunner } from '../../functions/core/model.ts';
+import { Agenda } from './agenda.ts';
+import { MemoryFleet, type MemoryInstance } from './fleet.ts';
+import {
+  GitHubState,
+  GitHubStateError,
+  type JobRecord,
+  type RunnerRecord,
+  type RunRecord,
+} from './github.ts';
+import { Rng } from './rng.ts';
+import { MemoryRunnerConfigStore } from './runner-configs.ts';
+
+/** GitHub gives a job back to the queue when the runner it was handed to has not started it within this. */
+export const pickupRequeueMs = 60_000;
+
+export interface LifecycleTiming {
+  /** An idle runner that got a job starts it this long after the hand-over. */
+  readonly pickupSeconds: number;
+  /** A job without the `self-hosted` label starts on GitHub-hosted capacity this long after it is queued. */
+  readonly hostedPickupSeconds: number;
+  /** After the boot the bootstrap looks for its runner config this often… */
+  readonly configPollSeconds: number;
+  /** …and shuts the machine down when none came within this long of the launch. */
+  readonly configWaitSeconds: number;
+  /** A runner whose machine died still shows as it was this long (GitHub notices the missed heartbeats). */
+  readonly deadRunnerOnlineSeconds: number;
+}
+
+export const defaultTiming: LifecycleTiming = {
+  pickupSeconds: 2,
+  hostedPickupSeconds: 15,
+  configPollSeconds: 5,
+  configWaitSeconds: 300,
+  deadRunnerOnlineSeconds: 60,
+};
+
+/** Seconds, uniform in mean ± jitter. */
+export interface Spread {
+  readonly mean: number;
+  readonly jitter: number;
+}
+
+export interface WorldOptions {
+  readonly org: string;
+  /** The scaler's stack: its runners are named after it and their instances (`<stack>-<instance-id>`). */
+  readonly stack: string;
+  /** ISO time virtual time starts at. */
+  readonly start: string;
+  readonly seed: number;
+  readonly repositories?: readonly string[];
+  /** Launch → boot, per pool (at least a second). */
+  readonly bootSeconds: (pool: string) => Spread;
+  /** The chance that one requested instance finds no spot capacity. */
+  readonly spotFailureRate?: number;
+  readonly timing?: Partial<LifecycleTiming>;
+}
+
+export interface NewRunJob {
+  readonly labels: readonly string[];
+  readonly durationMs: number;
+  /** `in_progress`: running on GitHub-hosted capacity already; `waiting`: awaiting approval, never runs. */
+  readonly status?: 'queued' | 'in_progress' | 'waiting';
+}
+
+export interface NewRun {
+  readonly repo: string;
+  readonly jobs: readonly NewRunJob[];
+}
+
+/** What happened, for whoever watches: the console of `npm start`, the benchmark's metrics. */
+export interface WorldObserver {
+  /** Virtual time is about to move to `atMs`; nothing changed since the previous call. */
+  timePasses?(atMs: number): void;
+  runArrived?(run: RunRecord, jobs: readonly JobRecord[]): void;
+  runCancelled?(run: RunRecord): void;
+  /** `runner` is undefined on GitHub-hosted capacity. */
+  jobStarted?(job: JobRecord, queuedAtMs: number, runner: RunnerRecord | undefined): void;
+  jobFinished?(job: JobRecord, runner: RunnerRecord | undefined): void;
+  jobRequeued?(job: JobRecord): void;
+  jobKilled?(job: JobRecord): void;
+  runnerRegistered?(runner: RunnerRecord): void;
+  runnerOnline?(runner: RunnerRecord, instance: MemoryInstance): void;
+  instancesLaunched?(pool: string, instances: readonly MemoryInstance[], missing: number): void;
+  instanceGone?(instance: MemoryInstance): void;
+  /** The bootstrap gave up waiting for its runner config and shut the machine down. */
+  instanceGaveUp?(instance: MemoryInstance): void;
+}
+
+interface JobLife {
+  readonly durationMs: number;
+  readonly queuedAtMs: number;
+  /** The labels GitHub matches runners against (normalized once). */
+  readonly wanted: readonly string[];
+  /** When it was last handed to a runner: a pick-up or give-back for an older hand-over is stale. */
+  handedAtMs?: number;
+}
+
+export class World {
+  readonly agenda: Agenda;
+  readonly github: GitHubState;
+  readonly fleet: MemoryFleet;
+  readonly runnerConfigs: MemoryRunnerConfigStore;
+  readonly stack: string;
+  readonly timing: LifecycleTiming;
+  private readonly bootSeconds: (pool: string) => Spread;
+  private readonly bootRng: Rng;
+  private readonly observers: WorldObserver[] = [];
+  /** Queued self-hosted jobs not handed to a runner, oldest first: GitHub's queue. */
+  private readonly queue: JobRecord[] = [];
+  private readonly lives = new Map<number, JobLife>();
+  /** Names of the runners whose process runs on a live machine (the bootstrap started it with its config). */
+  private readonly runnerProcesses = new Set<string>();
+  private readonly runnerLabelKeys = new WeakMap<RunnerRecord, string[]>();
+
+  constructor(options: WorldOptions) {
+    this.stack = options.stack;
+    this.timing = { ...defaultTiming, ...options.timing };
+    this.bootSeconds = options.bootSeconds;
+    this.agenda = new Agenda(Date.parse(options.start));
+    const rng = new Rng(options.seed);
+    this.bootRng = rng.fork('boot');
+    const spotRng = rng.fork('spot');
+    const spotFailureRate = options.spotFailureRate ?? 0;
+    const now = this.agenda.now;
+    this.github = new GitHubState({
+      org: options.org,
+      now,
+      onRunnerRegistered: (runner) => this.tell((observer) => observer.runnerRegistered?.(runner)),
+    });
+    this.fleet = new MemoryFleet({
+      now,
+      stack: options.stack,
+      spotMiss: () => spotRng.chance(spotFailureRate),
+      onLaunched: (pool, instances, missing) => this.launched(pool, instances, missing),
+      onTerminated: (instance) => this.instanceGone(instance),
+    });
+    this.runnerConfigs = new MemoryRunnerConfigStore(now);
+    for (const repo of options.repositories ?? []) this.github.addRepo(repo);
+  }
+
+  get nowMs(): number {
+    return this.agenda.elapsedMs;
+  }
+
+  advanceTo(ms: number): void {
+    this.agenda.advanceTo(ms, (at) => this.tell((observer) => observer.timePasses?.(at)));
+  }
+
+  observe(observer: WorldObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Whether the runner's process runs on a live machine (a registration alone runs nothing). */
+  hasRunnerProcess(runnerName: string): boolean {
+    return this.runnerProcesses.has(runnerName);
+  }
+
+  /** Self-hosted jobs GitHub lists as queued: in the queue, or handed to a runner that has not started. */
+  queuedSelfHostedJobs(): number {
+    let handedOver = 0;
+    for (const runner of this.github.allRunners()) {
+      if (runner.jobId !== undefined && this.github.getJob(runner.jobId)?.status === 'queued')
+        handedOver += 1;
+    }
+    return this.queue.length + handedOver;
+  }
+
+  // ── GitHub: runs and the queue ──────────────────────────────────────────────────────────────────────────
+
+  scheduleRun(atMs: number, run: NewRun): void {
+    this.agenda.schedule(atMs, () => this.addRun(run));
+  }
+
+  addRun(spec: NewRun): RunRecord {
+    const statuses = spec.jobs.map((job) => job.status ?? 'queued');
+    const run = this.github.addRun(spec.repo, runStatusOf(statuses));
+    const jobs = spec.jobs.map((jobSpec) => {
+      const job = this.github.addJob(run.id, { labels: jobSpec.labels, status: jobSpec.status ?? 'queued' });
+      const wanted = normalizeLabels(job.labels);
+      this.lives.set(job.id, { durationMs: jobSpec.durationMs, queuedAtMs: this.nowMs, wanted });
+      if (job.status === 'in_progress') this.agenda.after(jobSpec.durationMs, () => this.finish(job));
+      else if (job.status === 'queued' && wanted.includes('self-hosted')) this.queue.push(job);
+      else if (job.status === 'queued')
+        this.agenda.after(this.timing.hostedPickupSeconds * 1000, () => this.startHosted(job));
+      return job;
+    });
+    this.tell((observer) => observer.runArrived?.(run, jobs));
+    this.assign();
+    return run;
+  }
+
+  /** A user cancels the run: its unfinished jobs end; a runner holding one leaves, its machine shuts down. */
+  cancelRun(runId: number): void {
+    const run = this.github.getRun(runId);
+    if (!run) throw new GitHubStateError(`No run ${runId}`);
+    const holders = this.github.jobsOfRun(runId, 'latest').flatMap((job) => {
+      const runner = job.status === 'completed' ? undefined : this.runnerOf(job);
+      return runner ? [runner] : [];
+    });
+    this.github.cancelRun(runId);
+    for (let i = this.queue.length - 1; i >= 0; i -= 1) {
+      if (this.queue[i]?.runId === runId) this.queue.splice(i, 1);
+    }
+    for (const runner of holders) if (runner.ephemeral) this.shutDownMachineOf(runner.name);
+    this.tell((observer) => observer.runCancelled?.(run));
+    this.assign();
+  }
+
+  /** GitHub's side: each idle online runner is handed the oldest queued job its labels cover. */
+  private assign(): void {
+    if (this.queue.length === 0) return;
+    const idle: RunnerRecord[] = [];
+    for (const runner of this.github.allRunners()) {
+      if (runner.status === 'online' && !runner.busy) idle.push(runner);
+    }
+    for (const runner of idle) {
+      const labels = this.labelKeysOf(runner);
+      const index = this.queue.findIndex((job) => labelsCover(labels, this.lifeOf(job).wanted));
+      if (index < 0) continue;
+      const [job] = this.queue.splice(index, 1) as [JobRecord];
+      this.github.handOver(job.id, runner.id);
+      const handedAtMs = this.nowMs;
+      this.lifeOf(job).handedAtMs = handedAtMs;
+      this.agenda.after(this.timing.pickupSeconds * 1000, () => this.pickUp(job, runner, handedAtMs));
+    }
+  }
+
+  private pickUp(job: JobRecord, runner: RunnerRecord, handedAtMs: number): void {
+    const life = this.lifeOf(job);
+    if (job.status !== 'queued' || job.runnerId !== runner.id || life.handedAtMs !== handedAtMs) return;
+    if (!this.runnerProcesses.has(runner.name)) {
+      // Nobody starts it: GitHub gives the job back to the queue a while after handing it out.
+      this.agenda.schedule(handedAtMs + pickupRequeueMs, () => this.giveBack(job, runner, handedAtMs));
+      return;
+    }
+    this.github.startJob(job.id);
+    this.tell((observer) => observer.jobStarted?.(job, life.queuedAtMs, runner));
+    this.agenda.after(life.durationMs, () => this.finish(job));
+  }
+
+  private giveBack(job: JobRecord, runner: RunnerRecord, handedAtMs: number): void {
+    const life = this.lifeOf(job);
+    if (job.status !== 'queued' || job.runnerId === undefined || life.handedAtMs !== handedAtMs) return;
+    this.github.giveBack(job.id);
+    life.handedAtMs = undefined;
+    // Back in its place: GitHub keeps the original queue time.
+    const at = this.queue.findIndex((other) => {
+      const otherQueuedAt = this.lifeOf(other).queuedAtMs;
+      return otherQueuedAt > life.queuedAtMs || (otherQueuedAt === life.queuedAtMs && other.id > job.id);
+    });
+    this.queue.splice(at < 0 ? this.queue.length : at, 0, job);
+    // GitHub has given up on that runner too.
+    if (this.github.getRunner(runner.id) === runner) this.github.setRunnerStatus(runner.id, 'offline');
+    this.tell((observer) => observer.jobRequeued?.(job));
+    this.assign();
+  }
+
+  private startHosted(job: JobRecord): void {
+    if (job.status !== 'queued') return;
+    // Hosted capacity is not modelled beyond "it shows up": a runner outside the organization takes the job.
+    this.github.startOnHostedRunner(job.id, `GitHub Actions ${job.id}`);
+    const life = this.lifeOf(job);
+    this.tell((observer) => observer.jobStarted?.(job, life.queuedAtMs, undefined));
+    this.agenda.after(life.durationMs, () => this.finish(job));
+  }
+
+  private finish(job: JobRecord): void {
+    if (job.status !== 'in_progress') return;
+    const runner = this.runnerOf(job);
+    this.github.completeJob(job.id);
+    // Ephemeral: the runner unregistered itself after its one job; the bootstrap shuts the machine down.
+    if (runner?.ephemeral) this.shutDownMachineOf(runner.name);
+    this.tell((observer) => observer.jobFinished?.(job, runner));
+    this.assign();
+  }
+
+  // ── EC2: boot, bootstrap, termination ───────────────────────────────────────────────────────────────────
+
+  private launched(pool: string, instances: readonly MemoryInstance[], missing: number): void {
+    const { mean, jitter } = this.bootSeconds(pool);
+    for (const instance of instances) {
+      const bootMs = Math.max(1000, Math.round(this.bootRng.uniform(mean - jitter, mean + jitter) * 1000));
+      this.agenda.after(bootMs, () => this.boot(instance));
+    }
+    this.tell((observer) => observer.instancesLaunched?.(pool, instances, missing));
+  }
+
+  private boot(instance: MemoryInstance): void {
+    if (instance.terminatedAt !== undefined || instance.state !== 'pending') return;
+    this.fleet.markRunning(instance.id);
+    this.lookForConfig(instance);
+  }
+
+  /** The bootstrap's poll for its runner config (SSM GetParameter every few seconds). */
+  private lookForConfig(instance: MemoryInstance): void {
+    if (instance.terminatedAt !== undefined) return;
+    const runner = this.github.runnerByName(instance.runnerName);
+    if (!runner || !this.runnerConfigs.has(instance.id)) {
+      const giveUpAt = this.agenda.msOf(instance.launchedAt) + this.timing.configWaitSeconds * 1000;
+      const nextLook = this.nowMs + this.timing.configPollSeconds * 1000;
+      if (nextLook > giveUpAt) this.agenda.schedule(giveUpAt, () => this.giveUp(instance));
+      else this.agenda.schedule(nextLook, () => this.lookForConfig(instance));
+      return;
+    }
+    this.runnerConfigs.take(instance.id);
+    this.runnerProcesses.add(runner.name);
+    this.github.setRunnerStatus(runner.id, 'online');
+    this.tell((observer) => observer.runnerOnline?.(runner, instance));
+    this.assign();
+  }
+
+  /** No config came within the bootstrap's wait: it shuts the machine down. */
+  private giveUp(instance: MemoryInstance): void {
+    if (instance.terminatedAt !== undefined || this.runnerProcesses.has(instance.runnerName)) return;
+    this.tell((observer) => observer.instanceGaveUp?.(instance));
+    this.fleet.markTerminated(instance.id);
+  }
+
+  private shutDownMachineOf(runnerName: string): void {
+    const instanceId = instanceIdOfRunner(this.stack, runnerName);
+    if (instanceId) this.fleet.markTerminated(instanceId);
+  }
+
+  /** An instance stopped (terminated by a scaler, or shut down from inside): a runner on it dies with it. */
+  private instanceGone(instance: MemoryInstance): void {
+    this.tell((observer) => observer.instanceGone?.(instance));
+    if (!this.runnerProcesses.delete(instance.runnerName)) return;
+    const runner = this.github.runnerByName(instance.runnerName);
+    if (!runner) return;
+    const job = runner.jobId === undefined ? undefined : this.github.getJob(runner.jobId);
+    if (job?.status === 'in_progress') {
+      this.github.loseRunnerOf(job.id);
+      this.tell((observer) => observer.jobKilled?.(job));
+    }
+    this.agenda.after(this.timing.deadRunnerOnlineSeconds * 1000, () => {
+      if (this.github.getRunner(runner.id) !== runner || runner.status === 'offline') return;
+      const held = runner.jobId === undefined ? undefined : this.github.getJob(runner.jobId);
+      if (held?.status === 'queued') return; // handed over: giving the job back takes the runner offline
+      this.github.setRunnerStatus(runner.id, 'offline');
+      this.github.setRunnerBusy(runner.id, false);
+    });
+  }
+
+  // ── helpers ─────────────────────────────────────────────────────────────────────────────────────────────
+
+  private runnerOf(job: JobRecord): RunnerRecord | undefined {
+    return job.runnerId === undefined ? undefined : this.github.getRunner(job.runnerId);
+  }
+
+  private lifeOf(job: JobRecord): JobLife {
+    const life = this.lives.get(job.id);
+    if (!life) throw new GitHubStateError(`Job ${job.id} did not arrive through the world`);
+    return life;
+  }
+
+  private labelKeysOf(runner: RunnerRecord): string[] {
+    let keys = this.runnerLabelKeys.get(runner);
+    if (!keys) {
+      keys = normalizeLabels(runner.labels.map((label) => label.name));
+      this.runnerLabelKeys.set(runner, keys);
+    }
+    return keys;
+  }
+
+  private tell(notify: (observer: WorldObserver) => void): void {
+    for (const observer of this.observers) notify(observer);
+  }
+}
+
+/** GitHub's view of a new run: in progress once any job started, waiting when all wait for approval. */
+function runStatusOf(statuses: readonly string[]): 'queued' | 'in_progress' | 'waiting' {
+  if (statuses.includes('in_progress')) return 'in_progress';
+  if (statuses.every((status) => status === 'waiting')) return 'waiting';
+  return 'queued';
+}
