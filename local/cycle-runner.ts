@@ -13,6 +13,10 @@ export type TraceEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eve
 export interface CycleRunOptions {
   readonly deps: HandlerDeps;
   readonly cycleId: string;
+  /** The repositories a webhook-started cycle scans; by default none, as the schedule starts a cycle. */
+  readonly targets?: { readonly repositories: readonly string[] };
+  /** The execution input as given (a manual start may omit the cycle id or targets); replaces the two above. */
+  readonly input?: Record<string, unknown>;
   /** `$$.Execution.Name`; by default the cycle id and a number unique in this process, as AWS names each. */
   readonly executionName?: string;
   /** Overrides for the definition's numeric substitutions. */
@@ -106,7 +110,10 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult
 
   const startedAt = options.deps.now().toISOString();
   const execution = machine.run(
-    { cycleId: options.cycleId, startedAt },
+    {
+      ...(options.input ?? { cycleId: options.cycleId, targets: options.targets ?? { repositories: [] } }),
+      startedAt,
+    },
     {
       overrides: {
         taskResourceLocalHandlers: localHandlers,

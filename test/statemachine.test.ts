@@ -8,6 +8,7 @@ import * as stepscaleErrors from '../functions/errors.ts';
 import { StepscaleError } from '../functions/errors.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
 import { type PackedBatch, unpackBatch } from '../functions/handlers/repository-batches.ts';
+import { scalingLeaseKey } from '../functions/handlers/scaling-lease.ts';
 import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
 import { runCycle } from '../local/cycle-runner.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps } from './support/fakes.ts';
@@ -238,5 +239,124 @@ describe('the state machine on the embedded executor', () => {
     const clean = await runCycle({ deps: later, cycleId: 'complete' });
     expect(clean.output.scaleDown).toMatchObject({ terminated: 1, skipped: 0, failed: 0 });
     expect(github.deleted).toEqual([7]);
+  });
+});
+
+describe('how a cycle starts', () => {
+  function configured(result: Awaited<ReturnType<typeof runCycle>>) {
+    const exited = result.events.find(
+      (event) => event.type === 'StateExited' && event.state.name === 'Configure',
+    );
+    return exited && 'state' in exited
+      ? (exited.state.output as { cycle: { id: string }; targets: unknown })
+      : undefined;
+  }
+
+  it.each([
+    {
+      case: 'the schedule (its time, no targets)',
+      input: { cycleId: '2026-01-05T09:00:00Z', targets: { repositories: [] } },
+      id: '2026-01-05T09:00:00Z',
+      targets: [],
+    },
+    {
+      case: 'a webhook delivery (its id, one repository)',
+      input: { cycleId: 'delivery-1', targets: { repositories: ['api'] } },
+      id: 'delivery-1',
+      targets: ['api'],
+    },
+    { case: 'a manual start with an id only', input: { cycleId: 'by-hand' }, id: 'by-hand', targets: [] },
+    {
+      case: 'a manual start with targets only',
+      input: { targets: { repositories: ['web'] } },
+      id: 'manual-execution',
+      targets: ['web'],
+    },
+    { case: 'a manual start with nothing', input: {}, id: 'manual-execution', targets: [] },
+  ])('$case → cycle $id, targets $targets', async ({ input, id, targets }) => {
+    // Prepare
+    const github = new FakeGitHub();
+    github.jobsByRepo.set('api', queuedJobs(1));
+    github.jobsByRepo.set('web', queuedJobs(1));
+    const { deps } = testDeps({ github });
+    // Act
+    const result = await runCycle({ deps, cycleId: 'unused', input, executionName: 'manual-execution' });
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(configured(result)).toMatchObject({ cycle: { id }, targets: { repositories: targets } });
+    expect(result.output.demand).toMatchObject({
+      queuedByPool: { 'linux-x64': targets.length === 1 ? 1 : 2 },
+    });
+  });
+});
+
+describe('a cycle that meets the scaling lease held', () => {
+  const held = () => {
+    const github = new FakeGitHub();
+    github.jobsByRepo.set('api', queuedJobs(2));
+    return testDeps({ github });
+  };
+
+  it('waits, decides again once the holder lets go, and launches', async () => {
+    // Prepare: another cycle holds the lease until this one's second Decide.
+    const { deps, fleet } = held();
+    const until = new Date(deps.now().getTime() + 90_000);
+    await deps.stateStore.acquireLease(scalingLeaseKey, 'other-cycle', until);
+    let decides = 0;
+    // Act
+    const result = await runCycle({
+      deps,
+      cycleId: 'waiting',
+      wrapTask: (task, handler) => async (input) => {
+        if (task === 'Decide' && ++decides === 2)
+          await deps.stateStore.releaseLease(scalingLeaseKey, 'other-cycle');
+        return handler(input);
+      },
+    });
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(decides).toBe(2);
+    const entered = result.events
+      .filter((event) => event.type === 'StateEntered')
+      .map((event) => event.state.name);
+    expect(entered.filter((name) => name === 'WaitForLease')).toHaveLength(1);
+    expect(result.output.lease).toEqual({ waits: 1 });
+    expect(result.output.scaleUp).toMatchObject({ launched: 2 });
+    expect(fleet.live()).toHaveLength(2);
+  });
+
+  it('gives up after six waits: nothing launched, the cycle still succeeds, the next one acts', async () => {
+    // Prepare
+    const { deps, fleet } = held();
+    await deps.stateStore.acquireLease(
+      scalingLeaseKey,
+      'other-cycle',
+      new Date(deps.now().getTime() + 900_000),
+    );
+    let decides = 0;
+    // Act
+    const result = await runCycle({
+      deps,
+      cycleId: 'giving-up',
+      wrapTask: (task, handler) => async (input) => {
+        if (task === 'Decide') decides += 1;
+        return handler(input);
+      },
+    });
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(decides).toBe(7);
+    expect(result.output.plan).toMatchObject({ leaseHeldBy: 'other-cycle', launches: [] });
+    expect(fleet.live()).toHaveLength(0);
+  });
+
+  it('pays for no extra state when the lease is free', async () => {
+    const { deps } = held();
+    const result = await runCycle({ deps, cycleId: 'free' });
+    const entered = result.events
+      .filter((event) => event.type === 'StateEntered')
+      .map((event) => event.state.name);
+    expect(entered).not.toContain('FirstLeaseWait');
+    expect(result.output.lease).toBeUndefined();
   });
 });

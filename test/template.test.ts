@@ -210,7 +210,11 @@ describe('template.yaml: wiring', () => {
     expect(events).toHaveLength(1);
     expect(events[0].Type).toBe('ScheduleV2');
     expect(events[0].Properties.ScheduleExpression).toEqual({ Ref: 'ScheduleRate' });
-    expect(JSON.parse(events[0].Properties.Input)).toEqual({ cycleId: '<aws.scheduler.scheduled-time>' });
+    // No targets: the whole organization, the same input cycle-runner.ts gives the local and benchmark cycles.
+    expect(JSON.parse(events[0].Properties.Input)).toEqual({
+      cycleId: '<aws.scheduler.scheduled-time>',
+      targets: { repositories: [] },
+    });
   });
 
   it('runs EXPRESS by default, logs ALL with execution data to a retained log group, and traces', () => {
