@@ -89,11 +89,16 @@ class RecordingStarter implements CycleStarter {
 function setup(overrides: Partial<WebhookReceiverDeps> & { config?: object; withInbox?: boolean } = {}) {
   const clock = new ManualClock('2026-03-01T12:00:00Z');
   const logged: { level: string; message: string; data: unknown }[] = [];
+  const record =
+    (level: string) =>
+    (message: unknown, ...data: unknown[]): void => {
+      logged.push({ level, message: String(message), data });
+    };
   const log = {
-    info: (message: string, data?: unknown) => logged.push({ level: 'info', message, data }),
-    warn: (message: string, data?: unknown) => logged.push({ level: 'warn', message, data }),
-    error: (message: string, data?: unknown) => logged.push({ level: 'error', message, data }),
-  };
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+  } as WebhookReceiverDeps['log'];
   const cycles = new RecordingStarter();
   const deliveries = new MemoryStateStore(clock.now);
   const inbox = new MemoryWebhookInbox(clock.now);
