@@ -26,7 +26,8 @@ await build({
   target: 'node22',
   format: 'esm',
   sourcemap: true,
-  // Error classes are named after themselves and the state machine matches those names: never mangle them.
+  // Readable class and function names in stack traces. The error names the state machine matches do not
+  // depend on it: they are string literals (functions/errors.ts).
   keepNames: true,
   outExtension: { '.js': '.mjs' },
   // Some CommonJS dependencies call require(); give the ESM bundle one.

@@ -1,46 +1,27 @@
 /**
- * How GitHub failures leave the adapter. The names are a contract with statemachine/*.asl.json, whose Retry
- * and Catch match them: GitHubUnavailableError and GitHubRateLimitError are retried there, the rest are not.
+ * How GitHub failures leave the adapter: as the named errors of functions/errors.ts (re-exported here), whose
+ * names the state machine's Retry and Catch match. GitHubUnavailableError and GitHubRateLimitError are retried
+ * there, the rest are not.
  */
-import { StepscaleError } from '../errors.ts';
+import {
+  GitHubAuthError,
+  GitHubNotFoundError,
+  GitHubRateLimitError,
+  GitHubRequestError,
+  GitHubTlsError,
+  GitHubUnavailableError,
+} from '../errors.ts';
 import { certificateErrorCode } from './github-tls.ts';
 
-/** GitHub answered 5xx, or could not be reached or timed out, even after the client's own retries. */
-export class GitHubUnavailableError extends StepscaleError {}
-
-/** A primary or secondary rate limit that did not lift within the client's bounded waits. */
-export class GitHubRateLimitError extends StepscaleError {
-  constructor(
-    message: string,
-    /** How long GitHub asked to wait (`retry-after`, or until `x-ratelimit-reset`), when it said. */
-    readonly retryAfterSeconds?: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/** The token was rejected (401) or lacks a permission (403 that is not a rate limit). */
-export class GitHubAuthError extends StepscaleError {}
-
-export class GitHubNotFoundError extends StepscaleError {}
-
-/** Any other refusal, e.g. 422 when deleting a runner that is running a job. */
-export class GitHubRequestError extends StepscaleError {
-  constructor(
-    message: string,
-    readonly status: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/**
- * GitHub's TLS certificate did not verify (typically a GHES with a private CA): a setup problem, not an outage,
- * so the state machine does not retry it. The fix is `github.caBundleFile` (or `NODE_EXTRA_CA_CERTS`).
- */
-export class GitHubTlsError extends StepscaleError {}
+export {
+  GitHubAuthError,
+  GitHubNotFoundError,
+  GitHubRateLimitError,
+  GitHubRequestError,
+  GitHubTlsError,
+  GitHubUnavailableError,
+  GitHubWriteRefusedError,
+} from '../errors.ts';
 
 /**
  * GitHub (or a proxy in front of it) answered a JSON media type with a body that does not parse, e.g. a
@@ -50,9 +31,6 @@ export class GitHubTlsError extends StepscaleError {}
 export class GitHubMalformedResponseError extends Error {
   override name = 'GitHubMalformedResponseError';
 }
-
-/** A read-only client (`stepscale plan`) was asked to send a write; nothing was sent. */
-export class GitHubWriteRefusedError extends StepscaleError {}
 
 /** The parts of an Octokit RequestError this module reads (duck-typed: the class is a transitive dependency). */
 interface HttpFailure extends Error {

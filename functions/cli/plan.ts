@@ -33,7 +33,9 @@ export interface PlanDetails {
   readonly decision: DecideOutput;
 }
 
-export class ReadOnlyViolationError extends StepscaleError {}
+export class ReadOnlyViolationError extends StepscaleError {
+  override readonly name = 'ReadOnlyViolationError';
+}
 
 /** A fleet that can be listed but refuses every change: `plan` must never act. */
 export function readOnlyFleet(lister: Pick<FleetPort, 'listInstances'>): FleetPort {
