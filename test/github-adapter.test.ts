@@ -248,7 +248,7 @@ describe('GitHub adapter: runners', () => {
     await github.deleteRunner(idle.id);
     expect(state.getRunner(idle.id)).toBeUndefined();
     await expect(github.deleteRunner(idle.id)).resolves.toBeUndefined();
-    // GitHub refuses while the runner runs a job. (Each write waits ≥ 1 s in the throttling plugin: keep them few.)
+    // GitHub refuses while the runner runs a job. (Writes are paced a second apart by default: keep them few.)
     const refusal = github.deleteRunner(busy.id);
     await expect(refusal).rejects.toBeInstanceOf(GitHubRequestError);
     await expect(refusal).rejects.toMatchObject({ name: 'GitHubRequestError', status: 422 });

@@ -50,8 +50,12 @@ export function octokitAuthOptions(auth: GitHubAuth, org: string): OctokitAuthOp
   return { authStrategy: createOrgInstallationAuth as never, auth: { appId, privateKey, org } };
 }
 
-/** Whether a request is one GitHub wants the App's JWT for, rather than an installation token. */
-function isAppRoute(url: string): boolean {
+/**
+ * Whether a request is one GitHub wants the App's JWT for, rather than an installation token: what the App
+ * auth strategy sends itself (the installation token, the installation lookup). `url` is the path below the
+ * API's base URL.
+ */
+export function isAppRoute(url: string): boolean {
   const path = url.split('?')[0] ?? '';
   return /^\/app(?:\/|$)/i.test(path) || /^\/orgs\/[^/]+\/installation$/i.test(path);
 }
