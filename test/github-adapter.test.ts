@@ -255,6 +255,43 @@ describe('GitHub adapter: runners', () => {
   });
 });
 
+describe('GitHub adapter: just-in-time runners', () => {
+  it('registers a runner in the named group and returns its secret config', async () => {
+    const state = newOrg();
+    const standin = await serve(state);
+
+    const registration = await adapterFor(standin, { minWriteIntervalMs: 0 }).createJitRunner({
+      name: 'stepscale-i-1',
+      labels: ['self-hosted', 'linux'],
+      runnerGroup: 'default', // group names match case-insensitively
+    });
+
+    expect(registration).toEqual({
+      runnerId: expect.any(Number),
+      encodedJitConfig: expect.any(String),
+    });
+    expect(state.runnerByName('stepscale-i-1')).toMatchObject({ status: 'offline', ephemeral: true });
+  });
+
+  it('resolves a name already registered (GitHub’s 409) as alreadyRegistered, with one request', async () => {
+    // Prepare: an earlier attempt registered the runner.
+    const state = newOrg();
+    state.registerRunner({ name: 'stepscale-i-1', labels: ['self-hosted'] });
+    const standin = await serve(state);
+
+    // Act
+    const registration = await adapterFor(standin, { minWriteIntervalMs: 0 }).createJitRunner({
+      name: 'stepscale-i-1',
+      labels: ['self-hosted'],
+      runnerGroup: 'Default',
+    });
+
+    // Assess: no config (GitHub hands one out only once), nothing retried.
+    expect(registration).toEqual({ alreadyRegistered: true });
+    expect(writes(standin).map((request) => request.status)).toEqual([409]);
+  });
+});
+
 describe('GitHub adapter: layouts and headers', () => {
   async function observe(pathPrefix?: string) {
     const state = newOrg();

@@ -2,12 +2,16 @@
  * The simulated world behind the production ports: GitHubPort, FleetPort and RunnerConfigStore. Strategies
  * (the real cycle included) see nothing else. Each call is metered (requests.ts).
  */
-import { GitHubRateLimitError, GitHubUnavailableError } from '../../functions/adapters/github-errors.ts';
+import {
+  GitHubRateLimitError,
+  GitHubRequestError,
+  GitHubUnavailableError,
+} from '../../functions/adapters/github-errors.ts';
 import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
 import type {
   GitHubPort,
-  JitRunner,
+  JitRegistration,
   JitRunnerRequest,
   ListingObservation,
   RateLimit,
@@ -117,10 +121,16 @@ export class SimGitHub implements GitHubPort {
     this.world.deleteRunner(runnerId);
   }
 
-  async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
+  async createJitRunner(request: JitRunnerRequest): Promise<JitRegistration> {
     this.request('POST /orgs/{org}/actions/runners/generate-jitconfig', 'write');
-    const runner = this.world.registerJitRunner(request.name, request.labels);
-    return { runnerId: runner.id, encodedJitConfig: `jit:${request.name}` };
+    try {
+      const runner = this.world.registerJitRunner(request.name, request.labels);
+      return { runnerId: runner.id, encodedJitConfig: `jit:${request.name}` };
+    } catch (error) {
+      // As the production adapter: a name already registered (409) is not a failure.
+      if (error instanceof GitHubRequestError && error.status === 409) return { alreadyRegistered: true };
+      throw error;
+    }
   }
 
   async rateLimit(): Promise<RateLimit | undefined> {

@@ -18,7 +18,7 @@ import {
   conditionalScopes,
   createConditionalRequests,
 } from './github-conditional.ts';
-import { GitHubRequestError, isNotFound, toGitHubError } from './github-errors.ts';
+import { GitHubRequestError, httpStatusOf, isNotFound, toGitHubError } from './github-errors.ts';
 import { listActiveRepositories } from './github-repositories.ts';
 import { fetchTrusting } from './github-tls.ts';
 import { githubTransport } from './github-transport.ts';
@@ -214,14 +214,21 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
 
     createJitRunner: (request) =>
       translated(`registering just-in-time runner ${request.name}`, async () => {
-        const { data } = await octokit.request('POST /orgs/{org}/actions/runners/generate-jitconfig', {
-          org,
-          name: request.name,
-          runner_group_id: await runnerGroupId(request.runnerGroup),
-          labels: [...request.labels],
-          work_folder: '_work',
-        });
-        return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
+        const groupId = await runnerGroupId(request.runnerGroup);
+        try {
+          const { data } = await octokit.request('POST /orgs/{org}/actions/runners/generate-jitconfig', {
+            org,
+            name: request.name,
+            runner_group_id: groupId,
+            labels: [...request.labels],
+            work_folder: '_work',
+          });
+          return { runnerId: data.runner.id, encodedJitConfig: data.encoded_jit_config };
+        } catch (error) {
+          // "Already exists - A runner with the same name": registered by an earlier attempt.
+          if (httpStatusOf(error) === 409) return { alreadyRegistered: true } as const;
+          throw error;
+        }
       }),
 
     rateLimit: () =>
