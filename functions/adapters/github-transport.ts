@@ -2,18 +2,19 @@
  * How the GitHub client sends every request: one Octokit request hook that follows GitHub's documented rules
  * ("Best practices for using the REST API", "Rate limits for the REST API"). For each request:
  *
- *   refused at once     a write from a read-only client (`stepscale plan`); the App's installation token is not a write
- *   each attempt        write pacing (writes only) → a concurrency slot → the request, bounded by attemptTimeoutMs
- *   rate limited        (rateLimitOf in github-errors.ts) wait `retry-after`, or until `x-ratelimit-reset` + 1 s,
- *                       or 60 s when GitHub names no time; at most rateLimitRetries times, and only when that wait
- *                       is ≤ maxRetryAfterSeconds: a longer one is the state machine's to decide
- *   5xx, network error, timeout (and any 4xx GitHub does not use for an answer): wait (n + 1)² s before retry
- *                       n + 1, at most serverErrorRetries times
- *   anything else       fails as it came
+ * - a write from a read-only client (`stepscale plan`) is refused before anything is sent (creating an App's
+ *   installation token is not a write);
+ * - each attempt: write pacing (writes only), then a concurrency slot, then the request, bounded by
+ *   attemptTimeoutMs; a JSON answer whose body does not parse is a failure;
+ * - rate limited (rateLimitOf, github-errors.ts): wait `retry-after`, else until `x-ratelimit-reset` + 1 s,
+ *   else 60 s; at most rateLimitRetries times, and only when the wait is ≤ maxRetryAfterSeconds (a longer one
+ *   is the state machine's to decide);
+ * - a 5xx, network failure or timeout (or a 4xx GitHub does not answer with): wait (n + 1)² s before retry
+ *   n + 1, at most serverErrorRetries times;
+ * - anything else fails as it came.
  *
- * A JSON answer whose body does not parse fails too (Octokit would hand the text on as the data).
- * Retry waits are `retryAfterBaseValue` ms per second, so tests can shrink them. Conditional requests
- * (github-conditional.ts) sit outside this hook: a 304 is an answer, never retried.
+ * Waits are `retryAfterBaseValue` ms per second, so tests can shrink them. Conditional requests
+ * (github-conditional.ts) wrap this hook: a 304 is their answer and never meets the retries.
  */
 import type { Octokit } from '@octokit/core';
 import pLimit from 'p-limit';
@@ -168,8 +169,8 @@ function writePacing(minIntervalMs: number, sleep: (ms: number) => Promise<void>
 /**
  * Octokit hands on the raw text of a JSON answer that does not parse as if it were the data, and the code
  * reading it then fails with a TypeError far from the cause (or, worse, reads nothing from it). Such an answer
- * is a failure, which toGitHubError names GitHubUnavailableError. Not retried here: a truncated page is as
- * likely to come back truncated; the state machine retries the task.
+ * is a failure, which toGitHubError names GitHubUnavailableError. It is not an HTTP failure, so the client
+ * does not retry it: the task fails that repository, as for an outage the client gave up on.
  */
 function failIfMalformedJson(
   response: { status: number; data: unknown; headers: Record<string, unknown> },
@@ -184,7 +185,7 @@ function failIfMalformedJson(
   }
 }
 
-/** `POST /app/installations/{installation_id}/access_tokens`: changes nothing, so a read-only client may send it. */
+/** `POST /app/installations/{installation_id}/access_tokens` changes nothing: a read-only client may send it. */
 function isTokenCreation(path: string): boolean {
   return /^\/app\/installations\/[^/]+\/access_tokens$/.test(path);
 }
