@@ -4,13 +4,14 @@
  * (requests.ts); GitHub's also pays for conditional requests, the primary and secondary rate limits and
  * injected read failures, as the production client would.
  */
+
+import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
 import {
   GitHubNotFoundError,
   GitHubRateLimitError,
   GitHubRequestError,
   GitHubUnavailableError,
-} from '../../functions/adapters/github-errors.ts';
-import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
+} from '../../functions/errors.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
 import type {
   GitHubPort,
