@@ -6,6 +6,7 @@
 import pLimit from 'p-limit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
+import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { GitHubRateLimitError } from '../functions/errors.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import type { StateStore } from '../functions/ports/state-store.ts';
@@ -16,7 +17,6 @@ import {
   type RecordedRequest,
   startGitHubStandin,
 } from '../local/github-standin/server.ts';
-import { MemoryStateStore } from '../local/state/memory-state-store.ts';
 import { GitHubState } from '../local/world/github.ts';
 
 const token = 'conditional-token';

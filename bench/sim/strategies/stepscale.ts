@@ -6,13 +6,13 @@
  * lets the world go on while it waits (instances boot, jobs start).
  */
 
+import { MemoryStateStore } from '../../../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../../functions/adapters/memory-write-budget.ts';
 import { scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
 import { runCycle } from '../../../local/cycle-runner.ts';
-import { MemoryStateStore } from '../../../local/state/memory-state-store.ts';
 import { CountingLog } from '../counting-log.ts';
 import { ExecutionLogMeter } from '../execution-log.ts';
 import { emptyCounts, type RequestCounts } from '../requests.ts';
