@@ -217,6 +217,7 @@ export function worldOf(workload: Workload, seed: number): World {
     repositories: Array.from({ length: workload.repositories }, (_, index) => repositoryName(index)),
     bootSeconds: () => workload.bootSeconds,
     spotFailureRate: workload.spotFailureRate,
+    webhooks: workload.webhooks,
     timing: {
       pickupSeconds: workload.pickupSeconds,
       configPollSeconds: workload.configPollSeconds,
