@@ -4,6 +4,8 @@
  * redelivery; and the workload block that sets them (bench/sim/workload.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { SimGitHub, SimWebhooks } from '../bench/sim/ports.ts';
+import { RequestMeter } from '../bench/sim/requests.ts';
 import { parseWorkload } from '../bench/sim/workload.ts';
 import {
   redeliveryWindowMs,
@@ -190,6 +192,36 @@ describe('Class: Webhooks', () => {
     hook.unsubscribe();
     world.advanceTo(10_000);
     expect(received).toEqual([]);
+  });
+});
+
+describe('Class: SimWebhooks', () => {
+  it('pushes deliveries for free and meters the App endpoints: a list page per 100 attempts, a POST per redelivery', async () => {
+    // Prepare
+    const world = worldWith({ lossRate: 0.3 }, 5);
+    const meter = new RequestMeter(() => world.nowMs);
+    const github = new SimGitHub(world, meter, { conditional: false, hourlyLimit: 15_000 });
+    const received: WebhookDelivery[] = [];
+    const hook = new SimWebhooks(world, github).subscribe((delivery) => received.push(delivery));
+    for (let i = 0; i < 150; i += 1)
+      world.addRun({ repo: 'repo-a', jobs: [{ labels: ['self-hosted'], durationMs: 1 }] });
+    world.advanceTo(10_000);
+    expect(meter.totals.total).toBe(0);
+    // Act
+    const records = await hook.listDeliveries();
+    const failed = records.filter((r) => r.status === 'failed');
+    await hook.redeliver(failed[0]?.id ?? 0);
+    const one = await hook.getDelivery(records[0]?.id ?? 0);
+    // Assess
+    expect(records).toHaveLength(150);
+    expect(received).toHaveLength(150 - failed.length);
+    expect(meter.byEndpoint).toEqual({
+      'GET /app/hook/deliveries': 2,
+      'POST /app/hook/deliveries/{delivery_id}/attempts': 1,
+      'GET /app/hook/deliveries/{delivery_id}': 1,
+    });
+    expect(one?.payload.action).toBe('queued');
+    await expect(hook.redeliver(12_345)).rejects.toThrow(WebhookError);
   });
 });
 
