@@ -146,18 +146,19 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
   await strategy.start?.(context);
   let next = strategy.firstTickMs;
+  let lastTickMs = Number.NaN;
   let ticksAtThisMs = 0;
   for (;;) {
     world.advanceTo(Math.min(next, wakeAt, endMs), () => wakeAt <= world.nowMs);
     const woken = wakeAt <= world.nowMs;
     if (!woken && next >= endMs) break;
     wakeAt = Number.POSITIVE_INFINITY;
-    const tickedAt = world.nowMs;
+    ticksAtThisMs = world.nowMs === lastTickMs ? ticksAtThisMs + 1 : 0;
+    lastTickMs = world.nowMs;
+    if (ticksAtThisMs > 10_000) throw new Error(`${strategy.name} keeps being woken at ${world.nowMs} ms`);
     const due = await strategy.tick(context);
     // Pushed to during its own tick (time passed in it): tick again at once, without letting time pass.
     next = wakeAt <= world.nowMs ? world.nowMs : Math.max(due, world.nowMs + 1);
-    ticksAtThisMs = world.nowMs === tickedAt ? ticksAtThisMs + 1 : 0;
-    if (ticksAtThisMs > 10_000) throw new Error(`${strategy.name} keeps being woken at ${world.nowMs} ms`);
   }
   world.advanceTo(endMs);
 
