@@ -291,11 +291,15 @@ export class TfRunnerStrategy implements Strategy {
       if (!minutesAgo(instance, this.settings.minimumRunningTimeMinutes)) continue;
       // Re-read right before removing (the listing may be stale), deregister, then terminate.
       let busy = false;
+      let gone = false;
       for (const registration of own) {
-        busy = ((await github.getRunner(registration.id))?.busy ?? false) || busy;
+        const fresh = await github.getRunner(registration.id);
+        // Not found counts as not busy; its DELETE then answers 404, so the instance is left alone.
+        gone = gone || fresh === undefined;
+        busy = (fresh?.busy ?? false) || busy;
         await this.pass(assumedLatency.githubGetMs);
       }
-      if (busy) continue;
+      if (busy || gone) continue;
       let deregistered = true;
       for (const registration of own) {
         await this.writeSlot();
