@@ -29,7 +29,7 @@ function setup(ec2: FakeEc2, runnerConfigs?: RunnerConfigStore) {
     fleet: ec2.fleetFor(base.deps.config),
     ...(runnerConfigs ? { runnerConfigs } : {}),
   };
-  return { deps, github: base.github };
+  return { deps, github: base.github, clock: base.clock };
 }
 
 const createFleetInputs = (ec2: FakeEc2): CreateFleetCommandInput[] =>
@@ -135,7 +135,7 @@ describe('AWS faults through the state machine', () => {
     ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
     ssm.on(DeleteParameterCommand).resolves({});
     const ec2 = new FakeEc2();
-    const { deps } = setup(
+    const { deps, clock } = setup(
       ec2,
       createSsmRunnerConfigStore({
         client: ssmClient,
@@ -151,11 +151,43 @@ describe('AWS faults through the state machine', () => {
     expect(first.output.registration).toMatchObject({ registered: 4, failed: 1, queue: [] });
     expect(ec2.live()).toHaveLength(4);
     expect([...ec2.instances.values()].filter((instance) => instance.state === 'terminated')).toHaveLength(1);
-    // No demand is lost: the next cycle sees 4 booting for 5 queued and launches the fifth.
+    // No demand is lost: the next cycle sees 4 booting for 5 queued and launches the fifth. (One within a
+    // minute would still count the terminated one as a launch EC2 may not list yet: core/recent-launches.ts.)
+    clock.advance(60);
     const second = await runCycle({ deps, cycleId: 'c-2' });
     expect(second.output.plan).toMatchObject({ launches: [{ pool: 'linux-x64', count: 1 }] });
     expect(second.output.scaleUp).toMatchObject({ launched: 1 });
     expect(second.output.registration).toMatchObject({ registered: 1, failed: 0 });
     expect(ec2.live()).toHaveLength(5);
+  });
+
+  it('retries Decide when SSM throttles listing the runner configs (the error is named, so the ASL retries it)', async () => {
+    // Prepare: the first GetParametersByPath is throttled (past the SDK's retries), then SSM answers.
+    const ssmClient = new SSMClient({ region: 'eu-west-1' });
+    const ssm = mockClient(ssmClient);
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    ssm.on(GetParametersByPathCommand).rejectsOnce(throttled).resolves({ Parameters: [] });
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    const ec2 = new FakeEc2();
+    const { deps } = setup(
+      ec2,
+      createSsmRunnerConfigStore({
+        client: ssmClient,
+        stack: 'stepscale',
+        instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
+      }),
+    );
+    // Act
+    const result = await runCycle({ deps, cycleId: 'c-ssm-throttled' });
+    // Assess: one retry of Decide, and the cycle acts on the demand as if nothing had happened.
+    expect(result.status).toBe('SUCCEEDED');
+    const retries = retriesOf(result, 'Decide');
+    expect(retries).toHaveLength(1);
+    expect(result.output.scaleUp).toMatchObject({ launched: 5, missing: 0 });
+    expect(result.output.registration).toMatchObject({ registered: 5, failed: 0 });
   });
 });

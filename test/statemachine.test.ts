@@ -1,9 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import * as awsErrors from '../functions/adapters/aws-errors.ts';
-import { StateStoreUnavailableError } from '../functions/adapters/dynamodb-state-store.ts';
-import * as githubErrors from '../functions/adapters/github-errors.ts';
 import * as stepscaleErrors from '../functions/errors.ts';
 import { StepscaleError } from '../functions/errors.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
@@ -71,7 +68,7 @@ describe('statemachine/scaling-cycle.asl.json', () => {
   it('retries and catches only error names that Step Functions, Lambda or stepscale actually raise', async () => {
     // A misspelt or renamed error in ErrorEquals fails silently in AWS: the retry just never happens.
     const named = new Set(
-      Object.values({ ...githubErrors, ...awsErrors, ...stepscaleErrors, StateStoreUnavailableError })
+      Object.values(stepscaleErrors)
         .filter((value) => typeof value === 'function' && value.prototype instanceof StepscaleError)
         .map((value) => (value as { name: string }).name),
     );
@@ -358,5 +355,68 @@ describe('a cycle that meets the scaling lease held', () => {
       .map((event) => event.state.name);
     expect(entered).not.toContain('FirstLeaseWait');
     expect(result.output.lease).toBeUndefined();
+  });
+});
+
+describe('a scheduled and a webhook cycle at once', () => {
+  it('both have their demand launched for, once: the later one waits for the lease and decides again', async () => {
+    // Prepare: jobs queued in two repositories; a webhook names `web` while the scheduled cycle is launching.
+    const github = new FakeGitHub();
+    github.jobsByRepo.set('api', queuedJobs(3));
+    const { deps, fleet } = testDeps({ github });
+    let releaseScheduled: () => void = () => {};
+    const scheduledLaunching = new Promise<void>((resolve) => {
+      releaseScheduled = resolve;
+    });
+    let scheduledDecided: () => void = () => {};
+    const decided = new Promise<void>((resolve) => {
+      scheduledDecided = resolve;
+    });
+    const decides: string[] = [];
+    // Act
+    const scheduled = runCycle({
+      deps,
+      cycleId: 'scheduled',
+      wrapTask: (task, handler) => async (input) => {
+        const output = await handler(input);
+        if (task === 'Decide') {
+          decides.push('scheduled');
+          scheduledDecided();
+          await scheduledLaunching; // ScaleUp, ScaleDown and the lease release come later
+        }
+        return output;
+      },
+    });
+    await decided;
+    // The webhook's job is queued after the scheduled cycle listed `web` (it saw nothing there).
+    github.jobsByRepo.set(
+      'web',
+      queuedJobs(2).map((job) => ({ ...job, id: job.id + 100 })),
+    );
+    const webhook = runCycle({
+      deps,
+      cycleId: 'webhook-d1',
+      targets: { repositories: ['web'] },
+      waitMs: { WaitForLease: 5 },
+      wrapTask: (task, handler) => async (input) => {
+        const output = (await handler(input)) as { leaseHeldBy?: string };
+        if (task === 'Decide') {
+          decides.push(output.leaseHeldBy ? 'webhook (held)' : 'webhook');
+          if (output.leaseHeldBy) releaseScheduled();
+        }
+        return output;
+      },
+    });
+    const [first, second] = await Promise.all([scheduled, webhook]);
+    // Assess
+    expect(first.status).toBe('SUCCEEDED');
+    expect(second.status).toBe('SUCCEEDED');
+    expect(decides[0]).toBe('scheduled');
+    expect(decides).toContain('webhook (held)');
+    expect(decides.at(-1)).toBe('webhook');
+    expect(first.output.scaleUp).toMatchObject({ launched: 3 });
+    // The webhook cycle counts the scheduled cycle's three as booting: it launches only for `web`.
+    expect(second.output.scaleUp).toMatchObject({ launched: 2 });
+    expect(fleet.live()).toHaveLength(5);
   });
 });

@@ -220,6 +220,8 @@ export class TfRunnerStrategy implements Strategy {
           labels: pool.labels,
           runnerGroup: pool.runnerGroup,
         });
+        // A name registered already (409) has no config to hand out: its source counts that as a failure.
+        if (jit.alreadyRegistered) throw new Error(`runner for ${instanceId} already registered`);
         this.runnerIdOf.set(instanceId, jit.runnerId);
         meter.record('ec2:CreateTags', 'aws');
         await this.pass(assumedLatency.awsCallMs);
