@@ -96,7 +96,14 @@ export class ArcListenerStrategy implements Strategy {
     replicas: number;
     patchId: number;
   }[] = [];
-  private readonly counts = { messages: 0, emptyPolls: 0, created: 0, relaunches: 0, deletedIdle: 0 };
+  private readonly counts = {
+    messages: 0,
+    emptyPolls: 0,
+    created: 0,
+    relaunches: 0,
+    deletedIdle: 0,
+    failedReconciles: 0,
+  };
 
   constructor(private readonly settings: Partial<typeof arcDefaults> = {}) {}
 
@@ -121,7 +128,7 @@ export class ArcListenerStrategy implements Strategy {
       this.sets.push(set);
       // The session's own statistics decide first (listener.Run).
       const first = set.session.statistics().totalAssignedJobs;
-      this.timers.at(context.world.nowMs, () => void this.decide(set, first, 'session'));
+      this.timers.at(context.world.nowMs, () => this.failSoftly(this.decide(set, first, 'session')));
       this.startPoll(set);
     }
   }
@@ -135,7 +142,7 @@ export class ArcListenerStrategy implements Strategy {
         if (message.jobsStarted.length > 0 || message.jobsCompleted.length > 0)
           set.scaler.jobsStartedOrCompleted();
         this.startPoll(set);
-        await this.decide(set, message.statistics.totalAssignedJobs, 'message');
+        await this.failSoftly(this.decide(set, message.statistics.totalAssignedJobs, 'message'));
       }
     }
     await this.timers.runDue(() => context.world.nowMs);
@@ -157,7 +164,7 @@ export class ArcListenerStrategy implements Strategy {
       this.counts.emptyPolls += 1;
       set.session?.pollReturnedEmpty();
       this.startPoll(set);
-      void this.decide(set, 0, 'empty-poll');
+      this.failSoftly(this.decide(set, 0, 'empty-poll'));
     });
   }
 
@@ -196,7 +203,7 @@ export class ArcListenerStrategy implements Strategy {
         const afterMs = (this.settings.relaunchAfterSeconds ?? arcDefaults.relaunchAfterSeconds) * 1000;
         this.timers.at(world.nowMs + afterMs, () => {
           this.counts.relaunches += 1;
-          void this.reconcile(set, -1);
+          this.failSoftly(this.reconcile(set, -1));
         });
       }
       return;
@@ -214,6 +221,13 @@ export class ArcListenerStrategy implements Strategy {
       this.counts.deletedIdle += 1;
       surplus -= 1;
     }
+  }
+
+  /** A failed reconcile is logged and tried again with the next decision (the controller requeues it). */
+  private failSoftly(work: Promise<void>): Promise<void> {
+    return work.catch(() => {
+      this.counts.failedReconciles += 1;
+    });
   }
 
   private required(): StrategyContext {
