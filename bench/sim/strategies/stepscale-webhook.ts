@@ -11,6 +11,7 @@
  */
 
 import { sign } from '@octokit/webhooks-methods';
+import { readHeldPools } from '../../../functions/handlers/held-pools.ts';
 import type { CycleStartRequest } from '../../../functions/ports/cycle-starter.ts';
 import { createWebhookReceiver } from '../../../functions/webhook/receiver.ts';
 import type { WebhookDelivery } from '../../../local/world/webhooks.ts';
@@ -93,6 +94,8 @@ export class StepscaleWebhookStrategy extends StepscaleStrategy {
           return 'started';
         },
       },
+      heldPools: () =>
+        readHeldPools(deps.stateStore, deps.now(), 2 * context.config.collection.cycleIntervalSeconds),
       log: this.engine.functionLog.log,
       now: deps.now,
       newId: () => `claim-${++claims}`,
