@@ -33,6 +33,8 @@ describe('npm start: the demo scenario through the real state machine', () => {
       booting: 0,
       orphaned: 0,
       launch: 5,
+      start: [],
+      prepare: 0,
       terminate: 0,
       unregistered: 0,
     });

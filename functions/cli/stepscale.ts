@@ -84,7 +84,9 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
     ...(caBundle ? { caBundle } : {}),
     readOnly: true,
   });
-  const lister = values['no-ec2'] ? noInstances : createEc2InstanceLister(new EC2Client({}), config.stack);
+  const lister = values['no-ec2']
+    ? noInstances
+    : createEc2InstanceLister(new EC2Client({}), config.stack, config.pools);
   const deps = {
     config,
     policy: scalingPolicyOf(config),
