@@ -47,7 +47,7 @@ const aslText = await readFile(definitionPath, 'utf8');
 const resources: Record<string, Json> = template.Resources;
 const allFunctions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
 /** Functions that are no Task of the scaling cycle. */
-const standaloneFunctions = ['WebhookFunction'];
+const standaloneFunctions = ['WebhookFunction', 'RedeliverWebhooksFunction'];
 const functions = allFunctions.filter(([id]) => !standaloneFunctions.includes(id));
 const stateMachine: Json = Object.values(resources).find((r) => r.Type === 'AWS::Serverless::StateMachine');
 const taskNames = Object.keys(taskHandlers) as (keyof typeof taskHandlers)[];
@@ -423,6 +423,7 @@ describe('template.yaml: the webhook receiver', () => {
     const webhookResources = Object.entries(resources)
       .filter(([id]) => id.startsWith('Webhook'))
       .map(([id, resource]) => [id, resource.Condition]);
+    expect(resources.RedeliverWebhooksFunction.Condition).toBe('WebhooksEnabled');
     expect(webhookResources.map(([id]) => id).sort()).toEqual([
       'WebhookFunction',
       'WebhookFunctionUrl',
