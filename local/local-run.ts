@@ -12,14 +12,14 @@ import { poolTable } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
+import { TraceFormatter } from '../functions/observability/cycle-trace.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
-import { type CycleRunResult, runCycle } from './cycle-runner.ts';
+import { type CycleRunResult, runCycle, toCycleEvent } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
 import { loadScenario, type Scenario } from './scenario.ts';
 import { Narration, worldForScenario } from './scenario-world.ts';
 import { MemoryStateStore } from './state/memory-state-store.ts';
-import { TraceFormatter } from './trace.ts';
 import type { MemoryFleet } from './world/fleet.ts';
 import type { GitHubState } from './world/github.ts';
 import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';
@@ -113,7 +113,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         deps,
         cycleId,
         onEvent: (event) => {
-          const line = trace.format(event);
+          const cycleEvent = toCycleEvent(event);
+          const line = cycleEvent && trace.format(cycleEvent);
           if (line) print(line);
           // What the world did while the registrations waited for their write slots.
           if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
