@@ -14,7 +14,7 @@ import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { TraceFormatter } from '../functions/observability/cycle-trace.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
-import { type CycleRunResult, runCycle, toCycleEvent } from './cycle-runner.ts';
+import { type CycleRunOptions, type CycleRunResult, runCycle, toCycleEvent } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
 import { loadScenario, type Scenario } from './scenario.ts';
@@ -32,6 +32,16 @@ export interface LocalRunOptions {
   readonly log?: Log;
   /** Inject transient GitHub and EC2 failures (local/faults.ts); the result must not change. */
   readonly faults?: boolean;
+  /** Looks into each cycle's run (scripts/record-executions.ts records them as AWS would). */
+  readonly tap?: (cycle: CycleTap) => Pick<CycleRunOptions, 'wrapTask' | 'onEvent'>;
+}
+
+export interface CycleTap {
+  /** 0 for the first cycle. */
+  readonly index: number;
+  readonly cycleId: string;
+  /** The world's (virtual) clock. */
+  readonly now: () => Date;
 }
 
 export interface LocalRunResult {
@@ -109,10 +119,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       print('');
       print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
       const trace = new TraceFormatter();
+      const tap = options.tap?.({ index, cycleId, now: clock.now });
       const result = await runCycle({
         deps,
         cycleId,
+        ...(tap?.wrapTask ? { wrapTask: tap.wrapTask } : {}),
         onEvent: (event) => {
+          tap?.onEvent?.(event);
           const cycleEvent = toCycleEvent(event);
           const line = cycleEvent && trace.format(cycleEvent);
           if (line) print(line);
