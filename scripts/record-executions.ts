@@ -1,13 +1,14 @@
 /**
  * `npx tsx scripts/record-executions.ts`: records the fixtures the CLI's tests read (test/fixtures/executions/)
- * from real runs of the ASL with the real handlers on the embedded executor — `npm start`'s demo scenario,
- * three cycles, and its first cycle again under failures (ListRepositories retried twice, one repository batch
- * failing and caught inside the Map, ScaleUp throttled through all its retries and caught, so the cycle ends
- * in ScalingActionsFailed) — written as AWS records them (test/support/aws-history.ts): each execution's
- * GetExecutionHistory events (STANDARD) and its CloudWatch Logs records (EXPRESS).
+ * from a real run of the ASL with the real handlers on the embedded executor — `npm start`'s demo scenario, its
+ * second cycle under failures (ListRepositories retried twice, one repository batch failing and caught inside
+ * the Map, ScaleUp throttled through all its retries and caught, so the cycle ends in ScalingActionsFailed) —
+ * written as AWS records them (test/support/aws-history.ts): each execution's GetExecutionHistory events
+ * (STANDARD) and its CloudWatch Logs records (EXPRESS).
  */
 import '../local/polyfills.ts';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { taskHandlers } from '../functions/handlers/index.ts';
 import { loadDefinition } from '../functions/statemachine-definition.ts';
@@ -54,86 +55,82 @@ const definition = await loadDefinition({
   ...Object.fromEntries(Object.keys(taskHandlers).map((task) => [`${task}FunctionArn`, functionArn(task)])),
 });
 
-async function record(
-  recordings: Recording[],
-  inject?: (
-    task: string,
-    handler: (input: unknown) => Promise<unknown>,
-  ) => (input: unknown) => Promise<unknown>,
-) {
-  const result = await runLocal({
-    scenarioPath: demo,
-    print: () => undefined,
-    tap: ({ index, now }) => {
-      const recording = recordings[index];
-      if (!recording) return {};
-      // The Scheduler starts an execution a little after the scheduled time.
-      const recorder = new ExecutionRecorder({
-        functionArn,
-        definition,
-        startAt: now().getTime() + 41,
-        virtualNow: () => now().getTime(),
-      });
-      recording.recorder = recorder;
-      return {
-        wrapTask: (task, handler) =>
-          recorder.wrapTask(
-            task,
-            inject ? inject(task, handler as (input: unknown) => Promise<unknown>) : handler,
-          ),
-        onEvent: recorder.onEvent,
-      };
-    },
-  });
-  result.cycles.forEach((cycle, index) => {
-    const recording = recordings[index];
-    if (recording) recording.status = cycle.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
-  });
-}
-
-const demoCycles: Recording[] = [
+const recordings: Recording[] = [
   {
-    file: 'demo-cycle-1.json',
-    comment: "npm start's demo, cycle 1: queued jobs in both pools, launches and registrations",
+    file: 'cycle-1.json',
+    comment: "npm start's demo at +0 s: queued jobs in both pools, launches and paced registrations",
     names: names[0],
   },
   {
-    file: 'demo-cycle-2.json',
-    comment: "npm start's demo, cycle 2: a burst clamped at a pool's maxRunners",
+    file: 'cycle-2-failed.json',
+    comment:
+      "npm start's demo with a cycle added at +60 s, under failures: ListRepositories fails twice (GitHubUnavailableError, retried), one repository batch fails (GitHubAuthError, caught in the Map: scale-down held), ScaleUp is throttled on every attempt (FleetThrottledError, retried 4 times, caught); the execution fails with ScalingActionsFailed",
     names: names[1],
   },
   {
-    file: 'demo-cycle-3.json',
-    comment:
-      "npm start's demo, cycle 3: idle runners of a cancelled run removed, a pool topped up to minIdle",
+    file: 'cycle-3.json',
+    comment: "npm start's demo at +120 s: busy runners counted, a burst clamped at a pool's maxRunners",
     names: names[2],
   },
-];
-await record(demoCycles);
-
-const failed: Recording[] = [
   {
-    file: 'failed-cycle.json',
+    file: 'cycle-4.json',
     comment:
-      "npm start's demo, cycle 1 under failures: ListRepositories fails twice (GitHubUnavailableError, retried), one repository batch fails (GitHubAuthError, caught in the Map), ScaleUp is throttled on every attempt (FleetThrottledError, retried 4 times, caught); the execution fails with ScalingActionsFailed",
+      "npm start's demo at +480 s: idle runners of a cancelled run removed, a pool topped up to minIdle",
     names: names[3],
   },
 ];
+/** The demo with one more cycle, a minute in: the one recorded under failures. */
+const scenario = JSON.parse(await readFile(demo, 'utf8')) as { cycles: number[] };
+const scenarioPath = `${tmpdir()}/stepscale-record-executions.json`;
+await writeFile(scenarioPath, JSON.stringify({ ...scenario, cycles: [0, 60, 120, 480] }));
+
 let listings = 0;
 let batchFailed = false;
-await record(failed, (task, handler) => async (input) => {
-  if (task === 'ListRepositories' && listings++ < 2)
-    throw named('GitHubUnavailableError', 'GitHub answered 502');
-  if (task === 'CollectRepositoryJobs' && !batchFailed) {
-    batchFailed = true;
-    throw named('GitHubAuthError', 'GitHub refused the token (403 without rate-limit headers)');
-  }
-  if (task === 'ScaleUp') throw named('FleetThrottledError', 'CreateFleet: RequestLimitExceeded');
-  return handler(input);
+/** Cycle 2's failures, before the real handler runs. */
+const failing =
+  (task: string, handler: (input: unknown) => Promise<unknown>) =>
+  async (input: unknown): Promise<unknown> => {
+    if (task === 'ListRepositories' && listings++ < 2)
+      throw named('GitHubUnavailableError', 'GitHub answered 502');
+    if (task === 'CollectRepositoryJobs' && !batchFailed) {
+      batchFailed = true;
+      throw named('GitHubAuthError', 'GitHub refused the token (403 without rate-limit headers)');
+    }
+    if (task === 'ScaleUp') throw named('FleetThrottledError', 'CreateFleet: RequestLimitExceeded');
+    return handler(input);
+  };
+
+const result = await runLocal({
+  scenarioPath,
+  print: () => undefined,
+  tap: ({ index, now }) => {
+    const recording = recordings[index];
+    if (!recording) return {};
+    // The Scheduler starts an execution a little after the scheduled time.
+    const recorder = new ExecutionRecorder({
+      functionArn,
+      definition,
+      startAt: now().getTime() + 41,
+      virtualNow: () => now().getTime(),
+    });
+    recording.recorder = recorder;
+    return {
+      wrapTask: (task, handler) =>
+        recorder.wrapTask(
+          task,
+          index === 1 ? failing(task, handler as (input: unknown) => Promise<unknown>) : handler,
+        ),
+      onEvent: recorder.onEvent,
+    };
+  },
+});
+result.cycles.forEach((cycle, index) => {
+  const recording = recordings[index];
+  if (recording) recording.status = cycle.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
 });
 
 await mkdir(out, { recursive: true });
-for (const recording of [...demoCycles, ...failed]) {
+for (const recording of recordings) {
   const {
     recorder,
     names: [name, expressId],
@@ -146,6 +143,7 @@ for (const recording of [...demoCycles, ...failed]) {
   const fixture = {
     comment: `${recording.comment}. Recorded by scripts/record-executions.ts; do not edit.`,
     stateMachineArn: fixtureAccount.stateMachineArn,
+    logGroup: fixtureAccount.logGroup,
     name,
     status: recording.status,
     standard: { executionArn: standardArn, events: history },

@@ -38,6 +38,8 @@ interface Invocation {
   readonly input: unknown;
   output?: unknown;
   error?: { readonly name: string; readonly message: string };
+  /** The world's virtual time when the handler returned (registrations wait for write slots in it). */
+  virtualEnd?: number;
 }
 
 export interface RecorderOptions {
@@ -58,16 +60,17 @@ export const fixtureRoleArn =
 interface Sample {
   readonly event: LibEvent;
   readonly wall: number;
-  readonly virtual: number;
 }
 
 export class ExecutionRecorder {
   private readonly samples: Sample[] = [];
   private readonly invocations: Invocation[] = [];
   private readonly states: Map<string, StateDef>;
+  private readonly virtualStart: number;
 
   constructor(private readonly options: RecorderOptions) {
     this.states = new Map(flattenStates(options.definition));
+    this.virtualStart = options.virtualNow?.() ?? 0;
   }
 
   /** For runCycle's `wrapTask`: records each invocation's input and result or error. */
@@ -82,12 +85,14 @@ export class ExecutionRecorder {
       const { name, message } = error as Error;
       invocation.error = { name: name ?? 'Error', message: message ?? String(error) };
       throw error;
+    } finally {
+      invocation.virtualEnd = this.options.virtualNow?.();
     }
   };
 
   /** For runCycle's `onEvent`. */
   readonly onEvent = (event: LibEvent): void => {
-    this.samples.push({ event, wall: Date.now(), virtual: this.options.virtualNow?.() ?? 0 });
+    this.samples.push({ event, wall: Date.now() });
   };
 
   /** The execution's history as GetExecutionHistory returns it (oldest first). */
@@ -103,13 +108,12 @@ export class ExecutionRecorder {
     let delay = 0;
     const first = this.samples[0];
     let latest = this.options.startAt;
-    const timeOf = (sample: { wall: number; virtual: number }) => {
+    // Virtual time passes inside handlers: an event is as late as the last handler that returned before it.
+    let virtual = this.virtualStart;
+    const timeOf = (sample: Sample) => {
       latest = Math.max(
         latest,
-        this.options.startAt +
-          (sample.wall - (first?.wall ?? 0)) +
-          (sample.virtual - (first?.virtual ?? 0)) +
-          delay,
+        this.options.startAt + (sample.wall - (first?.wall ?? 0)) + (virtual - this.virtualStart) + delay,
       );
       return latest;
     };
@@ -123,8 +127,10 @@ export class ExecutionRecorder {
     const key = (index: number | undefined) => (index === undefined ? 'top' : `iteration#${index}`);
     /** When each context's current attempt was scheduled: on entering the state, after a retry's backoff. */
     const attemptStart = new Map<string, number>();
-    const attempt = (k: string, state: string, at: number, index: number | undefined) => {
+    const attempt = (k: string, state: string, sample: Sample, index: number | undefined) => {
       const invocation = this.take(used, state, index === undefined ? undefined : enteredInput.get(k));
+      if (invocation?.virtualEnd !== undefined) virtual = Math.max(virtual, invocation.virtualEnd);
+      const at = timeOf(sample);
       const from = Math.min(attemptStart.get(k) ?? at, at);
       // Lambda starts the function a few milliseconds after Step Functions schedules it.
       const startedAt = Math.min(from + 12, at);
@@ -211,7 +217,7 @@ export class ExecutionRecorder {
           break;
         case 'StateFailed':
           // A Fail state's failure is the execution's (ExecutionFailed); a Task's is a failed invocation.
-          if (event.state.type === 'Task') attempt(key(event.index), event.state.name, at, event.index);
+          if (event.state.type === 'Task') attempt(key(event.index), event.state.name, sample, event.index);
           break;
         case 'StateRetried': {
           const retrier = event.retry.retrier as {
@@ -234,7 +240,8 @@ export class ExecutionRecorder {
         case 'StateExited': {
           const k = key(event.index);
           const { name, type, output } = event.state;
-          if (type === 'Task' && !caught.has(k)) attempt(k, name, at, event.index);
+          if (type === 'Task' && !caught.has(k)) attempt(k, name, sample, event.index);
+          const at = timeOf(sample);
           caught.delete(k);
           if (type === 'Map') {
             emit('MapStateSucceeded', lastIterationEnd, at);
