@@ -6,6 +6,7 @@
  */
 import './polyfills.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
 import { poolTable } from '../functions/cli/table.ts';
@@ -19,7 +20,6 @@ import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
 import { loadScenario, type Scenario } from './scenario.ts';
 import { Narration, worldForScenario } from './scenario-world.ts';
-import { MemoryStateStore } from './state/memory-state-store.ts';
 import type { MemoryFleet } from './world/fleet.ts';
 import type { GitHubState } from './world/github.ts';
 import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';

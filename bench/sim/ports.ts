@@ -1,28 +1,39 @@
 /**
  * The production ports over the simulated world (local/world/world.ts): GitHubPort, FleetPort and
- * RunnerConfigStore. Strategies (the real cycle included) see nothing else. Each call is metered
- * (requests.ts); GitHub's also pays for conditional requests, the primary and secondary rate limits and
- * injected read failures, as the production client would.
+ * RunnerConfigStore; and what peers and fast paths use besides: an App's webhook (SimWebhooks: deliveries
+ * pushed, the App's list-deliveries and redeliver endpoints) and the Actions service of runner scale sets
+ * (SimActionsService, ARC's protocol). Strategies (the real cycle included) see nothing else. Each call is
+ * metered (requests.ts); GitHub's also pays for conditional requests, the primary and secondary rate limits
+ * and injected read failures, as the production client would.
  */
+
+import { normalizeLabels } from '../../functions/core/labels.ts';
+import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
 import {
   GitHubNotFoundError,
   GitHubRateLimitError,
   GitHubRequestError,
   GitHubUnavailableError,
-} from '../../functions/adapters/github-errors.ts';
-import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
+} from '../../functions/errors.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
 import type {
   GitHubPort,
   JitRegistration,
+  JitRunner,
   JitRunnerRequest,
   ListingObservation,
   RateLimit,
 } from '../../functions/ports/github.ts';
 import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/ports/runner-configs.ts';
 import { SecondaryLimits } from '../../local/github-standin/secondary-limits.ts';
-import type { RunnerRecord } from '../../local/world/github.ts';
+import type { JobRecord, RunnerRecord } from '../../local/world/github.ts';
 import { Rng } from '../../local/world/rng.ts';
+import type {
+  DeliveryRecord,
+  WebhookDelivery,
+  WebhookHook,
+  WebhookReceiver,
+} from '../../local/world/webhooks.ts';
 import type { World } from '../../local/world/world.ts';
 import { pages, type RequestMeter } from './requests.ts';
 
@@ -177,6 +188,15 @@ export class SimGitHub implements GitHubPort {
     };
   }
 
+  /**
+   * A request to an App endpoint outside GitHubPort (a webhook's deliveries): metered, and held to the same
+   * limits as the installation's requests (GitHub keeps a separate budget for App-level requests; counting
+   * them here is the conservative side).
+   */
+  appRequest(endpoint: string, method: 'GET' | 'POST'): void {
+    this.request(endpoint, method === 'GET' ? 'get' : 'write');
+  }
+
   /** One listing (all its pages); true when it had changed (answered 200). */
   private listing(key: string, endpoint: string, version: number, pageCount: number): boolean {
     const unchanged = this.options.conditional && this.seen.get(key) === version;
@@ -287,5 +307,316 @@ export class SimRunnerConfigs implements RunnerConfigStore {
   list(): Promise<StoredRunnerConfig[]> {
     this.meter.record('ssm:GetParametersByPath', 'aws');
     return this.world.runnerConfigs.list();
+  }
+}
+
+/**
+ * An App's webhook as a strategy sees it: `workflow_job` deliveries pushed to a receiver (free: GitHub sends
+ * them), and the App endpoints to list recent attempts and ask for redeliveries (metered GitHub requests).
+ */
+export class SimWebhooks {
+  constructor(
+    private readonly world: World,
+    private readonly github: SimGitHub,
+  ) {}
+
+  /** From now on every delivery that is not lost is handed to `receiver` at its delivery time. */
+  subscribe(receiver: WebhookReceiver): SimWebhookHook {
+    return new SimWebhookHook(this.world.webhooks.subscribe(receiver), this.github);
+  }
+}
+
+export class SimWebhookHook {
+  constructor(
+    private readonly hook: WebhookHook,
+    private readonly github: SimGitHub,
+  ) {}
+
+  /** `GET /app/hook/deliveries` (pages of 100) back to `sinceMs`: every attempt, `OK` or `failed`. */
+  async listDeliveries(sinceMs = 0): Promise<DeliveryRecord[]> {
+    const records = this.hook.deliveries(sinceMs);
+    for (let page = 0; page < pages(records.length); page += 1)
+      this.github.appRequest('GET /app/hook/deliveries', 'GET');
+    return records;
+  }
+
+  /** `GET /app/hook/deliveries/{delivery_id}`: one attempt with its payload. */
+  async getDelivery(id: number): Promise<WebhookDelivery | undefined> {
+    this.github.appRequest('GET /app/hook/deliveries/{delivery_id}', 'GET');
+    return this.hook.delivery(id);
+  }
+
+  /**
+   * `POST /app/hook/deliveries/{delivery_id}/attempts` (202): GitHub attempts it again after the usual delay,
+   * and that attempt can be lost too. Throws WebhookError for an unknown or too old delivery.
+   */
+  async redeliver(id: number): Promise<void> {
+    this.github.appRequest('POST /app/hook/deliveries/{delivery_id}/attempts', 'POST');
+    this.hook.redeliver(id);
+  }
+
+  unsubscribe(): void {
+    this.hook.unsubscribe();
+  }
+}
+
+/** What a scale set's statistics say (the Actions service sends them with every message). */
+export interface ScaleSetStatistics {
+  /** Jobs assigned to the scale set and not completed (queued for one of its runners, or running on one). */
+  readonly totalAssignedJobs: number;
+  readonly totalRunningJobs: number;
+  readonly totalRegisteredRunners: number;
+  readonly totalBusyRunners: number;
+  readonly totalIdleRunners: number;
+}
+
+/** One message from the scale set's queue: the job events since the previous one, and the statistics. */
+export interface ScaleSetMessage {
+  readonly messageId: number;
+  readonly jobsAssigned: readonly number[];
+  readonly jobsStarted: readonly { readonly jobId: number; readonly runnerName: string }[];
+  readonly jobsCompleted: readonly { readonly jobId: number; readonly result: string }[];
+  readonly statistics: ScaleSetStatistics;
+}
+
+export interface ScaleSetSpec {
+  readonly name: string;
+  /** Jobs whose labels this set covers (case-insensitively) are assigned to it (the first such set). */
+  readonly labels: readonly string[];
+  readonly runnerGroup: string;
+}
+
+export interface ActionsServiceOptions {
+  readonly seed: number;
+  /** From a job event to the listener's long poll returning it: uniform in [min, max] seconds. */
+  readonly latencySeconds?: { readonly min: number; readonly max: number };
+}
+
+interface ScaleSetState {
+  readonly id: number;
+  readonly spec: ScaleSetSpec;
+  readonly labels: readonly string[];
+  readonly onMessage: (message: ScaleSetMessage) => void;
+  /** Jobs assigned to it, and whether the listener has been told yet (only then do they count). */
+  readonly jobs: Map<number, { job: JobRecord; told: boolean }>;
+  readonly runnerIds: Set<number>;
+  /** The message being gathered for events at one virtual instant, and when the last one arrives. */
+  building?: {
+    eventMs: number;
+    assigned: number[];
+    started: ScaleSetMessage['jobsStarted'][number][];
+    completed: ScaleSetMessage['jobsCompleted'][number][];
+  };
+  lastArrivalMs: number;
+}
+
+/**
+ * The Actions service's side of runner scale sets (actions/scaleset; what ARC's listener talks to), over the
+ * world. Job events of a scale set's jobs — assigned (queued), started, completed — reach its listener as
+ * messages a latency after they happen (`latencySeconds`, default 0.2–1 s uniform, one draw per virtual
+ * instant, so a matrix's jobs come in one message); messages arrive in order; each carries the statistics as
+ * of its arrival, counting a job as assigned from the message that announced it until it completes. Every
+ * call is an Actions-service request (not REST): the long poll that returns a message, its acknowledgement,
+ * an empty long poll, a JIT config, a runner removal.
+ */
+export class SimActionsService {
+  private readonly sets: ScaleSetState[] = [];
+  private observing = false;
+  private nextMessageId = 1;
+  private readonly latency: { readonly min: number; readonly max: number };
+  private readonly rng: Rng;
+
+  constructor(
+    private readonly world: World,
+    private readonly meter: RequestMeter,
+    options: ActionsServiceOptions,
+  ) {
+    this.latency = options.latencySeconds ?? { min: 0.2, max: 1 };
+    this.rng = new Rng(options.seed).fork('actions-service');
+  }
+
+  /**
+   * Create the scale set and open its message session (two requests). Jobs of it already queued count from
+   * the session's first statistics on; later events come to `onMessage` as its long poll returns them.
+   */
+  openSession(spec: ScaleSetSpec, onMessage: (message: ScaleSetMessage) => void): ScaleSetSession {
+    this.meter.record('POST _apis/runtime/runnerscalesets', 'actions-service');
+    this.meter.record('POST _apis/runtime/runnerscalesets/{id}/sessions', 'actions-service');
+    const set: ScaleSetState = {
+      id: this.sets.length + 1,
+      spec,
+      labels: normalizeLabels(spec.labels),
+      onMessage,
+      jobs: new Map(),
+      runnerIds: new Set(),
+      lastArrivalMs: 0,
+    };
+    this.sets.push(set);
+    for (const job of this.world.github.allJobs()) {
+      if (job.status === 'queued' && this.setOf(job) === set) set.jobs.set(job.id, { job, told: true });
+    }
+    if (!this.observing) {
+      this.observing = true;
+      this.world.observe({ jobStatusChanged: (job, created) => this.jobChanged(job, created) });
+    }
+    return new ScaleSetSession(set.id, this.meter, {
+      statistics: () => this.statistics(set),
+      generateJitConfig: (name) => this.generateJitConfig(set, name),
+      removeRunner: (runnerId) => this.removeRunner(set, runnerId),
+    });
+  }
+
+  private setOf(job: JobRecord): ScaleSetState | undefined {
+    const wanted = normalizeLabels(job.labels);
+    if (wanted.length === 0) return undefined;
+    return this.sets.find((set) => wanted.every((label) => set.labels.includes(label)));
+  }
+
+  private jobChanged(job: JobRecord, created: boolean): void {
+    if (created) {
+      if (job.status !== 'queued') return;
+      const set = this.setOf(job);
+      if (!set) return;
+      set.jobs.set(job.id, { job, told: false });
+      this.gather(set).assigned.push(job.id);
+      return;
+    }
+    const set = this.sets.find((candidate) => candidate.jobs.has(job.id));
+    if (!set) return;
+    if (job.status === 'in_progress')
+      this.gather(set).started.push({ jobId: job.id, runnerName: job.runnerName ?? '' });
+    else if (job.status === 'completed')
+      this.gather(set).completed.push({ jobId: job.id, result: job.conclusion ?? 'success' });
+  }
+
+  /** The message for events at this instant: one latency draw per (scale set, instant), arrivals in order. */
+  private gather(set: ScaleSetState): NonNullable<ScaleSetState['building']> {
+    const now = this.world.nowMs;
+    if (set.building?.eventMs === now) return set.building;
+    const building = { eventMs: now, assigned: [], started: [], completed: [] };
+    set.building = building;
+    const draw = this.rng.fork(`${set.id}/${now}`);
+    const latencyMs = Math.round(draw.uniform(this.latency.min, this.latency.max) * 1000);
+    const arrivalMs = Math.max(now + latencyMs, set.lastArrivalMs);
+    set.lastArrivalMs = arrivalMs;
+    this.world.agenda.schedule(arrivalMs, () => this.arrive(set, building));
+    return building;
+  }
+
+  private arrive(set: ScaleSetState, built: NonNullable<ScaleSetState['building']>): void {
+    if (set.building === built) set.building = undefined;
+    for (const jobId of built.assigned) {
+      const entry = set.jobs.get(jobId);
+      if (entry) entry.told = true;
+    }
+    // The long poll that returns this message.
+    this.meter.record('GET {messageQueueUrl}', 'actions-service');
+    set.onMessage({
+      messageId: this.nextMessageId++,
+      jobsAssigned: built.assigned,
+      jobsStarted: built.started,
+      jobsCompleted: built.completed,
+      statistics: this.statistics(set),
+    });
+  }
+
+  private statistics(set: ScaleSetState): ScaleSetStatistics {
+    let assigned = 0;
+    let running = 0;
+    for (const [jobId, { job, told }] of set.jobs) {
+      if (job.status === 'completed') {
+        set.jobs.delete(jobId);
+        continue;
+      }
+      if (!told) continue;
+      assigned += 1;
+      if (job.status === 'in_progress') running += 1;
+    }
+    let registered = 0;
+    let busy = 0;
+    for (const runnerId of set.runnerIds) {
+      const runner = this.world.github.getRunner(runnerId);
+      if (!runner) {
+        set.runnerIds.delete(runnerId);
+        continue;
+      }
+      registered += 1;
+      if (runner.busy) busy += 1;
+    }
+    return {
+      totalAssignedJobs: assigned,
+      totalRunningJobs: running,
+      totalRegisteredRunners: registered,
+      totalBusyRunners: busy,
+      totalIdleRunners: registered - busy,
+    };
+  }
+
+  private generateJitConfig(set: ScaleSetState, name: string): JitRunner {
+    const { github } = this.world;
+    const group = github
+      .listRunnerGroups()
+      .find((candidate) => candidate.name.toLowerCase() === set.spec.runnerGroup.toLowerCase());
+    if (!group) throw new GitHubNotFoundError(`Runner group "${set.spec.runnerGroup}" does not exist`);
+    if (github.runnerByName(name)) throw new GitHubRequestError(`runner ${name} already exists (409)`, 409);
+    const runner = github.registerRunner({
+      name,
+      labels: set.spec.labels,
+      status: 'offline',
+      ephemeral: true,
+      runnerGroupId: group.id,
+    });
+    set.runnerIds.add(runner.id);
+    return { runnerId: runner.id, encodedJitConfig: `jit:${name}` };
+  }
+
+  /** False when the runner holds a job (the service refuses: JobStillRunning); true when gone. */
+  private removeRunner(set: ScaleSetState, runnerId: number): boolean {
+    const runner = this.world.github.getRunner(runnerId);
+    if (!runner) return true;
+    if (runner.busy) return false;
+    this.world.github.removeRunner(runnerId);
+    set.runnerIds.delete(runnerId);
+    return true;
+  }
+}
+
+/** A listener's session with one scale set: what ARC's listener and controller call, each call metered. */
+export class ScaleSetSession {
+  constructor(
+    readonly scaleSetId: number,
+    private readonly meter: RequestMeter,
+    private readonly service: {
+      statistics(): ScaleSetStatistics;
+      generateJitConfig(name: string): JitRunner;
+      removeRunner(runnerId: number): boolean;
+    },
+  ) {}
+
+  /** The statistics the session was opened with (and, later, as of now). */
+  statistics(): ScaleSetStatistics {
+    return this.service.statistics();
+  }
+
+  /** DELETE the message just handled (the acknowledgement; otherwise the next poll returns it again). */
+  acknowledge(_messageId: number): void {
+    this.meter.record('DELETE {messageQueueUrl}/{messageId}', 'actions-service');
+  }
+
+  /** A long poll that returned no message (202 after ~50 s). */
+  pollReturnedEmpty(): void {
+    this.meter.record('GET {messageQueueUrl}', 'actions-service');
+  }
+
+  /** `POST …/runnerscalesets/{id}/generatejitconfig`: registers the runner with the scale set's labels. */
+  async generateJitConfig(name: string): Promise<JitRunner> {
+    this.meter.record('POST _apis/runtime/runnerscalesets/{id}/generatejitconfig', 'actions-service');
+    return this.service.generateJitConfig(name);
+  }
+
+  /** `DELETE …/runners/{id}`: false when the runner holds a job (the service refuses). */
+  async removeRunner(runnerId: number): Promise<boolean> {
+    this.meter.record('DELETE _apis/distributedtask/pools/{id}/agents/{runnerId}', 'actions-service');
+    return this.service.removeRunner(runnerId);
   }
 }

@@ -20,6 +20,10 @@
  * GitHub's secondary limits (local/github-standin/secondary-limits.ts: 900 points a minute per endpoint,
  * writes a second apart) refuse a request with 403 and `retry-after` (counted as `secondaryLimited`); the
  * client waits as the production client does and sends it again.
+ *
+ * Requests to the Actions service (the runner scale-set protocol ARC's listener speaks: message long polls,
+ * acknowledgements, JIT configs from the scale set) are not REST requests and count against neither limit;
+ * they are counted apart (`actionsService`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -38,13 +42,31 @@ export interface RequestCounts {
   secondaryLimited: number;
   /** AWS API calls (EC2, SSM): not GitHub, but they take time in a task. */
   aws: number;
+  /** Requests to the Actions service (runner scale sets): not REST, outside both rate limits. */
+  actionsService: number;
 }
 
 export function emptyCounts(): RequestCounts {
-  return { total: 0, rateLimited: 0, notModified: 0, rejected: 0, writes: 0, secondaryLimited: 0, aws: 0 };
+  return {
+    total: 0,
+    rateLimited: 0,
+    notModified: 0,
+    rejected: 0,
+    writes: 0,
+    secondaryLimited: 0,
+    aws: 0,
+    actionsService: 0,
+  };
 }
 
-export type RequestKind = 'get' | 'not-modified' | 'write' | 'rejected' | 'secondary-limited' | 'aws';
+export type RequestKind =
+  | 'get'
+  | 'not-modified'
+  | 'write'
+  | 'rejected'
+  | 'secondary-limited'
+  | 'aws'
+  | 'actions-service';
 
 export class RequestMeter {
   readonly totals = emptyCounts();
@@ -89,6 +111,10 @@ export class RequestMeter {
 function add(counts: RequestCounts, kind: RequestKind, n: number): void {
   if (kind === 'aws') {
     counts.aws += n;
+    return;
+  }
+  if (kind === 'actions-service') {
+    counts.actionsService += n;
     return;
   }
   counts.total += n;

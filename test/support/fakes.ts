@@ -1,3 +1,4 @@
+import { MemoryStateStore } from '../../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../functions/adapters/memory-write-budget.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../../functions/config/config.ts';
@@ -11,7 +12,6 @@ import type {
   ListingObservation,
   RateLimit,
 } from '../../functions/ports/github.ts';
-import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
 import { MemoryFleet } from '../../local/world/fleet.ts';
 import { MemoryRunnerConfigStore } from '../../local/world/runner-configs.ts';
 import { ManualClock } from './manual-clock.ts';

@@ -1,5 +1,7 @@
+import { ArcListenerStrategy } from './arc-listener.ts';
 import { SeedBaselineStrategy } from './seed-baseline.ts';
 import { StepscaleStrategy } from './stepscale.ts';
+import { TfRunnerStrategy } from './tf-runner.ts';
 import type { Strategy } from './types.ts';
 
 /**
@@ -9,6 +11,8 @@ import type { Strategy } from './types.ts';
 export const strategies: Record<string, () => Strategy> = {
   'seed-baseline': () => new SeedBaselineStrategy(),
   stepscale: () => new StepscaleStrategy(),
+  'tf-runner': () => new TfRunnerStrategy(),
+  'arc-listener': () => new ArcListenerStrategy(),
 };
 
 export const strategyNames = Object.keys(strategies);
