@@ -81,7 +81,7 @@ function loadMachine(substitutions: Record<string, string>): Promise<LoadedMachi
  * from its start). The one path that reads it is pointed at the execution input's `startedAt`, which
  * {@link runCycle} sets to the deps' clock: the same value AWS would put there.
  */
-function withVirtualStartTime(definition: Record<string, unknown>): Record<string, unknown> {
+export function withVirtualStartTime(definition: Record<string, unknown>): Record<string, unknown> {
   const text = JSON.stringify(definition);
   if (!text.includes('"$$.Execution.StartTime"')) return definition;
   // A function, not a replacement string: in those `$$` stands for one `$`.
