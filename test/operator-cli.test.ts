@@ -189,6 +189,23 @@ describe('stepscale cycles', () => {
     expect(starts).toEqual(['2026-01-05T09:05:00.000Z', '2026-01-05T06:20:00.000Z']);
   });
 
+  it('says when the execution log lost an EXPRESS cycle’s end, and shows how far it got', async () => {
+    // Prepare: the 09:02 cycle's records after Decide never arrived.
+    const [, , cycle3] = recorded as RecordedExecution[];
+    const lost = new Set(cycle3?.express.records.slice(50).map((record) => record));
+    serveStepFunctions(sfn, { type: 'EXPRESS', executions: recorded });
+    serveExecutionLog(logs, {
+      logGroup: cycle1.logGroup,
+      records: () => allRecords().filter((record) => !lost.has(record)),
+    });
+    const { io, out } = cli();
+    // Act
+    expect(await main(['cycles'], io)).toBe(0);
+    // Assess
+    expect(rows(out())).toContain('2026-01-05 09:02:00 | — | UNKNOWN | linux-x64 | 3 | ? of 3 | –');
+    expect(out()).toContain('09:02:00 no end record in the execution log (delivery is best effort)');
+  });
+
   it('says which stack it looked for when none matches, and exits 1', async () => {
     serveStepFunctions(sfn, { type: 'STANDARD', executions: recorded });
     const { io, err } = cli();

@@ -188,6 +188,10 @@ export function cycleNotes(summary: CycleSummary): string[] {
     notes.push(
       `${when} execution ${summary.status}: ${summary.error}${summary.failedSteps.length > 0 || !summary.cause ? '' : ` — ${summary.cause}`}`,
     );
+  if (summary.status === 'UNKNOWN')
+    notes.push(
+      `${when} no end record in the execution log (delivery is best effort): how it ended is unknown`,
+    );
   if (summary.leaseHeldBy)
     notes.push(`${when} cycle ${summary.leaseHeldBy} held the scaling lease: nothing launched or removed`);
   if (summary.scaleDownHeld) notes.push(`${when} scale-down held: some repositories could not be read`);

@@ -21,12 +21,14 @@ export const locatorUsage = `  --stack NAME             the stack's state machin
   --state-machine ARN      the state machine itself, instead of --stack
   --log-group NAME         its execution log group, instead of its logging configuration (EXPRESS)`;
 
-export const executionOptions = {
+export const locatorOptions = {
   stack: { type: 'string' },
   'state-machine': { type: 'string' },
   'log-group': { type: 'string' },
-  since: { type: 'string' },
 } as const;
+
+/** Where to find the executions: the state machine, and for EXPRESS how far back to search its log. */
+export const executionOptions = { ...locatorOptions, since: { type: 'string' } } as const;
 
 const usage = `Usage: stepscale cycles [--last N] [--json] [--stack NAME | --state-machine ARN]
 

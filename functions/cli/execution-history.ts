@@ -288,7 +288,9 @@ export type ExecutionStatus =
   | 'FAILED'
   | 'TIMED_OUT'
   | 'ABORTED'
-  | 'PENDING_REDRIVE';
+  | 'PENDING_REDRIVE'
+  /** EXPRESS only: no end record in the execution log although an Express execution has long ended. */
+  | 'UNKNOWN';
 
 /** How an execution went, read from its trace events. */
 export interface ExecutionOutcome {

@@ -221,6 +221,9 @@ async function lastEvents(sfn: SFNClient, executionArn: string): Promise<Executi
 /** How far back the execution log is searched when no window is given: widened until enough is found. */
 export const searchWindowsMs = [15 * 60_000, 3 * 3_600_000, 24 * 3_600_000, 7 * 24 * 3_600_000];
 
+/** Express executions run 5 minutes at most; a minute more for the log to deliver the last records. */
+const expressLimitMs = 6 * 60_000;
+
 const endTypes = ['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted'];
 
 /** A JSON filter pattern matching records of any of these types. */
@@ -302,8 +305,13 @@ export function expressExecutions(logs: CloudWatchLogsClient, options: ExpressOp
           // Running, timed out or failed without a Fail state: its own records say how far it got.
           outcome = outcomeOf(translateHistory(await history(start.execution_arn)));
         }
+        // An Express execution lasts 5 minutes at most: without an end record by then, the log lost it.
+        const lost =
+          outcome.status === 'RUNNING' &&
+          options.now().getTime() - Number(start.event_timestamp) > expressLimitMs;
         recent.push({
           ...outcome,
+          ...(lost ? { status: 'UNKNOWN' as const } : {}),
           executionArn: start.execution_arn,
           name: executionName(start.execution_arn),
           input: parseData(start.details?.input),

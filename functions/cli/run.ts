@@ -18,7 +18,7 @@ import type { CycleEvent } from '../observability/cycle-trace.ts';
 import { TraceFormatter } from '../observability/cycle-trace.ts';
 import { type CliIo, type Command, nowFor, parseCommandArgs, sleepFor } from './command.ts';
 import { renderOutcome, summarizeCycle } from './cycle-summary.ts';
-import { executionOptions, locatorOf, locatorUsage } from './cycles.ts';
+import { locatorOf, locatorOptions, locatorUsage } from './cycles.ts';
 import {
   causeText,
   type ExecutionLogRecord,
@@ -58,7 +58,7 @@ export const runCommand: Command = {
     const { values } = parseCommandArgs(
       args,
       {
-        ...executionOptions,
+        ...locatorOptions,
         wait: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
