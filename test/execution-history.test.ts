@@ -19,6 +19,7 @@ import {
   translateHistory,
 } from '../functions/cli/execution-history.ts';
 import type { CycleEvent } from '../functions/observability/cycle-trace.ts';
+import { loadDefinition } from '../functions/statemachine-definition.ts';
 import { runCycle, type TraceEvent, toCycleEvent } from '../local/cycle-runner.ts';
 import { ExecutionRecorder } from './support/aws-history.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps } from './support/fakes.ts';
@@ -210,10 +211,9 @@ async function recordFailingCycle() {
   for (const repository of ['api', 'web', 'docs', 'infra', 'tools'])
     github.jobsByRepo.set(repository, queuedJobs(1));
   const { deps } = testDeps({ github });
-  const definition = (await import('../functions/statemachine-definition.ts')).loadDefinition;
   const recorder = new ExecutionRecorder({
     functionArn: lambdaArn,
-    definition: await definition({
+    definition: await loadDefinition({
       MapConcurrency: '4',
       ListRepositoriesFunctionArn: 'x',
       CollectRepositoryJobsFunctionArn: 'x',
