@@ -57,7 +57,11 @@ export interface WorkflowJobPayload {
     readonly started_at: string | null;
     readonly completed_at: string | null;
   };
-  readonly repository: { readonly name: string; readonly full_name: string };
+  readonly repository: {
+    readonly name: string;
+    readonly full_name: string;
+    readonly owner: { readonly login: string };
+  };
   readonly organization: { readonly login: string };
 }
 
@@ -187,7 +191,11 @@ export class Webhooks {
         started_at: action === 'in_progress' || action === 'completed' ? (job.startedAt ?? null) : null,
         completed_at: action === 'completed' ? (job.completedAt ?? null) : null,
       },
-      repository: { name: repo, full_name: `${this.options.org}/${repo}` },
+      repository: {
+        name: repo,
+        full_name: `${this.options.org}/${repo}`,
+        owner: { login: this.options.org },
+      },
       organization: { login: this.options.org },
     };
   }

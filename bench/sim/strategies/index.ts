@@ -1,6 +1,7 @@
 import { ArcListenerStrategy } from './arc-listener.ts';
 import { SeedBaselineStrategy } from './seed-baseline.ts';
 import { StepscaleStrategy } from './stepscale.ts';
+import { StepscaleWebhookStrategy } from './stepscale-webhook.ts';
 import { TfRunnerStrategy } from './tf-runner.ts';
 import type { Strategy } from './types.ts';
 
@@ -11,6 +12,7 @@ import type { Strategy } from './types.ts';
 export const strategies: Record<string, () => Strategy> = {
   'seed-baseline': () => new SeedBaselineStrategy(),
   stepscale: () => new StepscaleStrategy(),
+  'stepscale-webhook': () => new StepscaleWebhookStrategy(),
   'tf-runner': () => new TfRunnerStrategy(),
   'arc-listener': () => new ArcListenerStrategy(),
 };
