@@ -72,6 +72,8 @@ export interface SfnCycleResult {
 export interface SfnCycleOptions {
   readonly stateMachineArn: string;
   readonly cycleId: string;
+  /** The repositories a webhook-started cycle scans (none: the scheduled sweep). */
+  readonly targets?: readonly string[];
   /** The world's (virtual) time the cycle starts at. */
   readonly startedAt: Date;
   readonly executionName: string;
@@ -90,7 +92,7 @@ export async function runCycleOnSfn(client: SFNClient, options: SfnCycleOptions)
       name: options.executionName,
       input: JSON.stringify({
         cycleId: options.cycleId,
-        targets: { repositories: [] },
+        targets: { repositories: options.targets ?? [] },
         startedAt: options.startedAt.toISOString(),
       }),
     }),

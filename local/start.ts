@@ -1,5 +1,7 @@
-// `npm start [-- --scenario FILE] [--faults] [--sfn-endpoint URL [--lambda-port N]]`: watch stepscale scale a
-// local stand-in organization, cycle by cycle — on the embedded executor, or on Step Functions Local.
+// `npm start [-- --scenario FILE] [--faults] [--no-webhooks] [--sfn-endpoint URL [--lambda-port N]]`: watch
+// stepscale scale a local stand-in organization, cycle by cycle — on the embedded executor, or on Step Functions
+// Local. The stand-in sends signed workflow_job deliveries to the local receiver, whose cycles run between the
+// scheduled ones; --no-webhooks: the schedule alone.
 import './polyfills.ts';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -9,6 +11,7 @@ const { values } = parseArgs({
   options: {
     scenario: { type: 'string' },
     faults: { type: 'boolean', default: false },
+    'no-webhooks': { type: 'boolean', default: false },
     'sfn-endpoint': { type: 'string' },
     'lambda-port': { type: 'string' },
   },
@@ -25,6 +28,7 @@ try {
   const result = await runLocal({
     scenarioPath,
     faults: values.faults,
+    webhooks: !values['no-webhooks'],
     ...(endpoint ? { sfn: { endpoint, ...(lambdaPort ? { lambdaPort } : {}) } } : {}),
   });
   process.exitCode = result.cycles.every((cycle) => cycle.status === 'SUCCEEDED') ? 0 : 1;

@@ -108,6 +108,7 @@ interface CycleStateView {
     complete: boolean;
     failedRepositories: number;
     skippedRepositories?: number;
+    targeted?: boolean;
   };
   plan?: {
     launches: { count: number }[];
@@ -162,7 +163,9 @@ function describeOutput(state: string, output: unknown): string {
       const held = o.plan.leaseHeldBy
         ? ` (cycle ${o.plan.leaseHeldBy} holds the scaling lease: nothing changed)`
         : o.plan.scaleDownHeld
-          ? ' (scale-down held: incomplete collection)'
+          ? o.demand?.targeted
+            ? ' (removals left to the scheduled cycle: a targeted cycle sees part of the organization)'
+            : ' (scale-down held: incomplete collection)'
           : '';
       const budgets = o.plan.budgets;
       const capped =
