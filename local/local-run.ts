@@ -5,6 +5,7 @@
  * virtual time.
  */
 import './polyfills.ts';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
@@ -13,16 +14,24 @@ import { poolTable } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
+import { readHeldPools } from '../functions/handlers/held-pools.ts';
+import { type CycleEvent, TraceFormatter } from '../functions/observability/cycle-trace.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
-import { type CycleRunResult, runCycle } from './cycle-runner.ts';
+import type { CycleStartRequest } from '../functions/ports/cycle-starter.ts';
+import { createWebhookReceiver } from '../functions/webhook/receiver.ts';
+import { type CycleRunOptions, type CycleRunResult, runCycle, toCycleEvent } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
+import { type DeliveryAnswer, sendDelivery } from './github-standin/webhook-sender.ts';
+import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { loadScenario, type Scenario } from './scenario.ts';
 import { Narration, worldForScenario } from './scenario-world.ts';
-import { TraceFormatter } from './trace.ts';
+import { createLocalStateMachine, localSfnClient, runCycleOnSfn } from './sfn-local.ts';
+import { startWebhookReceiver } from './webhook-receiver-server.ts';
 import type { MemoryFleet } from './world/fleet.ts';
 import type { GitHubState } from './world/github.ts';
 import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';
+import type { WebhookDelivery } from './world/webhooks.ts';
 import type { World } from './world/world.ts';
 
 export interface LocalRunOptions {
@@ -32,10 +41,62 @@ export interface LocalRunOptions {
   readonly log?: Log;
   /** Inject transient GitHub and EC2 failures (local/faults.ts); the result must not change. */
   readonly faults?: boolean;
+  /** Looks into each cycle's run on the embedded executor (scripts/record-executions.ts records them as AWS would). */
+  readonly tap?: (cycle: CycleTap) => Pick<CycleRunOptions, 'wrapTask' | 'onEvent'>;
+  /** Run the cycles on Step Functions Local instead of the embedded executor (local/sfn-local.ts). */
+  readonly sfn?: SfnLocalOptions;
+  /**
+   * The webhook fast path (default on): the stand-in POSTs signed `workflow_job` deliveries to the receiver on a
+   * local port, and the cycles the receiver starts run between the scheduled ones. Off: the schedule alone.
+   */
+  readonly webhooks?: boolean;
+}
+
+export interface SfnLocalOptions {
+  /** Step Functions Local's endpoint, e.g. http://localhost:8083. */
+  readonly endpoint: string;
+  /** Where the Lambda endpoint listens for Step Functions Local's invocations (default 3001 on all addresses). */
+  readonly lambdaPort?: number;
+  readonly lambdaHost?: string;
+  /** A client of one's own (tests); by default one for `endpoint`. */
+  readonly client?: SFNClient;
+  /** Between polls of an execution's history. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** A cycle as either executor ran it. */
+export interface LocalCycleResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** The execution output, or the last state output seen before a failure. */
+  readonly output: Record<string, unknown>;
+  readonly error?: { readonly name: string; readonly cause: unknown };
+  readonly events: CycleEvent[];
+}
+
+interface CycleExecutor {
+  /** Printed before the first cycle. */
+  readonly description: string;
+  run(cycle: CycleTap & { onEvent: (event: CycleEvent) => void }): Promise<LocalCycleResult>;
+  close(): Promise<void>;
+}
+
+export interface CycleTap {
+  /** 0 for the first cycle. */
+  readonly index: number;
+  readonly cycleId: string;
+  /** A webhook-started cycle's repositories (none: a scheduled cycle). */
+  readonly targets?: readonly string[];
+  /** The world's (virtual) clock. */
+  readonly now: () => Date;
 }
 
 export interface LocalRunResult {
-  readonly cycles: CycleRunResult[];
+  /** The scheduled cycles, in order. */
+  readonly cycles: LocalCycleResult[];
+  /** The cycles webhook deliveries started, in order. */
+  readonly webhookCycles: LocalCycleResult[];
+  /** Every delivery the stand-in sent, and the receiver's answer. */
+  readonly deliveries: DeliveryAnswer[];
   readonly world: World;
   readonly fleet: MemoryFleet;
   readonly runnerConfigs: MemoryRunnerConfigStore;
@@ -45,6 +106,7 @@ export interface LocalRunResult {
 }
 
 const localToken = 'local-standin-token';
+const localWebhookSecret = 'local-webhook-secret';
 
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const print = options.print ?? ((line: string) => console.log(line));
@@ -93,6 +155,35 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       sleepUntil: async (at) => world.advanceTo(at.getTime() - startMs),
     };
 
+    const cycles: LocalCycleResult[] = [];
+    const webhookCycles: LocalCycleResult[] = [];
+    const deliveries: DeliveryAnswer[] = [];
+    const webhooks = options.webhooks ?? true;
+    const arrived: WebhookDelivery[] = [];
+    if (webhooks) world.webhooks.subscribe((delivery) => arrived.push(delivery));
+    const starts: CycleStartRequest[] = [];
+    let claims = 0;
+    const receiver = webhooks
+      ? await startWebhookReceiver(
+          createWebhookReceiver({
+            config,
+            secret: async () => localWebhookSecret,
+            deliveries: stateStore,
+            inbox: deps.webhookInbox,
+            cycles: {
+              start: async (request) => {
+                starts.push(request);
+                return 'started';
+              },
+            },
+            heldPools: () =>
+              readHeldPools(stateStore, clock.now(), 2 * config.collection.cycleIntervalSeconds),
+            log: deps.log,
+            now: clock.now,
+            newId: () => `local-claim-${++claims}`,
+          }),
+        )
+      : undefined;
     print(`stepscale local run — ${scenario.description}`);
     print(
       `GitHub stand-in at ${config.github.apiUrl} (org ${scenario.org}, ${scenario.repositories.length} repositories)`,
@@ -101,32 +192,81 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       `Pools: ${config.pools.map((p) => `${p.name} [${p.labels.join(',')}] max ${p.maxRunners}, minIdle ${p.minIdle}`).join('; ')}`,
     );
 
-    const cycles: CycleRunResult[] = [];
-    for (const [index, at] of scenario.cycles.entries()) {
-      world.advanceTo(at * 1000);
-      printHappenings(print, narration.drain());
-      const cycleId = clock.now().toISOString();
-      print('');
-      print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
+    const executor = options.sfn ? await sfnExecutor(options.sfn, deps) : embeddedExecutor(deps, options.tap);
+    const at = () => `+${((clock.now().getTime() - startMs) / 1000).toFixed(1)}s`;
+    /** Runs a cycle, printing its trace as it goes. */
+    const traced = (run: (onEvent: (event: CycleEvent) => void) => Promise<LocalCycleResult>) => {
       const trace = new TraceFormatter();
-      const result = await runCycle({
-        deps,
-        cycleId,
-        onEvent: (event) => {
-          const line = trace.format(event);
-          if (line) print(line);
-          // What the world did while the registrations waited for their write slots.
-          if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
-            printHappenings(print, narration.drain(), '      · ');
-          }
-        },
+      return run((event) => {
+        const line = trace.format(event);
+        if (line) print(line);
+        // What the world did while the registrations waited for their write slots.
+        if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
+          printHappenings(print, narration.drain(), '      · ');
+        }
       });
-      cycles.push(result);
-      printSummary(print, result);
+    };
+    /** The world goes on until `untilMs`; deliveries on the way go to the receiver, and the cycles it starts run. */
+    const liveUntil = async (untilMs: number) => {
+      for (;;) {
+        world.advanceTo(untilMs, () => arrived.length > 0);
+        if (arrived.length === 0 || !receiver) return;
+        printHappenings(print, narration.drain());
+        for (const delivery of arrived.splice(0)) {
+          const answer = await sendDelivery(receiver.url, localWebhookSecret, delivery);
+          deliveries.push(answer);
+          const job = delivery.payload.workflow_job;
+          const changedAt = Date.parse(job.completed_at ?? job.started_at ?? job.created_at);
+          const outcome = (JSON.parse(answer.body) as { outcome?: string }).outcome ?? '';
+          print(
+            `  ⇢ webhook ${at()}: workflow_job ${delivery.action} ${delivery.payload.repository.name} [${job.labels.join(',')}] ` +
+              `(${((delivery.deliveredAtMs + startMs - changedAt) / 1000).toFixed(1)} s after it happened) → ${answer.status} ${outcome}`,
+          );
+        }
+        for (const start of starts.splice(0)) {
+          print('');
+          print(
+            `━━ Webhook cycle at ${at()} for ${start.input.targets.repositories.join(', ')} (${start.input.cycleId}) ━━`,
+          );
+          const index = webhookCycles.length;
+          const result = await traced((onEvent) =>
+            executor.run({
+              index: 1000 + index,
+              cycleId: start.input.cycleId,
+              targets: start.input.targets.repositories,
+              now: clock.now,
+              onEvent,
+            }),
+          );
+          webhookCycles.push(result);
+          printSummary(print, result);
+        }
+      }
+    };
+    try {
+      print(executor.description);
+      if (receiver)
+        print(
+          `Webhook receiver at ${receiver.url}: the stand-in delivers workflow_job events to it, signed.`,
+        );
+      for (const [index, at] of scenario.cycles.entries()) {
+        await liveUntil(at * 1000);
+        printHappenings(print, narration.drain());
+        const cycleId = clock.now().toISOString();
+        print('');
+        print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
+        const result = await traced((onEvent) => executor.run({ index, cycleId, now: clock.now, onEvent }));
+        cycles.push(result);
+        printSummary(print, result);
+      }
+    } finally {
+      await executor.close();
+      await receiver?.close();
     }
     print('');
     print(
-      `Done: ${scenario.cycles.length} cycles, ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`,
+      `Done: ${scenario.cycles.length} scheduled cycles, ${webhookCycles.length} started by webhooks ` +
+        `(${deliveries.length} deliveries), ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`,
     );
     if (githubFaults && 'throttled' in fleetPort) {
       print(
@@ -134,7 +274,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           `${fleetPort.throttled} launches throttled once (retried by the state machine).`,
       );
     }
-    return { cycles, world, fleet, runnerConfigs, github, requests: standin.requests };
+    return {
+      cycles,
+      webhookCycles,
+      deliveries,
+      world,
+      fleet,
+      runnerConfigs,
+      github,
+      requests: standin.requests,
+    };
   } finally {
     await standin.close();
   }
@@ -156,7 +305,72 @@ function printHappenings(
   for (const line of happenings) print(`${prefix}${line}`);
 }
 
-function printSummary(print: (line: string) => void, result: CycleRunResult): void {
+/** The embedded executor (aws-local-stepfunctions), in this process. */
+function embeddedExecutor(deps: HandlerDeps, tap: LocalRunOptions['tap']): CycleExecutor {
+  return {
+    description: 'Executor: the real ASL on aws-local-stepfunctions, in this process, in virtual time.',
+    async run({ index, cycleId, targets, now, onEvent }) {
+      const taps = tap?.({ index, cycleId, now });
+      const result = await runCycle({
+        deps,
+        cycleId,
+        ...(targets ? { targets: { repositories: targets } } : {}),
+        ...(taps?.wrapTask ? { wrapTask: taps.wrapTask } : {}),
+        onEvent: (event) => {
+          taps?.onEvent?.(event);
+          const cycleEvent = toCycleEvent(event);
+          if (cycleEvent) onEvent(cycleEvent);
+        },
+      });
+      return { ...result, events: cycleEventsOf(result) };
+    },
+    close: async () => undefined,
+  };
+}
+
+function cycleEventsOf(result: CycleRunResult): CycleEvent[] {
+  return result.events.flatMap((event) => toCycleEvent(event) ?? []);
+}
+
+/**
+ * Step Functions Local: the state machine created there, its Task invocations answered by the Lambda endpoint
+ * in this process (the world lives here), each cycle an execution followed through its history.
+ */
+async function sfnExecutor(options: SfnLocalOptions, deps: HandlerDeps): Promise<CycleExecutor> {
+  const lambda = await startLambdaEndpoint({
+    deps,
+    port: options.lambdaPort ?? 3001,
+    host: options.lambdaHost ?? '0.0.0.0',
+  });
+  try {
+    const client = options.client ?? localSfnClient(options.endpoint);
+    const run = new Date().toISOString().replace(/[:.]/g, '-');
+    const stateMachineArn = await createLocalStateMachine(client, { name: `stepscale-local-${run}` });
+    return {
+      description:
+        `Executor: Step Functions Local at ${options.endpoint}, state machine ${stateMachineArn}; its Lambda tasks ` +
+        `answered at ${lambda.url} (the image's LAMBDA_ENDPOINT must reach port ${lambda.port} of this host).`,
+      async run({ index, cycleId, targets, now, onEvent }) {
+        return runCycleOnSfn(client, {
+          stateMachineArn,
+          cycleId,
+          ...(targets ? { targets } : {}),
+          startedAt: now(),
+          // Execution names may not contain ':'.
+          executionName: `cycle-${index + 1}-${run}`,
+          onEvent,
+          ...(options.sleep ? { sleep: options.sleep } : {}),
+        });
+      },
+      close: () => lambda.close(),
+    };
+  } catch (error) {
+    await lambda.close();
+    throw error;
+  }
+}
+
+function printSummary(print: (line: string) => void, result: LocalCycleResult): void {
   const plan = result.output.plan as Pick<DecideOutput, 'pools'> | undefined;
   print('');
   if (result.status === 'FAILED')

@@ -1,13 +1,41 @@
-// `npm start [-- --scenario FILE]`: watch stepscale scale a local stand-in organization, cycle by cycle.
+// `npm start [-- --scenario FILE] [--faults] [--no-webhooks] [--sfn-endpoint URL [--lambda-port N]]`: watch
+// stepscale scale a local stand-in organization, cycle by cycle — on the embedded executor, or on Step Functions
+// Local. The stand-in sends signed workflow_job deliveries to the local receiver, whose cycles run between the
+// scheduled ones; --no-webhooks: the schedule alone.
 import './polyfills.ts';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLocal } from './local-run.ts';
 
 const { values } = parseArgs({
-  options: { scenario: { type: 'string' }, faults: { type: 'boolean', default: false } },
+  options: {
+    scenario: { type: 'string' },
+    faults: { type: 'boolean', default: false },
+    'no-webhooks': { type: 'boolean', default: false },
+    'sfn-endpoint': { type: 'string' },
+    'lambda-port': { type: 'string' },
+  },
   strict: true,
 });
 const scenarioPath = values.scenario ?? fileURLToPath(new URL('./scenarios/demo.json', import.meta.url));
-const result = await runLocal({ scenarioPath, faults: values.faults });
-process.exitCode = result.cycles.every((cycle) => cycle.status === 'SUCCEEDED') ? 0 : 1;
+const lambdaPort = values['lambda-port'] === undefined ? undefined : Number(values['lambda-port']);
+if (lambdaPort !== undefined && !(Number.isInteger(lambdaPort) && lambdaPort > 0 && lambdaPort < 65536)) {
+  console.error(`npm start: --lambda-port must be a port number, not "${values['lambda-port']}"`);
+  process.exit(2);
+}
+const endpoint = values['sfn-endpoint'];
+try {
+  const result = await runLocal({
+    scenarioPath,
+    faults: values.faults,
+    webhooks: !values['no-webhooks'],
+    ...(endpoint ? { sfn: { endpoint, ...(lambdaPort ? { lambdaPort } : {}) } } : {}),
+  });
+  process.exitCode = result.cycles.every((cycle) => cycle.status === 'SUCCEEDED') ? 0 : 1;
+} catch (error) {
+  if (!endpoint) throw error;
+  // Step Functions Local unreachable, or refusing the definition: say which, without a stack trace.
+  const { name, message } = error as Error;
+  console.error(`npm start: Step Functions Local at ${endpoint}: ${name}: ${message}`);
+  process.exitCode = 1;
+}

@@ -47,9 +47,9 @@ const aslText = await readFile(definitionPath, 'utf8');
 const resources: Record<string, Json> = template.Resources;
 const allFunctions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
 /** Functions that are no Task of the scaling cycle. */
-const standaloneFunctions = ['WebhookFunction'];
+const standaloneFunctions = ['WebhookFunction', 'RedeliverWebhooksFunction'];
 const functions = allFunctions.filter(([id]) => !standaloneFunctions.includes(id));
-const stateMachine: Json = Object.values(resources).find((r) => r.Type === 'AWS::Serverless::StateMachine');
+const stateMachine: Json = resources.ScalingCycleStateMachine;
 const taskNames = Object.keys(taskHandlers) as (keyof typeof taskHandlers)[];
 
 interface Statement {
@@ -423,6 +423,7 @@ describe('template.yaml: the webhook receiver', () => {
     const webhookResources = Object.entries(resources)
       .filter(([id]) => id.startsWith('Webhook'))
       .map(([id, resource]) => [id, resource.Condition]);
+    expect(resources.RedeliverWebhooksFunction.Condition).toBe('WebhooksEnabled');
     expect(webhookResources.map(([id]) => id).sort()).toEqual([
       'WebhookFunction',
       'WebhookFunctionUrl',
@@ -430,6 +431,7 @@ describe('template.yaml: the webhook receiver', () => {
       'WebhookSecret',
       'WebhookUrlPermission',
     ]);
+    expect(resources.TargetedCycleStateMachine.Condition).toBe('WebhooksEnabled');
     for (const [id, condition] of webhookResources) expect(condition, id).toBe('WebhooksEnabled');
     expect(template.Outputs.WebhookUrl).toMatchObject({
       Condition: 'WebhooksEnabled',
@@ -475,16 +477,31 @@ describe('template.yaml: the webhook receiver', () => {
     expect(webhook.Properties.Environment.Variables).toEqual({
       STEPSCALE_STATE_TABLE: { Ref: 'StateTable' },
       STEPSCALE_WEBHOOK_SECRET_ARN: { Ref: 'WebhookSecret' },
-      STEPSCALE_STATE_MACHINE_ARN: { Ref: 'ScalingCycleStateMachine' },
+      STEPSCALE_STATE_MACHINE_ARN: { Ref: 'TargetedCycleStateMachine' },
     });
   });
 
-  it('is granted exactly the AWS calls it makes: StartExecution on this state machine only', async () => {
+  it('is granted exactly the AWS calls it makes: StartExecution on the targeted state machine only', async () => {
     const granted = [...new Set(inlineStatements(webhook).flatMap(actionsOf))].sort();
     expect(granted).toEqual(await webhookReceiverActions());
     expect(statementsWith('states:StartExecution')).toEqual([
-      expect.objectContaining({ Resource: { Ref: 'ScalingCycleStateMachine' } }),
+      expect.objectContaining({ Resource: { Ref: 'TargetedCycleStateMachine' } }),
     ]);
+  });
+
+  it('starts targeted cycles of the same definition and functions, logged at level ERROR, never scheduled', () => {
+    const targeted = resources.TargetedCycleStateMachine;
+    expect(targeted.Condition).toBe('WebhooksEnabled');
+    const { Logging, Events, ...properties } = targeted.Properties;
+    const { Logging: scheduledLogging, Events: scheduledEvents, ...scheduled } = stateMachine.Properties;
+    expect(properties).toEqual(scheduled);
+    expect(Events).toBeUndefined();
+    expect(scheduledEvents.Schedule).toBeDefined();
+    expect(Logging).toMatchObject({ Level: 'ERROR', IncludeExecutionData: true });
+    expect(scheduledLogging).toMatchObject({ Level: 'ALL' });
+    expect(resources.TargetedCycleLogGroup.Properties.LogGroupName).toEqual({
+      'Fn::Sub': '/aws/vendedlogs/states/${AWS::StackName}-targeted-cycle',
+    });
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CostProbeResult, costProbe } from './cost-probe.ts';
+import { type CostProbeResult, costProbe, webhookCostProbe } from './cost-probe.ts';
 import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goals.ts';
 import { percentile, round } from './metrics.ts';
 import { type SimulationResult, type StrategyMetrics, simulate } from './simulate.ts';
@@ -143,7 +143,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     workloads.reduce((sum, w) => sum + w.bootSeconds.mean, 0) / Math.max(1, workloads.length),
   );
   const cost = await costProbe({ measuredSeconds: options.quick ? 300 : 900, seed: options.seed });
-  const repos1000 = { ...cost.express, standard: cost.standard };
+  const webhookPath = await webhookCostProbe({
+    measuredSeconds: options.quick ? 300 : 900,
+    seed: options.seed,
+  });
+  const repos1000 = { ...cost.express, standard: cost.standard, webhookPath };
   return {
     bootSeconds,
     strategies,

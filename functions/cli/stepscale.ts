@@ -11,10 +11,16 @@ import { readCaBundle } from '../adapters/github-tls.ts';
 import { loadConfigFile, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
+import { type CliIo, type Command, UsageError } from './command.ts';
+import { cyclesCommand } from './cycles.ts';
 import { computePlan, noInstances, noRunnerConfigs, type PlanDetails, readOnlyFleet } from './plan.ts';
+import { runCommand } from './run.ts';
 import { poolTable } from './table.ts';
+import { traceCommand } from './trace.ts';
 
-const usage = `Usage: stepscale plan --config FILE [--no-ec2] [--json]
+export { type CliIo, UsageError } from './command.ts';
+
+const planUsage = `Usage: stepscale plan --config FILE [--no-ec2] [--json]
 
   Read-only dry run of one scaling cycle: reads the organization's queued jobs and runners from GitHub
   (GITHUB_TOKEN; with github.auth.type "app", GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE) and,
@@ -25,25 +31,38 @@ const usage = `Usage: stepscale plan --config FILE [--no-ec2] [--json]
   --json          print one JSON object instead of a table
   --help          show this help`;
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** The commands, each in its own module but plan. */
+const commands: Record<string, Command> = {
+  plan: {
+    synopsis: 'stepscale plan --config FILE [--no-ec2] [--json]',
+    summary: 'read-only dry run of one cycle against GitHub',
+    usage: planUsage,
+    run: plan,
+  },
+  cycles: cyclesCommand,
+  trace: traceCommand,
+  run: runCommand,
+};
 
-export interface CliIo {
-  readonly env: NodeJS.ProcessEnv;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-}
+const usage = `Usage: stepscale COMMAND [OPTIONS]   (stepscale COMMAND --help for its options)
+
+${Object.values(commands)
+  .map((command) => `  ${command.synopsis.padEnd(50)} ${command.summary}`)
+  .join('\n')}
+
+Exit codes: 0 done, 1 failed while talking to GitHub/AWS (or the cycle run --wait followed failed), 2 bad usage
+or configuration. STEPSCALE_DEBUG=1 adds stack traces.`;
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    const [command, ...rest] = argv;
-    if (command === undefined || command === '--help' || command === '-h') {
+    const [name, ...rest] = argv;
+    if (name === undefined || name === '--help' || name === '-h') {
       io.stdout(`${usage}\n`);
-      return command === undefined ? 2 : 0;
+      return name === undefined ? 2 : 0;
     }
-    if (command !== 'plan') throw new UsageError(`unknown command "${command}"`);
-    return await plan(rest, io);
+    const command = commands[name];
+    if (!command || !Object.hasOwn(commands, name)) throw new UsageError(`unknown command "${name}"`);
+    return await command.run(rest, io);
   } catch (error) {
     return reportError(error, io);
   }
@@ -64,13 +83,13 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, planUsage);
   }
   if (values.help) {
-    io.stdout(`${usage}\n`);
+    io.stdout(`${planUsage}\n`);
     return 0;
   }
-  if (!values.config) throw new UsageError('--config FILE is required');
+  if (!values.config) throw new UsageError('--config FILE is required', planUsage);
 
   const config = await loadConfigFile(values.config);
   const auth = await readLocalGitHubAuth(config.github.auth, io.env);
@@ -135,7 +154,7 @@ function renderPlan(details: PlanDetails, context: { org: string; ec2: boolean }
 function reportError(error: unknown, io: CliIo): number {
   const debug = Boolean(io.env.STEPSCALE_DEBUG);
   if (error instanceof UsageError) {
-    io.stderr(`stepscale: ${error.message}\n\n${usage}\n`);
+    io.stderr(`stepscale: ${error.message}\n\n${error.usage ?? usage}\n`);
     return 2;
   }
   if (error instanceof ConfigError) {

@@ -42,6 +42,8 @@ const inputSchema = z.object({
 
 export interface ScaleDownOutput {
   readonly terminated: number;
+  /** `terminated` per pool (pools that removed none are left out): what `stepscale cycles` shows per pool. */
+  readonly terminatedByPool: Record<string, number>;
   /** Runners that turned busy since Decide looked: left alone. */
   readonly skipped: number;
   readonly failed: number;
@@ -93,6 +95,7 @@ async function removeWhatDecideChose(
   const log = (message: string, fields: Record<string, unknown>) =>
     deps.log.info(message, { cycleId: cycle.id, ...fields });
   const toTerminate: string[] = [];
+  const terminatedByPool: Record<string, number> = {};
   const writeBy = registrationDeadline(cycle.startedAt, deps.config.collection.cycleIntervalSeconds);
   const paced = pacedWrites(deps, writeBy);
 
@@ -111,6 +114,7 @@ async function removeWhatDecideChose(
           // A runner that is already gone runs no job; terminating its instance is what a retry must still do.
           if (fresh) await deps.github.deleteRunner(removal.runnerId);
           toTerminate.push(removal.instanceId);
+          terminatedByPool[removal.pool] = (terminatedByPool[removal.pool] ?? 0) + 1;
           return 'removed';
         } catch (error) {
           // Deregistration failed or was refused (the runner took a job): keep the instance.
@@ -137,6 +141,7 @@ async function removeWhatDecideChose(
 
   return {
     terminated: toTerminate.length,
+    terminatedByPool,
     skipped: outcomes.filter((outcome) => outcome === 'skipped').length,
     failed: outcomes.filter((outcome) => outcome === 'failed').length,
     orphansMarked: cleanup.orphansToMark.length,
@@ -151,6 +156,7 @@ async function removeWhatDecideChose(
 export function nothingRemoved(deferred: number): ScaleDownOutput {
   return {
     terminated: 0,
+    terminatedByPool: {},
     skipped: 0,
     failed: 0,
     orphansMarked: 0,
