@@ -500,6 +500,7 @@ describe('template.yaml: the webhook receiver', () => {
     expect(Logging).toMatchObject({ Level: 'ERROR', IncludeExecutionData: true });
     expect(scheduledLogging).toMatchObject({ Level: 'ALL' });
     expect(resources.TargetedCycleLogGroup.Properties.LogGroupName).toEqual({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholder, not JavaScript
       'Fn::Sub': '/aws/vendedlogs/states/${AWS::StackName}-targeted-cycle',
     });
   });
