@@ -78,6 +78,7 @@ describe('npm start: the demo scenario through the real state machine', () => {
       failed: 0,
       orphansMarked: 0,
       orphansTerminated: 0,
+      retired: 0,
       ghostsRemoved: 0,
       configsRemoved: 0,
       deferred: 0,

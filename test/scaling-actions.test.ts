@@ -39,6 +39,9 @@ describe('ScaleUp', () => {
     expect(output).toEqual({
       launched: 3,
       missing: 0,
+      started: 0,
+      startFailed: 0,
+      prepared: 0,
       instanceIds: ids,
       registrations: [{ pool: 'linux-x64', instanceIds: ids }],
       toRegister: 3,

@@ -103,6 +103,9 @@ const nothingDone: Partial<Record<TaskName, () => unknown>> = {
   ScaleUp: (): ScaleUpOutput => ({
     launched: 0,
     missing: 0,
+    started: 0,
+    startFailed: 0,
+    prepared: 0,
     instanceIds: [],
     registrations: [],
     toRegister: 0,
