@@ -536,6 +536,33 @@ describe('template.yaml: example runner launch template', () => {
     expect(placeholdersIn(userData.replaceAll('::', '__'))).toEqual(['AWS__StackName']);
   });
 
+  it('supports warm pools: prepare mode from its tag, powered off after the warm-up, one job per machine', () => {
+    // The tag is read from the instance metadata, which must expose tags.
+    expect(data.MetadataOptions).toMatchObject({ InstanceMetadataTags: 'enabled' });
+    // User data runs at the first boot only: the bootstrap installs itself to run at every boot (a start).
+    expect(userData).toContain('systemctl daemon-reload && systemctl enable stepscale-bootstrap.service');
+    const order = [
+      'exec "$BOOTSTRAP"',
+      'if [ -e "$STATE/ran-job" ]',
+      '/meta-data/tags/instance/stepscale:warm',
+      'if [ "$WARM" = preparing ] && [ ! -e "$STATE/prepared" ]',
+      'if [ -x /opt/stepscale/warm-up.sh ] && ! /opt/stepscale/warm-up.sh; then',
+      'touch "$STATE/prepared"',
+      'aws ssm get-parameter',
+      'aws ssm delete-parameter',
+      'touch "$STATE/ran-job"',
+      'runuser -u "$RUNNER_USER" -- ./run.sh --jitconfig "$JIT"',
+    ].map((text) => userData.indexOf(text));
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // A failed warm-up must not power off (stopped would count as ready): it leaves the trap off.
+    const failed = userData.slice(
+      userData.indexOf('warm-up failed'),
+      userData.indexOf('touch "$STATE/prepared"'),
+    );
+    expect(failed).toContain('trap - EXIT');
+  });
+
   it('lets an instance read and delete only its own runner config, the one tagged with its ARN', () => {
     const statements = resources.RunnerInstanceRoleExample.Properties.Policies.flatMap(
       (policy: Json) => policy.PolicyDocument.Statement,
