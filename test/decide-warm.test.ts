@@ -206,6 +206,29 @@ describe('decide: the warm pool', () => {
     expect(plan.pools[0]?.start).toEqual([]);
   });
 
+  it('applies the orphan rule to a started instance (from its start), never to one still preparing', () => {
+    // Both past the 300 s boot timeout since their (last) launch, neither with a registration.
+    const startedLong = started(1, 400);
+    const preparingLong = preparing(2, 400);
+    const first = decide(snapshot(0, [startedLong, preparingLong]), policy([pool()]), now);
+    expect(first.orphansToMark).toEqual([iid(1)]);
+    expect(first.pools[0]).toMatchObject({ orphaned: 1 });
+    // Started only 100 s ago (prepared an hour before): still booting, not an orphan.
+    const recent = decide(snapshot(0, [started(3, 100, 'pending')]), policy([pool()]), now);
+    expect(recent.orphansToMark).toEqual([]);
+    expect(recent.pools[0]).toMatchObject({ booting: 1, orphaned: 0 });
+  });
+
+  it('scales down an idle runner on a started instance like any other, never a stopped one', () => {
+    const idleOn = started(1, 1200);
+    const idle: Runner = { id: 7, name: idleOn.runnerName, status: 'online', busy: false, labels };
+    const plan = decide(snapshot(0, [idleOn, ready(2), ready(3), ready(4)], [idle]), policy([pool()]), now);
+    expect(plan.pools[0]?.terminate).toEqual([
+      { runnerId: 7, runnerName: idleOn.runnerName, instanceId: iid(1) },
+    ]);
+    expect(plan.retire).toEqual([]);
+  });
+
   it('keeps a ready instance from the current template version, or from an unknown one', () => {
     const plan = decide(
       snapshot(0, [ready(1, 600, { templateVersion: 4 }), ready(2)], [], { templateVersions: { x64: 4 } }),

@@ -177,7 +177,8 @@ export function scaleUp(deps: TaskDeps<typeof scaleUpNeeds>) {
       const result = await deps.fleet.prepare({
         pool: pool.name,
         count,
-        clientToken: launchToken(cycle.id, pool.name),
+        // A token of its own: the same pool's fresh launch in this cycle must not answer for it.
+        clientToken: launchToken(cycle.id, `${pool.name}\u0000prepare`),
         createdAt,
         ...(templateVersion === undefined ? {} : { templateVersion }),
       });
