@@ -84,7 +84,7 @@ const warmSchema = z
       ),
   })
   .describe(
-    'A warm pool of stopped instances (on-demand: one-time spot instances cannot be stopped). The launch template must support prepare mode: docs/deploy.md.',
+    'A warm pool of stopped instances (on-demand: one-time spot instances cannot be stopped). The launch template must support prepare mode: docs/warm-pool.md.',
   );
 
 const poolSchema = z
