@@ -17,6 +17,7 @@
  * Per cycle: wall time, requests, rate-limited requests (all but 304s and GET /rate_limit, which GitHub does
  * not count), largest state payload (JSON bytes of any state input or output).
  */
+import { noMetrics } from '../functions/observability/metrics.ts';
 import '../local/polyfills.ts';
 import { parseArgs } from 'node:util';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
@@ -129,6 +130,7 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
       log: silentLog,
       now: () => new Date(),
       sleepUntil: async () => {},
+      metrics: noMetrics,
     };
     const rows: CycleRow[] = [];
     for (const cycle of ['first', 'idle', 'busy'] as const) {

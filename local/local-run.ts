@@ -4,6 +4,7 @@
  * fleet and store the handlers use, and the real state machine with the real handlers, cycle after cycle in
  * virtual time.
  */
+import { MemoryMetrics } from '../functions/observability/metrics.ts';
 import './polyfills.ts';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
@@ -103,6 +104,8 @@ export interface LocalRunResult {
   readonly github: GitHubState;
   /** Every request the stand-in served, in order. */
   readonly requests: readonly RecordedRequest[];
+  /** What the handlers measured: the metrics they publish in Lambda. */
+  readonly metrics: MemoryMetrics;
 }
 
 const localToken = 'local-standin-token';
@@ -132,6 +135,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const { fleet, runnerConfigs, github } = world;
     const fleetPort = options.faults ? throttleFirstLaunch(fleet) : fleet;
     const stateStore = new MemoryStateStore(clock.now);
+    const metrics = new MemoryMetrics();
     const deps: HandlerDeps = {
       config,
       policy: scalingPolicyOf(config),
@@ -141,6 +145,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         org: config.github.org,
         token: localToken,
         stateStore, // conditional requests, as in Lambda with DynamoDB
+        onAttempt: ({ rateLimited }) => {
+          metrics.stack('GitHubRequests', 1);
+          if (rateLimited) metrics.stack('GitHubRateLimited', 1);
+        },
         // Retry waits (retry-after, backoff) in milliseconds instead of seconds: time is virtual here.
         ...(options.faults ? { retry: { retryAfterBaseValue: 1 } } : {}),
       }),
@@ -153,6 +161,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       now: clock.now,
       // Waiting for a write slot lets the world live through it (instances boot meanwhile).
       sleepUntil: async (at) => world.advanceTo(at.getTime() - startMs),
+      metrics,
     };
 
     const cycles: LocalCycleResult[] = [];
@@ -283,6 +292,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       runnerConfigs,
       github,
       requests: standin.requests,
+      metrics,
     };
   } finally {
     await standin.close();

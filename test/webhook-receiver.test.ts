@@ -13,6 +13,7 @@ import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.t
 import { parseConfig } from '../functions/config/config.ts';
 import { secretValue } from '../functions/config/secret-value.ts';
 import { ConfigError } from '../functions/errors.ts';
+import { MemoryMetrics } from '../functions/observability/metrics.ts';
 import type { CycleStarter, CycleStartRequest } from '../functions/ports/cycle-starter.ts';
 import {
   createWebhookReceiver,
@@ -244,6 +245,47 @@ describe('the webhook receiver: what a delivery starts', () => {
     const response = await receive(await signed(payload()));
     expect(response).toMatchObject({ statusCode: 200, outcome });
     expect(cycles.started).toEqual([]);
+  });
+
+  it("measures a job's wait from its in_progress delivery: created_at to started_at, in the pool that serves it", async () => {
+    const timed = (example: Example) =>
+      (example as unknown as { workflow_job: { created_at?: string; started_at?: string } }).workflow_job;
+    const recorded = workflowJobExamples.find(
+      (example) =>
+        example.action === 'in_progress' &&
+        Boolean(timed(example).created_at) &&
+        Boolean(timed(example).started_at) &&
+        timed(example).created_at !== timed(example).started_at,
+    );
+    if (!recorded) throw new Error('no recorded in_progress delivery with created_at');
+    const { created_at, started_at } = (recorded as unknown as { workflow_job: Record<string, string> })
+      .workflow_job;
+    const payload = { ...queuedPayload({ action: 'in_progress' }) };
+    payload.workflow_job = { ...(payload.workflow_job as object), created_at, started_at };
+    const metrics = new MemoryMetrics();
+    const { receive, cycles } = setup({ metrics });
+    expect(await receive(await signed(payload))).toMatchObject({
+      statusCode: 200,
+      outcome: 'ignored-action',
+    });
+    expect(metrics.points).toEqual([
+      {
+        name: 'JobQueuedToStarted',
+        unit: 'Seconds',
+        pool: 'linux-x64',
+        source: 'webhook',
+        value: (Date.parse(started_at ?? '') - Date.parse(created_at ?? '')) / 1000,
+      },
+    ]);
+    expect(metrics.points[0]?.value).toBeGreaterThan(0);
+    expect(cycles.started).toEqual([]);
+
+    // A job no pool serves, or without its times, is not ours to measure.
+    await receive(await signed(queuedPayload({ action: 'in_progress', labels: ['ubuntu-latest'] })));
+    const timeless = queuedPayload({ action: 'in_progress' });
+    timeless.workflow_job = { ...(timeless.workflow_job as object), created_at: null, started_at: null };
+    await receive(await signed(timeless, { delivery: 'no-times' }));
+    expect(metrics.points).toHaveLength(1);
   });
 
   it('answers 200 to events it does not use', async () => {

@@ -23,6 +23,7 @@ import type {
   JitRunnerRequest,
   ListingObservation,
   RateLimit,
+  StartedJob,
 } from '../../functions/ports/github.ts';
 import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/ports/runner-configs.ts';
 import { SecondaryLimits } from '../../local/github-standin/secondary-limits.ts';
@@ -108,6 +109,7 @@ export class SimGitHub implements GitHubPort {
         pages(runs.length - queuedRuns),
       ) || changed;
     const queued: QueuedJob[] = [];
+    const started: StartedJob[] = [];
     for (const run of runs) {
       const jobs = github.jobsOfRun(run.id, 'latest');
       const running = jobs.some((job) => job.status === 'in_progress');
@@ -123,11 +125,13 @@ export class SimGitHub implements GitHubPort {
       for (const job of jobs) {
         if (job.status === 'queued' && job.runnerId === undefined)
           queued.push({ id: job.id, runId: job.runId, labels: [...job.labels] });
+        else if (job.status !== 'queued' && job.runnerId !== undefined && job.startedAt)
+          started.push({ labels: [...job.labels], queuedAt: job.createdAt, startedAt: job.startedAt });
       }
     }
     if (changed) this.meter.scans.changed += 1;
     // As the adapter does: the governor learns the jobs endpoint's share from it.
-    observe?.({ activeRuns: runs.length });
+    observe?.({ activeRuns: runs.length, started });
     return queued;
   }
 

@@ -18,6 +18,7 @@ import type { HandlerDeps } from '../handlers/deps.ts';
 import type { TaskName } from '../handlers/index.ts';
 import { nothingRemoved } from '../handlers/scale-down.ts';
 import type { ScaleUpOutput } from '../handlers/scale-up.ts';
+import { noMetrics } from '../observability/metrics.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
 import type { PoolRow } from './table.ts';
@@ -102,7 +103,7 @@ const nothingDone: Partial<Record<TaskName, () => unknown>> = {
 };
 
 export async function computePlan(
-  deps: Omit<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox' | 'sleepUntil'> &
+  deps: Omit<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox' | 'sleepUntil' | 'metrics'> &
     Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox'>>,
   options: { readonly cycleId: string; readonly mapConcurrency: number },
 ): Promise<PlanDetails> {
@@ -114,6 +115,7 @@ export async function computePlan(
     // Nothing posted by webhook deliveries: a plan reads none of a deployment's state.
     webhookInbox: deps.webhookInbox ?? new MemoryWebhookInbox(deps.now),
     sleepUntil: async () => {},
+    metrics: noMetrics,
     config: { ...deps.config, collection: oneOffCollection(deps.config.collection) },
   };
   // The original failure of a task, to report it by its own name rather than the state machine's catch. A

@@ -7,8 +7,16 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { countDemand, type Demand, sumDemand } from '../core/demand.ts';
-import type { ListingObservation } from '../ports/github.ts';
-import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
+import { matchPool } from '../core/labels.ts';
+import type { ListingObservation, StartedJob } from '../ports/github.ts';
+import {
+  type Cycle,
+  cycleSchema,
+  type PortNeeds,
+  parseTaskInput,
+  scheduledTimeOf,
+  type TaskDeps,
+} from './deps.ts';
 import { packedBatchSchema, unpackBatch } from './repository-batches.ts';
 
 const inputSchema = z.object({ cycle: cycleSchema, repositories: packedBatchSchema });
@@ -44,8 +52,10 @@ export function collectRepositoryJobs(deps: TaskDeps<typeof collectRepositoryJob
     }
     const limit = pLimit(deps.config.collection.concurrency);
     let jobListings = 0;
+    const recordStarts = jobStartRecorder(deps, cycle);
     const observe = (seen: ListingObservation) => {
       jobListings += seen.activeRuns;
+      if (seen.started) recordStarts(seen.started);
     };
     const outcomes = await Promise.all(
       repositories.map((repository) =>
@@ -87,5 +97,29 @@ export function collectRepositoryJobs(deps: TaskDeps<typeof collectRepositoryJob
       active: active.sort().slice(0, maxActiveNamesPerBatch),
       jobListings,
     };
+  };
+}
+
+/**
+ * Records the wait of each job a runner started since the schedule's previous cycle: a scheduled cycle counts
+ * the starts in the interval before its scheduled time, so each start is counted by one cycle only (targeted
+ * and manual cycles count none). The jobs come with the runs' listings, at no extra request.
+ */
+function jobStartRecorder(
+  deps: Pick<TaskDeps<typeof collectRepositoryJobsNeeds>, 'metrics' | 'policy' | 'config'>,
+  cycle: Cycle,
+): (started: readonly StartedJob[]) => void {
+  const scheduled = scheduledTimeOf(cycle);
+  if (!scheduled) return () => undefined;
+  const untilMs = scheduled.getTime();
+  const fromMs = untilMs - deps.config.collection.cycleIntervalSeconds * 1000;
+  return (started) => {
+    for (const job of started) {
+      const startedMs = Date.parse(job.startedAt);
+      const queuedMs = Date.parse(job.queuedAt);
+      if (!(startedMs > fromMs && startedMs <= untilMs) || Number.isNaN(queuedMs)) continue;
+      const pool = matchPool(job.labels, deps.policy.pools);
+      if (pool) deps.metrics.jobWait(pool.name, (startedMs - queuedMs) / 1000, 'poll');
+    }
   };
 }

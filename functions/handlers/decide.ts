@@ -158,6 +158,14 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
     }
     for (const summary of output.pools) deps.log.info('Pool decision', { cycleId: cycle.id, ...summary });
     const held = heldAtMax(plan.pools, maxRunners);
+    // A targeted cycle sees some repositories only: the scheduled cycle's counts stand for the minute.
+    if (!demand.targeted) {
+      for (const pool of plan.pools) {
+        deps.metrics.pool('QueuedJobs', pool.pool, pool.queued);
+        deps.metrics.pool('PoolAtMax', pool.pool, held.includes(pool.pool) ? 1 : 0);
+      }
+      deps.metrics.stack('PoolsAtMax', held.length);
+    }
     await recordHeldPools(deps, held, deps.now(), 2 * deps.config.collection.cycleIntervalSeconds);
     if (plan.budgets.launches.allowed < plan.budgets.launches.asked)
       deps.log.warn('Launches held back by the per-cycle cap', {

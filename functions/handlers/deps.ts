@@ -3,6 +3,7 @@ import type { Config } from '../config/config.ts';
 import type { ScalingPolicy } from '../core/policy.ts';
 import { InvalidTaskInputError } from '../errors.ts';
 import type { Log } from '../observability/logger.ts';
+import type { MetricsRecorder } from '../observability/metrics.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { GitHubPort } from '../ports/github.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
@@ -19,6 +20,8 @@ export interface Essentials {
   readonly now: () => Date;
   /** Waits until `at` on that clock (virtual time passes instead, locally and in the simulator). */
   readonly sleepUntil: (at: Date) => Promise<void>;
+  /** What the cycle measured (observability/metrics.ts): CloudWatch metrics in Lambda, kept in memory elsewhere. */
+  readonly metrics: MetricsRecorder;
 }
 
 /** The ports a handler may use, each defined by the scaler's needs (functions/ports/). */
@@ -62,6 +65,14 @@ export const cycleSchema = z.object({
   mapConcurrency: z.int().min(0).max(40),
 });
 export type Cycle = z.infer<typeof cycleSchema>;
+
+const scheduledTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
+
+/** The scheduled time of a scheduled cycle (the schedule passes it as the cycle id); undefined for any other. */
+export function scheduledTimeOf(cycle: { readonly id: string }): Date | undefined {
+  const scheduled = scheduledTime.test(cycle.id) ? new Date(cycle.id) : undefined;
+  return scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled : undefined;
+}
 
 /** Parse a task's input or throw {@link InvalidTaskInputError} naming every problem. */
 export function parseTaskInput<S extends z.ZodType>(task: string, schema: S, input: unknown): z.output<S> {

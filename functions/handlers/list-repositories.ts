@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { repositoryFilter } from '../adapters/github-repositories.ts';
 import { type ActivityMemory, planScan } from '../core/governor.ts';
+import type { RateLimit } from '../ports/github.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import {
   governorKeys,
@@ -134,6 +135,7 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
       },
       batches,
     };
+    recordCollectionMetrics(deps, output, rateLimit);
     deps.log.info('Governor', {
       cycleId: cycle.id,
       repositories: counts.repositories,
@@ -149,6 +151,24 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
     });
     return output;
   };
+}
+
+/** The share a scheduled cycle scans, and the rate limit it began with (a targeted cycle's share says little). */
+function recordCollectionMetrics(
+  deps: Pick<TaskDeps<typeof listRepositoriesNeeds>, 'metrics' | 'config'>,
+  output: ListRepositoriesOutput,
+  rateLimit: RateLimit | undefined,
+): void {
+  if (!output.targeted && output.count > 0) {
+    deps.metrics.stack('RepositoriesScanned', (100 * output.scanned) / output.count);
+  }
+  if (rateLimit) {
+    deps.metrics.stack('GitHubRateLimitRemaining', rateLimit.remaining);
+    deps.metrics.stack(
+      'GitHubRateLimitBelowReserve',
+      rateLimit.remaining < deps.config.collection.reserveRequests ? 1 : 0,
+    );
+  }
 }
 
 /** The activity memory with `repositories` active at `nowMs`. */

@@ -155,6 +155,7 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
         });
         failed.push(instanceId);
         done.add(instanceId);
+        deps.metrics.pool('RegistrationFailures', pool.name, 1);
       }
     }
 

@@ -84,6 +84,7 @@ export function scaleDown(deps: Deps) {
       return await removeWhatDecideChose(deps, input);
     } finally {
       await releaseScalingLease(deps, input.cycle.id);
+      deps.metrics.stack('CycleDuration', (deps.now().getTime() - Date.parse(input.cycle.startedAt)) / 1000);
     }
   };
 }
@@ -136,6 +137,10 @@ async function removeWhatDecideChose(
       count: cleanup.orphansToMark.length,
     });
   }
+  for (const [pool, removed] of Object.entries(terminatedByPool))
+    deps.metrics.pool('RunnersRemoved', pool, removed);
+  deps.metrics.stack('OrphansMarked', cleanup.orphansToMark.length);
+  deps.metrics.stack('OrphansTerminated', orphans.length);
   const ghostOutcomes = await removeGhosts(deps, cycle.id, cleanup.ghosts, paced);
   const configsRemoved = await removeConfigs(deps, cycle.id, [...cleanup.staleRunnerConfigs, ...orphans]);
 

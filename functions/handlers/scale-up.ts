@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { mayChangeFleet } from '../core/cycle-timing.ts';
-import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
+import { cycleSchema, type PortNeeds, parseTaskInput, scheduledTimeOf, type TaskDeps } from './deps.ts';
 import { rememberLaunches } from './launch-record.ts';
 import { type RegistrationQueue, registrationQueueSchema } from './registration-queue.ts';
 
@@ -37,8 +37,6 @@ export function launchToken(cycleId: string, pool: string): string {
   return createHash('sha256').update(`${cycleId}\u0000${pool}`).digest('hex').slice(0, 40);
 }
 
-const scheduledTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
-
 /**
  * The `stepscale:created-at` tag of a cycle's launches. Like every CreateFleet parameter it must be the same
  * whenever the same cycle launches, or EC2 refuses the reused client token (IdempotentParameterMismatch). A
@@ -47,8 +45,7 @@ const scheduledTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
  * name, and its start time is used.
  */
 export function launchCreatedAt(cycle: { readonly id: string; readonly startedAt: string }): string {
-  const scheduled = scheduledTime.test(cycle.id) ? new Date(cycle.id) : undefined;
-  return scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled.toISOString() : cycle.startedAt;
+  return scheduledTimeOf(cycle)?.toISOString() ?? cycle.startedAt;
 }
 
 export const scaleUpNeeds = {
@@ -84,6 +81,7 @@ export function scaleUp(deps: TaskDeps<typeof scaleUpNeeds>) {
       });
       missing += result.missing;
       launched.set(pool.name, [...result.instanceIds].sort());
+      deps.metrics.pool('RunnersLaunched', pool.name, result.instanceIds.length);
       const fields = {
         cycleId: cycle.id,
         pool: pool.name,

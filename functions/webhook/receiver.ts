@@ -19,11 +19,13 @@
  * read), 400 for malformed input, 415 for a content type other than GitHub's two, 500 when the secret cannot be
  * read or the cycle cannot be started.
  */
+
 import { verify } from '@octokit/webhooks-methods';
 import { repositoryFilter } from '../adapters/github-repositories.ts';
 import type { Config } from '../config/config.ts';
 import { matchPool } from '../core/labels.ts';
 import type { Log } from '../observability/logger.ts';
+import type { MetricsRecorder } from '../observability/metrics.ts';
 import type { CycleStarter } from '../ports/cycle-starter.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import type { WebhookInbox } from '../ports/webhook-inbox.ts';
@@ -81,6 +83,8 @@ export interface WebhookReceiverDeps {
   readonly now: () => Date;
   /** A unique claim holder per delivery handled (crypto.randomUUID in Lambda). */
   readonly newId: () => string;
+  /** Where an `in_progress` delivery's queued-to-started seconds go (CloudWatch in Lambda). */
+  readonly metrics?: Pick<MetricsRecorder, 'jobWait'>;
 }
 
 /** How long a claimed delivery id is remembered: GHES's redelivery window. */
@@ -145,7 +149,7 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
     const { action, workflow_job: job, repository } = parsed.delivery;
     const facts = { ...context, action, repository: repository.name, jobId: job.id, runId: job.run_id };
 
-    if (action !== 'queued' && action !== 'completed') {
+    if (action !== 'queued' && action !== 'completed' && action !== 'in_progress') {
       return logged(200, 'ignored-action', `${action} needs no cycle`, facts);
     }
     if (repository.owner.login.toLowerCase() !== org) {
@@ -154,6 +158,12 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
     if (!keep(repository.name)) return logged(200, 'ignored-repository', 'repository not scanned', facts);
     const pool = matchPool(job.labels, deps.config.pools);
     if (!pool) return logged(200, 'ignored-labels', 'no pool serves these labels', facts);
+    if (action === 'in_progress') {
+      // The job's wait for a runner, to the second: nothing to scale.
+      const waited = secondsBetween(job.created_at, job.started_at);
+      if (waited !== undefined) deps.metrics?.jobWait(pool.name, waited, 'webhook');
+      return logged(200, 'ignored-action', 'in_progress needs no cycle', { ...facts, waited });
+    }
     // A completion matters only where jobs wait for capacity: it frees a place for one of them.
     if (action === 'completed' && !(await heldAtMax(pool.name))) {
       return logged(200, 'ignored-action', 'completed: its pool has room', facts);
@@ -238,4 +248,11 @@ function jsonText(
     return { kind: 'json', text: new URLSearchParams(raw).get('payload') ?? '' };
   }
   return { kind: 'unsupported' };
+}
+
+/** Seconds from `from` to `to` (ISO-8601), or undefined when either is missing or unreadable. */
+function secondsBetween(from: string | null | undefined, to: string | null | undefined): number | undefined {
+  const fromMs = from ? Date.parse(from) : Number.NaN;
+  const toMs = to ? Date.parse(to) : Number.NaN;
+  return Number.isNaN(fromMs) || Number.isNaN(toMs) ? undefined : Math.max(0, (toMs - fromMs) / 1000);
 }

@@ -5,6 +5,7 @@ import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../../functions/c
 import type { QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { HandlerDeps } from '../../functions/handlers/deps.ts';
 import { silentLog } from '../../functions/observability/logger.ts';
+import { MemoryMetrics } from '../../functions/observability/metrics.ts';
 import type {
   GitHubPort,
   JitRegistration,
@@ -88,6 +89,7 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     /** The clock that waiting for a write slot moves (shared with a stand-in judging GitHub's limits). */
     clock?: ManualClock;
     config?: object;
+    metrics?: MemoryMetrics;
   } = {},
 ) {
   const clock = overrides.clock ?? new ManualClock('2026-01-05T09:00:00Z');
@@ -103,6 +105,7 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
   const fleet = overrides.fleet ?? new MemoryFleet({ now, stack: config.stack });
   const runnerConfigs = overrides.runnerConfigs ?? new MemoryRunnerConfigStore(now);
   const stateStore = overrides.stateStore ?? new MemoryStateStore(now);
+  const metrics = overrides.metrics ?? new MemoryMetrics();
   const deps: HandlerDeps = {
     config,
     policy: scalingPolicyOf(config),
@@ -115,8 +118,9 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     log: silentLog,
     now,
     sleepUntil,
+    metrics,
   };
-  return { deps, github, fleet, runnerConfigs, stateStore, clock };
+  return { deps, metrics, github, fleet, runnerConfigs, stateStore, clock };
 }
 
 export function queuedJobs(count: number, labels: string[] = ['self-hosted', 'linux', 'x64']): QueuedJob[] {

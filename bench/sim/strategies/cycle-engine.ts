@@ -15,6 +15,7 @@ import { MemoryWriteBudget } from '../../../functions/adapters/memory-write-budg
 import { scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
+import { MemoryMetrics } from '../../../functions/observability/metrics.ts';
 import { runCycle } from '../../../local/cycle-runner.ts';
 import { CountingLog } from '../counting-log.ts';
 import { ExecutionLogMeter } from '../execution-log.ts';
@@ -78,6 +79,9 @@ export class CycleEngine {
   /** Executions waiting on a timer: when all in flight are, nothing happens until time passes. */
   private sleeping = 0;
 
+  /** What the production handlers measured over the run (the same metrics they publish in Lambda). */
+  readonly metrics = new MemoryMetrics();
+
   constructor(private readonly options: CycleEngineOptions) {}
 
   /** The production handlers' dependencies over the world: one set, shared by every execution. */
@@ -99,6 +103,7 @@ export class CycleEngine {
       now,
       // Waiting for a write slot is virtual time in which the world and the other executions go on.
       sleepUntil: (at) => this.sleepUntil(at.getTime() - epochMs),
+      metrics: this.metrics,
     };
     this.deps = deps;
     return deps;

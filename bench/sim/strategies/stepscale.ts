@@ -7,6 +7,7 @@
 
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
+import type { MemoryMetrics } from '../../../functions/observability/metrics.ts';
 import { CycleEngine, type CycleRecord } from './cycle-engine.ts';
 import type { Strategy, StrategyContext } from './types.ts';
 
@@ -40,6 +41,11 @@ export class StepscaleStrategy implements Strategy {
       ...(options.onTask ? { onTask: options.onTask } : {}),
     });
     this.intervalMs = (options.cycleIntervalSeconds ?? templateDefaults.cycleIntervalSeconds) * 1000;
+  }
+
+  /** What the production handlers measured: the metrics they publish in Lambda. */
+  get metrics(): MemoryMetrics {
+    return this.engine.metrics;
   }
 
   /** The scheduled cycles (what the cost model measures). */
