@@ -25,6 +25,7 @@ import {
   readEnvironment,
 } from '../functions/lambda/wiring/environment.ts';
 import { tokenFromSecret, tokenRefreshingGitHub } from '../functions/lambda/wiring/github.ts';
+import { metricDefinitions } from '../functions/observability/metrics.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
 
@@ -683,5 +684,117 @@ describe('functions/lambda/wiring', () => {
     expect(await github.listRepositories()).toEqual(['two']);
     expect(built).toEqual(['one', 'two']);
     expect(reads).toBe(3);
+  });
+});
+
+describe('template.yaml: metrics, dashboard and alarms', () => {
+  const subText = (value: Json): string => (typeof value === 'string' ? value : value['Fn::Sub']);
+  const dashboardText = subText(resources.Dashboard.Properties.DashboardBody);
+  // What CloudFormation substitutes; the rest must be JSON as it stands.
+  const substituted = dashboardText.replace(/\$\{([^}]+)\}/g, (_, name: string) => `sub:${name}`);
+  const declared = new Set(Object.keys(metricDefinitions));
+  const alarms = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+
+  it('publishes metrics unless Metrics is Disabled, and tells the collect tasks where job waits come from', () => {
+    expect(template.Parameters.Metrics).toMatchObject({
+      Default: 'Enabled',
+      AllowedValues: ['Enabled', 'Disabled'],
+    });
+    expect(template.Globals.Function.Environment.Variables.POWERTOOLS_METRICS_DISABLED).toEqual({
+      'Fn::If': ['MetricsEnabled', 'false', 'true'],
+    });
+    // The receiver measures them when deployed; counted by both, every job would be counted twice.
+    expect(
+      resources.CollectRepositoryJobsFunction.Properties.Environment.Variables.STEPSCALE_JOB_WAITS_FROM,
+    ).toEqual({
+      'Fn::If': ['WebhooksEnabled', 'webhook', 'poll'],
+    });
+    expect(Object.keys(lambdaEnvironment)).toContain('STEPSCALE_JOB_WAITS_FROM');
+  });
+
+  it('draws a dashboard of declared metrics only, valid JSON once substituted, behind its parameter', () => {
+    expect(resources.Dashboard.Condition).toBe('DashboardEnabled');
+    expect(template.Conditions.DashboardEnabled).toEqual({
+      'Fn::And': [{ Condition: 'MetricsEnabled' }, { 'Fn::Equals': [{ Ref: 'Dashboard' }, 'Enabled'] }],
+    });
+    const body = JSON.parse(substituted) as { widgets: { properties: { metrics: Json[] } }[] };
+    expect(body.widgets.length).toBeGreaterThanOrEqual(6);
+    const named = new Set<string>();
+    for (const widget of body.widgets) {
+      for (const row of widget.properties.metrics) {
+        if (row[0] === 'stepscale') {
+          named.add(row[1]);
+          // Stack-wide metrics carry exactly the dimensions the functions publish them with.
+          expect(row.slice(2, 6)).toEqual(['service', 'stepscale', 'Stack', 'sub:AWS::StackName']);
+        }
+        const expression: string | undefined = row[0]?.expression;
+        if (expression) {
+          const [, name] = /MetricName="(\w+)"/.exec(expression) ?? [];
+          expect(expression).toContain('{stepscale,Pool,Stack,service}');
+          named.add(name ?? '(none)');
+        }
+      }
+    }
+    for (const name of named) expect(declared, name).toContain(name);
+    // Every metric the functions publish is on it.
+    expect(
+      [...declared].filter(
+        (name) =>
+          !named.has(name) &&
+          name !== 'PoolAtMax' &&
+          name !== 'GitHubRateLimitBelowReserve' &&
+          name !== 'OrphansTerminated',
+      ),
+    ).toEqual([]);
+    // Only pseudo parameters and this template's resources are substituted.
+    for (const [, name] of substituted.matchAll(/sub:([\w:]+)/g)) {
+      expect(name?.startsWith('AWS::') || (name !== undefined && name in resources), name).toBe(true);
+    }
+  });
+
+  it('alarms on failed cycles, a low rate limit, a pool at max for PoolAtMaxMinutes and orphans, each notifying the topic if set', () => {
+    expect(alarms.map(([id]) => id).sort()).toEqual([
+      'FailedCyclesAlarm',
+      'OrphansAlarm',
+      'PoolAtMaxAlarm',
+      'RateLimitBelowReserveAlarm',
+    ]);
+    expect(resources.FailedCyclesAlarm.Condition).toBe('AlarmsEnabled');
+    for (const [id, alarm] of alarms) {
+      const properties = alarm.Properties;
+      expect(properties.AlarmActions, id).toEqual({
+        'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
+      });
+      if (properties.Namespace !== 'stepscale') continue;
+      // stepscale's own metrics exist only while they are published.
+      expect(alarm.Condition, id).toBe('MetricAlarmsEnabled');
+      expect(declared, id).toContain(properties.MetricName);
+      expect(metricDefinitions[properties.MetricName as keyof typeof metricDefinitions].perPool, id).toBe(
+        false,
+      );
+      expect(properties.Dimensions).toEqual([
+        { Name: 'service', Value: 'stepscale' },
+        { Name: 'Stack', Value: { Ref: 'AWS::StackName' } },
+      ]);
+    }
+    expect(resources.PoolAtMaxAlarm.Properties).toMatchObject({
+      MetricName: 'PoolsAtMax',
+      Statistic: 'Minimum',
+      Period: 60,
+      EvaluationPeriods: { Ref: 'PoolAtMaxMinutes' },
+      DatapointsToAlarm: { Ref: 'PoolAtMaxMinutes' },
+    });
+    expect(resources.RateLimitBelowReserveAlarm.Properties.MetricName).toBe('GitHubRateLimitBelowReserve');
+    expect(resources.OrphansAlarm.Properties.MetricName).toBe('OrphansMarked');
+    // Both state machines' failures, the targeted one only where it exists.
+    const failed = resources.FailedCyclesAlarm.Properties.Metrics as Json[];
+    const stateMachines = JSON.stringify(failed);
+    expect(stateMachines).toContain('"Ref":"ScalingCycleStateMachine"');
+    expect(stateMachines).toContain('"Ref":"TargetedCycleStateMachine"');
+    expect(
+      failed
+        .filter((metric) => metric['Fn::If'])
+        .every((metric) => metric['Fn::If'][0] === 'WebhooksEnabled'),
+    ).toBe(true);
   });
 });
