@@ -83,7 +83,10 @@ export interface BenchReport {
   readonly bootSeconds: number;
   readonly strategies: Record<string, StrategyMetrics>;
   readonly costPerMonthUsd: {
-    readonly repos1000: CostProbeResult['express'] & { readonly standard: CostProbeResult['standard'] };
+    readonly repos1000: CostProbeResult['express'] & {
+      readonly standard: CostProbeResult['standard'];
+      readonly observability?: CostProbeResult['observability'];
+    };
   };
   readonly goals: Goals;
   readonly seed: number;
@@ -147,7 +150,12 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     measuredSeconds: options.quick ? 300 : 900,
     seed: options.seed,
   });
-  const repos1000 = { ...cost.express, standard: cost.standard, webhookPath };
+  const repos1000 = {
+    ...cost.express,
+    standard: cost.standard,
+    webhookPath,
+    observability: cost.observability,
+  };
   return {
     bootSeconds,
     strategies,
@@ -362,6 +370,11 @@ export function formatReport(report: BenchReport): string {
       ],
     ),
   );
+  const o = c.observability;
+  if (o)
+    lines.push(
+      `Metrics, alarms and dashboard (template defaults): ${o.customMetrics} custom metrics $${o.metrics.toFixed(2)}, alarms $${o.alarms.toFixed(2)}, dashboard $${o.dashboard.toFixed(2)} (free for an account's first three), EMF logs $${o.emfLogs.toFixed(2)}: $${o.total.toFixed(2)} a month`,
+    );
   lines.push('');
   lines.push(...formatGoals(report.goals));
   return lines.join('\n');

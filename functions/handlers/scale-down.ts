@@ -140,7 +140,6 @@ async function removeWhatDecideChose(
   for (const [pool, removed] of Object.entries(terminatedByPool))
     deps.metrics.pool('RunnersRemoved', pool, removed);
   deps.metrics.stack('OrphansMarked', cleanup.orphansToMark.length);
-  deps.metrics.stack('OrphansTerminated', orphans.length);
   const ghostOutcomes = await removeGhosts(deps, cycle.id, cleanup.ghosts, paced);
   const configsRemoved = await removeConfigs(deps, cycle.id, [...cleanup.staleRunnerConfigs, ...orphans]);
 

@@ -38,7 +38,6 @@ export const metricDefinitions = {
   CycleDuration: { unit: 'Seconds', perPool: false },
   /** Instances found past the boot timeout without an online runner (marked; terminated a cycle later). */
   OrphansMarked: { unit: 'Count', perPool: false },
-  OrphansTerminated: { unit: 'Count', perPool: false },
 } as const satisfies Record<string, { unit: MetricUnit; perPool: boolean }>;
 
 export type MetricUnit = 'Count' | 'Seconds' | 'Percent';
