@@ -25,6 +25,7 @@ import { linkTarget } from '../functions/adapters/github-repositories.ts';
 import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
+import { table } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { silentLog } from '../functions/observability/logger.ts';
@@ -280,7 +281,7 @@ if (values.json) {
     'largest payload',
     'queued',
   ];
-  const table = rows.map((row) => [
+  const cells = rows.map((row) => [
     row.repositories.toLocaleString('en-US'),
     row.side,
     row.cycle,
@@ -292,15 +293,8 @@ if (values.json) {
     row.largestPayloadBytes === undefined ? '—' : `${(row.largestPayloadBytes / 1024).toFixed(1)} KiB`,
     String(row.queued),
   ]);
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...table.map((cells) => (cells[i] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
   console.log(`GitHub cost of a scaling cycle — stand-in with ${latencyMs} ms latency per request\n`);
-  console.log(line(header));
-  console.log(widths.map((w) => '─'.repeat(w)).join('  '));
-  for (const cells of table) console.log(line(cells));
+  console.log(table(header, cells, 3));
   console.log(
     `\n* naive wall time measured on the first ${naiveSample} repositories, extrapolated linearly by requests.` +
       `\n  busy = ${busyShare * 100}% of repositories got a queued run with 2 jobs. Bench took ${totalSeconds.toFixed(0)} s.` +

@@ -3,8 +3,10 @@
  * it replaces and the peers — same seed, then the cost model fed by the real cycle at 1,000 repositories, and
  * the goals judged per workload (goals.ts). Returns one report; run.ts prints it.
  */
+
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { table } from '../../functions/cli/table.ts';
 import { type CostProbeResult, costProbe, webhookCostProbe } from './cost-probe.ts';
 import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goals.ts';
 import { percentile, round } from './metrics.ts';
@@ -439,19 +441,4 @@ export function formatGoals(g: Goals): string[] {
     `  control plane ≤ $5/month at 1,000 repos: ${mark(g.controlPlaneCost.met)} ($${g.controlPlaneCost.totalUsd} Step Functions + Lambda; $${g.controlPlaneCost.totalWithLogsAndStateUsd} with logs and DynamoDB)`,
   );
   return lines;
-}
-
-/** A text table: the first `leftColumns` columns left-aligned (names), the rest right-aligned (numbers). */
-export function table(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-  leftColumns = 2,
-): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

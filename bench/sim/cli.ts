@@ -5,7 +5,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { aboveBoot, table } from './bench.ts';
+import { table } from '../../functions/cli/table.ts';
+import { aboveBoot } from './bench.ts';
 import { timelineSvg } from './chart.ts';
 import { type SimulationResult, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
