@@ -38,13 +38,34 @@ export interface RequestCounts {
   secondaryLimited: number;
   /** AWS API calls (EC2, SSM): not GitHub, but they take time in a task. */
   aws: number;
+  /**
+   * Calls to the Actions service behind runner scale sets (runner-registration, `_apis/…`, the message queue;
+   * a long poll counts once however long it is held): not GitHub's REST API, so not in `total`.
+   */
+  actions: number;
 }
 
 export function emptyCounts(): RequestCounts {
-  return { total: 0, rateLimited: 0, notModified: 0, rejected: 0, writes: 0, secondaryLimited: 0, aws: 0 };
+  return {
+    total: 0,
+    rateLimited: 0,
+    notModified: 0,
+    rejected: 0,
+    writes: 0,
+    secondaryLimited: 0,
+    aws: 0,
+    actions: 0,
+  };
 }
 
-export type RequestKind = 'get' | 'not-modified' | 'write' | 'rejected' | 'secondary-limited' | 'aws';
+export type RequestKind =
+  | 'get'
+  | 'not-modified'
+  | 'write'
+  | 'rejected'
+  | 'secondary-limited'
+  | 'aws'
+  | 'actions';
 
 export class RequestMeter {
   readonly totals = emptyCounts();
@@ -63,7 +84,8 @@ export class RequestMeter {
     const scoped = this.scope.getStore();
     if (scoped) targets.push(scoped);
     for (const counts of targets) add(counts, kind, count);
-    if (kind !== 'aws') this.byEndpoint[endpoint] = (this.byEndpoint[endpoint] ?? 0) + count;
+    if (kind !== 'aws' && kind !== 'actions')
+      this.byEndpoint[endpoint] = (this.byEndpoint[endpoint] ?? 0) + count;
     if (kind === 'get' || kind === 'write') {
       const hour = Math.floor(this.nowMs() / 3_600_000);
       this.rateLimitedByHour[hour] = (this.rateLimitedByHour[hour] ?? 0) + count;
@@ -89,6 +111,10 @@ export class RequestMeter {
 function add(counts: RequestCounts, kind: RequestKind, n: number): void {
   if (kind === 'aws') {
     counts.aws += n;
+    return;
+  }
+  if (kind === 'actions') {
+    counts.actions += n;
     return;
   }
   counts.total += n;

@@ -235,5 +235,6 @@ function difference(after: RequestCounts, before: RequestCounts): RequestCounts 
     writes: after.writes - before.writes,
     secondaryLimited: after.secondaryLimited - before.secondaryLimited,
     aws: after.aws - before.aws,
+    actions: after.actions - before.actions,
   };
 }
