@@ -21,6 +21,8 @@ export interface CycleRunOptions {
   readonly executionName?: string;
   /** Overrides for the definition's numeric substitutions. */
   readonly mapConcurrency?: number;
+  /** Wall-clock milliseconds for some Wait states (all take none by default: time is virtual). */
+  readonly waitMs?: Readonly<Record<string, number>>;
   /** Runs before each Task's handler; the benchmark lets the world's virtual time pass there. */
   readonly beforeTask?: (task: TaskName, input: unknown) => void | Promise<void>;
   /** Replace a handler (fault injection in tests). */
@@ -118,7 +120,9 @@ export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult
       overrides: {
         taskResourceLocalHandlers: localHandlers,
         // Virtual time: Waits and retry backoffs take no wall time locally.
-        waitTimeOverrides: Object.fromEntries(waitStateNames(definition).map((name) => [name, 0])),
+        waitTimeOverrides: Object.fromEntries(
+          waitStateNames(definition).map((name) => [name, options.waitMs?.[name] ?? 0]),
+        ),
         retryIntervalOverrides: Object.fromEntries(retryableStateNames(definition).map((name) => [name, 0])),
       },
       context: {

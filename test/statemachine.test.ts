@@ -360,3 +360,66 @@ describe('a cycle that meets the scaling lease held', () => {
     expect(result.output.lease).toBeUndefined();
   });
 });
+
+describe('a scheduled and a webhook cycle at once', () => {
+  it('both have their demand launched for, once: the later one waits for the lease and decides again', async () => {
+    // Prepare: jobs queued in two repositories; a webhook names `web` while the scheduled cycle is launching.
+    const github = new FakeGitHub();
+    github.jobsByRepo.set('api', queuedJobs(3));
+    const { deps, fleet } = testDeps({ github });
+    let releaseScheduled: () => void = () => {};
+    const scheduledLaunching = new Promise<void>((resolve) => {
+      releaseScheduled = resolve;
+    });
+    let scheduledDecided: () => void = () => {};
+    const decided = new Promise<void>((resolve) => {
+      scheduledDecided = resolve;
+    });
+    const decides: string[] = [];
+    // Act
+    const scheduled = runCycle({
+      deps,
+      cycleId: 'scheduled',
+      wrapTask: (task, handler) => async (input) => {
+        const output = await handler(input);
+        if (task === 'Decide') {
+          decides.push('scheduled');
+          scheduledDecided();
+          await scheduledLaunching; // ScaleUp, ScaleDown and the lease release come later
+        }
+        return output;
+      },
+    });
+    await decided;
+    // The webhook's job is queued after the scheduled cycle listed `web` (it saw nothing there).
+    github.jobsByRepo.set(
+      'web',
+      queuedJobs(2).map((job) => ({ ...job, id: job.id + 100 })),
+    );
+    const webhook = runCycle({
+      deps,
+      cycleId: 'webhook-d1',
+      targets: { repositories: ['web'] },
+      waitMs: { WaitForLease: 5 },
+      wrapTask: (task, handler) => async (input) => {
+        const output = (await handler(input)) as { leaseHeldBy?: string };
+        if (task === 'Decide') {
+          decides.push(output.leaseHeldBy ? 'webhook (held)' : 'webhook');
+          if (output.leaseHeldBy) releaseScheduled();
+        }
+        return output;
+      },
+    });
+    const [first, second] = await Promise.all([scheduled, webhook]);
+    // Assess
+    expect(first.status).toBe('SUCCEEDED');
+    expect(second.status).toBe('SUCCEEDED');
+    expect(decides[0]).toBe('scheduled');
+    expect(decides).toContain('webhook (held)');
+    expect(decides.at(-1)).toBe('webhook');
+    expect(first.output.scaleUp).toMatchObject({ launched: 3 });
+    // The webhook cycle counts the scheduled cycle's three as booting: it launches only for `web`.
+    expect(second.output.scaleUp).toMatchObject({ launched: 2 });
+    expect(fleet.live()).toHaveLength(5);
+  });
+});

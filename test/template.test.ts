@@ -34,6 +34,7 @@ import {
   neededActions,
   recordedAwsActions,
   tokenRead,
+  webhookReceiverActions,
 } from './support/iam-derivation.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,7 +45,10 @@ const githubTouchingTable = await githubMethodsTouchingTheStateTable();
 const template: Json = yamlParse(await readFile(join(root, 'template.yaml'), 'utf8'));
 const aslText = await readFile(definitionPath, 'utf8');
 const resources: Record<string, Json> = template.Resources;
-const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
+const allFunctions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
+/** Functions that are no Task of the scaling cycle. */
+const standaloneFunctions = ['WebhookFunction'];
+const functions = allFunctions.filter(([id]) => !standaloneFunctions.includes(id));
 const stateMachine: Json = Object.values(resources).find((r) => r.Type === 'AWS::Serverless::StateMachine');
 const taskNames = Object.keys(taskHandlers) as (keyof typeof taskHandlers)[];
 
@@ -332,8 +336,15 @@ describe('template.yaml: least privilege', () => {
 
   it('lets no function read the GitHub token unless it calls GitHub, and scopes the read to the secret', () => {
     for (const statement of statementsWith(tokenRead)) {
-      expect(statement.Resource).toEqual({ Ref: 'GitHubTokenSecretArn' });
+      const webhookSecret = statement.Sid === 'ReadWebhookSecret';
+      expect(statement.Resource).toEqual(
+        webhookSecret ? { Ref: 'WebhookSecret' } : { Ref: 'GitHubTokenSecretArn' },
+      );
     }
+    expect(
+      statementsWith(tokenRead).filter((statement) => statement.Sid === 'ReadWebhookSecret'),
+    ).toHaveLength(1);
+    expect(JSON.stringify(resources.WebhookFunction)).not.toContain('GitHubTokenSecretArn');
   });
 
   it('terminates and tags only instances carrying the stack tag (or tags at launch only)', () => {
@@ -397,6 +408,83 @@ describe('template.yaml: least privilege', () => {
         ]).toContainEqual(choice[1]);
       }
     }
+  });
+});
+
+describe('template.yaml: the webhook receiver', () => {
+  const webhook = resources.WebhookFunction;
+
+  it('exists only with Webhooks enabled (the default), with its secret, URL, permissions and outputs', () => {
+    expect(template.Parameters.Webhooks).toMatchObject({
+      Default: 'Enabled',
+      AllowedValues: ['Enabled', 'Disabled'],
+    });
+    expect(template.Conditions.WebhooksEnabled).toEqual({ 'Fn::Equals': [{ Ref: 'Webhooks' }, 'Enabled'] });
+    const webhookResources = Object.entries(resources)
+      .filter(([id]) => id.startsWith('Webhook'))
+      .map(([id, resource]) => [id, resource.Condition]);
+    expect(webhookResources.map(([id]) => id).sort()).toEqual([
+      'WebhookFunction',
+      'WebhookFunctionUrl',
+      'WebhookInvokePermission',
+      'WebhookSecret',
+      'WebhookUrlPermission',
+    ]);
+    for (const [id, condition] of webhookResources) expect(condition, id).toBe('WebhooksEnabled');
+    expect(template.Outputs.WebhookUrl).toMatchObject({
+      Condition: 'WebhooksEnabled',
+      Value: { 'Fn::GetAtt': ['WebhookFunctionUrl', 'FunctionUrl'] },
+    });
+    expect(template.Outputs.WebhookSecretArn).toMatchObject({
+      Condition: 'WebhooksEnabled',
+      Value: { Ref: 'WebhookSecret' },
+    });
+  });
+
+  it('is public through its URL only: AuthType NONE, both permissions a new function URL needs', () => {
+    expect(resources.WebhookFunctionUrl.Properties).toEqual({
+      TargetFunctionArn: { 'Fn::GetAtt': ['WebhookFunction', 'Arn'] },
+      AuthType: 'NONE',
+      InvokeMode: 'BUFFERED',
+    });
+    expect(resources.WebhookUrlPermission.Properties).toEqual({
+      FunctionName: { Ref: 'WebhookFunction' },
+      Action: 'lambda:InvokeFunctionUrl',
+      Principal: '*',
+      FunctionUrlAuthType: 'NONE',
+    });
+    expect(resources.WebhookInvokePermission.Properties).toEqual({
+      FunctionName: { Ref: 'WebhookFunction' },
+      Action: 'lambda:InvokeFunction',
+      Principal: '*',
+      InvokedViaFunctionUrl: true,
+    });
+  });
+
+  it("answers within GitHub's 10 s, on arm64, with reserved concurrency from its parameter", async () => {
+    expect(webhook.Properties.Timeout).toBeLessThan(10);
+    expect(webhook.Properties.ReservedConcurrentExecutions).toEqual({ Ref: 'WebhookReservedConcurrency' });
+    expect(webhook.Properties.Handler).toBe('webhook.handler');
+    expect(webhook.Metadata.BuildProperties.EntryPoints).toEqual(['functions/lambda/webhook.ts']);
+    const module = await import(join(root, 'functions/lambda/webhook.ts'));
+    expect(typeof module.handler).toBe('function');
+    expect(template.Globals.Function.Architectures).toEqual(['arm64']);
+  });
+
+  it('is told the state machine, its secret and the state table', () => {
+    expect(webhook.Properties.Environment.Variables).toEqual({
+      STEPSCALE_STATE_TABLE: { Ref: 'StateTable' },
+      STEPSCALE_WEBHOOK_SECRET_ARN: { Ref: 'WebhookSecret' },
+      STEPSCALE_STATE_MACHINE_ARN: { Ref: 'ScalingCycleStateMachine' },
+    });
+  });
+
+  it('is granted exactly the AWS calls it makes: StartExecution on this state machine only', async () => {
+    const granted = [...new Set(inlineStatements(webhook).flatMap(actionsOf))].sort();
+    expect(granted).toEqual(await webhookReceiverActions());
+    expect(statementsWith('states:StartExecution')).toEqual([
+      expect.objectContaining({ Resource: { Ref: 'ScalingCycleStateMachine' } }),
+    ]);
   });
 });
 

@@ -13,7 +13,9 @@ import {
   type PoolPlan,
   type RunnerRemoval,
 } from '../core/decide.ts';
+import { withRecentLaunches } from '../core/recent-launches.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
+import { readRecentLaunches } from './launch-record.ts';
 import type { RegistrationQueue } from './registration-queue.ts';
 import { releaseScalingLease, scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
 
@@ -81,7 +83,7 @@ export const decideNeeds = {
   github: ['listRunners'],
   fleet: ['listInstances'],
   runnerConfigs: ['list'],
-  stateStore: ['acquireLease', 'releaseLease'],
+  stateStore: ['acquireLease', 'releaseLease', 'getMany'],
   writeBudget: ['available'],
 } as const satisfies PortNeeds;
 
@@ -92,9 +94,10 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
     const until = new Date(deps.now().getTime() + scalingLeaseSeconds * 1000);
     const lease = await deps.stateStore.acquireLease(scalingLeaseKey, cycle.id, until);
     const writeBy = registrationDeadline(cycle.startedAt, deps.config.collection.cycleIntervalSeconds);
-    const [runners, instances, storedRunnerConfigs, writeSlots] = await Promise.all([
+    const [runners, listed, recentLaunches, storedRunnerConfigs, writeSlots] = await Promise.all([
       deps.github.listRunners(),
       deps.fleet.listInstances(),
+      readRecentLaunches(deps, cycle.id),
       deps.runnerConfigs.list(),
       deps.writeBudget.available(writeBy),
     ]).catch(async (error: unknown) => {
@@ -103,6 +106,8 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
       if (lease.acquired) await releaseScalingLease(deps, cycle.id);
       throw error;
     });
+    // EC2 may not list an instance launched seconds ago by the cycle before: count it anyway.
+    const instances = withRecentLaunches(listed, recentLaunches, deps.config.stack, deps.now());
     const plan = decideScaling(
       {
         queuedByPool: demand.queuedByPool,

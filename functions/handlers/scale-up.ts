@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { mayChangeFleet } from '../core/cycle-timing.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
+import { rememberLaunches } from './launch-record.ts';
 import { type RegistrationQueue, registrationQueueSchema } from './registration-queue.ts';
 
 const inputSchema = z.object({
@@ -50,7 +51,10 @@ export function launchCreatedAt(cycle: { readonly id: string; readonly startedAt
   return scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled.toISOString() : cycle.startedAt;
 }
 
-export const scaleUpNeeds = { fleet: ['launch'] } as const satisfies PortNeeds;
+export const scaleUpNeeds = {
+  fleet: ['launch'],
+  stateStore: ['getMany', 'putMany'],
+} as const satisfies PortNeeds;
 
 export function scaleUp(deps: TaskDeps<typeof scaleUpNeeds>) {
   const pools = new Map(deps.config.pools.map((pool) => [pool.name, pool]));
@@ -96,6 +100,12 @@ export function scaleUp(deps: TaskDeps<typeof scaleUpNeeds>) {
         deps.log.info('Launched instances', fields);
       }
     }
+    const at = deps.now().toISOString();
+    await rememberLaunches(
+      deps,
+      cycle.id,
+      [...launched].map(([pool, instanceIds]) => ({ pool, instanceIds, at })),
+    );
     return output(registrations, launched, missing);
   };
 }

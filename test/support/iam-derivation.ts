@@ -7,6 +7,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDynamoDbStateStore } from '../../functions/adapters/dynamodb-state-store.ts';
@@ -214,4 +216,64 @@ export async function neededActions(
     }
   }
   return [...needed].sort();
+}
+
+/**
+ * What the webhook receiver's entry point sends to AWS, recorded: a delivery acted on (config, secret, claim,
+ * inbox, StartExecution) and one whose start fails (the claim given back, the inbox released). Each command
+ * `C` of service `s` needs `s:C`.
+ */
+export async function webhookReceiverActions(): Promise<string[]> {
+  const { sign } = await import('@octokit/webhooks-methods');
+  const clients = {
+    ssm: mockClient(SSMClient),
+    secretsmanager: mockClient(SecretsManagerClient),
+    dynamodb: mockClient(DynamoDBClient),
+    states: mockClient(SFNClient),
+  };
+  clients.ssm.onAnyCommand().resolves({ Parameter: { Value: JSON.stringify({ pools: config.pools }) } });
+  clients.secretsmanager.onAnyCommand().resolves({ SecretString: 'derivation-secret' });
+  clients.dynamodb.onAnyCommand().resolves({});
+  clients.states.onAnyCommand().resolvesOnce({}).rejects(new Error('throttled'));
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_REGION: 'eu-west-1',
+    STEPSCALE_STACK: 'stepscale',
+    STEPSCALE_CONFIG_PARAMETER: '/stepscale/config',
+    GITHUB_URL: 'https://github.com',
+    GITHUB_ORG: 'acme',
+    // Its own name: Powertools caches secrets per process.
+    STEPSCALE_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iam-derivation',
+    STEPSCALE_STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:cycle',
+    STEPSCALE_STATE_TABLE: 'state',
+  });
+  try {
+    const { handler } = await import('../../functions/lambda/webhook.ts');
+    for (const [index, repository] of ['api', 'web'].entries()) {
+      const body = JSON.stringify({
+        action: 'queued',
+        workflow_job: { id: index, run_id: 1, labels: ['self-hosted', 'x64'], status: 'queued' },
+        repository: { name: repository, owner: { login: 'acme' } },
+      });
+      await handler({
+        requestContext: { http: { method: 'POST' } },
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'workflow_job',
+          'x-github-delivery': `derivation-${index}`,
+          'x-hub-signature-256': await sign('derivation-secret', body),
+        },
+        body,
+      });
+    }
+    const actions = Object.entries(clients).flatMap(([service, mock]) =>
+      mock
+        .calls()
+        .map((call) => `${service}:${(call.args[0] as object).constructor.name.replace(/Command$/, '')}`),
+    );
+    return [...new Set(actions)].sort();
+  } finally {
+    for (const mock of Object.values(clients)) mock.restore();
+    process.env = saved;
+  }
 }

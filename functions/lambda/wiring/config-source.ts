@@ -7,13 +7,19 @@ import { type Config, parseConfig } from '../../config/config.ts';
 import { ConfigError } from '../../errors.ts';
 import type { LambdaEnv } from './environment.ts';
 
+/** The variables the config is read from (every function, the webhook receiver too). */
+export type ConfigEnv = Pick<
+  LambdaEnv,
+  'STEPSCALE_CONFIG_PARAMETER' | 'STEPSCALE_CONFIG' | 'GITHUB_URL' | 'GITHUB_ORG' | 'STEPSCALE_STACK'
+>;
+
 export interface ConfigSources {
   /** Reads an SSM parameter's value (decrypted). */
   readonly readParameter: (name: string) => Promise<string | undefined>;
 }
 
 /** The config from SSM or inline, with the environment's GitHub URL, organization and stack applied. */
-export async function loadLambdaConfig(env: LambdaEnv, sources: ConfigSources): Promise<Config> {
+export async function loadLambdaConfig(env: ConfigEnv, sources: ConfigSources): Promise<Config> {
   const { text, source } = await configText(env, sources);
   let raw: unknown;
   try {
@@ -37,7 +43,7 @@ export async function loadLambdaConfig(env: LambdaEnv, sources: ConfigSources): 
   });
 }
 
-async function configText(env: LambdaEnv, sources: ConfigSources): Promise<{ text: string; source: string }> {
+async function configText(env: ConfigEnv, sources: ConfigSources): Promise<{ text: string; source: string }> {
   const parameter = env.STEPSCALE_CONFIG_PARAMETER;
   const inline = env.STEPSCALE_CONFIG;
   if (parameter && inline) {
@@ -63,7 +69,7 @@ async function configText(env: LambdaEnv, sources: ConfigSources): Promise<{ tex
 }
 
 /** The config from the SSM parameter (or inline JSON) named by the environment. */
-export async function loadConfigFromEnvironment(env: LambdaEnv): Promise<Config> {
+export async function loadConfigFromEnvironment(env: ConfigEnv): Promise<Config> {
   return loadLambdaConfig(env, {
     readParameter: async (name) => {
       const value = await getParameter(name, { decrypt: true });

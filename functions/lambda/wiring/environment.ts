@@ -33,6 +33,26 @@ export const lambdaEnvironment = {
   },
 } as const satisfies Record<string, EnvVariable>;
 
+/** Every variable the webhook receiver reads: the config's, its secret, the state machine it starts. */
+export const webhookEnvironment = {
+  STEPSCALE_STACK: lambdaEnvironment.STEPSCALE_STACK,
+  STEPSCALE_CONFIG_PARAMETER: lambdaEnvironment.STEPSCALE_CONFIG_PARAMETER,
+  STEPSCALE_CONFIG: lambdaEnvironment.STEPSCALE_CONFIG,
+  GITHUB_URL: lambdaEnvironment.GITHUB_URL,
+  GITHUB_ORG: lambdaEnvironment.GITHUB_ORG,
+  STEPSCALE_WEBHOOK_SECRET_ARN: {
+    description: 'ARN of the Secrets Manager secret holding the webhook secret GitHub signs deliveries with',
+    required: true,
+  },
+  STEPSCALE_STATE_MACHINE_ARN: {
+    description: 'ARN of the scaling state machine a delivery starts a cycle of',
+    required: true,
+  },
+  STEPSCALE_STATE_TABLE: {
+    description: 'the DynamoDB state table (delivery dedupe, the webhook inbox); unset: neither',
+  },
+} as const satisfies Record<string, EnvVariable>;
+
 type EnvSpec = Record<string, EnvVariable>;
 export type EnvValues<S extends EnvSpec> = {
   readonly [K in keyof S]: S[K] extends { required: true } | { default: string }
