@@ -30,7 +30,8 @@ await build({
   // The ES module builds of the AWS SDK and other dependencies, which esbuild can tree-shake; their CommonJS
   // builds (Node's default) are single files that come along whole.
   mainFields: ['module', 'main'],
-  // Error classes are named after themselves and the state machine matches those names: never mangle them.
+  // Readable class and function names in stack traces. The error names the state machine matches do not
+  // depend on it: they are string literals (functions/errors.ts).
   keepNames: true,
   outExtension: { '.js': '.mjs' },
   // Some CommonJS dependencies call require(); give the ESM bundle one.

@@ -6,11 +6,11 @@
  * orphan. Runs on the EC2 fleet adapter over a stateful fake EC2 and a clock that waiting for write slots moves.
  */
 import { describe, expect, it } from 'vitest';
-import { GitHubRateLimitError } from '../functions/adapters/github-errors.ts';
+import { GitHubRateLimitError } from '../functions/errors.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import type { RegisterRunnersOutput } from '../functions/handlers/register-runners.ts';
-import type { JitRunner, JitRunnerRequest } from '../functions/ports/github.ts';
+import type { JitRegistration, JitRunnerRequest } from '../functions/ports/github.ts';
 import { runCycle } from '../local/cycle-runner.ts';
 import { FakeEc2 } from './support/fake-ec2.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps, testPool } from './support/fakes.ts';
@@ -94,7 +94,7 @@ describe('bursts: launching is not registering', () => {
   it('a secondary rate limit with retry-after pauses every registration, and the next cycle registers the rest', async () => {
     // Prepare: GitHub refuses the fourth registration with retry-after 90 s (past this cycle's deadline).
     class LimitedOnce extends FakeGitHub {
-      override async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
+      override async createJitRunner(request: JitRunnerRequest): Promise<JitRegistration> {
         if (this.registrationAttempts.length === 3 && !this.limited) {
           this.limited = true;
           this.registrationAttempts.push(request.name);
@@ -126,7 +126,7 @@ describe('bursts: launching is not registering', () => {
   it('an instance whose config never comes is marked and terminated as an orphan; the job is launched for again', async () => {
     // Prepare: every registration is refused for an hour.
     class NeverRegisters extends FakeGitHub {
-      override async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
+      override async createJitRunner(request: JitRunnerRequest): Promise<JitRegistration> {
         this.registrationAttempts.push(request.name);
         throw new GitHubRateLimitError('secondary rate limit (retry-after 3600 s)', 3600);
       }

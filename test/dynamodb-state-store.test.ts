@@ -4,13 +4,13 @@ import {
   BatchWriteItemCommand,
   type BatchWriteItemCommandInput,
   DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  createDynamoDbStateStore,
-  StateStoreUnavailableError,
-} from '../functions/adapters/dynamodb-state-store.ts';
+import { createDynamoDbStateStore } from '../functions/adapters/dynamodb-state-store.ts';
+import { StateStoreUnavailableError } from '../functions/errors.ts';
 
 const dynamodb = mockClient(DynamoDBClient);
 const table = 'stepscale-state';
@@ -188,6 +188,22 @@ describe('DynamoDB state store: writes', () => {
       StateStoreUnavailableError,
     );
     expect(writeInputs()).toHaveLength(2);
+  });
+
+  it('names a batch DynamoDB throttled StateStoreUnavailableError, and passes a refusal on as itself', async () => {
+    // Prepare
+    const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} });
+    const noTable = new ResourceNotFoundException({ message: 'no such table', $metadata: {} });
+    dynamodb.on(BatchGetItemCommand).rejects(throttled);
+    dynamodb.on(BatchWriteItemCommand).rejects(noTable);
+
+    // Act + Assess
+    await expect(store().getMany(['a'])).rejects.toMatchObject({
+      name: 'StateStoreUnavailableError',
+      message: `DynamoDB table ${table} failed (ProvisionedThroughputExceededException): slow down`,
+      cause: throttled,
+    });
+    await expect(store().putMany([{ key: 'a', value: 1 }], 60)).rejects.toBe(noTable);
   });
 
   it('refuses a value too large for a DynamoDB item before sending anything', async () => {

@@ -10,11 +10,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import {
   awsErrorCode,
-  classifyAwsError,
   FleetCapacityError,
   FleetRequestError,
   FleetThrottledError,
   FleetUnavailableError,
+  toFleetError,
 } from '../functions/adapters/aws-errors.ts';
 import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
 import type { PoolConfig } from '../functions/config/config.ts';
@@ -619,7 +619,7 @@ describe('EC2 fleet: error classification', () => {
     ].map((row) => ({ ...row, label: awsErrorCode(row.error) ?? String(row.error) })),
   )('classifies $label as $expected.name', ({ error, expected }) => {
     // Act
-    const classified = classifyAwsError(error, 'doing something');
+    const classified = toFleetError(error, 'doing something');
 
     // Assess
     expect(classified).toBeInstanceOf(expected);
@@ -634,7 +634,7 @@ describe('EC2 fleet: error classification', () => {
     const error = new FleetThrottledError('already classified', 'Throttling');
 
     // Act
-    const classified = classifyAwsError(error);
+    const classified = toFleetError(error);
 
     // Assess
     expect(classified).toBe(error);

@@ -160,4 +160,34 @@ describe('AWS faults through the state machine', () => {
     expect(second.output.registration).toMatchObject({ registered: 1, failed: 0 });
     expect(ec2.live()).toHaveLength(5);
   });
+
+  it('retries Decide when SSM throttles listing the runner configs (the error is named, so the ASL retries it)', async () => {
+    // Prepare: the first GetParametersByPath is throttled (past the SDK's retries), then SSM answers.
+    const ssmClient = new SSMClient({ region: 'eu-west-1' });
+    const ssm = mockClient(ssmClient);
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    ssm.on(GetParametersByPathCommand).rejectsOnce(throttled).resolves({ Parameters: [] });
+    ssm.on(PutParameterCommand).resolves({ Version: 1 });
+    const ec2 = new FakeEc2();
+    const { deps } = setup(
+      ec2,
+      createSsmRunnerConfigStore({
+        client: ssmClient,
+        stack: 'stepscale',
+        instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
+      }),
+    );
+    // Act
+    const result = await runCycle({ deps, cycleId: 'c-ssm-throttled' });
+    // Assess: one retry of Decide, and the cycle acts on the demand as if nothing had happened.
+    expect(result.status).toBe('SUCCEEDED');
+    const retries = retriesOf(result, 'Decide');
+    expect(retries).toHaveLength(1);
+    expect(result.output.scaleUp).toMatchObject({ launched: 5, missing: 0 });
+    expect(result.output.registration).toMatchObject({ registered: 5, failed: 0 });
+  });
 });

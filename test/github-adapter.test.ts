@@ -248,10 +248,47 @@ describe('GitHub adapter: runners', () => {
     await github.deleteRunner(idle.id);
     expect(state.getRunner(idle.id)).toBeUndefined();
     await expect(github.deleteRunner(idle.id)).resolves.toBeUndefined();
-    // GitHub refuses while the runner runs a job. (Each write waits ≥ 1 s in the throttling plugin: keep them few.)
+    // GitHub refuses while the runner runs a job. (Writes are paced a second apart by default: keep them few.)
     const refusal = github.deleteRunner(busy.id);
     await expect(refusal).rejects.toBeInstanceOf(GitHubRequestError);
     await expect(refusal).rejects.toMatchObject({ name: 'GitHubRequestError', status: 422 });
+  });
+});
+
+describe('GitHub adapter: just-in-time runners', () => {
+  it('registers a runner in the named group and returns its secret config', async () => {
+    const state = newOrg();
+    const standin = await serve(state);
+
+    const registration = await adapterFor(standin, { minWriteIntervalMs: 0 }).createJitRunner({
+      name: 'stepscale-i-1',
+      labels: ['self-hosted', 'linux'],
+      runnerGroup: 'default', // group names match case-insensitively
+    });
+
+    expect(registration).toEqual({
+      runnerId: expect.any(Number),
+      encodedJitConfig: expect.any(String),
+    });
+    expect(state.runnerByName('stepscale-i-1')).toMatchObject({ status: 'offline', ephemeral: true });
+  });
+
+  it('resolves a name already registered (GitHub’s 409) as alreadyRegistered, with one request', async () => {
+    // Prepare: an earlier attempt registered the runner.
+    const state = newOrg();
+    state.registerRunner({ name: 'stepscale-i-1', labels: ['self-hosted'] });
+    const standin = await serve(state);
+
+    // Act
+    const registration = await adapterFor(standin, { minWriteIntervalMs: 0 }).createJitRunner({
+      name: 'stepscale-i-1',
+      labels: ['self-hosted'],
+      runnerGroup: 'Default',
+    });
+
+    // Assess: no config (GitHub hands one out only once), nothing retried.
+    expect(registration).toEqual({ alreadyRegistered: true });
+    expect(writes(standin).map((request) => request.status)).toEqual([409]);
   });
 });
 

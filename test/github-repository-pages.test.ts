@@ -3,7 +3,7 @@
  * the first names the last, else one after another by `next`; a 409 ends the listing as an empty page.
  * A stub Octokit answers by URL so each path is pinned exactly.
  */
-import type { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/core';
 import { describe, expect, it } from 'vitest';
 import { listActiveRepositories } from '../functions/adapters/github-repositories.ts';
 
@@ -14,7 +14,7 @@ const link = (rels: Record<string, number>) =>
     .map(([rel, page]) => `<${base}&page=${page}>; rel="${rel}"`)
     .join(', ');
 
-/** An Octokit whose listForOrg returns page 1 and whose request(url) returns the page the URL names. */
+/** An Octokit whose request returns page 1 for the route and the page a URL names for `{ url }`. */
 function stubOctokit(pages: Record<number, { data?: unknown[]; link?: string; status?: number }>) {
   const asked: number[] = [];
   const answer = async (page: number) => {
@@ -25,8 +25,8 @@ function stubOctokit(pages: Record<number, { data?: unknown[]; link?: string; st
     return { data: entry.data ?? [], headers: entry.link ? { link: entry.link } : {} };
   };
   const octokit = {
-    rest: { repos: { listForOrg: () => answer(1) } },
-    request: ({ url }: { url: string }) => answer(Number(new URL(url).searchParams.get('page'))),
+    request: (route: string | { url: string }) =>
+      typeof route === 'string' ? answer(1) : answer(Number(new URL(route.url).searchParams.get('page'))),
   } as unknown as Octokit;
   return { octokit, asked };
 }

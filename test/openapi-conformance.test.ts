@@ -167,6 +167,7 @@ async function exercisePort(standin: GitHubStandin, auth: GitHubAuth): Promise<v
     labels: x64,
     runnerGroup: 'Default',
   });
+  if (registered.alreadyRegistered) throw new Error(`jit-${auth.type} was registered already`);
   await github.deleteRunner(registered.runnerId);
   await github.rateLimit();
 }

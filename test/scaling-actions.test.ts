@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  GitHubRateLimitError,
-  GitHubRequestError,
-  GitHubUnavailableError,
-} from '../functions/adapters/github-errors.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
+import { GitHubRateLimitError, GitHubRequestError, GitHubUnavailableError } from '../functions/errors.ts';
 import { registerRunners } from '../functions/handlers/register-runners.ts';
 import { scaleDown } from '../functions/handlers/scale-down.ts';
 import { launchToken, scaleUp } from '../functions/handlers/scale-up.ts';
@@ -150,7 +146,7 @@ describe('RegisterRunners', () => {
   });
 
   it('on a retry counts existing registrations (409) as done', async () => {
-    // Prepare: a first attempt went through completely; GitHub refuses a name that exists.
+    // Prepare: a first attempt went through completely; the port reports a name that exists (GitHub's 409).
     const github = new FakeGitHub();
     const { deps } = testDeps({ github });
     const launched = await scaleUp(deps)({ cycle, launches: [{ pool: 'linux-x64', count: 2 }] });
@@ -158,7 +154,7 @@ describe('RegisterRunners', () => {
     const register = github.createJitRunner.bind(github);
     github.createJitRunner = async (request: JitRunnerRequest) => {
       if (github.runners.some((runner) => runner.name === request.name)) {
-        throw new GitHubRequestError('Already exists - A runner with the same name', 409);
+        return { alreadyRegistered: true } as const;
       }
       return register(request);
     };

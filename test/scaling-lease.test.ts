@@ -13,11 +13,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  createDynamoDbStateStore,
-  StateStoreUnavailableError,
-} from '../functions/adapters/dynamodb-state-store.ts';
+import { createDynamoDbStateStore } from '../functions/adapters/dynamodb-state-store.ts';
 import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
+import { StateStoreUnavailableError } from '../functions/errors.ts';
 import { decide } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { scaleDown } from '../functions/handlers/scale-down.ts';
@@ -122,7 +120,7 @@ describe('lease requests of the DynamoDB store', () => {
     });
   });
 
-  it('turns any other failure into StateStoreUnavailableError (Decide retries it)', async () => {
+  it('turns any other failure but a refusal into StateStoreUnavailableError (Decide retries it)', async () => {
     dynamodb
       .on(PutItemCommand)
       .rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));

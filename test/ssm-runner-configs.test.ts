@@ -9,6 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSsmRunnerConfigStore } from '../functions/adapters/ssm-runner-configs.ts';
+import { RunnerConfigsUnavailableError } from '../functions/errors.ts';
 
 const ssm = mockClient(SSMClient);
 const store = () =>
@@ -54,6 +55,45 @@ describe('SSM runner config store', () => {
       .on(DeleteParameterCommand)
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     await expect(store().remove('i-0abc')).rejects.toThrow('Rate exceeded');
+  });
+
+  it('names throttling and outages RunnerConfigsUnavailableError, which the state machine retries', async () => {
+    // Prepare: SSM's throttling (a generic ServiceException named ThrottlingException) and a 500.
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const outage = Object.assign(new Error('Internal'), {
+      name: 'InternalServerError',
+      $fault: 'server',
+      $metadata: { httpStatusCode: 500 },
+    });
+    ssm.on(PutParameterCommand).rejects(throttled);
+    ssm.on(DeleteParameterCommand).rejects(outage);
+    ssm.on(GetParametersByPathCommand).rejects(throttled);
+
+    // Act + Assess
+    await expect(store().put('i-0abc', 'ENCODED')).rejects.toMatchObject({
+      name: 'RunnerConfigsUnavailableError',
+      message: 'storing the runner config of i-0abc failed (ThrottlingException): Rate exceeded',
+      cause: throttled,
+    });
+    await expect(store().remove('i-0abc')).rejects.toBeInstanceOf(RunnerConfigsUnavailableError);
+    await expect(store().list()).rejects.toMatchObject({
+      name: 'RunnerConfigsUnavailableError',
+      message: expect.stringMatching(/^listing runner configs failed/),
+    });
+  });
+
+  it('passes a refusal on under its own name: retrying would not help', async () => {
+    const denied = Object.assign(new Error('not allowed'), {
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    ssm.on(PutParameterCommand).rejects(denied);
+    await expect(store().put('i-0abc', 'ENCODED')).rejects.toBe(denied);
   });
 
   it('lists every page without decrypting anything', async () => {

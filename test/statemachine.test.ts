@@ -1,9 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import * as awsErrors from '../functions/adapters/aws-errors.ts';
-import { StateStoreUnavailableError } from '../functions/adapters/dynamodb-state-store.ts';
-import * as githubErrors from '../functions/adapters/github-errors.ts';
 import * as stepscaleErrors from '../functions/errors.ts';
 import { StepscaleError } from '../functions/errors.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
@@ -71,7 +68,7 @@ describe('statemachine/scaling-cycle.asl.json', () => {
   it('retries and catches only error names that Step Functions, Lambda or stepscale actually raise', async () => {
     // A misspelt or renamed error in ErrorEquals fails silently in AWS: the retry just never happens.
     const named = new Set(
-      Object.values({ ...githubErrors, ...awsErrors, ...stepscaleErrors, StateStoreUnavailableError })
+      Object.values(stepscaleErrors)
         .filter((value) => typeof value === 'function' && value.prototype instanceof StepscaleError)
         .map((value) => (value as { name: string }).name),
     );

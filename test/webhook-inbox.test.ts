@@ -5,9 +5,9 @@
 import { DynamoDBClient, UpdateItemCommand, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { StateStoreUnavailableError } from '../functions/adapters/dynamodb-state-store.ts';
 import { createDynamoDbWebhookInbox } from '../functions/adapters/dynamodb-webhook-inbox.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
+import { StateStoreUnavailableError } from '../functions/errors.ts';
 import type { WebhookInbox } from '../functions/ports/webhook-inbox.ts';
 import { FakeTable } from './support/fake-dynamodb.ts';
 import { ManualClock } from './support/manual-clock.ts';

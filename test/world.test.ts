@@ -9,10 +9,17 @@ import { worldOf } from '../bench/sim/simulate.ts';
 import { parseWorkload } from '../bench/sim/workload.ts';
 import { WorldMetrics } from '../bench/sim/world-metrics.ts';
 import { GitHubRateLimitError, GitHubRequestError } from '../functions/adapters/github-errors.ts';
+import type { JitRegistration, JitRunner } from '../functions/ports/github.ts';
 import type { JobRecord } from '../local/world/github.ts';
 import { pickupRequeueMs, type World } from '../local/world/world.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
+
+/** A registration these tests expect to be a new runner. */
+function newRunner(registration: JitRegistration): JitRunner {
+  if (registration.alreadyRegistered) throw new Error('the runner was registered already');
+  return registration;
+}
 
 function setup(overrides: Record<string, unknown> = {}) {
   const workload = parseWorkload({
@@ -42,7 +49,9 @@ function setup(overrides: Record<string, unknown> = {}) {
       createdAt: '',
     });
     const id = instanceIds[0] as string;
-    const jit = await github.createJitRunner({ name: `stepscale-${id}`, labels, runnerGroup: 'Default' });
+    const jit = newRunner(
+      await github.createJitRunner({ name: `stepscale-${id}`, labels, runnerGroup: 'Default' }),
+    );
     await configs.put(id, jit.encodedJitConfig);
     return { instanceId: id, runnerId: jit.runnerId };
   };
@@ -81,6 +90,13 @@ describe('Class: World', () => {
     expect(world.fleet.live()[0]?.state).toBe('running');
   });
 
+  it('answers a second registration of a name as alreadyRegistered, as the production adapter does', async () => {
+    const { github } = setup();
+    const request = { name: 'stepscale-i-again', labels, runnerGroup: 'Default' };
+    expect(await github.createJitRunner(request)).toMatchObject({ runnerId: expect.any(Number) });
+    expect(await github.createJitRunner(request)).toEqual({ alreadyRegistered: true });
+  });
+
   it('waits after boot for a config registered late, polling for it, and comes online once it is there', async () => {
     // Prepare: launched now, registered 68 s later (a paced registration in a burst).
     const { world, github, fleet, configs, metrics } = setup({ configPollSeconds: 5 });
@@ -92,7 +108,9 @@ describe('Class: World', () => {
     });
     const id = instanceIds[0] as string;
     world.advanceTo(68_000);
-    const jit = await github.createJitRunner({ name: `stepscale-${id}`, labels, runnerGroup: 'Default' });
+    const jit = newRunner(
+      await github.createJitRunner({ name: `stepscale-${id}`, labels, runnerGroup: 'Default' }),
+    );
     await configs.put(id, jit.encodedJitConfig);
     // Act + Assess: booted at 40 s, it looks at 40, 45, …, 70 s: the look at 70 s is the first to find it.
     world.advanceTo(69_999);

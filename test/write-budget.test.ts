@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { StateStoreUnavailableError } from '../functions/adapters/dynamodb-state-store.ts';
 import { createDynamoDbWriteBudget } from '../functions/adapters/dynamodb-write-budget.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
+import { StateStoreUnavailableError } from '../functions/errors.ts';
 import type { WriteBudget } from '../functions/ports/write-budget.ts';
 import { FakeTable } from './support/fake-dynamodb.ts';
 import { ManualClock } from './support/manual-clock.ts';
@@ -132,7 +132,7 @@ describe('DynamoDB write budget: requests', () => {
     expect(dynamodb.commandCalls(GetItemCommand)[0]?.args[0].input).toMatchObject({ ConsistentRead: true });
   });
 
-  it('reports any other DynamoDB failure as StateStoreUnavailableError, which Step Functions retries', async () => {
+  it('reports any other DynamoDB failure but a refusal as StateStoreUnavailableError, which Step Functions retries', async () => {
     dynamodb
       .on(UpdateItemCommand)
       .rejects(

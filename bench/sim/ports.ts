@@ -14,7 +14,7 @@ import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts'
 import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
 import type {
   GitHubPort,
-  JitRunner,
+  JitRegistration,
   JitRunnerRequest,
   ListingObservation,
   RateLimit,
@@ -146,7 +146,7 @@ export class SimGitHub implements GitHubPort {
     this.world.github.removeRunner(runnerId);
   }
 
-  async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
+  async createJitRunner(request: JitRunnerRequest): Promise<JitRegistration> {
     this.request('POST /orgs/{org}/actions/runners/generate-jitconfig', 'write');
     const { github } = this.world;
     // The adapter resolves the group once per client (not metered here: one request in a container's life).
@@ -154,8 +154,8 @@ export class SimGitHub implements GitHubPort {
       .listRunnerGroups()
       .find((candidate) => candidate.name.toLowerCase() === request.runnerGroup.toLowerCase());
     if (!group) throw new GitHubNotFoundError(`Runner group "${request.runnerGroup}" does not exist`);
-    if (github.runnerByName(request.name))
-      throw new GitHubRequestError(`runner ${request.name} already exists (409)`, 409);
+    // As the production adapter: a name already registered (GitHub's 409) is not a failure.
+    if (github.runnerByName(request.name)) return { alreadyRegistered: true };
     const runner = github.registerRunner({
       name: request.name,
       labels: request.labels,

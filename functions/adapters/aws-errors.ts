@@ -1,75 +1,130 @@
 /**
- * How EC2 failures leave the fleet adapter. The names are a contract with statemachine/*.asl.json, whose
- * Retry and Catch match them: FleetThrottledError and FleetUnavailableError are retried there, the rest
- * are not. The SDK has already retried throttling and 5xx by the time an error gets here, so these are the
- * failures that outlasted the client's own retries.
+ * The one classifier of AWS failures (EC2, SSM Parameter Store, DynamoDB): {@link awsFailureKind}. Built on
+ * the SDK's own classification (`@smithy/service-error-classification`: throttling codes and HTTP 429,
+ * transient codes, 500/502/503/504, Node's socket errors, retryable traits) plus the codes it leaves out.
+ * By the time an error gets here the SDK has already retried what it retries, so a throttled or unavailable
+ * failure is one that outlasted the client; the state machine's Retry tries the task again later.
+ *
+ * Each adapter names the outcome for the state machine (functions/errors.ts):
+ * - EC2 ({@link toFleetError}): FleetThrottledError, FleetCapacityError, FleetUnavailableError, and
+ *   FleetRequestError for everything else, unknown failures included (a launch is only retried when EC2's
+ *   answer says it may pass later);
+ * - SSM and DynamoDB ({@link toRetryableAwsError}): RunnerConfigsUnavailableError, StateStoreUnavailableError
+ *   for all but a refusal, which keeps the SDK's own name (e.g. `AccessDeniedException`) and is not retried.
+ *   An unknown failure is retried: the stores are needed by every cycle, and a retry costs seconds.
  */
-import { StepscaleError } from '../errors.ts';
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/service-error-classification';
+import {
+  FleetCapacityError,
+  FleetRequestError,
+  FleetThrottledError,
+  FleetUnavailableError,
+  StepscaleError,
+} from '../errors.ts';
 
-/** Common shape: the AWS error code (e.g. `RequestLimitExceeded`) is kept for logs and tests. */
-export abstract class FleetError extends StepscaleError {
-  constructor(
-    message: string,
-    /** The AWS error code, or undefined when the failure was not an AWS answer (e.g. a network error). */
-    readonly code: string | undefined,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/** EC2 throttled the call (API request rate or bucket limits). Retried by the state machine with backoff. */
-export class FleetThrottledError extends FleetError {}
-
-/** EC2 answered 5xx or could not be reached or timed out. Retried by the state machine. */
-export class FleetUnavailableError extends FleetError {}
+export {
+  FleetCapacityError,
+  FleetError,
+  FleetRequestError,
+  FleetThrottledError,
+  FleetUnavailableError,
+} from '../errors.ts';
 
 /**
- * Nothing at all could be launched because EC2 had no capacity (the whole call was refused). A partial
- * launch is never this error: it comes back as a LaunchResult with `missing` and `errors`.
+ * - `throttled`: the caller sent too much (a request rate or bucket limit); later it will pass.
+ * - `unavailable`: the service failed (5xx), timed out or could not be reached; later it may pass.
+ * - `refused`: AWS answered that the request itself is wrong or not allowed (a 4xx: validation, permissions,
+ *   not found, quotas); asking again will not help.
+ * - `unknown`: not an AWS answer, nor a failure known to be transient (e.g. a bug, or a credentials error).
  */
-export class FleetCapacityError extends FleetError {}
+export type AwsFailureKind = 'throttled' | 'unavailable' | 'refused' | 'unknown';
 
-/** Anything else: a fatal refusal such as an unknown launch template or a missing IAM permission. */
-export class FleetRequestError extends FleetError {}
-
-const throttlingCodes = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'SlowDown',
+/** Throttling codes the SDK's list leaves out. */
+const moreThrottlingCodes = new Set([
+  // SSM: concurrent updates of one parameter.
+  'TooManyUpdates',
 ]);
 
-const unavailableCodes = new Set([
+/** Service-failure codes the SDK's list leaves out (it goes by HTTP status for most, and a proxy may send none). */
+const moreUnavailableCodes = new Set([
   'ServiceUnavailable',
   'ServiceUnavailableException',
   'Unavailable',
   'InternalError',
   'InternalFailure',
   'InternalServerError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  // Raised by the SDK itself (socket or request timeouts), not by EC2.
-  'TimeoutError',
+  // Raised by the SDK itself, not by the service.
   'NetworkingError',
+  // Node's socket code for an aborted connection.
+  'ECONNABORTED',
 ]);
 
-/** Node's socket-level failure codes: the request may never have reached EC2. */
-const networkCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
+type SdkError = Parameters<typeof isThrottlingError>[0];
+
+/** The parts of an SDK v3 ServiceException this module reads (duck-typed so any SDK error fits). */
+interface AwsFailure {
+  readonly name?: unknown;
+  readonly code?: unknown;
+  readonly Code?: unknown;
+  readonly $fault?: unknown;
+  readonly $metadata?: { readonly httpStatusCode?: unknown };
+}
+
+export function awsFailureKind(error: unknown): AwsFailureKind {
+  if (typeof error !== 'object' || error === null) return 'unknown';
+  const failure = error as AwsFailure;
+  const sdkError = error as SdkError;
+  const code = awsErrorCode(error);
+  if (isThrottlingError(sdkError) || (code !== undefined && moreThrottlingCodes.has(code)))
+    return 'throttled';
+  if (
+    isTransientError(sdkError) ||
+    isServerError(sdkError) ||
+    (code !== undefined && moreUnavailableCodes.has(code)) ||
+    // A server fault without a known code (e.g. a bare 503 from a proxy) is still an outage, not a bug here.
+    failure.$fault === 'server'
+  ) {
+    return 'unavailable';
+  }
+  const status = failure.$metadata?.httpStatusCode;
+  const answered =
+    failure.$fault === 'client' || (typeof status === 'number' && status >= 400 && status < 500);
+  return answered ? 'refused' : 'unknown';
+}
+
+/** The AWS (or Node) error code of a failure, if it has one. */
+export function awsErrorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const failure = error as AwsFailure;
+  // SDK v3 puts the service's error code in `name`; Node socket errors carry theirs in `code`.
+  for (const candidate of [failure.Code, failure.code, failure.name]) {
+    if (typeof candidate === 'string' && candidate !== '' && candidate !== 'Error') return candidate;
+  }
+  return undefined;
+}
+
+/** "doing X failed (Code): message", the message every adapter's named errors carry. */
+export function awsFailureMessage(error: unknown, action: string): string {
+  const code = awsErrorCode(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  return `${action} failed${code ? ` (${code})` : ''}: ${detail}`;
+}
+
+/**
+ * For SSM and DynamoDB: any failure but a refusal as the adapter's retryable error (made by `named`), with the
+ * original as its cause; a refusal unchanged, under the SDK's own name (e.g. `AccessDeniedException`), which
+ * no Retry matches.
+ */
+export function toRetryableAwsError(
+  error: unknown,
+  named: (message: string, options: ErrorOptions) => StepscaleError,
+  action: string,
+): unknown {
+  if (error instanceof StepscaleError || awsFailureKind(error) === 'refused') return error;
+  return named(awsFailureMessage(error, action), { cause: error });
+}
+
+// -------------------------------------------------------------------------------------------------- EC2
 
 /**
  * EC2 codes meaning "no capacity for this request right now", as a thrown error or as an entry in an
@@ -90,49 +145,20 @@ export function isCapacityErrorCode(code: string | undefined): boolean {
   return code !== undefined && capacityErrorCodes.has(code);
 }
 
-/** The parts of an SDK v3 ServiceException this module reads (duck-typed so any SDK error fits). */
-interface AwsFailure {
-  readonly name?: unknown;
-  readonly code?: unknown;
-  readonly Code?: unknown;
-  readonly message?: unknown;
-  readonly $fault?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown };
-}
-
-/** The AWS (or Node) error code of a failure, if it has one. */
-export function awsErrorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const failure = error as AwsFailure;
-  // SDK v3 puts the EC2 error code in `name`; Node socket errors carry theirs in `code`.
-  for (const candidate of [failure.Code, failure.code, failure.name]) {
-    if (typeof candidate === 'string' && candidate !== '' && candidate !== 'Error') return candidate;
-  }
-  return undefined;
-}
-
 /**
- * One of the errors above for a failed EC2 call while doing `action` (a phrase such as "launching
- * instances"). Always returns a StepscaleError so the state machine sees a stable name; the original error
- * is kept as `cause`. An error that is already a StepscaleError passes through unchanged.
+ * One of the Fleet errors for a failed EC2 call while doing `action` (a phrase such as "launching
+ * instances"). Always a StepscaleError, so the state machine sees a stable name; the original error is kept
+ * as `cause`. An error that is already a StepscaleError passes through unchanged. Capacity is asked before
+ * unavailability: EC2 answers InsufficientInstanceCapacity with a 500.
  */
-export function classifyAwsError(error: unknown, action = 'calling EC2'): StepscaleError {
+export function toFleetError(error: unknown, action = 'calling EC2'): StepscaleError {
   if (error instanceof StepscaleError) return error;
   const code = awsErrorCode(error);
-  const detail = error instanceof Error ? error.message : String(error);
-  const message = `${action} failed${code ? ` (${code})` : ''}: ${detail}`;
+  const message = awsFailureMessage(error, action);
   const options = { cause: error };
-  if (code && throttlingCodes.has(code)) return new FleetThrottledError(message, code, options);
+  const kind = awsFailureKind(error);
+  if (kind === 'throttled') return new FleetThrottledError(message, code, options);
   if (isCapacityErrorCode(code)) return new FleetCapacityError(message, code, options);
-  if (isUnavailable(error, code)) return new FleetUnavailableError(message, code, options);
+  if (kind === 'unavailable') return new FleetUnavailableError(message, code, options);
   return new FleetRequestError(message, code, options);
-}
-
-function isUnavailable(error: unknown, code: string | undefined): boolean {
-  if (code && (unavailableCodes.has(code) || networkCodes.has(code))) return true;
-  if (typeof error !== 'object' || error === null) return false;
-  const failure = error as AwsFailure;
-  const status = failure.$metadata?.httpStatusCode;
-  // A server fault without a known code (e.g. a bare 503 from a proxy) is still an outage, not a bug here.
-  return failure.$fault === 'server' || (typeof status === 'number' && status >= 500);
 }

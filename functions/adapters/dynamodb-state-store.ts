@@ -7,6 +7,10 @@
  *
  * Leases are items too, with the holder in its own attribute: taking one is a single conditional PutItem
  * (free, expired, or already ours), so two cycles racing for it cannot both win.
+ *
+ * Throttling, 5xx and network failures, and work still unprocessed after every attempt, leave as
+ * StateStoreUnavailableError, which the state machine retries; refusals (e.g. AccessDeniedException) leave
+ * under the SDK's name.
  */
 import {
   type AttributeValue,
@@ -18,8 +22,9 @@ import {
   PutItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { StepscaleError } from '../errors.ts';
+import { StateStoreUnavailableError } from '../errors.ts';
 import type { Lease, LeaseOutcome, StateStore } from '../ports/state-store.ts';
+import { toRetryableAwsError } from './aws-errors.ts';
 
 export interface DynamoDbStateStoreOptions {
   readonly client: DynamoDBClient;
@@ -31,9 +36,6 @@ export interface DynamoDbStateStoreOptions {
   /** Expiry is judged against this clock. */
   readonly now?: () => Date;
 }
-
-/** DynamoDB still had unprocessed keys or items after every attempt. */
-export class StateStoreUnavailableError extends StepscaleError {}
 
 /** DynamoDB's limits per call. */
 export const maxKeysPerBatchGet = 100;
@@ -56,16 +58,18 @@ export function createDynamoDbStateStore(options: DynamoDbStateStoreOptions): St
     const items: Item[] = [];
     let pending: Item[] = keys.map((key) => ({ pk: { S: key } }));
     for (let attempt = 1; ; attempt += 1) {
-      const output = await client.send(
-        new BatchGetItemCommand({
-          RequestItems: {
-            [tableName]: {
-              Keys: pending,
-              ProjectionExpression: '#pk, #value, #expiresAt',
-              ExpressionAttributeNames: { '#pk': 'pk', '#value': 'value', '#expiresAt': 'expiresAt' },
+      const output = await send(tableName, () =>
+        client.send(
+          new BatchGetItemCommand({
+            RequestItems: {
+              [tableName]: {
+                Keys: pending,
+                ProjectionExpression: '#pk, #value, #expiresAt',
+                ExpressionAttributeNames: { '#pk': 'pk', '#value': 'value', '#expiresAt': 'expiresAt' },
+              },
             },
-          },
-        }),
+          }),
+        ),
       );
       items.push(...(output.Responses?.[tableName] ?? []));
       pending = output.UnprocessedKeys?.[tableName]?.Keys ?? [];
@@ -82,7 +86,9 @@ export function createDynamoDbStateStore(options: DynamoDbStateStoreOptions): St
   async function writeChunk(requests: WriteRequest[]): Promise<void> {
     let pending = requests;
     for (let attempt = 1; ; attempt += 1) {
-      const output = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } }));
+      const output = await send(tableName, () =>
+        client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } })),
+      );
       pending = output.UnprocessedItems?.[tableName] ?? [];
       if (pending.length === 0) return;
       if (attempt >= maxAttempts) {
@@ -160,7 +166,7 @@ export function createDynamoDbStateStore(options: DynamoDbStateStoreOptions): St
         );
         return { acquired: true };
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw unavailable(tableName, error);
+        if (!(error instanceof ConditionalCheckFailedException)) throw storeFailure(tableName, error);
         return { acquired: false, heldBy: leaseOf(error.Item) };
       }
     },
@@ -179,7 +185,7 @@ export function createDynamoDbStateStore(options: DynamoDbStateStoreOptions): St
       } catch (error) {
         // Taken over by another cycle after ours ran out, or already gone: not ours to delete.
         if (error instanceof ConditionalCheckFailedException) return;
-        throw unavailable(tableName, error);
+        throw storeFailure(tableName, error);
       }
     },
   };
@@ -195,9 +201,21 @@ function leaseOf(item: Item | undefined): Lease {
   };
 }
 
-function unavailable(tableName: string, error: unknown): StateStoreUnavailableError {
-  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new StateStoreUnavailableError(`DynamoDB table ${tableName}: ${reason}`, { cause: error });
+/** A failed DynamoDB call on `tableName` as the store's error (see the module header). */
+export function storeFailure(tableName: string, error: unknown): unknown {
+  return toRetryableAwsError(
+    error,
+    (message, options) => new StateStoreUnavailableError(message, options),
+    `DynamoDB table ${tableName}`,
+  );
+}
+
+async function send<T>(tableName: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw storeFailure(tableName, error);
+  }
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {

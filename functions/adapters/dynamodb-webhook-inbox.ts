@@ -9,8 +9,9 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { StateStoreUnavailableError } from '../errors.ts';
 import type { WebhookInbox } from '../ports/webhook-inbox.ts';
-import { StateStoreUnavailableError } from './dynamodb-state-store.ts';
+import { toRetryableAwsError } from './aws-errors.ts';
 
 export interface DynamoDbWebhookInboxOptions {
   readonly client: DynamoDBClient;
@@ -36,8 +37,11 @@ export function createDynamoDbWebhookInbox(options: DynamoDbWebhookInboxOptions)
       return await client.send(new UpdateItemCommand({ TableName: tableName, Key, ...input }));
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw error;
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      throw new StateStoreUnavailableError(`DynamoDB table ${tableName}: ${reason}`, { cause: error });
+      throw toRetryableAwsError(
+        error,
+        (message, cause) => new StateStoreUnavailableError(message, cause),
+        `DynamoDB table ${tableName}`,
+      );
     }
   }
 

@@ -7,7 +7,8 @@
  * - otherwise: the slot is `nextAt`, which moves on by one interval (`SET nextAt = nextAt + :interval`), as
  *   long as it is due no later than the caller's limit.
  *
- * A race between the two (the item changed in between) fails a condition and is tried again.
+ * A race between the two (the item changed in between) fails a condition and is tried again. Failures leave as
+ * the state store's do (dynamodb-state-store.ts): StateStoreUnavailableError when DynamoDB throttled or failed.
  */
 import {
   type AttributeValue,
@@ -16,8 +17,9 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { StateStoreUnavailableError } from '../errors.ts';
 import type { WriteBudget } from '../ports/write-budget.ts';
-import { StateStoreUnavailableError } from './dynamodb-state-store.ts';
+import { storeFailure } from './dynamodb-state-store.ts';
 import { slotsBetween } from './memory-write-budget.ts';
 
 export interface DynamoDbWriteBudgetOptions {
@@ -42,13 +44,12 @@ export function createDynamoDbWriteBudget(options: DynamoDbWriteBudgetOptions): 
   const number = (value: number): AttributeValue => ({ N: String(Math.round(value)) });
   const expiresAt = (atMs: number) => number(Math.ceil(atMs / 1000) + itemTtlSeconds);
 
+  /** A refused condition (ConditionalCheckFailedException) comes back as itself: the callers act on it. */
   async function send<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      throw new StateStoreUnavailableError(`DynamoDB table ${tableName}: ${reason}`, { cause: error });
+      throw storeFailure(tableName, error);
     }
   }
 

@@ -15,12 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { PoolConfig } from '../config/config.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../ports/fleet.ts';
-import {
-  classifyAwsError,
-  FleetCapacityError,
-  FleetRequestError,
-  isCapacityErrorCode,
-} from './aws-errors.ts';
+import { FleetCapacityError, FleetRequestError, isCapacityErrorCode, toFleetError } from './aws-errors.ts';
 import { createEc2InstanceLister, tagKeys } from './ec2-instances.ts';
 
 export interface Ec2FleetOptions {
@@ -58,8 +53,9 @@ interface Attempt {
 }
 
 /**
- * Creates the EC2 fleet adapter. Failures leave as the Fleet*Error classes of aws-errors.ts; capacity
- * shortfalls do not fail: they come back in {@link LaunchResult.missing} and {@link LaunchResult.errors}.
+ * Creates the EC2 fleet adapter. Failures leave as the Fleet*Error classes (functions/errors.ts, classified in
+ * aws-errors.ts); capacity shortfalls do not fail: they come back in {@link LaunchResult.missing} and
+ * {@link LaunchResult.errors}.
  *
  * Idempotency: a launch sends `ClientToken` = request token + `-spot`/`-od`. Retrying a request (a Step
  * Functions retry of ScaleUp, or a duplicated cycle) sends the same tokens, and EC2 answers with the first
@@ -90,7 +86,7 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
     try {
       output = await client.send(new CreateFleetCommand(input));
     } catch (error) {
-      const failure = classifyAwsError(
+      const failure = toFleetError(
         error,
         `launching ${count} ${lifecycle} instance(s) for pool "${pool.name}"`,
       );
@@ -151,7 +147,7 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
         try {
           await client.send(new TerminateInstancesCommand({ InstanceIds: batch }));
         } catch (error) {
-          throw classifyAwsError(error, `terminating ${batch.length} instance(s)`);
+          throw toFleetError(error, `terminating ${batch.length} instance(s)`);
         }
       }
     },
@@ -162,7 +158,7 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
         try {
           await client.send(new CreateTagsCommand({ Resources: batch, Tags }));
         } catch (error) {
-          throw classifyAwsError(error, `tagging ${batch.length} orphaned instance(s)`);
+          throw toFleetError(error, `tagging ${batch.length} orphaned instance(s)`);
         }
       }
     },

@@ -7,7 +7,7 @@ import { type EC2Client, type Instance as Ec2Instance, paginateDescribeInstances
 import type { Instance } from '../core/model.ts';
 import { runnerNameFor } from '../core/model.ts';
 import type { FleetPort } from '../ports/fleet.ts';
-import { classifyAwsError } from './aws-errors.ts';
+import { toFleetError } from './aws-errors.ts';
 
 /** The tags stepscale writes on its instances; the stack tag is the only ownership test. */
 export const tagKeys = {
@@ -50,7 +50,7 @@ export function createEc2InstanceLister(client: EC2Client, stack: string): Insta
           }
         }
       } catch (error) {
-        throw classifyAwsError(error, 'listing instances (DescribeInstances)');
+        throw toFleetError(error, 'listing instances (DescribeInstances)');
       }
       return instances;
     },

@@ -37,7 +37,7 @@ export type GitHubAuth =
 
 /** The `authStrategy`/`auth` pair of Octokit's constructor options for `auth`. */
 export interface OctokitAuthOptions {
-  readonly authStrategy?: (options: never) => unknown;
+  readonly authStrategy?: typeof createAppAuth | typeof createOrgInstallationAuth;
   readonly auth: unknown;
 }
 
@@ -45,25 +45,25 @@ export function octokitAuthOptions(auth: GitHubAuth, org: string): OctokitAuthOp
   if (auth.type === 'token') return { auth: auth.token };
   const { appId, privateKey, installationId } = auth;
   if (installationId !== undefined) {
-    return { authStrategy: createAppAuth as never, auth: { appId, privateKey, installationId } };
+    return { authStrategy: createAppAuth, auth: { appId, privateKey, installationId } };
   }
-  return { authStrategy: createOrgInstallationAuth as never, auth: { appId, privateKey, org } };
+  return { authStrategy: createOrgInstallationAuth, auth: { appId, privateKey, org } };
 }
 
-/** Whether a request is one GitHub wants the App's JWT for, rather than an installation token. */
-function isAppRoute(url: string): boolean {
+/**
+ * Whether a request is one GitHub wants the App's JWT for, rather than an installation token: what the App
+ * auth strategy sends itself (the installation token, the installation lookup). `url` is the path below the
+ * API's base URL.
+ */
+export function isAppRoute(url: string): boolean {
   const path = url.split('?')[0] ?? '';
   return /^\/app(?:\/|$)/i.test(path) || /^\/orgs\/[^/]+\/installation$/i.test(path);
 }
 
 type AppAuth = ReturnType<typeof createAppAuth>;
-type HookRequest = ((route: string, parameters?: Record<string, unknown>) => Promise<{ data: unknown }>) & {
-  readonly endpoint: {
-    merge(route: unknown, parameters?: unknown): { url: string; baseUrl: string };
-    readonly DEFAULTS: { readonly baseUrl: string };
-  };
-  defaults(options: { baseUrl: string }): HookRequest;
-};
+/** What Octokit hands an auth strategy's hook: the request function, the route and its parameters. */
+type HookArguments = Parameters<AppAuth['hook']>;
+type HookRequest = HookArguments[0];
 
 /**
  * An Octokit auth strategy for an App whose installation id is not configured: app routes are signed with
@@ -85,7 +85,7 @@ function createOrgInstallationAuth(options: Record<string, unknown> & { org: str
         .then(({ data }) =>
           createAppAuth({
             ...(strategyOptions as Parameters<typeof createAppAuth>[0]),
-            installationId: (data as { id: number }).id,
+            installationId: data.id,
           }),
         );
       installationAuth.catch(() => {
@@ -95,11 +95,12 @@ function createOrgInstallationAuth(options: Record<string, unknown> & { org: str
     return installationAuth;
   };
 
-  async function hook(request: HookRequest, route: unknown, parameters?: unknown): Promise<unknown> {
-    const { url, baseUrl } = request.endpoint.merge(route, parameters);
+  async function hook(...[request, route, parameters]: HookArguments) {
+    const { url = '', baseUrl } =
+      typeof route === 'string' ? request.endpoint.merge(route, parameters) : request.endpoint.merge(route);
     const path = url.replace(request.endpoint.DEFAULTS.baseUrl, '');
     const auth = isAppRoute(path) ? appAuth : await forInstallation(request, baseUrl);
-    return auth.hook(request as never, route as never, parameters as never);
+    return auth.hook(request, route, parameters);
   }
 
   return Object.assign((authOptions: Parameters<AppAuth>[0]) => appAuth(authOptions), { hook });

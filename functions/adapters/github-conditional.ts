@@ -27,7 +27,7 @@
  * The projection is applied to fresh (200) answers too, so the adapter sees the same shape either way and a
  * field it starts to read that is not projected shows up in every test, not only in cached ones.
  */
-import type { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/core';
 import type { Log } from '../observability/logger.ts';
 import type { StateStore } from '../ports/state-store.ts';
 

@@ -1,46 +1,27 @@
 /**
- * How GitHub failures leave the adapter. The names are a contract with statemachine/*.asl.json, whose Retry
- * and Catch match them: GitHubUnavailableError and GitHubRateLimitError are retried there, the rest are not.
+ * How GitHub failures leave the adapter: as the named errors of functions/errors.ts (re-exported here), whose
+ * names the state machine's Retry and Catch match. GitHubUnavailableError and GitHubRateLimitError are retried
+ * there, the rest are not.
  */
-import { StepscaleError } from '../errors.ts';
+import {
+  GitHubAuthError,
+  GitHubNotFoundError,
+  GitHubRateLimitError,
+  GitHubRequestError,
+  GitHubTlsError,
+  GitHubUnavailableError,
+} from '../errors.ts';
 import { certificateErrorCode } from './github-tls.ts';
 
-/** GitHub answered 5xx, or could not be reached or timed out, even after the client's own retries. */
-export class GitHubUnavailableError extends StepscaleError {}
-
-/** A primary or secondary rate limit that did not lift within the client's bounded waits. */
-export class GitHubRateLimitError extends StepscaleError {
-  constructor(
-    message: string,
-    /** How long GitHub asked to wait (`retry-after`, or until `x-ratelimit-reset`), when it said. */
-    readonly retryAfterSeconds?: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/** The token was rejected (401) or lacks a permission (403 that is not a rate limit). */
-export class GitHubAuthError extends StepscaleError {}
-
-export class GitHubNotFoundError extends StepscaleError {}
-
-/** Any other refusal, e.g. 422 when deleting a runner that is running a job. */
-export class GitHubRequestError extends StepscaleError {
-  constructor(
-    message: string,
-    readonly status: number,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
-/**
- * GitHub's TLS certificate did not verify (typically a GHES with a private CA): a setup problem, not an outage,
- * so the state machine does not retry it. The fix is `github.caBundleFile` (or `NODE_EXTRA_CA_CERTS`).
- */
-export class GitHubTlsError extends StepscaleError {}
+export {
+  GitHubAuthError,
+  GitHubNotFoundError,
+  GitHubRateLimitError,
+  GitHubRequestError,
+  GitHubTlsError,
+  GitHubUnavailableError,
+  GitHubWriteRefusedError,
+} from '../errors.ts';
 
 /**
  * GitHub (or a proxy in front of it) answered a JSON media type with a body that does not parse, e.g. a
@@ -50,9 +31,6 @@ export class GitHubTlsError extends StepscaleError {}
 export class GitHubMalformedResponseError extends Error {
   override name = 'GitHubMalformedResponseError';
 }
-
-/** A read-only client (`stepscale plan`) was asked to send a write; nothing was sent. */
-export class GitHubWriteRefusedError extends StepscaleError {}
 
 /** The parts of an Octokit RequestError this module reads (duck-typed: the class is a transitive dependency). */
 interface HttpFailure extends Error {
@@ -79,38 +57,61 @@ export function toGitHubError(error: unknown, action: string): unknown {
   if (!isHttpFailure(error)) return error;
   const message = `${action} failed (HTTP ${error.status}): ${error.message}`;
   const options = { cause: error };
-  if (isRateLimit(error)) return new GitHubRateLimitError(message, retryAfterOf(error), options);
+  const rateLimit = rateLimitOf(error);
+  if (rateLimit) return new GitHubRateLimitError(message, rateLimit.retryAfterSeconds, options);
   if (error.status === 401 || error.status === 403) return new GitHubAuthError(message, options);
   if (error.status === 404) return new GitHubNotFoundError(message, options);
   if (error.status >= 500) return new GitHubUnavailableError(message, options);
   return new GitHubRequestError(message, error.status, options);
 }
 
-/** Seconds GitHub asked to wait: `retry-after`, else until `x-ratelimit-reset` when the quota is spent. */
-function retryAfterOf(error: HttpFailure, nowMs = Date.now()): number | undefined {
+/** A rate limit as GitHub signalled it. */
+export interface RateLimitSignal {
+  /** `primary` when the quota is spent (`x-ratelimit-remaining: 0`), else `secondary`. */
+  readonly limit: 'primary' | 'secondary';
+  /** Seconds GitHub asked to wait: `retry-after`, else until `x-ratelimit-reset` when the quota is spent. */
+  readonly retryAfterSeconds: number | undefined;
+}
+
+/**
+ * Whether a failed request was rate-limited, by GitHub's documented signs: a 403 or 429 with `retry-after`,
+ * or with `x-ratelimit-remaining: 0`, or any 429, or a 403 whose message says "rate limit" (a secondary limit
+ * without `retry-after`). The one place that decides it: the client's retries (github-transport.ts) and the
+ * errors the adapter throws ({@link toGitHubError}) both ask here.
+ */
+export function rateLimitOf(error: unknown, nowMs = Date.now()): RateLimitSignal | undefined {
+  if (!isHttpFailure(error) || (error.status !== 403 && error.status !== 429)) return undefined;
   const headers = error.response?.headers ?? {};
-  const retryAfter = Number(headers['retry-after']);
-  if (headers['retry-after'] !== undefined && Number.isFinite(retryAfter)) return Math.max(0, retryAfter);
+  const quotaSpent = String(headers['x-ratelimit-remaining']) === '0';
+  const signalled =
+    headers['retry-after'] !== undefined ||
+    quotaSpent ||
+    error.status === 429 ||
+    /rate limit/i.test(error.message);
+  if (!signalled) return undefined;
   const reset = Number(headers['x-ratelimit-reset']);
-  if (String(headers['x-ratelimit-remaining']) === '0' && Number.isFinite(reset)) {
-    return Math.max(0, Math.ceil(reset - nowMs / 1000));
-  }
-  return undefined;
+  const untilReset =
+    quotaSpent && Number.isFinite(reset) ? Math.max(0, Math.ceil(reset - nowMs / 1000)) : undefined;
+  return {
+    limit: quotaSpent ? 'primary' : 'secondary',
+    retryAfterSeconds: secondsOf(headers['retry-after']) ?? untilReset,
+  };
 }
 
 export function isNotFound(error: unknown): boolean {
-  return isHttpFailure(error) && error.status === 404;
+  return httpStatusOf(error) === 404;
+}
+
+/** The HTTP status of a failed request (Octokit's RequestError; 500 for network failures and timeouts). */
+export function httpStatusOf(error: unknown): number | undefined {
+  return isHttpFailure(error) ? error.status : undefined;
 }
 
 function isHttpFailure(error: unknown): error is HttpFailure {
   return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
 }
 
-/** GitHub signals rate limits with 429, or with 403 plus an exhausted quota or a rate-limit message. */
-function isRateLimit(error: HttpFailure): boolean {
-  if (error.status === 429) return true;
-  if (error.status !== 403) return false;
-  return (
-    String(error.response?.headers?.['x-ratelimit-remaining']) === '0' || /rate limit/i.test(error.message)
-  );
+function secondsOf(header: string | number | undefined): number | undefined {
+  const seconds = Number(header);
+  return header === undefined || !Number.isFinite(seconds) ? undefined : Math.max(0, seconds);
 }

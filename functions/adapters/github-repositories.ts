@@ -5,7 +5,7 @@
  * the list further with glob patterns on the repository name (picomatch, case-insensitive): a repository is
  * kept when it matches an `include` pattern (or there is none) and no `exclude` pattern — exclude wins.
  */
-import type { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/core';
 import picomatch from 'picomatch';
 
 export interface RepositoryFilterOptions {
@@ -25,7 +25,7 @@ export function repositoryFilter(filter: RepositoryFilterOptions | undefined): (
 
 /** Every active repository's name from `source`, all pages read, after `filter`, sorted. */
 export async function listActiveRepositories(
-  octokit: Octokit,
+  octokit: Pick<Octokit, 'request'>,
   options: {
     readonly source: RepositorySource;
     readonly org: string;
@@ -37,13 +37,13 @@ export async function listActiveRepositories(
     options.source === 'installation'
       ? await readAllPages(
           octokit,
-          () => octokit.rest.apps.listReposAccessibleToInstallation({ per_page: options.perPage }),
+          () => octokit.request('GET /installation/repositories', { per_page: options.perPage }),
           (data) => (data as { repositories?: ListedRepository[] }).repositories ?? [],
         )
       : await readAllPages(
           octokit,
           () =>
-            octokit.rest.repos.listForOrg({
+            octokit.request('GET /orgs/{org}/repos', {
               org: options.org,
               // Newest first: a new repository changes the first page, so every page can be answered 304 on
               // an idle cycle (in creation order a full last page would hide a page added behind it).
@@ -81,7 +81,7 @@ interface Page {
  * does. A 409 reads as an empty page and the end of the listing, as it does for octokit.paginate.
  */
 async function readAllPages<T>(
-  octokit: Octokit,
+  octokit: Pick<Octokit, 'request'>,
   firstPage: () => Promise<Page>,
   items: (data: unknown) => T[],
 ): Promise<T[]> {

@@ -5,14 +5,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
 import { ConfigError } from '../errors.ts';
 
 /** A `fetch` whose TLS connections accept certificates issued by Node's public roots or by `caBundle` (PEM). */
 export function fetchTrusting(caBundle: string): typeof fetch {
   const dispatcher = new Agent({ connect: { ca: [...rootCertificates, caBundle] } });
-  return ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
-    undiciFetch(input as never, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+  // Octokit calls fetch with a URL string. undici's own fetch takes the dispatcher; its types are not the
+  // global fetch's (another copy of undici), though the calls are the same.
+  const trusting = (url: string, init?: UndiciRequestInit) => undiciFetch(url, { ...init, dispatcher });
+  return trusting as unknown as typeof fetch;
 }
 
 /** The PEM bundle at `path` (config `github.caBundleFile`); a {@link ConfigError} if unreadable or not PEM. */

@@ -7,6 +7,10 @@
  * runner role may read and delete a parameter only when that tag equals the calling instance's own ARN
  * (`${ec2:SourceInstanceARN}`, see template.yaml), so a job that gains root on one runner cannot take the
  * configs of runners still booting.
+ *
+ * Throttling (Parameter Store allows 40 TPS per account and region by default, Get and Put together), 5xx and
+ * network failures leave as RunnerConfigsUnavailableError, which the state machine retries; refusals (e.g.
+ * AccessDeniedException) leave under the SDK's name.
  */
 import {
   DeleteParameterCommand,
@@ -16,7 +20,9 @@ import {
   paginateGetParametersByPath,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import { RunnerConfigsUnavailableError } from '../errors.ts';
 import type { RunnerConfigStore, StoredRunnerConfig } from '../ports/runner-configs.ts';
+import { toRetryableAwsError } from './aws-errors.ts';
 
 export function runnerConfigPath(stack: string): string {
   return `/stepscale/${stack}/runners`;
@@ -36,6 +42,12 @@ export function createSsmRunnerConfigStore(options: SsmRunnerConfigStoreOptions)
   const { client, instanceArnPrefix } = options;
   const path = runnerConfigPath(options.stack);
   const nameOf = (instanceId: string) => `${path}/${instanceId}`;
+  const failure = (error: unknown, action: string) =>
+    toRetryableAwsError(
+      error,
+      (message, errorOptions) => new RunnerConfigsUnavailableError(message, errorOptions),
+      action,
+    );
 
   return {
     async put(instanceId, encodedJitConfig) {
@@ -55,7 +67,8 @@ export function createSsmRunnerConfigStore(options: SsmRunnerConfigStoreOptions)
       } catch (error) {
         // Written by an earlier attempt for the same registration (a retry gets 409 from GitHub before
         // writing again): the instance finds that config.
-        if (!(error instanceof ParameterAlreadyExists)) throw error;
+        if (!(error instanceof ParameterAlreadyExists))
+          throw failure(error, `storing the runner config of ${instanceId}`);
       }
     },
 
@@ -63,7 +76,8 @@ export function createSsmRunnerConfigStore(options: SsmRunnerConfigStoreOptions)
       try {
         await client.send(new DeleteParameterCommand({ Name: nameOf(instanceId) }));
       } catch (error) {
-        if (!(error instanceof ParameterNotFound)) throw error;
+        if (!(error instanceof ParameterNotFound))
+          throw failure(error, `removing the runner config of ${instanceId}`);
       }
     },
 
@@ -74,12 +88,16 @@ export function createSsmRunnerConfigStore(options: SsmRunnerConfigStoreOptions)
         { client },
         { Path: path, Recursive: false, WithDecryption: false },
       );
-      for await (const page of pages) {
-        for (const parameter of page.Parameters ?? []) {
-          const instanceId = parameter.Name?.slice(path.length + 1);
-          if (!instanceId) continue;
-          configs.push({ instanceId, storedAt: (parameter.LastModifiedDate ?? new Date(0)).toISOString() });
+      try {
+        for await (const page of pages) {
+          for (const parameter of page.Parameters ?? []) {
+            const instanceId = parameter.Name?.slice(path.length + 1);
+            if (!instanceId) continue;
+            configs.push({ instanceId, storedAt: (parameter.LastModifiedDate ?? new Date(0)).toISOString() });
+          }
         }
+      } catch (error) {
+        throw failure(error, 'listing runner configs');
       }
       return configs;
     },

@@ -37,7 +37,9 @@ export interface PlanDetails {
   readonly decision: DecideOutput;
 }
 
-export class ReadOnlyViolationError extends StepscaleError {}
+export class ReadOnlyViolationError extends StepscaleError {
+  override readonly name = 'ReadOnlyViolationError';
+}
 
 /** A fleet that can be listed but refuses every change: `plan` must never act. */
 export function readOnlyFleet(lister: Pick<FleetPort, 'listInstances'>): FleetPort {
@@ -162,7 +164,11 @@ export async function computePlan(
 }
 
 /** The cycle failed before it decided, without a task error to tell why (should not happen). */
-export class PlanFailedError extends StepscaleError {}
+export class PlanFailedError extends StepscaleError {
+  override readonly name = 'PlanFailedError';
+}
 
 /** A task of a plan failed; named so that no Retry of the state machine matches it: a plan fails fast. */
-export class PlanTaskFailedError extends StepscaleError {}
+export class PlanTaskFailedError extends StepscaleError {
+  override readonly name = 'PlanTaskFailedError';
+}

@@ -12,15 +12,15 @@
  *   client could not wait out pauses every writer for as long as GitHub asked.
  * - At most once: an instance is claimed in the state store before its registration, so executions whose
  *   loops overlap (a duplicated scheduled cycle, a webhook cycle) never both register it; a retried invocation
- *   claims again as the same execution, and GitHub's 409 for a name already registered counts as done.
+ *   claims again as the same execution, and a runner already registered under the name counts as done.
  * - Nothing lost: an instance whose registration fails outright is terminated (the next cycle launches
  *   again); an instance not reached stays queued.
  */
 import { z } from 'zod';
-import { GitHubRateLimitError, GitHubRequestError } from '../adapters/github-errors.ts';
 import { maxRegistrationSeconds, registrationDeadline } from '../core/cycle-timing.ts';
 import { fairOrder } from '../core/fair-share.ts';
 import { runnerNameFor } from '../core/model.ts';
+import { GitHubRateLimitError } from '../errors.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import { type RegistrationQueue, registrationQueueSchema } from './registration-queue.ts';
 
@@ -126,17 +126,12 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
           labels: pool.labels,
           runnerGroup: pool.runnerGroup,
         });
-        await deps.runnerConfigs.put(instanceId, jit.encodedJitConfig);
+        // Already registered by an earlier attempt, which stored its config. Had storing failed then, the
+        // instance cannot start its runner and is cleaned up as an orphan, its registration as a ghost.
+        if (!jit.alreadyRegistered) await deps.runnerConfigs.put(instanceId, jit.encodedJitConfig);
         registered += 1;
         done.add(instanceId);
       } catch (error) {
-        if (error instanceof GitHubRequestError && error.status === 409) {
-          // Registered by an earlier attempt. Had storing its config failed then, the instance cannot start
-          // its runner and is cleaned up as an orphan, its registration as a ghost.
-          registered += 1;
-          done.add(instanceId);
-          continue;
-        }
         if (error instanceof GitHubRateLimitError) {
           // GitHub wants every writer to wait: the instance stays queued, nobody writes until then.
           const pauseSeconds = error.retryAfterSeconds ?? defaultPauseSeconds;

@@ -30,9 +30,11 @@ export interface GitHubPort {
   deleteRunner(runnerId: number): Promise<void>;
   /**
    * Register an ephemeral just-in-time runner (POST /orgs/{org}/actions/runners/generate-jitconfig).
-   * The registration exists (offline) as soon as this resolves. The config is a secret.
+   * The registration exists (offline) as soon as this resolves. The config is a secret. A runner of that
+   * name exists already (GitHub's 409: an earlier attempt registered it) resolves as
+   * `{ alreadyRegistered: true }`: GitHub hands a JIT config out only once, so there is none to return.
    */
-  createJitRunner(request: JitRunnerRequest): Promise<JitRunner>;
+  createJitRunner(request: JitRunnerRequest): Promise<JitRegistration>;
   /**
    * The primary rate limit (GET /rate_limit, which does not count against it); undefined where rate limits
    * are off (GitHub Enterprise Server by default).
@@ -55,7 +57,11 @@ export interface JitRunnerRequest {
 }
 
 export interface JitRunner {
+  readonly alreadyRegistered?: false;
   readonly runnerId: number;
   /** Secret: never logged, never put in a state payload. */
   readonly encodedJitConfig: string;
 }
+
+/** What registering came to: a new runner and its config, or one of that name that exists already. */
+export type JitRegistration = JitRunner | { readonly alreadyRegistered: true };

@@ -1,4 +1,3 @@
-import { GitHubRequestError } from '../../functions/adapters/github-errors.ts';
 import { MemoryWebhookInbox } from '../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../functions/adapters/memory-write-budget.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../../functions/config/config.ts';
@@ -7,7 +6,7 @@ import type { HandlerDeps } from '../../functions/handlers/deps.ts';
 import { silentLog } from '../../functions/observability/logger.ts';
 import type {
   GitHubPort,
-  JitRunner,
+  JitRegistration,
   JitRunnerRequest,
   ListingObservation,
   RateLimit,
@@ -22,7 +21,7 @@ export class FakeGitHub implements GitHubPort {
   jobsByRepo = new Map<string, QueuedJob[]>();
   runners: Runner[] = [];
   deleted: number[] = [];
-  /** Every registration asked for, by runner name, in order (409s included). */
+  /** Every registration asked for, by runner name, in order (names already registered included). */
   registrationAttempts: string[] = [];
 
   async listRepositories(): Promise<string[]> {
@@ -50,11 +49,10 @@ export class FakeGitHub implements GitHubPort {
   async rateLimit(): Promise<RateLimit | undefined> {
     return undefined; // as on GitHub Enterprise Server with rate limiting off
   }
-  /** Like GitHub: registering a second runner with a name already taken is refused with 409. */
-  async createJitRunner(request: JitRunnerRequest): Promise<JitRunner> {
+  /** Like the adapter: a second runner with a name already taken (GitHub's 409) is `alreadyRegistered`. */
+  async createJitRunner(request: JitRunnerRequest): Promise<JitRegistration> {
     this.registrationAttempts.push(request.name);
-    if (this.runners.some((runner) => runner.name === request.name))
-      throw new GitHubRequestError('Already exists - A runner with the same name', 409);
+    if (this.runners.some((runner) => runner.name === request.name)) return { alreadyRegistered: true };
     const runnerId = Math.max(0, ...this.runners.map((runner) => runner.id)) + 1;
     this.runners.push({
       id: runnerId,

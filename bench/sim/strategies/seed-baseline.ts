@@ -90,7 +90,7 @@ export class SeedBaselineStrategy implements Strategy {
               labels: pool.labels,
               runnerGroup: pool.runnerGroup,
             });
-            await runnerConfigs.put(instanceId, jit.encodedJitConfig);
+            if (!jit.alreadyRegistered) await runnerConfigs.put(instanceId, jit.encodedJitConfig);
           } catch {
             unregistered.push(instanceId);
           }

@@ -5,6 +5,7 @@
  * requests it made (timing.ts), and a task that waits for a GitHub write slot (RegisterRunners, ScaleDown)
  * lets the world go on while it waits (instances boot, jobs start).
  */
+
 import { MemoryWebhookInbox } from '../../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../../functions/adapters/memory-write-budget.ts';
 import { scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
@@ -13,6 +14,7 @@ import type { TaskName } from '../../../functions/handlers/index.ts';
 import { runCycle } from '../../../local/cycle-runner.ts';
 import { MemoryStateStore } from '../../../local/state/memory-state-store.ts';
 import { CountingLog } from '../counting-log.ts';
+import { ExecutionLogMeter } from '../execution-log.ts';
 import { emptyCounts, type RequestCounts } from '../requests.ts';
 import { modeledTaskMs } from '../timing.ts';
 import type { Strategy, StrategyContext } from './types.ts';
@@ -37,8 +39,10 @@ export interface CycleRecord {
   readonly invocations: TaskInvocation[];
   /** Modelled wall time of the execution (what Express bills). */
   readonly durationMs: number;
-  /** Approximate bytes of the execution's CloudWatch log (level ALL, execution data included). */
+  /** Bytes of the execution's CloudWatch log (level ALL, execution data included; execution-log.ts). */
   readonly executionLogBytes: number;
+  /** {@link executionLogBytes} per state name. */
+  readonly executionLogByState: Readonly<Record<string, number>>;
   /** The same log without execution data (IncludeExecutionData: false): event metadata only. */
   readonly executionLogBytesWithoutData: number;
   /** Bytes the functions' INFO logs would have written. */
@@ -57,10 +61,6 @@ export interface StepscaleOptions {
   /** Observe every task invocation (tests use it to compare with the core called directly). */
   readonly onTask?: (task: TaskName, input: unknown, output: unknown, deps: HandlerDeps) => void;
 }
-
-/** Per history event, beyond its payload: type, ids, timestamps, ARNs (AWS logs ~2.5 events per local one). */
-const logEventOverheadBytes = 300;
-const awsEventsPerLocalEvent = 2.5;
 
 export class StepscaleStrategy implements Strategy {
   readonly name = 'stepscale';
@@ -109,8 +109,7 @@ export class StepscaleStrategy implements Strategy {
     const scansBefore = { ...meter.scans };
     const invocations: TaskInvocation[] = [];
     let transitions = 0;
-    let eventBytes = 0;
-    let events = 0;
+    const executionLog = new ExecutionLogMeter();
     // Virtual time spent so far in this execution, phase by phase.
     let elapsedMs = 0;
     let mapTaskMs = 0;
@@ -142,7 +141,14 @@ export class StepscaleStrategy implements Strategy {
       wrapTask: (task, handler) => async (input) => {
         const counts = emptyCounts();
         const before = world.nowMs;
-        const output = await meter.within(counts, () => handler(input));
+        let output: unknown;
+        try {
+          output = await meter.within(counts, () => handler(input));
+        } catch (error) {
+          executionLog.failedInvocation(task, input, error);
+          throw error;
+        }
+        executionLog.invocation(task, input, output);
         // Time the task spent waiting for write slots has passed in the world already.
         const waitedMs = world.nowMs - before;
         const concurrency = task === 'CollectRepositoryJobs' ? collectConcurrency : 4;
@@ -158,9 +164,8 @@ export class StepscaleStrategy implements Strategy {
         return output;
       },
       onEvent: (event) => {
-        events += 1;
         if (event.type === 'StateEntered') transitions += 1;
-        eventBytes += JSON.stringify(event).length;
+        executionLog.event(event);
       },
     });
     closeMapPhase();
@@ -174,8 +179,9 @@ export class StepscaleStrategy implements Strategy {
       transitions,
       invocations,
       durationMs,
-      executionLogBytes: Math.round((eventBytes + events * logEventOverheadBytes) * awsEventsPerLocalEvent),
-      executionLogBytesWithoutData: Math.round(events * logEventOverheadBytes * awsEventsPerLocalEvent),
+      executionLogBytes: executionLog.bytes().allWithData,
+      executionLogBytesWithoutData: executionLog.bytes().allWithoutData,
+      executionLogByState: executionLog.bytes().byState,
       functionLogBytes: this.functionLog.bytes - logBefore,
       launched: scaleUp?.launched ?? 0,
       registered: registration?.registered ?? 0,
