@@ -6,8 +6,10 @@
  */
 import './polyfills.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { MemoryCycleStarter } from '../functions/adapters/memory-cycle-starter.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
+import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
 import { poolTable } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
@@ -86,6 +88,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       runnerConfigs,
       stateStore,
       webhookInbox: new MemoryWebhookInbox(clock.now),
+      scaleSets: noScaleSets,
+      cycleStarter: new MemoryCycleStarter(),
       writeBudget: new MemoryWriteBudget(writeIntervalMs(config), clock.now),
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,

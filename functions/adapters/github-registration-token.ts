@@ -4,14 +4,16 @@
  * credentials — a PAT (scope admin:org) or the App's installation token (permission "Self-hosted runners:
  * read & write"), exactly as the REST adapter authenticates (github-auth.ts). The Actions-service client
  * (scaleset-client.ts) trades it for an admin token whenever that one is about to expire, so this is one
- * request an hour while nothing else changes. Creating a registration token changes nothing on GitHub, so a
- * read-only `stepscale plan` may ask for one to find out whether scale sets are served.
+ * request an hour while nothing else changes. It is sent like every REST request (github-transport.ts:
+ * rate limits waited out, 5xx retried). Creating a registration token changes nothing on GitHub, so this
+ * client is never read-only: `stepscale plan` asks for one to find out whether scale sets are served.
  */
 import { Octokit } from '@octokit/core';
 import type { Log } from '../observability/logger.ts';
 import { type GitHubAuth, octokitAuthOptions } from './github-auth.ts';
 import { toGitHubError } from './github-errors.ts';
 import { fetchTrusting } from './github-tls.ts';
+import { githubTransport } from './github-transport.ts';
 import type { RegistrationToken } from './scaleset-client.ts';
 
 export interface RegistrationTokenOptions {
@@ -20,15 +22,31 @@ export interface RegistrationTokenOptions {
   readonly auth: GitHubAuth;
   readonly caBundle?: string;
   readonly fetch?: typeof fetch;
-  readonly logger?: Pick<Log, 'debug'>;
-  /** Bound on the request. Default 10,000 ms. */
+  readonly logger?: Pick<Log, 'debug' | 'warn'>;
+  /** Bound on one attempt. Default 10,000 ms. */
   readonly timeoutMs?: number;
+  /** Milliseconds per second of the transport's retry waits (tests shrink it). Default 1000. */
+  readonly retryAfterBaseValue?: number;
 }
 
 export function createRegistrationTokenSource(
   options: RegistrationTokenOptions,
 ): () => Promise<RegistrationToken> {
-  const octokit = new Octokit({
+  const TransportOctokit = Octokit.plugin(
+    githubTransport({
+      attemptTimeoutMs: options.timeoutMs ?? 10_000,
+      serverErrorRetries: 2,
+      rateLimitRetries: 2,
+      maxRetryAfterSeconds: 20,
+      retryAfterBaseValue: options.retryAfterBaseValue ?? 1000,
+      // One request an hour: nothing to pace.
+      minWriteIntervalMs: 0,
+      maxConcurrentRequests: 1,
+      readOnly: false,
+      logger: options.logger,
+    }),
+  );
+  const octokit = new TransportOctokit({
     baseUrl: options.apiUrl.replace(/\/+$/, ''),
     ...octokitAuthOptions(options.auth, options.org),
     userAgent: 'stepscale',
@@ -39,8 +57,6 @@ export function createRegistrationTokenSource(
     try {
       const { data } = await octokit.request('POST /orgs/{org}/actions/runners/registration-token', {
         org: options.org,
-        headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
-        request: { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) },
       });
       options.logger?.debug('Runner registration token issued', { expiresAt: data.expires_at });
       return { token: data.token, expiresAt: data.expires_at };

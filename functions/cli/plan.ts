@@ -7,9 +7,11 @@
  */
 
 import { runCycle } from '../../local/cycle-runner.ts';
+import { MemoryCycleStarter } from '../adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../adapters/memory-write-budget.ts';
+import { noScaleSets } from '../adapters/no-scale-sets.ts';
 import { writeIntervalMs } from '../config/config.ts';
 import { StepscaleError } from '../errors.ts';
 import type { CycleDemand } from '../handlers/aggregate-demand.ts';
@@ -102,8 +104,11 @@ const nothingDone: Partial<Record<TaskName, () => unknown>> = {
 };
 
 export async function computePlan(
-  deps: Omit<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox' | 'sleepUntil'> &
-    Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox'>>,
+  deps: Omit<
+    HandlerDeps,
+    'stateStore' | 'writeBudget' | 'webhookInbox' | 'sleepUntil' | 'scaleSets' | 'cycleStarter'
+  > &
+    Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox' | 'scaleSets'>>,
   options: { readonly cycleId: string; readonly mapConcurrency: number },
 ): Promise<PlanDetails> {
   const planDeps: HandlerDeps = {
@@ -113,6 +118,9 @@ export async function computePlan(
     writeBudget: deps.writeBudget ?? new MemoryWriteBudget(writeIntervalMs(deps.config), deps.now),
     // Nothing posted by webhook deliveries: a plan reads none of a deployment's state.
     webhookInbox: deps.webhookInbox ?? new MemoryWebhookInbox(deps.now),
+    scaleSets: deps.scaleSets ?? noScaleSets,
+    // A plan starts nothing.
+    cycleStarter: new MemoryCycleStarter(),
     sleepUntil: async () => {},
     config: { ...deps.config, collection: oneOffCollection(deps.config.collection) },
   };

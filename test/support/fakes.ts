@@ -1,9 +1,12 @@
+import { MemoryCycleStarter } from '../../functions/adapters/memory-cycle-starter.ts';
 import { MemoryWebhookInbox } from '../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../functions/adapters/memory-write-budget.ts';
+import { noScaleSets } from '../../functions/adapters/no-scale-sets.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../../functions/config/config.ts';
 import type { QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { HandlerDeps } from '../../functions/handlers/deps.ts';
 import { silentLog } from '../../functions/observability/logger.ts';
+import type { CycleStarter } from '../../functions/ports/cycle-starter.ts';
 import type {
   GitHubPort,
   JitRegistration,
@@ -11,6 +14,7 @@ import type {
   ListingObservation,
   RateLimit,
 } from '../../functions/ports/github.ts';
+import type { ScaleSetPort } from '../../functions/ports/scale-sets.ts';
 import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
 import { MemoryFleet } from '../../local/world/fleet.ts';
 import { MemoryRunnerConfigStore } from '../../local/world/runner-configs.ts';
@@ -83,6 +87,8 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     stateStore?: MemoryStateStore;
     writeBudget?: MemoryWriteBudget;
     webhookInbox?: MemoryWebhookInbox;
+    scaleSets?: ScaleSetPort;
+    cycleStarter?: CycleStarter;
     /** A clock of the test's own: then waiting for a write slot takes no time (and the clock does not move). */
     now?: () => Date;
     /** The clock that waiting for a write slot moves (shared with a stand-in judging GitHub's limits). */
@@ -112,6 +118,8 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     stateStore,
     writeBudget: overrides.writeBudget ?? new MemoryWriteBudget(writeIntervalMs(config), now),
     webhookInbox: overrides.webhookInbox ?? new MemoryWebhookInbox(now),
+    scaleSets: overrides.scaleSets ?? noScaleSets,
+    cycleStarter: overrides.cycleStarter ?? new MemoryCycleStarter(),
     log: silentLog,
     now,
     sleepUntil,

@@ -5,9 +5,10 @@
  * requests it made (timing.ts), and a task that waits for a GitHub write slot (RegisterRunners, ScaleDown)
  * lets the world go on while it waits (instances boot, jobs start).
  */
-
+import { MemoryCycleStarter } from '../../../functions/adapters/memory-cycle-starter.ts';
 import { MemoryWebhookInbox } from '../../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../../functions/adapters/memory-write-budget.ts';
+import { noScaleSets } from '../../../functions/adapters/no-scale-sets.ts';
 import { scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
@@ -92,6 +93,8 @@ export class StepscaleStrategy implements Strategy {
       stateStore: new MemoryStateStore(now),
       writeBudget: new MemoryWriteBudget(writeIntervalMs(context.config), now),
       webhookInbox: new MemoryWebhookInbox(now),
+      scaleSets: noScaleSets,
+      cycleStarter: new MemoryCycleStarter(),
       log: this.functionLog.log,
       now,
       // Waiting for a write slot is virtual time in which the world goes on.
