@@ -7,7 +7,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { scalingPolicyOf } from '../config/config.ts';
 import type { PortNeeds, Ports, TaskDeps } from '../handlers/deps.ts';
-import type { TaskName } from '../handlers/index.ts';
+import type { ListenerTaskName, TaskName } from '../handlers/index.ts';
 import { createLogger } from '../observability/logger.ts';
 import { loadConfigFromEnvironment } from './wiring/config-source.ts';
 import type { PortFactory } from './wiring/context.ts';
@@ -27,7 +27,7 @@ export type Wiring<N extends PortNeeds> = {
 export const logger: Logger = createLogger();
 
 export function lambdaHandler<N extends PortNeeds>(
-  task: TaskName,
+  task: TaskName | ListenerTaskName,
   handler: { readonly needs: N; readonly create: (deps: TaskDeps<N>) => Handler },
   wiring: Wiring<N>,
 ) {

@@ -31,6 +31,9 @@ export const lambdaEnvironment = {
       "arn:<partition>:ec2:<region>:<account>:instance/ (tags each runner config with its instance's ARN)",
     required: true,
   },
+  STEPSCALE_STATE_MACHINE_ARN: {
+    description: 'ARN of the scaling state machine (the scale set listener starts cycles of it)',
+  },
 } as const satisfies Record<string, EnvVariable>;
 
 /** Every variable the webhook receiver reads: the config's, its secret, the state machine it starts. */
