@@ -1,5 +1,6 @@
 import { SeedBaselineStrategy } from './seed-baseline.ts';
 import { StepscaleStrategy } from './stepscale.ts';
+import { StepscaleScaleSetStrategy } from './stepscale-scaleset.ts';
 import type { Strategy } from './types.ts';
 
 /**
@@ -9,6 +10,7 @@ import type { Strategy } from './types.ts';
 export const strategies: Record<string, () => Strategy> = {
   'seed-baseline': () => new SeedBaselineStrategy(),
   stepscale: () => new StepscaleStrategy(),
+  'stepscale-scaleset': () => new StepscaleScaleSetStrategy(),
 };
 
 export const strategyNames = Object.keys(strategies);

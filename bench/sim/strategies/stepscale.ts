@@ -12,7 +12,7 @@ import { noScaleSets } from '../../../functions/adapters/no-scale-sets.ts';
 import { scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
-import { runCycle } from '../../../local/cycle-runner.ts';
+import { type CycleRunOptions, runCycle } from '../../../local/cycle-runner.ts';
 import { MemoryStateStore } from '../../../local/state/memory-state-store.ts';
 import { CountingLog } from '../counting-log.ts';
 import { ExecutionLogMeter } from '../execution-log.ts';
@@ -64,37 +64,47 @@ export interface StepscaleOptions {
 }
 
 export class StepscaleStrategy implements Strategy {
-  readonly name = 'stepscale';
+  readonly name: string = 'stepscale';
   readonly firstTickMs = 0;
   /** The production adapter answers polled listings conditionally (functions/adapters/github-conditional.ts). */
   readonly conditionalRequests = true;
   readonly cycles: CycleRecord[] = [];
   private deps?: HandlerDeps;
-  private readonly functionLog = new CountingLog();
+  protected readonly functionLog = new CountingLog();
   private readonly mapConcurrency: number;
-  private readonly intervalMs: number;
+  protected readonly intervalMs: number;
 
   constructor(private readonly options: StepscaleOptions = {}) {
     this.mapConcurrency = options.mapConcurrency ?? templateDefaults.mapConcurrency;
     this.intervalMs = (options.cycleIntervalSeconds ?? templateDefaults.cycleIntervalSeconds) * 1000;
   }
 
-  private depsFor(context: StrategyContext): HandlerDeps {
+  /** The config the cycles run with: the workload's (every pool polled). */
+  protected configFor(context: StrategyContext): HandlerDeps['config'] {
+    return context.config;
+  }
+
+  /** The scale set port and the cycle starter: none here (nothing listens, nothing starts cycles). */
+  protected eventPortsFor(_context: StrategyContext): Pick<HandlerDeps, 'scaleSets' | 'cycleStarter'> {
+    return { scaleSets: noScaleSets, cycleStarter: new MemoryCycleStarter() };
+  }
+
+  protected depsFor(context: StrategyContext): HandlerDeps {
     if (this.deps) return this.deps;
     const { world } = context;
     const now = world.agenda.now;
     const epochMs = now().getTime() - world.nowMs;
+    const config = this.configFor(context);
     const deps: HandlerDeps = {
-      config: context.config,
-      policy: scalingPolicyOf(context.config),
+      config,
+      policy: scalingPolicyOf(config),
       github: context.github,
       fleet: context.fleet,
       runnerConfigs: context.runnerConfigs,
       stateStore: new MemoryStateStore(now),
-      writeBudget: new MemoryWriteBudget(writeIntervalMs(context.config), now),
+      writeBudget: new MemoryWriteBudget(writeIntervalMs(config), now),
       webhookInbox: new MemoryWebhookInbox(now),
-      scaleSets: noScaleSets,
-      cycleStarter: new MemoryCycleStarter(),
+      ...this.eventPortsFor(context),
       log: this.functionLog.log,
       now,
       // Waiting for a write slot is virtual time in which the world goes on.
@@ -105,6 +115,16 @@ export class StepscaleStrategy implements Strategy {
   }
 
   async tick(context: StrategyContext): Promise<number> {
+    const startMs = context.world.nowMs;
+    await this.runOneCycle(context, { cycleId: context.world.agenda.now().toISOString() });
+    return startMs + this.intervalMs;
+  }
+
+  /** One execution of the scaling state machine, taking the virtual time its tasks are modelled to take. */
+  protected async runOneCycle(
+    context: StrategyContext,
+    start: { readonly cycleId: string; readonly targets?: CycleRunOptions['targets'] },
+  ): Promise<void> {
     const { world, meter } = context;
     const deps = this.depsFor(context);
     const startMs = world.nowMs;
@@ -130,7 +150,8 @@ export class StepscaleStrategy implements Strategy {
 
     const result = await runCycle({
       deps,
-      cycleId: world.agenda.now().toISOString(),
+      cycleId: start.cycleId,
+      ...(start.targets ? { targets: start.targets } : {}),
       mapConcurrency: this.mapConcurrency,
       beforeTask: (task) => {
         if (task === 'CollectRepositoryJobs') {
@@ -191,7 +212,6 @@ export class StepscaleStrategy implements Strategy {
       repositoryScans: meter.scans.total - scansBefore.total,
       changedScans: meter.scans.changed - scansBefore.changed,
     });
-    return startMs + this.intervalMs;
   }
 
   report(): Record<string, unknown> {
