@@ -6,17 +6,21 @@
  */
 import './polyfills.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { createRegistrationTokenSource } from '../functions/adapters/github-registration-token.ts';
 import { MemoryCycleStarter } from '../functions/adapters/memory-cycle-starter.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
 import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
+import { createScaleSetClient } from '../functions/adapters/scaleset-client.ts';
 import { poolTable } from '../functions/cli/table.ts';
-import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
+import { jobSourceOf, parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
+import { ScaleSetListener } from '../functions/listener/scale-set-listener.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
-import { type CycleRunResult, runCycle } from './cycle-runner.ts';
+import { type CycleRunOptions, type CycleRunResult, runCycle } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
+import { isActionsServicePath } from './github-standin/actions-service.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
 import { loadScenario, type Scenario } from './scenario.ts';
 import { Narration, worldForScenario } from './scenario-world.ts';
@@ -25,7 +29,7 @@ import { TraceFormatter } from './trace.ts';
 import type { MemoryFleet } from './world/fleet.ts';
 import type { GitHubState } from './world/github.ts';
 import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';
-import type { World } from './world/world.ts';
+import type { World, WorldObserver } from './world/world.ts';
 
 export interface LocalRunOptions {
   readonly scenarioPath: string;
@@ -34,6 +38,13 @@ export interface LocalRunOptions {
   readonly log?: Log;
   /** Inject transient GitHub and EC2 failures (local/faults.ts); the result must not change. */
   readonly faults?: boolean;
+  /**
+   * How the pools learn their demand (the scenario's config otherwise). With `scaleset` or `auto` the stand-in
+   * serves runner scale sets and the listener runs between cycles, starting cycles of its own.
+   */
+  readonly jobSource?: 'poll' | 'scaleset' | 'auto';
+  /** Watches the world as it lives (tests). */
+  readonly observe?: WorldObserver;
 }
 
 export interface LocalRunResult {
@@ -44,6 +55,8 @@ export interface LocalRunResult {
   readonly github: GitHubState;
   /** Every request the stand-in served, in order. */
   readonly requests: readonly RecordedRequest[];
+  /** The cycles the scale set listener started (with jobSource scaleset or auto), in order. */
+  readonly listenerCycles: CycleRunResult[];
 }
 
 const localToken = 'local-standin-token';
@@ -54,6 +67,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   // The world names runners after the stack; the config's GitHub URL is the stand-in's, known once it listens.
   const world = worldForScenario(scenario, configOf(scenario, 'https://github.example.com').stack);
   const narration = new Narration(world);
+  if (options.observe) world.observe(options.observe);
   const clock = world.agenda;
   const startMs = clock.now().getTime();
   const githubFaults = options.faults ? transientGitHubFaults() : undefined;
@@ -64,12 +78,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     // GitHub's secondary limits, on the run's virtual clock (writes are paced in virtual time too).
     secondaryLimits: { now: () => clock.now().getTime() },
     ...(githubFaults ? { faults: (request: RecordedRequest) => githubFaults.hook(request) } : {}),
+    // Virtual time: a poll without a message answers 202 at once, and the run polls again a second later.
+    actions: { service: world.actions, longPollMs: 0 },
   });
   try {
     // The stand-in is laid out like GitHub Enterprise Server, so the config names its web URL and the
     // API URL is derived exactly as it would be for a real GHES host.
-    const config = configOf(scenario, standin.url.replace(/\/api\/v3\/?$/, ''));
+    const webUrl = standin.url.replace(/\/api\/v3\/?$/, '');
+    const config = configOf(scenario, webUrl, options.jobSource);
     const { fleet, runnerConfigs, github } = world;
+    const listening = config.pools.some((pool) => jobSourceOf(config, pool) !== 'poll');
+    const starter = new MemoryCycleStarter();
     const fleetPort = options.faults ? throttleFirstLaunch(fleet) : fleet;
     const stateStore = new MemoryStateStore(clock.now);
     const deps: HandlerDeps = {
@@ -88,8 +107,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       runnerConfigs,
       stateStore,
       webhookInbox: new MemoryWebhookInbox(clock.now),
-      scaleSets: noScaleSets,
-      cycleStarter: new MemoryCycleStarter(),
+      scaleSets: listening
+        ? createScaleSetClient({
+            apiUrl: config.github.apiUrl,
+            configUrl: `${webUrl}/${scenario.org}`,
+            registrationToken: createRegistrationTokenSource({
+              apiUrl: config.github.apiUrl,
+              org: config.github.org,
+              auth: { type: 'token', token: localToken },
+            }),
+            now: clock.now,
+            retryBaseMs: 1,
+          })
+        : noScaleSets,
+      cycleStarter: starter,
       writeBudget: new MemoryWriteBudget(writeIntervalMs(config), clock.now),
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,
@@ -105,17 +136,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       `Pools: ${config.pools.map((p) => `${p.name} [${p.labels.join(',')}] max ${p.maxRunners}, minIdle ${p.minIdle}`).join('; ')}`,
     );
 
-    const cycles: CycleRunResult[] = [];
-    for (const [index, at] of scenario.cycles.entries()) {
-      world.advanceTo(at * 1000);
-      printHappenings(print, narration.drain());
-      const cycleId = clock.now().toISOString();
-      print('');
-      print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
+    const runOne = async (cycleId: string, targets?: CycleRunOptions['targets']) => {
       const trace = new TraceFormatter();
       const result = await runCycle({
         deps,
         cycleId,
+        ...(targets ? { targets } : {}),
         onEvent: (event) => {
           const line = trace.format(event);
           if (line) print(line);
@@ -125,12 +151,60 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           }
         },
       });
-      cycles.push(result);
       printSummary(print, result);
+      return result;
+    };
+
+    const cycles: CycleRunResult[] = [];
+    const listenerCycles: CycleRunResult[] = [];
+    const listener = listening
+      ? new ScaleSetListener(
+          { ...deps, log: listenerNarration(print, () => clock.now().getTime() - startMs) },
+          { holder: 'local-listener', deadline: new Date(startMs + 24 * 3600_000) },
+        )
+      : undefined;
+    if (listener) {
+      print(
+        `Job source: ${config.jobSource}; the scale set listener polls the stand-in every second between cycles`,
+      );
+      await listener.open();
+    }
+    /** The listener's second-by-second polls until `untilMs`, running each cycle it starts. */
+    const listenUntil = async (untilMs: number) => {
+      while (listener && clock.elapsedMs < untilMs) {
+        world.advanceTo(Math.min(untilMs, clock.elapsedMs + 1000));
+        for (const pool of listener.pools) {
+          while ((await listener.poll(pool)).kind === 'message') {}
+        }
+        await listener.flushCycleStart();
+        for (const start of starter.take()) {
+          printHappenings(print, narration.drain());
+          print('');
+          print(
+            `━━ Cycle started by the listener at +${Math.round(clock.elapsedMs / 1000)}s for ${start.input.targets.scaleSets?.join(', ')} (${start.name}) ━━`,
+          );
+          listenerCycles.push(await runOne(start.input.cycleId, start.input.targets));
+        }
+      }
+    };
+    for (const [index, at] of scenario.cycles.entries()) {
+      await listenUntil(at * 1000);
+      world.advanceTo(at * 1000);
+      printHappenings(print, narration.drain());
+      const cycleId = clock.now().toISOString();
+      print('');
+      print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
+      cycles.push(await runOne(cycleId));
+    }
+    // The listener's last minute: what the last scheduled cycle left to do.
+    if (listener) {
+      await listenUntil(clock.elapsedMs + 60_000);
+      printHappenings(print, narration.drain());
+      await listener.close(true);
     }
     print('');
     print(
-      `Done: ${scenario.cycles.length} cycles, ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`,
+      `Done: ${scenario.cycles.length} ${listener ? `scheduled cycles and ${listenerCycles.length} started by the listener` : 'cycles'}, ${restRequests(standin.requests)} GitHub requests${listener ? ` (REST; ${standin.requests.length - restRequests(standin.requests)} to the Actions service)` : ''}, ${fleet.live().length} instances live.`,
     );
     if (githubFaults && 'throttled' in fleetPort) {
       print(
@@ -138,14 +212,45 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           `${fleetPort.throttled} launches throttled once (retried by the state machine).`,
       );
     }
-    return { cycles, world, fleet, runnerConfigs, github, requests: standin.requests };
+    return { cycles, listenerCycles, world, fleet, runnerConfigs, github, requests: standin.requests };
   } finally {
     await standin.close();
   }
 }
 
-function configOf(scenario: Scenario, webUrl: string) {
-  return parseConfig({ ...scenario.config, github: { url: webUrl, org: scenario.org } });
+/** Requests to GitHub's REST API (the Actions service behind scale sets is not). */
+function restRequests(requests: readonly RecordedRequest[]): number {
+  return requests.filter((request) => !isActionsServicePath(request.path)).length;
+}
+
+function configOf(scenario: Scenario, webUrl: string, jobSource?: LocalRunOptions['jobSource']) {
+  return parseConfig({
+    ...scenario.config,
+    github: { url: webUrl, org: scenario.org },
+    ...(jobSource ? { jobSource } : {}),
+  });
+}
+
+/** The listener's log as console lines: what it learns and what it starts; its warnings too. */
+function listenerNarration(print: (line: string) => void, elapsedMs: () => number): Log {
+  const at = () => `+${Math.round(elapsedMs() / 1000)}s`;
+  const fields = (value: unknown) => (value ?? {}) as Record<string, unknown>;
+  return {
+    debug: () => {},
+    info: (message: string, extra?: unknown) => {
+      const f = fields(extra);
+      if (message === 'Scale set message')
+        print(
+          `  ${at()} listener: ${f.pool} message #${f.messageId} ${Object.entries(fields(f.jobs))
+            .map(([type, n]) => `${type} ×${n}`)
+            .join(', ')}; assigned ${f.assignedJobs}, running ${f.runningJobs}`,
+        );
+      else if (message === 'Listening to the scale set' || message.startsWith('Created the runner scale set'))
+        print(`  ${at()} listener: ${message.toLowerCase()} ${f.pool} (id ${f.scaleSetId})`);
+    },
+    warn: (message: string) => print(`  ${at()} listener warning: ${message}`),
+    error: (message: string) => print(`  ${at()} listener error: ${message}`),
+  } as unknown as Log;
 }
 
 function printHappenings(

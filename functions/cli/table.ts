@@ -4,16 +4,29 @@ import type { PoolSummary } from '../handlers/decide.ts';
 export type PoolRow = Pick<
   PoolSummary,
   'pool' | 'queued' | 'idle' | 'busy' | 'booting' | 'launch' | 'terminate'
->;
+> &
+  Partial<Pick<PoolSummary, 'source'>>;
 
-const columns = ['pool', 'queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
+const counts = ['queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
 
-/** A fixed-width table, one row per pool. */
+/**
+ * A fixed-width table, one row per pool. A `source` column (how the pool learned its demand) is shown when a
+ * pool's demand did not come from polling.
+ */
 export function poolTable(rows: readonly PoolRow[]): string {
-  const cells = [columns.map(String), ...rows.map((row) => columns.map((column) => String(row[column])))];
+  const withSource = rows.some((row) => row.source !== undefined && row.source !== 'poll');
+  const columns = ['pool', ...(withSource ? (['source'] as const) : []), ...counts] as const;
+  const cells = [
+    columns.map(String),
+    ...rows.map((row) => columns.map((column) => String(row[column as keyof PoolRow] ?? 'poll'))),
+  ];
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
   const render = (line: string[]) =>
-    line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+    line
+      .map((cell, i) =>
+        i === 0 || (withSource && i === 1) ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0),
+      )
+      .join('  ');
   const rule = widths.map((w) => '─'.repeat(w)).join('  ');
   return [render(cells[0] ?? []), rule, ...cells.slice(1).map(render)].map((line) => `  ${line}`).join('\n');
 }
