@@ -26,11 +26,14 @@ export type MakeScaleSets = (world: World) => Promise<ScaleSetsUnderTest>;
 const x64 = ['self-hosted', 'linux', 'x64'];
 const spec = { name: 'linux-x64', labels: x64, runnerGroup: 'Default' };
 
-export function contractWorld(actions: WorldOptions['actions'] = {}): World {
+export function contractWorld(
+  actions: WorldOptions['actions'] = {},
+  start = '2026-01-05T09:00:00.000Z',
+): World {
   return new World({
     org: 'acme',
     stack: 'stepscale',
-    start: '2026-01-05T09:00:00.000Z',
+    start,
     seed: 1,
     repositories: ['app'],
     bootSeconds: () => ({ mean: 45, jitter: 0 }),
@@ -104,6 +107,7 @@ export function scaleSetContract(name: string, make: MakeScaleSets): void {
         name: 'linux-x64',
         runnerGroupId: 1,
         labels: ['linux-x64', ...x64],
+        statistics: expect.objectContaining({ assignedJobs: 0, registeredRunners: 0 }),
       });
       expect(byName).toEqual(created);
       expect(byId).toEqual(created);

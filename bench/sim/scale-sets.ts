@@ -70,19 +70,19 @@ export class SimScaleSets implements ScaleSetPort {
   async findScaleSet(runnerGroupId: number, name: string): Promise<ScaleSet | undefined> {
     this.call('GET runnerscalesets');
     const found = this.service.listScaleSets({ runnerGroupId, name })[0];
-    return found ? toScaleSet(found) : undefined;
+    return found ? this.withStatistics(found) : undefined;
   }
 
   async getScaleSet(scaleSetId: number): Promise<ScaleSet | undefined> {
     this.call('GET runnerscalesets/{id}');
     const found = this.service.getScaleSet(scaleSetId);
-    return found ? toScaleSet(found) : undefined;
+    return found ? this.withStatistics(found) : undefined;
   }
 
   async createScaleSet(spec: ScaleSetSpec): Promise<ScaleSet> {
     const runnerGroupId = await this.runnerGroupId(spec.runnerGroup);
     this.call('POST runnerscalesets');
-    return toScaleSet(
+    return this.withStatistics(
       this.answer(`creating scale set ${spec.name}`, () =>
         this.service.createScaleSet({ name: spec.name, runnerGroupId, labels: spec.labels }),
       ),
@@ -183,6 +183,11 @@ export class SimScaleSets implements ScaleSetPort {
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** A scale set as the service sends it: with its statistics. */
+  private withStatistics(record: ScaleSetRecord): ScaleSet {
+    return { ...toScaleSet(record), statistics: statisticsSchema.parse(this.service.statistics(record.id)) };
+  }
 
   /** An admin call: the admin token is renewed first when it is about to expire (one REST call, one trade). */
   private call(endpoint: string): void {

@@ -88,6 +88,7 @@ const scaleSetSchema = z.object({
   name: z.string(),
   runnerGroupId: z.int().default(0),
   labels: z.array(labelSchema).nullish(),
+  statistics: z.unknown(),
 });
 const scaleSetListSchema = z.object({ count: z.int(), value: z.array(scaleSetSchema).nullish() });
 const runnerGroupListSchema = z.object({
@@ -307,11 +308,13 @@ export function createScaleSetClient(options: ScaleSetClientOptions): ScaleSetPo
   }
 
   function toScaleSet(wire: z.output<typeof scaleSetSchema>): ScaleSet {
+    const statistics = statisticsSchema.safeParse(wire.statistics);
     return {
       id: wire.id,
       name: wire.name,
       runnerGroupId: wire.runnerGroupId,
       labels: (wire.labels ?? []).map((label) => label.name),
+      ...(statistics.success ? { statistics: statistics.data } : {}),
     };
   }
 

@@ -14,6 +14,7 @@
  *
  * Pure: the state store's records and the time in, the choice and its reason out.
  */
+import type { ScaleSetStatistics } from '../ports/scale-sets.ts';
 import type { DemandSource } from './decide.ts';
 
 export type JobSourceSetting = 'poll' | 'scaleset' | 'auto';
@@ -26,6 +27,18 @@ export interface StoredStatistics {
   readonly registeredRunners: number;
   readonly busyRunners: number;
   readonly idleRunners: number;
+}
+
+/** The counts of a scale set's statistics that are kept. */
+export function storedStatistics(statistics: ScaleSetStatistics): StoredStatistics {
+  return {
+    assignedJobs: statistics.assignedJobs,
+    runningJobs: statistics.runningJobs,
+    availableJobs: statistics.availableJobs,
+    registeredRunners: statistics.registeredRunners,
+    busyRunners: statistics.busyRunners,
+    idleRunners: statistics.idleRunners,
+  };
 }
 
 /** What the listener keeps per pool in the state store (key {@link scaleSetStateKey}). */
@@ -96,7 +109,7 @@ export function chooseSource(
   const at = state.statisticsAt ? Date.parse(state.statisticsAt) : Number.NaN;
   const ageSeconds = Math.round((now.getTime() - at) / 1000);
   if (!state.statistics || Number.isNaN(at))
-    return { source: 'none', reason: 'no statistics yet: is the listener running?', ...via };
+    return { source: 'none', reason: state.note ?? 'no statistics yet: is the listener running?', ...via };
   if (ageSeconds > staleAfterSeconds)
     return { source: 'none', reason: `statistics ${ageSeconds} s old: is the listener running?`, ...via };
   return {

@@ -27,8 +27,8 @@ import {
   type JobSourceSetting,
   listensFor,
   type ScaleSetState,
-  type StoredStatistics,
   scaleSetStateKey,
+  storedStatistics,
 } from '../core/job-source.ts';
 import { labelsCover } from '../core/labels.ts';
 import {
@@ -526,7 +526,7 @@ export class ScaleSetListener {
     entry.statisticsMessageId = messageId;
     entry.state = {
       ...entry.state,
-      statistics: stored(statistics),
+      statistics: storedStatistics(statistics),
       statisticsAt: this.deps.now().toISOString(),
     };
     const assigned = statistics.assignedJobs;
@@ -589,17 +589,6 @@ export class ScaleSetListener {
       scaleSetStateTtlSeconds,
     );
   }
-}
-
-function stored(statistics: ScaleSetStatistics): StoredStatistics {
-  return {
-    assignedJobs: statistics.assignedJobs,
-    runningJobs: statistics.runningJobs,
-    availableJobs: statistics.availableJobs,
-    registeredRunners: statistics.registeredRunners,
-    busyRunners: statistics.busyRunners,
-    idleRunners: statistics.idleRunners,
-  };
 }
 
 function summarize(message: ScaleSetMessage): Record<string, number> {

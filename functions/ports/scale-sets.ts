@@ -16,6 +16,8 @@ export interface ScaleSet {
   readonly runnerGroupId: number;
   /** Its labels as the service keeps them (without the multi-label feature: the name alone). */
   readonly labels: readonly string[];
+  /** Its statistics, when the service sent them with it. */
+  readonly statistics?: ScaleSetStatistics;
 }
 
 /** What a scale set is asked to be. */

@@ -10,14 +10,10 @@ import { githubAuthFor } from '../../adapters/github-auth.ts';
 import { createRegistrationTokenSource } from '../../adapters/github-registration-token.ts';
 import { fetchTrusting, readCaBundle } from '../../adapters/github-tls.ts';
 import { createScaleSetClient, type RegistrationToken } from '../../adapters/scaleset-client.ts';
+import { organizationUrl } from '../../config/github-url.ts';
 import type { ScaleSetPort } from '../../ports/scale-sets.ts';
 import type { WiringContext } from './context.ts';
 import { credentialFromSecret, tokenMaxAgeSeconds } from './github.ts';
-
-/** The organization's web URL, where scale sets are registered (`https://github.com/ORG`). */
-export function organizationUrl(webUrl: string, org: string): string {
-  return `${webUrl.replace(/\/+$/, '')}/${org}`;
-}
 
 export async function lambdaScaleSets({ env, config, logger }: WiringContext): Promise<ScaleSetPort> {
   const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
