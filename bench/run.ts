@@ -1,7 +1,8 @@
 /**
  * npm run bench [-- --quick] [--json] [--seed N] [--out DIR]
- * Every shipped workload under every strategy, then the cost model. Prints a table (or one JSON object with
- * --json) and, unless --json, writes a timeline chart per workload to DIR (default bench/results).
+ * Every shipped workload under every strategy (stepscale, seed-baseline, the peers), then the cost model and
+ * the goals per workload. Prints a table per workload (or one JSON object with --json) and, unless --json,
+ * writes a chart per workload to DIR (default bench/results): queued jobs and live runners, a row per strategy.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

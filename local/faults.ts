@@ -4,7 +4,7 @@
  * retry-after), and EC2 throttles the first launch attempt of every cycle and pool. Each fault happens once,
  * so the numbers must come out exactly as without faults; the trace shows the retries it took.
  */
-import { FleetThrottledError } from '../functions/adapters/aws-errors.ts';
+import { FleetThrottledError } from '../functions/errors.ts';
 import type { FleetPort } from '../functions/ports/fleet.ts';
 import type { FaultResponse, RecordedRequest } from './github-standin/server.ts';
 

@@ -30,9 +30,8 @@ await build({
   // The ES module builds of the AWS SDK and other dependencies, which esbuild can tree-shake; their CommonJS
   // builds (Node's default) are single files that come along whole.
   mainFields: ['module', 'main'],
-  // Readable class and function names in stack traces. The error names the state machine matches do not
-  // depend on it: they are string literals (functions/errors.ts).
-  keepNames: true,
+  // As SAM builds them (template.yaml: Minify true, which cannot keep names): the error names the state machine
+  // matches are string literals (functions/errors.ts), so nothing depends on class names.
   outExtension: { '.js': '.mjs' },
   // Some CommonJS dependencies call require(); give the ESM bundle one.
   banner: {

@@ -99,6 +99,7 @@ describe('parseConfig', () => {
         cycleIntervalSeconds: 60,
         endpointPointsPerMinute: 900,
         hotForSeconds: 900,
+        targetedShare: 0.1,
       },
     });
   });

@@ -8,17 +8,16 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
+import { awsErrorCode, toFleetError } from '../functions/adapters/aws-errors.ts';
+import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
+import type { PoolConfig } from '../functions/config/config.ts';
 import {
-  awsErrorCode,
   FleetCapacityError,
   FleetRequestError,
   FleetThrottledError,
   FleetUnavailableError,
-  toFleetError,
-} from '../functions/adapters/aws-errors.ts';
-import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
-import type { PoolConfig } from '../functions/config/config.ts';
-import { StepscaleError } from '../functions/errors.ts';
+  StepscaleError,
+} from '../functions/errors.ts';
 import { ec2Error, FakeEc2 } from './support/fake-ec2.ts';
 
 const stack = 'ci';

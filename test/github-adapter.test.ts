@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
 import {
   GitHubAuthError,
   GitHubRateLimitError,
   GitHubRequestError,
   GitHubUnavailableError,
   GitHubWriteRefusedError,
-} from '../functions/adapters/github-errors.ts';
-import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
+} from '../functions/errors.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import {
   type FaultResponse,

@@ -9,10 +9,9 @@ import {
   privateKeyFromSecret,
   readLocalGitHubAuth,
 } from '../functions/adapters/github-auth.ts';
-import { GitHubAuthError, GitHubWriteRefusedError } from '../functions/adapters/github-errors.ts';
 import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
 import { repositoryFilter } from '../functions/adapters/github-repositories.ts';
-import { ConfigError } from '../functions/errors.ts';
+import { ConfigError, GitHubAuthError, GitHubWriteRefusedError } from '../functions/errors.ts';
 import { credentialFromSecret } from '../functions/lambda/wiring/github.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import {

@@ -2,10 +2,12 @@
  * Conditional requests (github-conditional.ts) through the real adapter, over HTTP against the stand-in,
  * which answers If-None-Match with 304 and charges the primary rate limit only for the rest.
  */
+
 import pLimit from 'p-limit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GitHubRateLimitError } from '../functions/adapters/github-errors.ts';
 import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
+import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
+import { GitHubRateLimitError } from '../functions/errors.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import type { StateStore } from '../functions/ports/state-store.ts';
 import {
@@ -15,7 +17,6 @@ import {
   type RecordedRequest,
   startGitHubStandin,
 } from '../local/github-standin/server.ts';
-import { MemoryStateStore } from '../local/state/memory-state-store.ts';
 import { GitHubState } from '../local/world/github.ts';
 
 const token = 'conditional-token';

@@ -4,8 +4,9 @@
  * world's GitHub (local/world/github.ts), and each case arranges what GitHub holds there, so a difference
  * between them is a difference of the ports, never of two models of GitHub.
  */
+
 import { afterEach, describe, expect, it } from 'vitest';
-import { GitHubNotFoundError, GitHubRequestError } from '../functions/adapters/github-errors.ts';
+import { GitHubNotFoundError, GitHubRequestError } from '../functions/errors.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import type { GitHubState } from '../local/world/github.ts';
 

@@ -4,10 +4,10 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GitHubTlsError } from '../functions/adapters/github-errors.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { main } from '../functions/cli/stepscale.ts';
 import { apiUrlFor } from '../functions/config/github-url.ts';
+import { GitHubTlsError } from '../functions/errors.ts';
 import { type GitHubStandin, startGitHubStandin } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/world/github.ts';
 

@@ -23,6 +23,7 @@ const settingsArb: fc.Arbitrary<GovernorSettings> = fc.record({
   endpointPointsPerMinute: fc.integer({ min: 2, max: 400 }),
   hotForSeconds: fc.integer({ min: 0, max: 1800 }),
   rotationShare: fc.constantFrom(0, 0.1, 0.25),
+  targetedShare: fc.constantFrom(0, 0.1, 0.5),
 });
 const rateLimitArb = fc.option(
   fc.record({
@@ -40,6 +41,7 @@ function inputArb(): fc.Arbitrary<ScanPlanInput> {
       rateLimit: rateLimitArb,
       now: fc.constant(now),
       settings: settingsArb,
+      targeted: fc.boolean(),
       rotation: fc.option(
         fc.record({
           cursor: fc.option(fc.oneof(fc.constantFrom(...repositories), fc.string({ maxLength: 8 })), {
@@ -79,8 +81,10 @@ describe('Property: the governor', () => {
         expect(counts.scanned + counts.skipped).toBe(total);
 
         const { settings } = input;
+        // A scheduled cycle leaves the targeted share of the endpoint's minute; a targeted one takes only it.
+        const share = input.targeted ? settings.targetedShare : 1 - settings.targetedShare;
         const secondaryCap = Math.floor(
-          (settings.endpointPointsPerMinute * Math.max(1, settings.cycleIntervalSeconds / 60)) / 2,
+          (settings.endpointPointsPerMinute * share * Math.max(1, settings.cycleIntervalSeconds / 60)) / 2,
         );
         expect(scan.length).toBeLessThanOrEqual(secondaryCap);
         if (input.rateLimit) {
@@ -128,6 +132,7 @@ describe('Property: the governor', () => {
             endpointPointsPerMinute: points,
             hotForSeconds: 30, // activity lasts one cycle: the hot set changes every cycle
             rotationShare: 0.1,
+            targetedShare: 0,
           };
           const slots = Math.floor(points / 2);
           const bound =
@@ -180,6 +185,7 @@ describe('Property: the governor', () => {
             endpointPointsPerMinute: points,
             hotForSeconds: 3600,
             rotationShare: 0.1,
+            targetedShare: 0,
           };
           let rotation: RotationMemory | undefined;
           const lastScanned = new Map<string, number>();

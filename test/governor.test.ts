@@ -28,6 +28,7 @@ const settings: GovernorSettings = {
   endpointPointsPerMinute: 900,
   hotForSeconds: 900,
   rotationShare: 0.1,
+  targetedShare: 0,
 };
 const now = new Date('2026-01-05T09:00:00Z');
 const inAnHour = '2026-01-05T10:00:00.000Z';
@@ -53,6 +54,20 @@ describe('Function: planScan', () => {
     expect(oneMinute.counts).toMatchObject({ scanned: 450, skipped: 2550, slots: 450 });
     expect(oneMinute.complete).toBe(false);
     expect(fiveMinutes.counts).toMatchObject({ scanned: 2250, slots: 2250 });
+  });
+
+  it('keeps a share of the secondary limit for targeted cycles: 405 for the sweep, 45 for a targeted cycle', () => {
+    const shared = { ...settings, targetedShare: 0.1 };
+    const sweep = planScan({ repositories: names(3000), rateLimit: undefined, now, settings: shared });
+    const targeted = planScan({
+      repositories: names(100),
+      rateLimit: undefined,
+      now,
+      settings: shared,
+      targeted: true,
+    });
+    expect(sweep.counts).toMatchObject({ scanned: 405, slots: 405 });
+    expect(targeted.counts).toMatchObject({ scanned: 45, slots: 45 });
   });
 
   it('spreads the primary limit over the cycles left in the window, above the reserve', () => {
@@ -275,10 +290,10 @@ describe('Governor handlers', () => {
     const part = await collectRepositoryJobs(deps)({ cycle, repositories: packBatch(all.slice(0, 100)) });
     await aggregateDemand(deps)({ cycle, parts: [part], skippedRepositories: 900 });
     const next = await listRepositories(deps)({ cycle: { ...cycle, id: 'cycle-2' } });
-    // Assess: 900 points a minute over 6 listings per scan.
+    // Assess: the scheduled cycle's 810 of the 900 points a minute (targetedShare 0.1) over 6 listings per scan.
     expect(part.jobListings).toBe(600);
-    expect(next.budget).toMatchObject({ endpointPointsPerScan: 6, slots: 150 });
-    expect(next.scanned).toBe(150);
+    expect(next.budget).toMatchObject({ endpointPointsPerScan: 6, slots: 135 });
+    expect(next.scanned).toBe(135);
   });
 
   it('ListRepositories advances the cursor once per cycle, even when retried', async () => {

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistrationTokenSource } from '../functions/adapters/github-registration-token.ts';
 import { MemoryCycleStarter } from '../functions/adapters/memory-cycle-starter.ts';
+import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { createScaleSetClient } from '../functions/adapters/scaleset-client.ts';
 import { parseConfig } from '../functions/config/config.ts';
 import { type ScaleSetState, scaleSetStateKey } from '../functions/core/job-source.ts';
@@ -13,7 +14,6 @@ import { listenerLeaseKey, ScaleSetListener } from '../functions/listener/scale-
 import type { Log } from '../functions/observability/logger.ts';
 import type { FaultResponse, GitHubStandin, RecordedRequest } from '../local/github-standin/server.ts';
 import { startGitHubStandin } from '../local/github-standin/server.ts';
-import { MemoryStateStore } from '../local/state/memory-state-store.ts';
 import type { World } from '../local/world/world.ts';
 import { contractWorld } from './scaleset-contract.ts';
 

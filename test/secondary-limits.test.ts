@@ -152,14 +152,22 @@ describe('simulated GitHub: secondary limits', () => {
     ],
   });
 
-  it('makes every strategy register at most one runner a second, the poller it replaces included', async () => {
-    for (const strategy of ['seed-baseline', 'stepscale']) {
+  it('makes every strategy register at most one runner a second through REST, the poller it replaces and tf-runner included', async () => {
+    for (const strategy of ['seed-baseline', 'stepscale', 'tf-runner']) {
       const result = await simulate({ workload, strategy, seed: 1, drainSeconds: 300 });
       const registrations = result.worldMetrics.registrationTimesMs();
       expect(registrations.length, strategy).toBeGreaterThanOrEqual(40);
       const gaps = registrations.slice(1).map((at, i) => at - (registrations[i] as number));
       expect(Math.min(...gaps), strategy).toBeGreaterThanOrEqual(1000);
     }
+  });
+
+  it('lets arc-listener register its runners at once: JIT configs from the scale set are no REST writes', async () => {
+    const result = await simulate({ workload, strategy: 'arc-listener', seed: 1, drainSeconds: 300 });
+    const registrations = result.worldMetrics.registrationTimesMs();
+    expect(registrations).toHaveLength(40);
+    expect((registrations[39] as number) - (registrations[0] as number)).toBe(0);
+    expect(result.details.githubWrites).toBe(0);
   });
 
   it('charges the baseline the 403s its unpaced writes get, and the wait they cost', async () => {

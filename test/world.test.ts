@@ -2,13 +2,14 @@
  * The world's lifecycle (local/world/world.ts) as a scaler sees it through the benchmark's ports, and what
  * the benchmark measures of it (bench/sim/world-metrics.ts).
  */
+
 import { describe, expect, it } from 'vitest';
 import { SimFleet, SimGitHub, SimRunnerConfigs } from '../bench/sim/ports.ts';
 import { RequestMeter } from '../bench/sim/requests.ts';
 import { worldOf } from '../bench/sim/simulate.ts';
 import { parseWorkload } from '../bench/sim/workload.ts';
 import { WorldMetrics } from '../bench/sim/world-metrics.ts';
-import { GitHubRateLimitError, GitHubRequestError } from '../functions/adapters/github-errors.ts';
+import { GitHubRateLimitError, GitHubRequestError } from '../functions/errors.ts';
 import type { JitRegistration, JitRunner } from '../functions/ports/github.ts';
 import type { JobRecord } from '../local/world/github.ts';
 import { pickupRequeueMs, type World } from '../local/world/world.ts';

@@ -1,10 +1,12 @@
 /**
- * `npm run bench`: every shipped workload (bench/workloads/*.json) under every strategy, same seed, then the
- * cost model fed by the real cycle at 1,000 repositories. Returns one report; run.ts prints it.
+ * `npm run bench`: every shipped workload (bench/workloads/*.json) under every strategy — stepscale, the poller
+ * it replaces and the peers — same seed, then the cost model fed by the real cycle at 1,000 repositories, and
+ * the goals judged per workload (goals.ts). Returns one report; run.ts prints it.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CostProbeResult, costProbe } from './cost-probe.ts';
+import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goals.ts';
 import { percentile, round } from './metrics.ts';
 import { type SimulationResult, type StrategyMetrics, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
@@ -29,13 +31,24 @@ export interface WorkloadReport {
     StrategyMetrics & {
       /** p95 queue wait less the mean boot: what a scaler can influence. */
       readonly p95AboveBootS: number;
+      /** ∫ live instances dt, in minutes (also in details). */
+      readonly instanceMinutes: number;
+      /** Jobs never started by the end (also in details). */
+      readonly unstartedJobs: number;
       readonly details: SimulationResult['details'];
     }
   >;
+  /** What the workload's waiting is about, for its goals (null: the every-workload goals only). */
+  readonly judgedOn: JudgedOn | null;
+  readonly description: string;
 }
+
+/** The previous judgement: every workload pooled, stepscale against seed-baseline only. */
+const pooledView = 'pooled over all workloads (the previous judgement; see perWorkload)' as const;
 
 export interface Goals {
   readonly p95AboveBoot: {
+    readonly view: typeof pooledView;
     readonly seedBaselineS: number;
     readonly stepscaleS: number;
     readonly ratio: number;
@@ -43,18 +56,27 @@ export interface Goals {
     readonly met: boolean;
   };
   readonly idleRunnerMinutes: {
+    readonly view: typeof pooledView;
     readonly seedBaseline: number;
     readonly stepscale: number;
     readonly limit: number;
     readonly met: boolean;
   };
-  readonly peakWithinMax: { readonly met: boolean; readonly violations: string[] };
+  readonly peakWithinMax: {
+    readonly met: boolean;
+    readonly violations: string[];
+    readonly view: typeof pooledView;
+  };
   readonly controlPlaneCost: {
     readonly totalUsd: number;
     readonly totalWithLogsAndStateUsd: number;
     readonly limitUsd: 5;
     readonly met: boolean;
   };
+  /** The judgement: per workload, the best stepscale strategy shipped against the peers and seed-baseline. */
+  readonly perWorkload: Record<string, WorkloadGoals>;
+  /** Whether every workload's goals are met, and the workloads where they are not. */
+  readonly allWorkloads: { readonly met: boolean; readonly notMet: string[] };
 }
 
 export interface BenchReport {
@@ -105,10 +127,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           {
             ...r.metrics,
             p95AboveBootS: aboveBoot(r.metrics.queueWaitP95S, workload.bootSeconds.mean),
+            instanceMinutes: r.details.instanceMinutes,
+            unstartedJobs: r.details.unstartedJobs,
             details: r.details,
           },
         ]),
       ),
+      judgedOn: workload.judgedOn ?? null,
+      description: workload.description,
     });
   }
 
@@ -122,7 +148,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     bootSeconds,
     strategies,
     costPerMonthUsd: { repos1000 },
-    goals: evaluateGoals(strategies, bootSeconds, [...pooled.values()].flat(), repos1000),
+    goals: evaluateGoals(strategies, bootSeconds, [...pooled.values()].flat(), repos1000, perWorkload),
     seed: options.seed,
     quick: options.quick,
     workloads: perWorkload,
@@ -154,7 +180,32 @@ export function evaluateGoals(
   bootSeconds: number,
   results: readonly SimulationResult[],
   cost: { total: number; totalWithLogsAndState: number },
+  workloads: readonly WorkloadReport[] = [],
 ): Goals {
+  const perWorkload = Object.fromEntries(
+    workloads.map((w) => [
+      w.workload,
+      evaluateWorkloadGoals(
+        w.judgedOn,
+        Object.fromEntries(
+          Object.entries(w.strategies).map(([name, m]) => [
+            name,
+            {
+              p95AboveBootS: m.p95AboveBootS,
+              idleRunnerMinutes: m.idleRunnerMinutes,
+              peakRunners: m.peakRunners,
+              unstartedJobs: m.unstartedJobs,
+              peakRunnersByPool: m.details.peakRunnersByPool,
+              maxRunnersByPool: m.details.maxRunnersByPool,
+            },
+          ]),
+        ),
+      ),
+    ]),
+  );
+  const notMet = Object.entries(perWorkload)
+    .filter(([, goals]) => !goals.met)
+    .map(([name]) => name);
   const baseline = strategies['seed-baseline'];
   const stepscale = strategies.stepscale;
   const baselineAbove = aboveBoot(baseline?.queueWaitP95S ?? 0, bootSeconds);
@@ -171,6 +222,7 @@ export function evaluateGoals(
   );
   return {
     p95AboveBoot: {
+      view: pooledView,
       seedBaselineS: baselineAbove,
       stepscaleS: stepscaleAbove,
       ratio,
@@ -178,27 +230,29 @@ export function evaluateGoals(
       met: ratio >= 3,
     },
     idleRunnerMinutes: {
+      view: pooledView,
       seedBaseline: baseline?.idleRunnerMinutes ?? 0,
       stepscale: stepscale?.idleRunnerMinutes ?? 0,
       limit: idleLimit,
       met: (stepscale?.idleRunnerMinutes ?? 0) <= idleLimit,
     },
-    peakWithinMax: { met: violations.length === 0, violations },
+    peakWithinMax: { met: violations.length === 0, violations, view: pooledView },
     controlPlaneCost: {
       totalUsd: cost.total,
       totalWithLogsAndStateUsd: cost.totalWithLogsAndState,
       limitUsd: 5,
       met: cost.total <= 5,
     },
+    perWorkload,
+    allWorkloads: { met: notMet.length === 0, notMet },
   };
 }
 
-/** The report as text tables. */
+/** The report as text: a table per workload, the pooled one, the control plane's cost, the goals. */
 export function formatReport(report: BenchReport): string {
   const lines: string[] = [];
   const names = Object.keys(report.strategies);
   const header = [
-    'workload',
     'strategy',
     'jobs',
     'wait p50',
@@ -206,52 +260,66 @@ export function formatReport(report: BenchReport): string {
     'max',
     'p95−boot',
     'idle min',
+    'inst-min',
     'peak/max',
+    'unstarted',
     'GitHub req',
     'rate-limited',
     'refused',
+    'Actions svc',
   ];
-  const rows: string[][] = [];
   for (const w of report.workloads) {
+    const rows: string[][] = [];
     for (const name of names) {
       const m = w.strategies[name];
       if (!m) continue;
       const max = Object.values(m.details.maxRunnersByPool).reduce((a, b) => a + b, 0);
       rows.push([
-        w.workload,
         name,
         String(m.details.jobs),
         `${m.queueWaitP50S} s`,
         `${m.queueWaitP95S} s`,
         `${m.queueWaitMaxS} s`,
-        `${aboveBoot(m.queueWaitP95S, w.bootSeconds)} s`,
+        `${m.p95AboveBootS} s`,
         String(m.idleRunnerMinutes),
+        String(m.instanceMinutes),
         `${m.peakRunners}/${max}`,
+        String(m.unstartedJobs),
         String(m.githubRequests),
         String(m.rateLimitedRequests),
         String(m.details.rejectedRequests),
+        String(m.details.actionsServiceRequests),
       ]);
     }
+    lines.push(`${w.workload}${w.judgedOn ? ` (judged on ${w.judgedOn})` : ''}: ${w.description}`);
+    lines.push(table(header, rows, 1));
+    lines.push('');
   }
-  for (const name of names) {
+  const pooledRows = names.flatMap((name) => {
     const m = report.strategies[name];
-    if (!m) continue;
-    rows.push([
-      'all (pooled)',
-      name,
-      '',
-      `${m.queueWaitP50S} s`,
-      `${m.queueWaitP95S} s`,
-      `${m.queueWaitMaxS} s`,
-      `${aboveBoot(m.queueWaitP95S, report.bootSeconds)} s`,
-      String(m.idleRunnerMinutes),
-      String(m.peakRunners),
-      String(m.githubRequests),
-      String(m.rateLimitedRequests),
-      '',
-    ]);
-  }
-  lines.push(table(header, rows));
+    if (!m) return [];
+    return [
+      [
+        name,
+        `${m.queueWaitP50S} s`,
+        `${m.queueWaitP95S} s`,
+        `${m.queueWaitMaxS} s`,
+        `${aboveBoot(m.queueWaitP95S, report.bootSeconds)} s`,
+        String(m.idleRunnerMinutes),
+        String(m.peakRunners),
+        String(m.githubRequests),
+        String(m.rateLimitedRequests),
+      ],
+    ];
+  });
+  lines.push('All workloads pooled (waits together, idle time and requests summed, the highest peak):');
+  lines.push(
+    table(
+      ['strategy', 'wait p50', 'p95', 'max', 'p95−boot', 'idle min', 'peak', 'GitHub req', 'rate-limited'],
+      pooledRows,
+      1,
+    ),
+  );
   const c = report.costPerMonthUsd.repos1000;
   lines.push('');
   lines.push(
@@ -290,10 +358,57 @@ export function formatReport(report: BenchReport): string {
       ],
     ),
   );
-  const g = report.goals;
-  const mark = (met: boolean) => (met ? 'met' : 'NOT met');
   lines.push('');
-  lines.push('Goals:');
+  lines.push(...formatGoals(report.goals));
+  return lines.join('\n');
+}
+
+/** The goals as lines: per workload first (the judgement), then the previous pooled view and the cost. */
+export function formatGoals(g: Goals): string[] {
+  const mark = (met: boolean) => (met ? 'met' : 'NOT met');
+  const lines = [
+    `Goals per workload (the best stepscale strategy shipped against the peers; p95 = p95 wait above boot): ${g.allWorkloads.met ? 'all met' : `NOT met on ${g.allWorkloads.notMet.join(', ')}`}`,
+  ];
+  const seconds = (value: number | null) => (value === null ? 'n/a' : `${value} s`);
+  const plain = (value: number | null) => (value === null ? 'n/a' : String(value));
+  for (const [workload, goals] of Object.entries(g.perWorkload)) {
+    const c = goals.criteria;
+    const judged = goals.judgedOn ? `judged on ${goals.judgedOn}` : 'every-workload goals only';
+    lines.push(
+      `  ${workload} (${judged}), ${goals.stepscaleStrategy ?? 'no stepscale strategy'}: ${mark(goals.met)}`,
+    );
+    const rows: string[][] = [
+      [
+        "p95 ≤ every peer's",
+        mark(c.p95AboveBootVsPeers.met),
+        `${seconds(c.p95AboveBootVsPeers.value)} vs ${seconds(c.p95AboveBootVsPeers.limit)} (${c.p95AboveBootVsPeers.comparedTo})`,
+      ],
+      [
+        "idle runner-min ≤ 1.1 × every peer's",
+        mark(c.idleRunnerMinutesVsPeers.met),
+        `${c.idleRunnerMinutesVsPeers.value} vs ${plain(c.idleRunnerMinutesVsPeers.limit)} (${c.idleRunnerMinutesVsPeers.comparedTo})`,
+      ],
+      [
+        'peak runners ≤ max',
+        mark(c.peakWithinMax.met),
+        `${c.peakWithinMax.value} of ${plain(c.peakWithinMax.limit)}${c.peakWithinMax.violations.length ? ` (${c.peakWithinMax.violations.join('; ')})` : ''}`,
+      ],
+      ['no unstarted jobs', mark(c.unstartedJobs.met), String(c.unstartedJobs.value)],
+    ];
+    const vsBaseline = c.p95AboveBootVsBaseline;
+    if (vsBaseline)
+      rows.push([
+        vsBaseline.factor === 1 ? "p95 ≤ seed-baseline's" : "p95 ≤ ⅓ of seed-baseline's",
+        mark(vsBaseline.met),
+        `${seconds(vsBaseline.value)} vs ${seconds(vsBaseline.limit)}`,
+      ]);
+    const width = Math.max(...rows.map((row) => (row[0] ?? '').length));
+    const markWidth = Math.max(...rows.map((row) => (row[1] ?? '').length));
+    for (const [what, met, detail] of rows)
+      lines.push(`    ${(what ?? '').padEnd(width)}  ${(met ?? '').padEnd(markWidth)}  ${detail}`);
+  }
+  lines.push('');
+  lines.push('Previous pooled view (stepscale against seed-baseline, all workloads together) and cost:');
   lines.push(
     `  p95 wait above boot ≥ 3× smaller: ${mark(g.p95AboveBoot.met)} (seed-baseline ${g.p95AboveBoot.seedBaselineS} s, stepscale ${g.p95AboveBoot.stepscaleS} s, ${g.p95AboveBoot.ratio}×)`,
   );
@@ -301,19 +416,24 @@ export function formatReport(report: BenchReport): string {
     `  idle runner-minutes ≤ baseline +10%: ${mark(g.idleRunnerMinutes.met)} (stepscale ${g.idleRunnerMinutes.stepscale}, limit ${g.idleRunnerMinutes.limit})`,
   );
   lines.push(
-    `  peak runners ≤ max: ${mark(g.peakWithinMax.met)}${g.peakWithinMax.violations.length ? ` (${g.peakWithinMax.violations.join('; ')})` : ''}`,
+    `  peak runners ≤ max (every strategy): ${mark(g.peakWithinMax.met)}${g.peakWithinMax.violations.length ? ` (${g.peakWithinMax.violations.join('; ')})` : ''}`,
   );
   lines.push(
     `  control plane ≤ $5/month at 1,000 repos: ${mark(g.controlPlaneCost.met)} ($${g.controlPlaneCost.totalUsd} Step Functions + Lambda; $${g.controlPlaneCost.totalWithLogsAndStateUsd} with logs and DynamoDB)`,
   );
-  return lines.join('\n');
+  return lines;
 }
 
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** A text table: the first `leftColumns` columns left-aligned (names), the rest right-aligned (numbers). */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  leftColumns = 2,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
-      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

@@ -1,20 +1,24 @@
 /**
  * The production ports over the simulated world (local/world/world.ts): GitHubPort, FleetPort and
- * RunnerConfigStore. Strategies (the real cycle included) see nothing else. Each call is metered
- * (requests.ts); GitHub's also pays for conditional requests, the primary and secondary rate limits and
- * injected read failures, as the production client would.
+ * RunnerConfigStore; and what peers and fast paths use besides: an App's webhook (SimWebhooks: deliveries
+ * pushed, the App's list-deliveries and redeliver endpoints) and the Actions service of runner scale sets
+ * (SimActionsService, ARC's protocol). Strategies (the real cycle included) see nothing else. Each call is
+ * metered (requests.ts); GitHub's also pays for conditional requests, the primary and secondary rate limits
+ * and injected read failures, as the production client would.
  */
+
+import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
 import {
   GitHubNotFoundError,
   GitHubRateLimitError,
   GitHubRequestError,
   GitHubUnavailableError,
-} from '../../functions/adapters/github-errors.ts';
-import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
+} from '../../functions/errors.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
 import type {
   GitHubPort,
   JitRegistration,
+  JitRunner,
   JitRunnerRequest,
   ListingObservation,
   RateLimit,
@@ -23,6 +27,12 @@ import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/port
 import { SecondaryLimits } from '../../local/github-standin/secondary-limits.ts';
 import type { RunnerRecord } from '../../local/world/github.ts';
 import { Rng } from '../../local/world/rng.ts';
+import type {
+  DeliveryRecord,
+  WebhookDelivery,
+  WebhookHook,
+  WebhookReceiver,
+} from '../../local/world/webhooks.ts';
 import type { World } from '../../local/world/world.ts';
 import { pages, type RequestMeter } from './requests.ts';
 
@@ -177,6 +187,15 @@ export class SimGitHub implements GitHubPort {
     };
   }
 
+  /**
+   * A request to an App endpoint outside GitHubPort (a webhook's deliveries): metered, and held to the same
+   * limits as the installation's requests (GitHub keeps a separate budget for App-level requests; counting
+   * them here is the conservative side).
+   */
+  appRequest(endpoint: string, method: 'GET' | 'POST'): void {
+    this.request(endpoint, method === 'GET' ? 'get' : 'write');
+  }
+
   /** One listing (all its pages); true when it had changed (answered 200). */
   private listing(key: string, endpoint: string, version: number, pageCount: number): boolean {
     const unchanged = this.options.conditional && this.seen.get(key) === version;
@@ -287,5 +306,251 @@ export class SimRunnerConfigs implements RunnerConfigStore {
   list(): Promise<StoredRunnerConfig[]> {
     this.meter.record('ssm:GetParametersByPath', 'aws');
     return this.world.runnerConfigs.list();
+  }
+}
+
+/**
+ * An App's webhook as a strategy sees it: `workflow_job` deliveries pushed to a receiver (free: GitHub sends
+ * them), and the App endpoints to list recent attempts and ask for redeliveries (metered GitHub requests).
+ */
+export class SimWebhooks {
+  constructor(
+    private readonly world: World,
+    private readonly github: SimGitHub,
+  ) {}
+
+  /** From now on every delivery that is not lost is handed to `receiver` at its delivery time. */
+  subscribe(receiver: WebhookReceiver): SimWebhookHook {
+    return new SimWebhookHook(this.world.webhooks.subscribe(receiver), this.github);
+  }
+}
+
+export class SimWebhookHook {
+  constructor(
+    private readonly hook: WebhookHook,
+    private readonly github: SimGitHub,
+  ) {}
+
+  /** `GET /app/hook/deliveries` (pages of 100) back to `sinceMs`: every attempt, `OK` or `failed`. */
+  async listDeliveries(sinceMs = 0): Promise<DeliveryRecord[]> {
+    const records = this.hook.deliveries(sinceMs);
+    for (let page = 0; page < pages(records.length); page += 1)
+      this.github.appRequest('GET /app/hook/deliveries', 'GET');
+    return records;
+  }
+
+  /** `GET /app/hook/deliveries/{delivery_id}`: one attempt with its payload. */
+  async getDelivery(id: number): Promise<WebhookDelivery | undefined> {
+    this.github.appRequest('GET /app/hook/deliveries/{delivery_id}', 'GET');
+    return this.hook.delivery(id);
+  }
+
+  /**
+   * `POST /app/hook/deliveries/{delivery_id}/attempts` (202): GitHub attempts it again after the usual delay,
+   * and that attempt can be lost too. Throws WebhookError for an unknown or too old delivery.
+   */
+  async redeliver(id: number): Promise<void> {
+    this.github.appRequest('POST /app/hook/deliveries/{delivery_id}/attempts', 'POST');
+    this.hook.redeliver(id);
+  }
+
+  unsubscribe(): void {
+    this.hook.unsubscribe();
+  }
+}
+
+/** What a scale set's statistics say (the Actions service sends them with every message). */
+export interface ScaleSetStatistics {
+  /** Jobs assigned to the scale set and not completed (queued for one of its runners, or running on one). */
+  readonly totalAssignedJobs: number;
+  readonly totalRunningJobs: number;
+  readonly totalRegisteredRunners: number;
+  readonly totalBusyRunners: number;
+  readonly totalIdleRunners: number;
+}
+
+/** One message from the scale set's queue: the job events since the previous one, and the statistics. */
+export interface ScaleSetMessage {
+  readonly messageId: number;
+  readonly jobsAssigned: readonly number[];
+  readonly jobsStarted: readonly { readonly jobId: number; readonly runnerName: string }[];
+  readonly jobsCompleted: readonly { readonly jobId: number; readonly result: string }[];
+  readonly statistics: ScaleSetStatistics;
+}
+
+export interface ScaleSetSpec {
+  readonly name: string;
+  /** Jobs whose labels this set covers (case-insensitively) are assigned to it (the first such set). */
+  readonly labels: readonly string[];
+  readonly runnerGroup: string;
+}
+
+export interface ActionsServiceOptions {
+  readonly seed: number;
+  /** From a job event to the listener's long poll returning it: uniform in [min, max] seconds. */
+  readonly latencySeconds?: { readonly min: number; readonly max: number };
+}
+
+/**
+ * The Actions service of runner scale sets as ARC's listener meets it (actions/scaleset listener/listener.go),
+ * a push view over the world's one model of it (local/world/actions-service.ts; what stepscale-scaleset polls
+ * through SimScaleSets and the HTTP stand-in serves). `openSession` creates the scale set and opens its
+ * session. When the scale set's queue has something, the listener's long poll returns it a latency later
+ * (`latencySeconds`, default 0.2–1 s uniform, one draw per message; messages arrive in order). On arrival the
+ * listener acquires the jobs offered, as listener.go does for every JobAvailable, and the message it is handed
+ * carries the events and the statistics after that acquisition (the service's JobAssigned message, folded into
+ * the same arrival: this favours the peer by one poll). A job counts as assigned from that message until it
+ * completes; GitHub hands it to the scale set's own runners only. Every call is an Actions-service request
+ * (not REST): the long poll that returns a message, the acquisition, the acknowledgement, an empty long poll,
+ * a JIT config, a runner removal.
+ */
+export class SimActionsService {
+  private readonly rng: Rng;
+  private readonly latency: { readonly min: number; readonly max: number };
+  private draws = 0;
+
+  constructor(
+    private readonly world: World,
+    private readonly meter: RequestMeter,
+    options: ActionsServiceOptions,
+  ) {
+    this.latency = options.latencySeconds ?? { min: 0.2, max: 1 };
+    this.rng = new Rng(options.seed).fork('actions-service');
+  }
+
+  /**
+   * Create the scale set and open its message session (two requests). Jobs of it already queued are offered on
+   * its queue at once; every later event comes to `onMessage` as its long poll returns it.
+   */
+  openSession(spec: ScaleSetSpec, onMessage: (message: ScaleSetMessage) => void): ScaleSetSession {
+    const { actions, github } = this.world;
+    this.meter.record('POST _apis/runtime/runnerscalesets', 'actions-service');
+    this.meter.record('POST _apis/runtime/runnerscalesets/{id}/sessions', 'actions-service');
+    const group = actions.runnerGroupByName(spec.runnerGroup);
+    if (!group) throw new GitHubNotFoundError(`Runner group "${spec.runnerGroup}" does not exist`);
+    const set = actions.createScaleSet({ name: spec.name, runnerGroupId: group.id, labels: spec.labels });
+    const session = actions.createSession(set.id, 'arc-listener');
+    let lastSeen = 0;
+    let arrival: number | undefined;
+    const deliver = () => {
+      arrival = undefined;
+      const assigned: number[] = [];
+      const started: ScaleSetMessage['jobsStarted'][number][] = [];
+      const completed: ScaleSetMessage['jobsCompleted'][number][] = [];
+      let messageId = lastSeen;
+      const drain = () => {
+        for (
+          let read = actions.nextMessage(session, lastSeen);
+          read;
+          read = actions.nextMessage(session, lastSeen)
+        ) {
+          lastSeen = read.message.messageId;
+          messageId = lastSeen;
+          for (const event of read.message.jobs) {
+            const jobId = Number(event.jobId);
+            if (event.messageType === 'JobAssigned') assigned.push(jobId);
+            else if (event.messageType === 'JobStarted')
+              started.push({ jobId, runnerName: event.runnerName ?? '' });
+            else if (event.messageType === 'JobCompleted')
+              completed.push({ jobId, result: event.result ?? 'succeeded' });
+            else offered.push(event.runnerRequestId);
+          }
+        }
+      };
+      const offered: number[] = [];
+      drain();
+      if (offered.length > 0) {
+        this.meter.record('POST _apis/runtime/runnerscalesets/{id}/acquirejobs', 'actions-service');
+        actions.acquireJobs(session, offered.splice(0));
+        drain();
+      }
+      if (messageId === 0) return;
+      // The long poll that returns this message.
+      this.meter.record('GET {messageQueueUrl}', 'actions-service');
+      onMessage({
+        messageId,
+        jobsAssigned: assigned,
+        jobsStarted: started,
+        jobsCompleted: completed,
+        statistics: this.statistics(set.id),
+      });
+    };
+    actions.onChange(() => {
+      if (arrival !== undefined || !actions.hasMessage(set.id, lastSeen)) return;
+      const draw = this.rng.fork(`${set.id}/${this.draws++}`);
+      arrival = this.world.nowMs + Math.round(draw.uniform(this.latency.min, this.latency.max) * 1000);
+      this.world.agenda.schedule(arrival, deliver);
+    });
+    if (actions.hasMessage(set.id, lastSeen)) deliver();
+    return new ScaleSetSession(set.id, this.meter, {
+      statistics: () => this.statistics(set.id),
+      generateJitConfig: (name) => {
+        if (github.runnerByName(name))
+          throw new GitHubRequestError(`runner ${name} already exists (409)`, 409);
+        const runner = actions.generateJitConfig(set.id, name);
+        return { runnerId: runner.id, encodedJitConfig: `jit:${name}` };
+      },
+      removeRunner: (runnerId) => {
+        const runner = github.getRunner(runnerId);
+        if (!runner) return true;
+        if (runner.busy) return false;
+        actions.removeRunner(runnerId);
+        return true;
+      },
+      acknowledge: (messageId) => actions.deleteMessage(session, messageId),
+    });
+  }
+
+  private statistics(scaleSetId: number): ScaleSetStatistics {
+    const stats = this.world.actions.statistics(scaleSetId);
+    return {
+      totalAssignedJobs: stats.totalAssignedJobs,
+      totalRunningJobs: stats.totalRunningJobs,
+      totalRegisteredRunners: stats.totalRegisteredRunners,
+      totalBusyRunners: stats.totalBusyRunners,
+      totalIdleRunners: stats.totalIdleRunners,
+    };
+  }
+}
+
+/** A listener's session with one scale set: what ARC's listener and controller call, each call metered. */
+export class ScaleSetSession {
+  constructor(
+    readonly scaleSetId: number,
+    private readonly meter: RequestMeter,
+    private readonly service: {
+      statistics(): ScaleSetStatistics;
+      generateJitConfig(name: string): JitRunner;
+      removeRunner(runnerId: number): boolean;
+      acknowledge(messageId: number): void;
+    },
+  ) {}
+
+  /** The statistics the session was opened with (and, later, as of now). */
+  statistics(): ScaleSetStatistics {
+    return this.service.statistics();
+  }
+
+  /** DELETE the message just handled (the acknowledgement; otherwise the next poll returns it again). */
+  acknowledge(messageId: number): void {
+    this.meter.record('DELETE {messageQueueUrl}/{messageId}', 'actions-service');
+    this.service.acknowledge(messageId);
+  }
+
+  /** A long poll that returned no message (202 after ~50 s). */
+  pollReturnedEmpty(): void {
+    this.meter.record('GET {messageQueueUrl}', 'actions-service');
+  }
+
+  /** `POST …/runnerscalesets/{id}/generatejitconfig`: registers the runner with the scale set's labels. */
+  async generateJitConfig(name: string): Promise<JitRunner> {
+    this.meter.record('POST _apis/runtime/runnerscalesets/{id}/generatejitconfig', 'actions-service');
+    return this.service.generateJitConfig(name);
+  }
+
+  /** `DELETE …/runners/{id}`: false when the runner holds a job (the service refuses). */
+  async removeRunner(runnerId: number): Promise<boolean> {
+    this.meter.record('DELETE _apis/distributedtask/pools/{id}/agents/{runnerId}', 'actions-service');
+    return this.service.removeRunner(runnerId);
   }
 }

@@ -20,6 +20,10 @@
  * GitHub's secondary limits (local/github-standin/secondary-limits.ts: 900 points a minute per endpoint,
  * writes a second apart) refuse a request with 403 and `retry-after` (counted as `secondaryLimited`); the
  * client waits as the production client does and sends it again.
+ *
+ * Requests to the Actions service (the runner scale-set protocol ARC's listener speaks: message long polls,
+ * acknowledgements, JIT configs from the scale set) are not REST requests and count against neither limit;
+ * they are counted apart (`actionsService`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
@@ -38,11 +42,8 @@ export interface RequestCounts {
   secondaryLimited: number;
   /** AWS API calls (EC2, SSM): not GitHub, but they take time in a task. */
   aws: number;
-  /**
-   * Calls to the Actions service behind runner scale sets (runner-registration, `_apis/…`, the message queue;
-   * a long poll counts once however long it is held): not GitHub's REST API, so not in `total`.
-   */
-  actions: number;
+  /** Requests to the Actions service (runner scale sets): not REST, outside both rate limits. */
+  actionsService: number;
 }
 
 export function emptyCounts(): RequestCounts {
@@ -54,7 +55,7 @@ export function emptyCounts(): RequestCounts {
     writes: 0,
     secondaryLimited: 0,
     aws: 0,
-    actions: 0,
+    actionsService: 0,
   };
 }
 
@@ -65,7 +66,7 @@ export type RequestKind =
   | 'rejected'
   | 'secondary-limited'
   | 'aws'
-  | 'actions';
+  | 'actions-service';
 
 export class RequestMeter {
   readonly totals = emptyCounts();
@@ -84,8 +85,7 @@ export class RequestMeter {
     const scoped = this.scope.getStore();
     if (scoped) targets.push(scoped);
     for (const counts of targets) add(counts, kind, count);
-    if (kind !== 'aws' && kind !== 'actions')
-      this.byEndpoint[endpoint] = (this.byEndpoint[endpoint] ?? 0) + count;
+    if (kind !== 'aws') this.byEndpoint[endpoint] = (this.byEndpoint[endpoint] ?? 0) + count;
     if (kind === 'get' || kind === 'write') {
       const hour = Math.floor(this.nowMs() / 3_600_000);
       this.rateLimitedByHour[hour] = (this.rateLimitedByHour[hour] ?? 0) + count;
@@ -113,8 +113,8 @@ function add(counts: RequestCounts, kind: RequestKind, n: number): void {
     counts.aws += n;
     return;
   }
-  if (kind === 'actions') {
-    counts.actions += n;
+  if (kind === 'actions-service') {
+    counts.actionsService += n;
     return;
   }
   counts.total += n;

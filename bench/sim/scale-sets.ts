@@ -51,7 +51,7 @@ export class SimScaleSets implements ScaleSetPort {
   async probe(): Promise<boolean> {
     if (!this.service.scaleSetsAvailable) {
       this.meter.record('POST /orgs/{org}/actions/runners/registration-token', 'write');
-      this.meter.record('POST /actions/runner-registration', 'actions');
+      this.meter.record('POST /actions/runner-registration', 'actions-service');
       return false;
     }
     this.adminExpiresAtMs = 0;
@@ -192,13 +192,13 @@ export class SimScaleSets implements ScaleSetPort {
   /** An admin call: the admin token is renewed first when it is about to expire (one REST call, one trade). */
   private call(endpoint: string): void {
     this.admin();
-    this.meter.record(`actions ${endpoint}`, 'actions');
+    this.meter.record(`actions ${endpoint}`, 'actions-service');
   }
 
   private admin(): void {
     if (this.adminExpiresAtMs - renewBeforeMs > this.world.nowMs + this.epochMs()) return;
     this.meter.record('POST /orgs/{org}/actions/runners/registration-token', 'write');
-    this.meter.record('POST /actions/runner-registration', 'actions');
+    this.meter.record('POST /actions/runner-registration', 'actions-service');
     this.adminExpiresAtMs = this.service.issueAdminToken().expiresAtMs;
   }
 
@@ -212,7 +212,7 @@ export class SimScaleSets implements ScaleSetPort {
     const nowMs = this.world.nowMs;
     if (since !== undefined && nowMs - since < longPollMs) return;
     this.heldPolls.set(session.sessionId, nowMs);
-    this.meter.record('actions GET messages', 'actions');
+    this.meter.record('actions GET messages', 'actions-service');
   }
 
   /**

@@ -8,7 +8,7 @@ import { type Config, parseConfig } from '../../functions/config/config.ts';
 import { Rng } from '../../local/world/rng.ts';
 import { World } from '../../local/world/world.ts';
 import { percentile, round } from './metrics.ts';
-import { SimFleet, SimGitHub, SimRunnerConfigs } from './ports.ts';
+import { SimActionsService, SimFleet, SimGitHub, SimRunnerConfigs, SimWebhooks } from './ports.ts';
 import { type RequestCounts, RequestMeter } from './requests.ts';
 import { createStrategy, type Strategy } from './strategies/index.ts';
 import { planArrivals, repositoryName, type Workload } from './workload.ts';
@@ -74,6 +74,8 @@ export interface SimulationResult {
     readonly unconfiguredInstances: number;
     readonly peakRunnersByPool: Record<string, number>;
     readonly maxRunnersByPool: Record<string, number>;
+    /** Requests to the Actions service (runner scale sets: long polls, acknowledgements, JIT configs): not REST. */
+    readonly actionsServiceRequests: number;
     readonly requestsByEndpoint: Record<string, number>;
     readonly strategy: Record<string, unknown>;
   };
@@ -125,21 +127,38 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     readFailureRate: workload.githubFailureRate,
     seed,
   });
+  // A push (webhook delivery, scale-set message) asks for a tick at its arrival through `wake`.
+  let wakeAt = Number.POSITIVE_INFINITY;
   const context = {
     world,
     meter,
     github,
     fleet: new SimFleet(world, meter),
     runnerConfigs: new SimRunnerConfigs(world, meter),
+    webhooks: new SimWebhooks(world, github),
+    actionsService: new SimActionsService(world, meter, { seed }),
     config: configOf(workload),
     rng: rng.fork(`strategy-${strategy.name}`),
+    wake: (atMs: number) => {
+      wakeAt = Math.min(wakeAt, atMs);
+    },
   };
 
+  await strategy.start?.(context);
   let next = strategy.firstTickMs;
-  while (next < endMs) {
-    world.advanceTo(next);
+  let lastTickMs = Number.NaN;
+  let ticksAtThisMs = 0;
+  for (;;) {
+    world.advanceTo(Math.min(next, wakeAt, endMs), () => wakeAt <= world.nowMs);
+    const woken = wakeAt <= world.nowMs;
+    if (!woken && next >= endMs) break;
+    wakeAt = Number.POSITIVE_INFINITY;
+    ticksAtThisMs = world.nowMs === lastTickMs ? ticksAtThisMs + 1 : 0;
+    lastTickMs = world.nowMs;
+    if (ticksAtThisMs > 10_000) throw new Error(`${strategy.name} keeps being woken at ${world.nowMs} ms`);
     const due = await strategy.tick(context);
-    next = Math.max(due, world.nowMs + 1);
+    // Pushed to during its own tick (time passed in it): tick again at once, without letting time pass.
+    next = wakeAt <= world.nowMs ? world.nowMs : Math.max(due, world.nowMs + 1);
   }
   world.advanceTo(endMs);
 
@@ -196,6 +215,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       unconfiguredInstances: stats.unconfiguredInstances,
       peakRunnersByPool: stats.peakInstancesByPool,
       maxRunnersByPool: Object.fromEntries(workload.pools.map((pool) => [pool.name, pool.maxRunners])),
+      actionsServiceRequests: measured.actionsService,
       requestsByEndpoint: { ...meter.byEndpoint },
       strategy: strategy.report?.() ?? {},
     },
@@ -217,6 +237,7 @@ export function worldOf(workload: Workload, seed: number): World {
     repositories: Array.from({ length: workload.repositories }, (_, index) => repositoryName(index)),
     bootSeconds: () => workload.bootSeconds,
     spotFailureRate: workload.spotFailureRate,
+    webhooks: workload.webhooks,
     timing: {
       pickupSeconds: workload.pickupSeconds,
       configPollSeconds: workload.configPollSeconds,
@@ -235,6 +256,6 @@ function difference(after: RequestCounts, before: RequestCounts): RequestCounts 
     writes: after.writes - before.writes,
     secondaryLimited: after.secondaryLimited - before.secondaryLimited,
     aws: after.aws - before.aws,
-    actions: after.actions - before.actions,
+    actionsService: after.actionsService - before.actionsService,
   };
 }

@@ -28,7 +28,7 @@ export function modeledTaskMs(counts: RequestCounts, concurrency: number): numbe
   const reads =
     (counts.rateLimited - counts.writes) * assumedLatency.githubGetMs +
     counts.notModified * assumedLatency.githubNotModifiedMs +
-    counts.actions * assumedLatency.actionsServiceMs;
+    counts.actionsService * assumedLatency.actionsServiceMs;
   return Math.round(
     assumedLatency.invokeOverheadMs +
       (reads + counts.aws * assumedLatency.awsCallMs) / Math.max(1, concurrency),

@@ -7,6 +7,9 @@
  * - `poisson`: runs arrive as a Poisson process, `ratePerMinute` constant or a piecewise-linear `curve` of
  *   [secondsSinceStart, runsPerMinute] points (a workday);
  * - `burst`: at each of `at` (seconds), one run with `jobs` jobs queued at once (a matrix build).
+ *
+ * `webhooks` sets how the world's `workflow_job` deliveries arrive (local/world/webhooks.ts); `judgedOn` says
+ * which goals the benchmark judges the workload by (bench/sim/goals.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -46,6 +49,24 @@ const burstSchema = z.strictObject({
   labels: z.array(z.string().min(1)).min(1),
   durationSeconds: spread,
 });
+
+const webhooksSchema = z
+  .strictObject({
+    /** Mean time from a job's status change to the delivery attempt. */
+    delaySeconds: seconds.default(1),
+    /** Attempts come uniformly within delay ± jitter; at most the delay, so never before the change. */
+    jitterSeconds: seconds.default(0.5),
+    /** The chance that one attempt fails: GitHub tried, the receiver never got it (listed `failed`). */
+    lossRate: z.number().min(0).lt(1).default(0),
+  })
+  .superRefine((webhooks, ctx) => {
+    if (webhooks.jitterSeconds > webhooks.delaySeconds)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jitterSeconds'],
+        message: `jitterSeconds (${webhooks.jitterSeconds}) must not exceed delaySeconds (${webhooks.delaySeconds}): a delivery cannot come before the change`,
+      });
+  });
 
 export const workloadSchema = z
   .strictObject({
@@ -95,6 +116,13 @@ export const workloadSchema = z
       })
       .prefault({}),
     arrivals: z.array(z.discriminatedUnion('type', [poissonSchema, burstSchema])).min(1),
+    /** `workflow_job` webhook delivery: delay, jitter and loss (default 1 ± 0.5 s, nothing lost). */
+    webhooks: webhooksSchema.prefault({}),
+    /**
+     * What waiting in this workload is about, for the per-workload goals: `seeing` (jobs wait to be noticed)
+     * or `capacity` (jobs wait for runners under a cap or a burst). Unset: only the every-workload goals.
+     */
+    judgedOn: z.enum(['seeing', 'capacity']).optional(),
     /** stepscale config sections (scaleUp, scaleDown, collection) applied to every strategy that reads config. */
     config: z.record(z.string(), z.unknown()).default({}),
   })

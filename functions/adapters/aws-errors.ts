@@ -22,14 +22,6 @@ import {
   StepscaleError,
 } from '../errors.ts';
 
-export {
-  FleetCapacityError,
-  FleetError,
-  FleetRequestError,
-  FleetThrottledError,
-  FleetUnavailableError,
-} from '../errors.ts';
-
 /**
  * - `throttled`: the caller sent too much (a request rate or bucket limit); later it will pass.
  * - `unavailable`: the service failed (5xx), timed out or could not be reached; later it may pass.

@@ -16,6 +16,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { StateStoreUnavailableError } from '../errors.ts';
 import type { WriteBudget } from '../ports/write-budget.ts';
@@ -53,6 +54,11 @@ export function createDynamoDbWriteBudget(options: DynamoDbWriteBudgetOptions): 
     }
   }
 
+  /** One update of the item; a refused condition comes back as ConditionalCheckFailedException. */
+  function update(input: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>) {
+    return send(() => client.send(new UpdateItemCommand({ TableName: tableName, Key: key, ...input })));
+  }
+
   return {
     async available(until: Date): Promise<number> {
       const output = await send(() =>
@@ -67,46 +73,34 @@ export function createDynamoDbWriteBudget(options: DynamoDbWriteBudgetOptions): 
         const nowMs = now().getTime();
         if (nowMs > notAfter.getTime()) return undefined;
         try {
-          await send(() =>
-            client.send(
-              new UpdateItemCommand({
-                TableName: tableName,
-                Key: key,
-                UpdateExpression: 'SET #nextAt = :next, #expiresAt = :expiresAt',
-                ConditionExpression: 'attribute_not_exists(#pk) OR #nextAt <= :now',
-                ExpressionAttributeNames: names,
-                ExpressionAttributeValues: {
-                  ':next': number(nowMs + intervalMs),
-                  ':now': number(nowMs),
-                  ':expiresAt': expiresAt(nowMs + intervalMs),
-                },
-              }),
-            ),
-          );
+          await update({
+            UpdateExpression: 'SET #nextAt = :next, #expiresAt = :expiresAt',
+            ConditionExpression: 'attribute_not_exists(#pk) OR #nextAt <= :now',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: {
+              ':next': number(nowMs + intervalMs),
+              ':now': number(nowMs),
+              ':expiresAt': expiresAt(nowMs + intervalMs),
+            },
+          });
           return new Date(nowMs);
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
         }
         try {
-          const output = await send(() =>
-            client.send(
-              new UpdateItemCommand({
-                TableName: tableName,
-                Key: key,
-                UpdateExpression: 'SET #nextAt = #nextAt + :interval, #expiresAt = :expiresAt',
-                ConditionExpression: '#nextAt > :now AND #nextAt <= :notAfter',
-                ExpressionAttributeNames: { '#nextAt': 'nextAt', '#expiresAt': 'expiresAt' },
-                ExpressionAttributeValues: {
-                  ':interval': number(intervalMs),
-                  ':now': number(nowMs),
-                  ':notAfter': number(notAfter.getTime()),
-                  ':expiresAt': expiresAt(notAfter.getTime() + intervalMs),
-                },
-                ReturnValues: 'UPDATED_OLD',
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              }),
-            ),
-          );
+          const output = await update({
+            UpdateExpression: 'SET #nextAt = #nextAt + :interval, #expiresAt = :expiresAt',
+            ConditionExpression: '#nextAt > :now AND #nextAt <= :notAfter',
+            ExpressionAttributeNames: { '#nextAt': 'nextAt', '#expiresAt': 'expiresAt' },
+            ExpressionAttributeValues: {
+              ':interval': number(intervalMs),
+              ':now': number(nowMs),
+              ':notAfter': number(notAfter.getTime()),
+              ':expiresAt': expiresAt(notAfter.getTime() + intervalMs),
+            },
+            ReturnValues: 'UPDATED_OLD',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          });
           return new Date(Number(output.Attributes?.nextAt?.N));
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -121,21 +115,15 @@ export function createDynamoDbWriteBudget(options: DynamoDbWriteBudgetOptions): 
 
     async pause(until: Date): Promise<void> {
       try {
-        await send(() =>
-          client.send(
-            new UpdateItemCommand({
-              TableName: tableName,
-              Key: key,
-              UpdateExpression: 'SET #nextAt = :until, #expiresAt = :expiresAt',
-              ConditionExpression: 'attribute_not_exists(#pk) OR #nextAt < :until',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: {
-                ':until': number(until.getTime()),
-                ':expiresAt': expiresAt(until.getTime()),
-              },
-            }),
-          ),
-        );
+        await update({
+          UpdateExpression: 'SET #nextAt = :until, #expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_not_exists(#pk) OR #nextAt < :until',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: {
+            ':until': number(until.getTime()),
+            ':expiresAt': expiresAt(until.getTime()),
+          },
+        });
       } catch (error) {
         // Already paused at least that long.
         if (!(error instanceof ConditionalCheckFailedException)) throw error;

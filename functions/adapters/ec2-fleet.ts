@@ -3,6 +3,7 @@
  * orphans in batches. Every instance it creates carries the stack and pool tags, and every read and write
  * is scoped by them, so stepscale never touches an instance it did not launch.
  */
+
 import {
   type _InstanceType,
   CreateFleetCommand,
@@ -14,8 +15,9 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { PoolConfig } from '../config/config.ts';
+import { FleetCapacityError, FleetRequestError } from '../errors.ts';
 import type { FleetPort, LaunchRequest, LaunchResult } from '../ports/fleet.ts';
-import { FleetCapacityError, FleetRequestError, isCapacityErrorCode, toFleetError } from './aws-errors.ts';
+import { isCapacityErrorCode, toFleetError } from './aws-errors.ts';
 import { createEc2InstanceLister, tagKeys } from './ec2-instances.ts';
 
 export interface Ec2FleetOptions {

@@ -1,5 +1,5 @@
 /**
- * How GitHub failures leave the adapter: as the named errors of functions/errors.ts (re-exported here), whose
+ * How GitHub failures leave the adapter: as the named errors of functions/errors.ts, whose
  * names the state machine's Retry and Catch match. GitHubUnavailableError and GitHubRateLimitError are retried
  * there, the rest are not.
  */
@@ -12,16 +12,6 @@ import {
   GitHubUnavailableError,
 } from '../errors.ts';
 import { certificateErrorCode } from './github-tls.ts';
-
-export {
-  GitHubAuthError,
-  GitHubNotFoundError,
-  GitHubRateLimitError,
-  GitHubRequestError,
-  GitHubTlsError,
-  GitHubUnavailableError,
-  GitHubWriteRefusedError,
-} from '../errors.ts';
 
 /**
  * GitHub (or a proxy in front of it) answered a JSON media type with a body that does not parse, e.g. a

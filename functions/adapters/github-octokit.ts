@@ -5,10 +5,12 @@
  * network failures retried, writes paced, concurrency bounded) is github-transport.ts; whatever still fails
  * leaves as one of the named errors of functions/errors.ts (github-errors.ts), which the state machine acts on.
  */
+
 import { Octokit } from '@octokit/core';
 import { paginateRest } from '@octokit/plugin-paginate-rest';
 import pLimit from 'p-limit';
 import type { QueuedJob, Runner } from '../core/model.ts';
+import { GitHubRequestError } from '../errors.ts';
 import type { Log } from '../observability/logger.ts';
 import type { GitHubPort } from '../ports/github.ts';
 import type { StateStore } from '../ports/state-store.ts';
@@ -18,7 +20,7 @@ import {
   conditionalScopes,
   createConditionalRequests,
 } from './github-conditional.ts';
-import { GitHubRequestError, httpStatusOf, isNotFound, toGitHubError } from './github-errors.ts';
+import { httpStatusOf, isNotFound, toGitHubError } from './github-errors.ts';
 import { listActiveRepositories } from './github-repositories.ts';
 import { fetchTrusting } from './github-tls.ts';
 import { githubTransport } from './github-transport.ts';

@@ -5,16 +5,29 @@
  */
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
+import type { RequestInit as UndiciRequestInit } from 'undici';
 import { ConfigError } from '../errors.ts';
 
-/** A `fetch` whose TLS connections accept certificates issued by Node's public roots or by `caBundle` (PEM). */
+/**
+ * A `fetch` whose TLS connections accept certificates issued by Node's public roots or by `caBundle` (PEM).
+ * undici is loaded on the first request: only a GHES with a private CA needs it, and a function's cold start
+ * should not pay for evaluating it otherwise.
+ */
 export function fetchTrusting(caBundle: string): typeof fetch {
-  const dispatcher = new Agent({ connect: { ca: [...rootCertificates, caBundle] } });
-  // Octokit calls fetch with a URL string. undici's own fetch takes the dispatcher; its types are not the
-  // global fetch's (another copy of undici), though the calls are the same.
-  const trusting = (url: string, init?: UndiciRequestInit) => undiciFetch(url, { ...init, dispatcher });
-  return trusting as unknown as typeof fetch;
+  type Fetch = (url: string, init?: UndiciRequestInit) => Promise<unknown>;
+  let trusting: Promise<Fetch> | undefined;
+  const load = async (): Promise<Fetch> => {
+    const { Agent, fetch: undiciFetch } = await import('undici');
+    const dispatcher = new Agent({ connect: { ca: [...rootCertificates, caBundle] } });
+    // Octokit calls fetch with a URL string. undici's own fetch takes the dispatcher; its types are not the
+    // global fetch's (another copy of undici), though the calls are the same.
+    return (url, init) => undiciFetch(url, { ...init, dispatcher });
+  };
+  const lazy = async (url: string, init?: UndiciRequestInit) => {
+    trusting ??= load();
+    return (await trusting)(url, init);
+  };
+  return lazy as unknown as typeof fetch;
 }
 
 /** The PEM bundle at `path` (config `github.caBundleFile`); a {@link ConfigError} if unreadable or not PEM. */

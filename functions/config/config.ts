@@ -259,7 +259,15 @@ export const configSchema = z.strictObject({
         .max(1_000_000)
         .default(900)
         .describe(
-          "GitHub's secondary limit per REST endpoint: the runs endpoint takes 2 points per repository, so 450 repositories a cycle at a 1-minute cadence (fewer when the jobs endpoint takes more).",
+          "GitHub's secondary limit per REST endpoint: the runs endpoint takes 2 points per repository, so 450 repositories a minute (the scheduled sweep takes 405 of them with the default targetedShare; fewer when the jobs endpoint takes more).",
+        ),
+      targetedShare: z
+        .number()
+        .min(0)
+        .max(0.5)
+        .default(0.1)
+        .describe(
+          "Share of each endpoint's secondary limit (endpointPointsPerMinute) kept for the cycles webhook deliveries start; the scheduled sweep uses the rest. 0 without webhooks.",
         ),
       hotForSeconds: z
         .int()

@@ -9,8 +9,11 @@
  *     hardSlots = floor((remaining − reserve) / worstCost) never touches the reserve, even if all are busy
  *   secondary (≤ points per minute per REST endpoint; the runs endpoint takes 2 GETs per repository, the
  *   jobs endpoint one per active run, learned from earlier cycles as jobListingsPerScan):
- *     endpointSlots = floor(pointsPerMinute × max(1, interval / 60 s) / max(2, jobListingsPerScan))
- *                   → 450 at a 1-minute cadence, fewer when scans list more than 2 runs' jobs on average
+ *     endpointSlots = floor(pointsPerMinute × share × max(1, interval / 60 s) / max(2, jobListingsPerScan))
+ *                   → 405 at a 1-minute cadence with the default share, fewer when scans list more than 2
+ *                   runs' jobs on average. share = 1 − targetedShare for a scheduled cycle: the rest of the
+ *                   endpoint's minute is kept for the cycles webhook deliveries start (targeted: share =
+ *                   targetedShare), so a sweep of a large organization cannot leave them refused.
  * Without a primary limit (GHES with rate limiting off) only the secondary cap applies.
  *
  * Selection, when not every repository fits:
@@ -43,6 +46,8 @@ export interface GovernorSettings {
   readonly hotForSeconds: number;
   /** Share of the per-cycle slots always given to the round robin (0–1); at least one slot. */
   readonly rotationShare: number;
+  /** Share of the per-endpoint secondary limit kept for targeted (webhook-started) cycles (0–0.5). */
+  readonly targetedShare: number;
 }
 
 /** Learned from earlier cycles: written by ListRepositories (one writer, one item). */
@@ -71,6 +76,8 @@ export interface ScanPlanInput {
   readonly settings: GovernorSettings;
   readonly rotation?: RotationMemory;
   readonly activity?: ActivityMemory;
+  /** A cycle a webhook delivery started: it spends the endpoint share kept for such cycles. */
+  readonly targeted?: boolean;
 }
 
 export interface ScanPlan {
@@ -122,8 +129,9 @@ export function planScan(input: ScanPlanInput): ScanPlan {
   // Both endpoints a scan reads are held to the per-endpoint limit: the runs endpoint's 2 listings per scan,
   // and the jobs endpoint's one listing per active run, which a busy organization can make the larger.
   const endpointPointsPerScan = Math.max(runListingsPerScan, input.activity?.jobListingsPerScan ?? 0);
+  const share = input.targeted ? settings.targetedShare : 1 - settings.targetedShare;
   const endpointSlots = Math.floor(
-    (settings.endpointPointsPerMinute * Math.max(1, settings.cycleIntervalSeconds / 60)) /
+    (settings.endpointPointsPerMinute * share * Math.max(1, settings.cycleIntervalSeconds / 60)) /
       endpointPointsPerScan,
   );
   let softSlots = endpointSlots;

@@ -22,8 +22,16 @@ export function governorKeys(org: string) {
 }
 
 export function governorSettingsOf(config: Config): GovernorSettings {
-  const { reserveRequests, cycleIntervalSeconds, endpointPointsPerMinute, hotForSeconds } = config.collection;
-  return { reserveRequests, cycleIntervalSeconds, endpointPointsPerMinute, hotForSeconds, rotationShare };
+  const { reserveRequests, cycleIntervalSeconds, endpointPointsPerMinute, hotForSeconds, targetedShare } =
+    config.collection;
+  return {
+    reserveRequests,
+    cycleIntervalSeconds,
+    endpointPointsPerMinute,
+    hotForSeconds,
+    rotationShare,
+    targetedShare,
+  };
 }
 
 const rotationSchema = z.object({

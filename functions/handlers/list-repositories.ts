@@ -73,6 +73,9 @@ export const listRepositoriesNeeds = {
   webhookInbox: ['take'],
 } as const satisfies PortNeeds;
 
+/** How far back (in schedule intervals) a targeted cycle looks for repositories whose jobs may still wait. */
+export const pendingForIntervals = 2;
+
 export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
   const settings = governorSettingsOf(deps.config);
   const { org } = deps.config.github;
@@ -94,12 +97,23 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
     const now = deps.now();
     // Repositories posted by deliveries count as active now: hot, so scanned first.
     const activity = withActive(memory.activity, posted, now.getTime());
+    // A targeted cycle scans what deliveries named (its own and those posted since) and the repositories that
+    // had queued jobs in the last two intervals: those jobs may still wait, with capacity booting for them, so
+    // the decision must see them too or it would take that capacity for the new job. Older activity is the
+    // scheduled sweep's; the endpoint share kept for targeted cycles is small.
     const candidates = targets
-      ? [...new Set([...targets.repositories, ...posted, ...hotIn(activity, now, settings.hotForSeconds)])]
+      ? [
+          ...new Set([
+            ...targets.repositories,
+            ...posted,
+            ...hotIn(activity, now, pendingForIntervals * settings.cycleIntervalSeconds),
+          ]),
+        ]
           .filter(keep)
           .sort()
       : names;
     const plan = planScan({
+      targeted: targets !== null,
       repositories: candidates,
       rateLimit,
       now,

@@ -67,7 +67,8 @@ function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
 
 /**
  * Virtual time in milliseconds since the start of the world, and the agenda of what happens when.
- * `advanceTo` runs every event due up to the target (events may schedule more), then sets the time.
+ * `advanceTo` runs every event due up to the target (events may schedule more), then sets the time — or,
+ * when `stopAfter` says so after an event, stops at that event's time (something needs attention first).
  */
 export class Agenda {
   private ms = 0;
@@ -101,7 +102,7 @@ export class Agenda {
     this.schedule(this.ms + delayMs, run);
   }
 
-  advanceTo(target: number, beforeEach?: (at: number) => void): void {
+  advanceTo(target: number, beforeEach?: (at: number) => void, stopAfter?: () => boolean): void {
     for (;;) {
       const next = this.queue.peek();
       if (!next || next.at > target) break;
@@ -109,6 +110,7 @@ export class Agenda {
       beforeEach?.(next.at);
       this.ms = Math.max(this.ms, next.at);
       next.run();
+      if (stopAfter?.()) return;
     }
     if (target > this.ms) {
       beforeEach?.(target);

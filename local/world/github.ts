@@ -7,6 +7,9 @@
  * A queued job GitHub has given to a runner that has not started it yet ("handed over") stays `queued`, with
  * the runner's id and name set, as GitHub lists it.
  *
+ * Every change of a job's status (created queued or waiting, started, completed) is told to
+ * `onJobStatusChanged`, whoever made it: what GitHub sends `workflow_job` webhooks for (world.ts).
+ *
  * Revisions stand for ETags in the simulated port: a repository's bumps when a run of it arrives or any of
  * its jobs changes its status, a run's when one of its jobs does, the runner list's on every change of a
  * runner. A hand-over alone bumps no listing: the start follows it within seconds and changes the listing
@@ -124,12 +127,15 @@ export interface GitHubStateOptions {
   readonly now?: () => Date;
   /** Told of every registration, whoever made it (a JIT request, a test). */
   readonly onRunnerRegistered?: (runner: RunnerRecord) => void;
+  /** Told of every job that is created (`created`) or changes its status, after the change. */
+  readonly onJobStatusChanged?: (job: JobRecord, created: boolean) => void;
 }
 
 export class GitHubState {
   readonly org: string;
   private readonly now: () => Date;
   private readonly onRunnerRegistered: (runner: RunnerRecord) => void;
+  private readonly onJobStatusChanged: (job: JobRecord, created: boolean) => void;
   private readonly repos = new Map<string, RepoRecord>();
   private readonly runs = new Map<number, RunRecord>();
   private readonly jobs = new Map<number, JobRecord>();
@@ -152,6 +158,7 @@ export class GitHubState {
     this.org = options.org;
     this.now = options.now ?? (() => new Date());
     this.onRunnerRegistered = options.onRunnerRegistered ?? (() => {});
+    this.onJobStatusChanged = options.onJobStatusChanged ?? (() => {});
   }
 
   /** Bumped on every change of a runner (registered, removed, online or offline, busy or idle). */
@@ -216,6 +223,7 @@ export class GitHubState {
     if (ofRun) ofRun.push(job);
     else this.jobsByRun.set(runId, [job]);
     this.touch(run);
+    this.onJobStatusChanged(job, true);
     return job;
   }
 
@@ -290,6 +298,7 @@ export class GitHubState {
     job.status = 'in_progress';
     job.startedAt = this.timestamp();
     this.deriveRunStatus(job.runId);
+    this.onJobStatusChanged(job, false);
   }
 
   /** A runner picks the job up at once: {@link handOver} and {@link startJob} in one. */
@@ -310,6 +319,7 @@ export class GitHubState {
     job.runnerName = runnerName;
     job.startedAt = this.timestamp();
     this.deriveRunStatus(job.runId);
+    this.onJobStatusChanged(job, false);
   }
 
   /** GitHub takes a handed-over job back (its runner never started it): queued again, the runner let go. */
@@ -342,6 +352,7 @@ export class GitHubState {
     job.conclusion = 'failure';
     job.completedAt = this.timestamp();
     this.deriveRunStatus(job.runId);
+    this.onJobStatusChanged(job, false);
   }
 
   /** Every unfinished job of the run ends cancelled; their runners are released. */
@@ -446,9 +457,9 @@ export class GitHubState {
     job.conclusion = conclusion;
     job.completedAt = this.timestamp();
     const runner = job.runnerId === undefined ? undefined : this.runners.get(job.runnerId);
-    if (!runner) return;
-    if (runner.ephemeral) this.removeRunner(runner.id);
-    else this.setRunnerBusy(runner.id, false);
+    if (runner?.ephemeral) this.removeRunner(runner.id);
+    else if (runner) this.setRunnerBusy(runner.id, false);
+    this.onJobStatusChanged(job, false);
   }
 
   private deriveRunStatus(runId: number): void {

@@ -18,8 +18,11 @@
  * registration are there it takes the config and the runner goes online. With none within
  * `configWaitSeconds` of the launch it shuts the machine down; a scaler may terminate it earlier.
  *
- * A scaler acts only through ports over `github`, `fleet` and `runnerConfigs`; the world reacts to launches
- * and terminations whoever made them.
+ * Webhooks (webhooks.ts): every change of a job's status makes a `workflow_job` delivery to each subscribed
+ * hook, a second or so later, unless it is lost.
+ *
+ * A scaler acts only through ports over `github`, `fleet`, `runnerConfigs` and `webhooks`; the world reacts
+ * to launches and terminations whoever made them.
  */
 import { labelsCover, normalizeLabels } from '../../functions/core/labels.ts';
 import { instanceIdOfRunner } from '../../functions/core/model.ts';
@@ -35,6 +38,7 @@ import {
 } from './github.ts';
 import { Rng } from './rng.ts';
 import { MemoryRunnerConfigStore } from './runner-configs.ts';
+import { type WebhookSettings, Webhooks } from './webhooks.ts';
 
 /** GitHub gives a job back to the queue when the runner it was handed to has not started it within this. */
 export const pickupRequeueMs = 60_000;
@@ -81,6 +85,8 @@ export interface WorldOptions {
   readonly timing?: Partial<LifecycleTiming>;
   /** What the Actions service offers (scale sets at all, several labels per scale set). */
   readonly actions?: Omit<ActionsServiceOptions, 'now'>;
+  /** How `workflow_job` deliveries are delayed and lost (webhooks.ts; default 1 ± 0.5 s, none lost). */
+  readonly webhooks?: Partial<WebhookSettings>;
 }
 
 export interface NewRunJob {
@@ -106,6 +112,8 @@ export interface WorldObserver {
   jobFinished?(job: JobRecord, runner: RunnerRecord | undefined): void;
   jobRequeued?(job: JobRecord): void;
   jobKilled?(job: JobRecord): void;
+  /** A job was created (`created`) or changed its status: what GitHub sends `workflow_job` webhooks for. */
+  jobStatusChanged?(job: JobRecord, created: boolean): void;
   runnerRegistered?(runner: RunnerRecord): void;
   runnerOnline?(runner: RunnerRecord, instance: MemoryInstance): void;
   instancesLaunched?(pool: string, instances: readonly MemoryInstance[], missing: number): void;
@@ -130,6 +138,7 @@ export class World {
   readonly actions: ActionsService;
   readonly fleet: MemoryFleet;
   readonly runnerConfigs: MemoryRunnerConfigStore;
+  readonly webhooks: Webhooks;
   readonly stack: string;
   readonly timing: LifecycleTiming;
   private readonly bootSeconds: (pool: string) => Spread;
@@ -152,10 +161,21 @@ export class World {
     const spotRng = rng.fork('spot');
     const spotFailureRate = options.spotFailureRate ?? 0;
     const now = this.agenda.now;
+    this.webhooks = new Webhooks({
+      agenda: this.agenda,
+      rng: rng.fork('webhooks'),
+      org: options.org,
+      repoOfRun: (runId) => this.github.getRun(runId)?.repo,
+      ...(options.webhooks ? { settings: options.webhooks } : {}),
+    });
     this.github = new GitHubState({
       org: options.org,
       now,
       onRunnerRegistered: (runner) => this.tell((observer) => observer.runnerRegistered?.(runner)),
+      onJobStatusChanged: (job, created) => {
+        this.webhooks.jobChanged(job, created);
+        this.tell((observer) => observer.jobStatusChanged?.(job, created));
+      },
     });
     this.fleet = new MemoryFleet({
       now,
@@ -178,8 +198,12 @@ export class World {
     return this.agenda.elapsedMs;
   }
 
-  advanceTo(ms: number): void {
-    this.agenda.advanceTo(ms, (at) => this.tell((observer) => observer.timePasses?.(at)));
+  /**
+   * Let virtual time pass to `ms`, everything due on the way happening. With `stopAfter`, stop right after
+   * the first event after which it answers true (the benchmark wakes a strategy that way).
+   */
+  advanceTo(ms: number, stopAfter?: () => boolean): void {
+    this.agenda.advanceTo(ms, (at) => this.tell((observer) => observer.timePasses?.(at)), stopAfter);
   }
 
   observe(observer: WorldObserver): void {

@@ -1,4 +1,5 @@
 import { MemoryCycleStarter } from '../../functions/adapters/memory-cycle-starter.ts';
+import { MemoryStateStore } from '../../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../functions/adapters/memory-write-budget.ts';
 import { noScaleSets } from '../../functions/adapters/no-scale-sets.ts';
@@ -15,7 +16,6 @@ import type {
   RateLimit,
 } from '../../functions/ports/github.ts';
 import type { ScaleSetPort } from '../../functions/ports/scale-sets.ts';
-import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
 import { MemoryFleet } from '../../local/world/fleet.ts';
 import { MemoryRunnerConfigStore } from '../../local/world/runner-configs.ts';
 import { ManualClock } from './manual-clock.ts';

@@ -16,12 +16,12 @@ import { createDynamoDbWebhookInbox } from '../../functions/adapters/dynamodb-we
 import { createDynamoDbWriteBudget } from '../../functions/adapters/dynamodb-write-budget.ts';
 import { createEc2Fleet } from '../../functions/adapters/ec2-fleet.ts';
 import { createGitHubAdapter } from '../../functions/adapters/github-octokit.ts';
+import { MemoryStateStore } from '../../functions/adapters/memory-state-store.ts';
 import { createSfnCycleStarter } from '../../functions/adapters/sfn-cycle-starter.ts';
 import { createSsmRunnerConfigStore } from '../../functions/adapters/ssm-runner-configs.ts';
 import { parseConfig } from '../../functions/config/config.ts';
 import type { PortNeeds, Ports } from '../../functions/handlers/deps.ts';
 import { startGitHubStandin } from '../../local/github-standin/server.ts';
-import { MemoryStateStore } from '../../local/state/memory-state-store.ts';
 import { GitHubState } from '../../local/world/github.ts';
 
 /** Every function reads its config parameter; every GitHub call needs the token. */

@@ -1,104 +1,138 @@
 /**
  * `stepscale-scaleset`: stepscale with `jobSource: scaleset`, the same code paths as deployed. One runner scale
- * set per pool in the world's Actions service (local/world/actions-service.ts), through the production
- * ScaleSetPort's simulated twin (SimScaleSets):
+ * set per pool in the world's Actions service (local/world/actions-service.ts, the one model arc-listener meets
+ * too), through the production ScaleSetPort's simulated twin (SimScaleSets):
  *
- * - the listener (functions/listener/scale-set-listener.ts) holds the sessions and polls every second of
- *   virtual time — a long poll that a message ends at once, so a job is seen within a second, and that counts
- *   as one request per 50 s while nothing happens; each round lasts `scaleSets.listenSeconds` and reopens its
- *   sessions, as a Lambda invocation does;
- * - every cycle it starts runs the real state machine with the real handlers (StepscaleStrategy), as does the
- *   scheduled cycle every minute (which removes and cleans up; it polls GitHub for nothing).
- *
- * In AWS the listener keeps polling while a cycle runs; here polling waits for the cycle (a second or two of
- * virtual time), which only makes this strategy slower than it is.
+ * - the listener (functions/listener/scale-set-listener.ts) holds the sessions; its long poll returns a message
+ *   a latency after the queue has it (0.2–1 s uniform, seeded: the same as arc-listener's), and otherwise
+ *   every 50 s (one request each); each round lasts `scaleSets.listenSeconds` and reopens its sessions, as a
+ *   Lambda invocation does;
+ * - every cycle it starts is an execution of the real state machine with the real handlers (cycle-engine.ts),
+ *   starting {@link startLatencyMs} later (StartExecution), side by side with the scheduled cycle every minute
+ *   (which removes and cleans up; it polls GitHub for nothing).
  */
 import { MemoryCycleStarter } from '../../../functions/adapters/memory-cycle-starter.ts';
-import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import { ScaleSetListener } from '../../../functions/listener/scale-set-listener.ts';
-import { SimScaleSets } from '../scale-sets.ts';
+import type { Rng } from '../../../local/world/rng.ts';
+import { longPollMs, SimScaleSets } from '../scale-sets.ts';
+import type { CycleEngineOptions } from './cycle-engine.ts';
 import { type StepscaleOptions, StepscaleStrategy } from './stepscale.ts';
+import { startLatencyMs } from './stepscale-webhook.ts';
 import type { StrategyContext } from './types.ts';
 
-/** The listener looks at its queues this often (a long poll returns within a second of a message). */
-const pollEveryMs = 1000;
-/** Messages handled per pool and look, at most (the rest the next look). */
-const messagesPerLook = 20;
+/** From a change on the queue to the listener's long poll returning it (arc-listener's model). */
+const latencySeconds = { min: 0.2, max: 1 };
+/** Messages handled per pool and poll, at most (the rest the next). */
+const messagesPerPoll = 50;
+
+/** The executions' config (every pool on its scale set) and the ports the listener shares with them. */
+function scaleSetEngine(): Required<Pick<CycleEngineOptions, 'config' | 'eventPorts'>> {
+  let ports: { scaleSets: SimScaleSets; cycleStarter: MemoryCycleStarter } | undefined;
+  return {
+    config: (context) => ({ ...context.config, jobSource: 'scaleset' }),
+    eventPorts: (context) => {
+      ports ??= {
+        scaleSets: new SimScaleSets(context.world, context.meter),
+        cycleStarter: new MemoryCycleStarter(),
+      };
+      return ports;
+    },
+  };
+}
 
 export class StepscaleScaleSetStrategy extends StepscaleStrategy {
   override readonly name = 'stepscale-scaleset';
-  private readonly starter = new MemoryCycleStarter();
-  private scaleSets?: SimScaleSets;
   private listener?: ScaleSetListener;
   private roundEndsMs = Number.NEGATIVE_INFINITY;
-  private nextScheduledMs = 0;
+  private lastPollMs = Number.NEGATIVE_INFINITY;
+  /** When the long poll returns what is on the queue (a wake is asked for then); undefined: nothing pending. */
+  private returnsAtMs: number | undefined;
+  private rng?: Rng;
+  private draws = 0;
   private rounds = 0;
   /** The listener counts of the rounds that ended (the current round's are added in the report). */
   private readonly pastCounts: Record<string, number> = {};
-  private listenerCycles = 0;
-  private scheduledCycles = 0;
 
   constructor(options: StepscaleOptions = {}) {
-    super(options);
+    super({ ...options, engine: scaleSetEngine() });
   }
 
-  protected override configFor(context: StrategyContext): HandlerDeps['config'] {
-    return { ...context.config, jobSource: 'scaleset' };
-  }
-
-  protected override eventPortsFor(
-    context: StrategyContext,
-  ): Pick<HandlerDeps, 'scaleSets' | 'cycleStarter'> {
-    this.scaleSets ??= new SimScaleSets(context.world, context.meter);
-    return { scaleSets: this.scaleSets, cycleStarter: this.starter };
+  async start(context: StrategyContext): Promise<void> {
+    this.rng = context.rng.fork('listener-latency');
+    // The long poll returns once the queue has something, a latency later.
+    context.world.actions.onChange(() => {
+      if (this.returnsAtMs !== undefined) return;
+      const draw = (this.rng as Rng).fork(String(this.draws++));
+      this.returnsAtMs =
+        context.world.nowMs + Math.round(draw.uniform(latencySeconds.min, latencySeconds.max) * 1000);
+      context.wake(this.returnsAtMs);
+    });
   }
 
   override async tick(context: StrategyContext): Promise<number> {
     const { world } = context;
-    const deps = this.depsFor(context);
-    if (!this.listener || world.nowMs >= this.roundEndsMs) {
-      if (this.listener) {
-        await this.listener.close(false);
-        addCounts(this.pastCounts, this.listener.counts);
-      }
-      const listenMs = deps.config.scaleSets.listenSeconds * 1000;
-      this.listener = new ScaleSetListener(deps, {
-        holder: 'stepscale-listener',
-        deadline: new Date(world.agenda.now().getTime() + listenMs),
-      });
-      this.rounds += 1;
-      this.roundEndsMs = world.nowMs + listenMs;
-      await this.listener.open();
-    }
-    const listener = this.listener;
-    for (const pool of listener.pools) {
-      for (let look = 0; look < messagesPerLook; look += 1) {
-        const outcome = await listener.poll(pool);
-        if (outcome.kind !== 'message') break;
+    const deps = this.engine.depsFor(context);
+    const starter = deps.cycleStarter as MemoryCycleStarter;
+    if (!this.listener || world.nowMs >= this.roundEndsMs) await this.newRound(context);
+    const listener = this.listener as ScaleSetListener;
+    const due = this.returnsAtMs !== undefined && this.returnsAtMs <= world.nowMs;
+    if (due || world.nowMs - this.lastPollMs >= longPollMs) {
+      this.returnsAtMs = undefined;
+      this.lastPollMs = world.nowMs;
+      for (const pool of listener.pools) {
+        for (let read = 0; read < messagesPerPoll; read += 1) {
+          if ((await listener.poll(pool)).kind !== 'message') break;
+        }
       }
     }
-    await listener.flushCycleStart();
-    for (const start of this.starter.take()) {
-      this.listenerCycles += 1;
-      await this.runOneCycle(context, { cycleId: start.input.cycleId, targets: start.input.targets });
+    const flushAtMs = await listener.flushCycleStart();
+    for (const start of starter.take()) {
+      this.engine.timers.at(world.nowMs + startLatencyMs, () =>
+        this.engine.start(context, start.input, 'listener'),
+      );
     }
-    if (world.nowMs >= this.nextScheduledMs) {
-      this.scheduledCycles += 1;
-      const scheduledAt = this.nextScheduledMs;
-      this.nextScheduledMs += this.intervalMs;
-      await this.runOneCycle(context, { cycleId: world.agenda.isoAt(scheduledAt) });
-    }
-    return Math.min(world.nowMs + pollEveryMs, this.nextScheduledMs);
+    const next = await super.tick(context);
+    return Math.min(
+      next,
+      this.lastPollMs + longPollMs,
+      this.roundEndsMs,
+      flushAtMs ?? Number.POSITIVE_INFINITY,
+      this.returnsAtMs ?? Number.POSITIVE_INFINITY,
+    );
   }
 
   override report(): Record<string, unknown> {
     return {
       ...super.report(),
-      listenerRounds: this.rounds,
-      listenerCycles: this.listenerCycles,
-      scheduledCycles: this.scheduledCycles,
-      listener: addCounts({ ...this.pastCounts }, this.listener?.counts ?? {}),
+      listener: {
+        rounds: this.rounds,
+        cycles: this.engine.report('listener'),
+        ...addCounts({ ...this.pastCounts }, this.listener?.counts ?? {}),
+      },
     };
+  }
+
+  /** The executions the listener started (what it adds to the bill). */
+  get listenerCycles() {
+    return this.engine.cycles.filter((cycle) => cycle.kind === 'listener');
+  }
+
+  /** A round: the previous one's sessions closed, new ones opened (a Lambda invocation of Listen). */
+  private async newRound(context: StrategyContext): Promise<void> {
+    const deps = this.engine.depsFor(context);
+    if (this.listener) {
+      await this.listener.close(false);
+      addCounts(this.pastCounts, this.listener.counts);
+    }
+    const listenMs = deps.config.scaleSets.listenSeconds * 1000;
+    this.listener = new ScaleSetListener(deps, {
+      holder: 'stepscale-listener',
+      deadline: new Date(context.world.agenda.now().getTime() + listenMs),
+    });
+    this.rounds += 1;
+    this.roundEndsMs = context.world.nowMs + listenMs;
+    this.lastPollMs = Number.NEGATIVE_INFINITY;
+    await this.listener.open();
   }
 }
 

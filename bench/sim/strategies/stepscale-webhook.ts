@@ -1,0 +1,102 @@
+/**
+ * `stepscale-webhook`: stepscale with its webhook fast path. The 1-minute schedule runs as in `stepscale` (the
+ * reconciling poll); besides, every `workflow_job` delivery the world's webhook sends goes through the real
+ * receiver (functions/webhook/receiver.ts: signature, dedupe by delivery id, pool and repository filters, the
+ * inbox), and a delivery it answers by starting a cycle starts a targeted execution of the same state machine,
+ * with the same handlers, through the same engine (cycle-engine.ts), overlapping whatever else runs.
+ *
+ * Timing: the receiver answers at the delivery's arrival (its handler time is below a millisecond, measured by
+ * `npm run bench:webhook`, and left out); StartExecution and the execution's first state take
+ * {@link startLatencyMs}.
+ */
+
+import { sign } from '@octokit/webhooks-methods';
+import type { CycleStartRequest } from '../../../functions/ports/cycle-starter.ts';
+import { createWebhookReceiver } from '../../../functions/webhook/receiver.ts';
+import type { WebhookDelivery } from '../../../local/world/webhooks.ts';
+import { assumedLatency } from '../timing.ts';
+import { type StepscaleOptions, StepscaleStrategy } from './stepscale.ts';
+import type { StrategyContext } from './types.ts';
+
+/** StartExecution's call, and Step Functions entering the first state. */
+export const startLatencyMs = assumedLatency.awsCallMs + assumedLatency.invokeOverheadMs;
+
+const secret = 'simulated-webhook-secret';
+
+export class StepscaleWebhookStrategy extends StepscaleStrategy {
+  override readonly name = 'stepscale-webhook';
+  private readonly arrived: WebhookDelivery[] = [];
+  private readonly started = new Set<string>();
+  private receive?: ReturnType<typeof createWebhookReceiver>;
+  private readonly counts = { deliveries: 0, outcomes: {} as Record<string, number> };
+
+  constructor(options: StepscaleOptions = {}) {
+    super(options);
+  }
+
+  async start(context: StrategyContext): Promise<void> {
+    context.webhooks.subscribe((delivery) => {
+      this.arrived.push(delivery);
+      context.wake(context.world.nowMs);
+    });
+  }
+
+  override async tick(context: StrategyContext): Promise<number> {
+    const receive = this.receiverFor(context);
+    for (const delivery of this.arrived.splice(0)) {
+      this.counts.deliveries += 1;
+      const body = JSON.stringify(delivery.payload);
+      const response = await receive({
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': delivery.event,
+          'x-github-delivery': delivery.guid,
+          'x-hub-signature-256': await sign(secret, body),
+        },
+        body,
+      });
+      this.counts.outcomes[response.outcome] = (this.counts.outcomes[response.outcome] ?? 0) + 1;
+    }
+    return super.tick(context);
+  }
+
+  override report(): Record<string, unknown> {
+    return {
+      ...super.report(),
+      webhook: { ...this.counts, cycles: this.engine.report('webhook') },
+    };
+  }
+
+  /** The targeted executions (what the webhook path adds to the bill). */
+  get webhookCycles() {
+    return this.engine.cycles.filter((cycle) => cycle.kind === 'webhook');
+  }
+
+  private receiverFor(context: StrategyContext) {
+    if (this.receive) return this.receive;
+    const deps = this.engine.depsFor(context);
+    let claims = 0;
+    this.receive = createWebhookReceiver({
+      config: context.config,
+      secret: async () => secret,
+      deliveries: deps.stateStore,
+      inbox: deps.webhookInbox,
+      cycles: {
+        start: async ({ name, input }: CycleStartRequest) => {
+          // Execution names are unique (Standard keeps them 90 days): a second start of a name is refused.
+          if (this.started.has(name)) return 'exists';
+          this.started.add(name);
+          this.engine.timers.at(context.world.nowMs + startLatencyMs, () =>
+            this.engine.start(context, input, 'webhook'),
+          );
+          return 'started';
+        },
+      },
+      log: this.engine.functionLog.log,
+      now: deps.now,
+      newId: () => `claim-${++claims}`,
+    });
+    return this.receive;
+  }
+}

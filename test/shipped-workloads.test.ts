@@ -1,0 +1,56 @@
+/** The shipped workloads (bench/workloads/*.json) are what their descriptions and the goals take them to be. */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { shippedWorkloads } from '../bench/sim/bench.ts';
+import { planArrivals, type Workload } from '../bench/sim/workload.ts';
+import { Rng } from '../local/world/rng.ts';
+
+const workloads = await shippedWorkloads(fileURLToPath(new URL('../bench/workloads', import.meta.url)));
+const named = (name: string) => workloads.find((workload) => workload.name === name) as Workload;
+
+describe('Shipped workloads', () => {
+  it('classify the waiting they judge: seeing jobs, or capacity; workday unclassified', () => {
+    expect(Object.fromEntries(workloads.map((w) => [w.name, w.judgedOn ?? null]))).toEqual({
+      'bursty-matrix': 'capacity',
+      'large-org': 'seeing',
+      'lossy-webhooks': 'seeing',
+      'matrix-200': 'capacity',
+      'steady-poisson': 'seeing',
+      workday: null,
+    });
+  });
+
+  it('lossy-webhooks is steady-poisson’s traffic with 2 % of deliveries lost', () => {
+    const steady = named('steady-poisson');
+    const lossy = named('lossy-webhooks');
+    expect(lossy.webhooks.lossRate).toBe(0.02);
+    expect(steady.webhooks.lossRate).toBe(0);
+    const plan = (w: Workload) => planArrivals(w, new Rng(1).fork('arrivals'), w.durationSeconds * 1000);
+    expect(plan(lossy)).toEqual(plan(steady));
+    expect({ ...lossy, name: '', description: '', webhooks: steady.webhooks }).toEqual({
+      ...steady,
+      name: '',
+      description: '',
+    });
+  });
+
+  it('large-org: 2,000 repositories at the production defaults, most jobs in a repository idle for 15 minutes', () => {
+    const large = named('large-org');
+    expect(large.repositories).toBe(2000);
+    expect(large.config).toEqual({});
+    expect(large.rateLimitPerHour).toBe(15_000);
+    expect(large.secondaryLimits.pointsPerMinute).toBe(900);
+    for (const seed of [1, 2, 3]) {
+      const runs = planArrivals(large, new Rng(seed).fork('arrivals'), large.durationSeconds * 1000);
+      const lastRunAt = new Map<string, number>();
+      let cold = 0;
+      for (const run of runs) {
+        const previous = lastRunAt.get(run.repo);
+        if (previous === undefined || run.atMs - previous > 15 * 60_000) cold += 1;
+        lastRunAt.set(run.repo, run.atMs);
+      }
+      expect(runs.length).toBeGreaterThan(90);
+      expect(cold / runs.length).toBeGreaterThan(0.9);
+    }
+  });
+});
