@@ -116,6 +116,18 @@ describe('decide: scale-set pool properties', () => {
     );
   });
 
+  it('never launches for runners the statistics count: at most min(assigned + minIdle, max) − registered', () => {
+    fc.assert(
+      fc.property(spec, fc.integer({ min: 0, max: 30 }), (s, registered) => {
+        const built = build(s);
+        const plan = decide({ ...built.snapshot, registeredByPool: { x64: registered } }, policy(s), NOW);
+        const wanted = Math.min(s.assigned + s.minIdle, s.maxRunners);
+        expect(plan.pools[0]?.launch ?? 0).toBeLessThanOrEqual(Math.max(0, wanted - registered));
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
   it('never takes the pool above maxRunners', () => {
     fc.assert(
       fc.property(spec, (s) => {

@@ -108,6 +108,28 @@ describe('decide: scale-set pools', () => {
     expect(x64Plan?.terminate).toHaveLength(terminate);
   });
 
+  it('launches nothing for a runner that left with its finished job before the statistics said the job ended', () => {
+    // Prepare: the runner list is newer than the statistics: 3 of 4 runners left, the statistics (taken at one
+    // moment) still count 4 assigned jobs and 4 registered runners
+    const parts = [ours('x64', 1, 'busy')];
+
+    // Act
+    const stale = decide(
+      snapshot(parts, { ...scaleSet(4), registeredByPool: { x64: 4 } }),
+      policyOf([x64Pool(10)]),
+      now,
+    );
+    const fresh = decide(
+      snapshot(parts, { ...scaleSet(4), registeredByPool: { x64: 1 } }),
+      policyOf([x64Pool(10)]),
+      now,
+    );
+
+    // Assess: the statistics' own count says nothing is missing; once they say 1 runner, 3 are
+    expect(stale.pools[0]?.launch).toBe(0);
+    expect(fresh.pools[0]?.launch).toBe(3);
+  });
+
   it('counts no other runner as a scale set’s capacity: its jobs go to its own runners only', () => {
     // Prepare: an idle hand-registered runner with the pool's labels
     const parts = [foreignIdle(50)];

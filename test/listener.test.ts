@@ -170,10 +170,40 @@ describe('Scale set listener', () => {
     world.advanceTo(world.nowMs + 2_000);
     const due = await listener.flushCycleStart();
 
-    // Assess
+    // Assess: the second start; the scale set still has no runner, so its statistics are looked at again later
     expect(withinGap).toBe(1);
-    expect(due).toBeUndefined();
     expect(cycleStarter.started).toHaveLength(2);
+    expect(due).toBeGreaterThan(world.agenda.now().getTime());
+  });
+
+  it('reads the statistics again while the scale set is short of runners, and starts a cycle until it is not', async () => {
+    // Prepare: a job assigned, a cycle started for it, but no runner ever registered (EC2 had no capacity)
+    const { world, listener, cycleStarter, standin, scaleSets } = await setup();
+    await listener.open();
+    queue(world);
+    await pollMessages(listener);
+    await pollMessages(listener);
+    const first = cycleStarter.started.length;
+
+    // Act
+    world.advanceTo(world.nowMs + 5_000);
+    await listener.flushCycleStart(); // still short: another cycle
+    const afterShort = cycleStarter.started.length;
+    const scaleSetId = world.actions.listScaleSets()[0]?.id ?? -1;
+    await scaleSets.generateJitConfig(scaleSetId, 'stepscale-i-0000000000000000a'); // the runner registers
+    world.advanceTo(world.nowMs + 5_000);
+    await listener.flushCycleStart(); // no longer short: nothing
+    world.advanceTo(world.nowMs + 5_000);
+    const due = await listener.flushCycleStart();
+
+    // Assess
+    expect(first).toBe(1);
+    expect(afterShort).toBe(2);
+    expect(cycleStarter.started).toHaveLength(2);
+    expect(due).toBeUndefined();
+    expect(listener.counts.shortRechecks).toBe(1);
+    // Read from the Actions service, not GitHub's REST API.
+    expect(standin.requests.filter((request) => /runnerscalesets\/\d+$/.test(request.path))).toHaveLength(2);
   });
 
   it('waits out a session another listener holds (409), and opens its own once that one is closed', async () => {

@@ -6,7 +6,11 @@
  *   terminate = the oldest removable idle runners beyond queued + minIdle (or beyond maxRunners)
  * Per pool whose demand is its runner scale set's statistics (assigned = jobs assigned to it, waiting or
  * running; ARC's rule, with what is booting counted as on its way):
- *   launch    = clamp(min(assigned + minIdle, maxRunners) − (idle + busy + booting), 0, maxRunners − current)
+ *   launch    = clamp(min(assigned + minIdle, maxRunners) − have, 0, maxRunners − current)
+ *   have      = max(idle + busy + booting, registered + booting unregistered)
+ * where registered is the scale set's own count from the same statistics as assigned: a runner that just
+ * left with its finished job is gone from the runner list before the statistics say its job ended, and the
+ * larger of the two views launches nothing for it.
  *   terminate = the oldest removable idle runners beyond assigned + minIdle − busy (or beyond maxRunners)
  * A pool whose demand this cycle did not observe launches and removes nothing.
  * `current` counts every runner and instance the pool already has. Booting instances count as capacity, so a
@@ -35,6 +39,11 @@ export interface Snapshot {
    * runner or running (`totalAssignedJobs`). Such a pool's `queuedByPool` entry is not read.
    */
   readonly assignedByPool?: Readonly<Record<string, number>>;
+  /**
+   * For the same pools, the runners registered in the scale set by the same statistics (taken at the same
+   * moment as the assigned jobs, so the two agree even when the runner list is newer or older than both).
+   */
+  readonly registeredByPool?: Readonly<Record<string, number>>;
   /** Pools whose demand this cycle did not observe: nothing is launched or removed for them. */
   readonly unobservedPools?: readonly string[];
   /**
@@ -253,7 +262,10 @@ function wantsOf(pool: PoolPolicy, demand: PoolDemand, inventory: PoolInventory,
   const headroom = Math.max(0, pool.maxRunners - current);
   // What the pool must have for its jobs alone, and with its idle margin: a polled job waits for a runner
   // beyond those busy already; a scale set's assigned jobs include the running ones (their runners are busy).
-  const have = demand.source === 'scaleset' ? idle + busy + booting : idle + booting;
+  const have =
+    demand.source === 'scaleset'
+      ? Math.max(idle + busy + booting, (demand.registered ?? 0) + inventory.unregistered.length)
+      : idle + booting;
   const forJobs = demand.source === 'scaleset' ? Math.min(demand.count, pool.maxRunners) : demand.count;
   const wanted =
     demand.source === 'scaleset'
@@ -273,12 +285,20 @@ interface PoolDemand {
   readonly source: DemandSource;
   /** Queued jobs (poll) or jobs assigned to the scale set (scaleset); 0 when not observed. */
   readonly count: number;
+  /** Scale-set pools: the runners its statistics count. */
+  readonly registered?: number;
 }
 
 function demandOf(snapshot: Snapshot, pool: string, unobserved: ReadonlySet<string>): PoolDemand {
   if (unobserved.has(pool)) return { source: 'none', count: 0 };
   const assigned = snapshot.assignedByPool?.[pool];
-  if (assigned !== undefined) return { source: 'scaleset', count: Math.max(0, Math.floor(assigned)) };
+  const registered = snapshot.registeredByPool?.[pool];
+  if (assigned !== undefined)
+    return {
+      source: 'scaleset',
+      count: Math.max(0, Math.floor(assigned)),
+      ...(registered === undefined ? {} : { registered: Math.max(0, Math.floor(registered)) }),
+    };
   return { source: 'poll', count: Math.max(0, Math.floor(snapshot.queuedByPool[pool] ?? 0)) };
 }
 

@@ -187,6 +187,11 @@ function snapshotSources(sources: Sources) {
         .filter(([, source]) => source.source === 'scaleset')
         .map(([pool, source]) => [pool, source.assigned ?? 0]),
     ),
+    registeredByPool: Object.fromEntries(
+      entries
+        .filter(([, source]) => source.source === 'scaleset' && source.registered !== undefined)
+        .map(([pool, source]) => [pool, source.registered ?? 0]),
+    ),
     unobservedPools: entries.filter(([, source]) => source.source === 'none').map(([pool]) => pool),
     scaleSetPools: entries.filter(([, source]) => source.via).map(([pool]) => pool),
   };

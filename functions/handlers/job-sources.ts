@@ -17,6 +17,8 @@ export const poolSourceSchema = z.object({
   via: z.boolean(),
   /** Scale-set pools: the jobs assigned to the scale set (statistics.totalAssignedJobs). */
   assigned: z.int().min(0).optional(),
+  /** …and the runners registered in it, by the same statistics. */
+  registered: z.int().min(0).optional(),
 });
 export type PoolSource = z.infer<typeof poolSourceSchema>;
 export const sourcesSchema = z.record(z.string(), poolSourceSchema);
@@ -61,7 +63,7 @@ export function resolveSources(
               reason: choice.reason,
               via: choice.viaScaleSet,
               ...(choice.source === 'scaleset' && state?.statistics
-                ? { assigned: state.statistics.assignedJobs }
+                ? { assigned: state.statistics.assignedJobs, registered: state.statistics.registeredRunners }
                 : {}),
             };
       return [pool.name, source];

@@ -14,8 +14,11 @@
  *   still acknowledged. A poll without a message confirms the statistics (stored at least every minute). An
  *   evicted session is opened again; a scale set deleted on GitHub is created again. An unwell service
  *   (5xx, HTML, network) backs the pool off, 1 s doubling to 30 s; the other pools go on;
- * - starting cycles: when a pool's assigned jobs grow, a scaling cycle is started for the scale-set pools
- *   whose statistics changed, at most one per `cycleStartGapSeconds` (later changes join the next start);
+ * - starting cycles: when jobs are newly assigned to a pool's scale set (or its count grows), a scaling cycle is
+ *   started for the scale-set pools whose statistics changed, at most one per `cycleStartGapSeconds` (later
+ *   changes join the next start); a pool whose scale set stays short of runners for its jobs (an unfilled
+ *   launch, a failed registration) has its statistics read again every few seconds and, still short, asks for
+ *   another cycle;
  * - close: close the sessions, store the state, give the leases back when the listener stops for good.
  *
  * The scaling itself is the cycle's: the listener only learns demand and stores it (functions/core/
@@ -95,6 +98,8 @@ export const leaseMarginSeconds = 60;
 const conflictWaitSeconds = 30;
 /** Message ids remembered to recognise a repeat within one listener's life. */
 const rememberedMessages = 1000;
+/** A pool short of runners has its statistics read again after this long (an unfilled launch is retried then). */
+export const recheckShortSeconds = 5;
 
 interface Listening {
   readonly pool: PoolConfig;
@@ -111,6 +116,8 @@ interface Listening {
   lastStoredMs: number;
   /** The assigned jobs last seen: a rise asks for a cycle. */
   lastAssigned: number;
+  /** While the statistics show fewer runners than wanted: when to look again (ms). */
+  recheckAtMs?: number;
   failures: number;
   backoffUntilMs: number;
 }
@@ -144,6 +151,8 @@ export interface ListenerCounts {
   sessionsOpened: number;
   scaleSetsCreated: number;
   cyclesStarted: number;
+  /** Times a pool was still short of runners when its statistics were read again. */
+  shortRechecks: number;
   failures: number;
 }
 
@@ -160,6 +169,7 @@ export class ScaleSetListener {
     sessionsOpened: 0,
     scaleSetsCreated: 0,
     cyclesStarted: 0,
+    shortRechecks: 0,
     failures: 0,
   };
   private readonly listening = new Map<string, Listening>();
@@ -289,8 +299,19 @@ export class ScaleSetListener {
     }
   }
 
-  /** Starts the cycle that is due, if any: at most one per `cycleStartGapSeconds`. Returns when the next is due. */
+  /**
+   * Starts the cycle that is due, if any: at most one per `cycleStartGapSeconds`. First, a pool whose scale set
+   * had fewer runners than its jobs want (a launch EC2 could not fill, a registration that failed) has its
+   * statistics read again and, still short, asks for a cycle. Returns when the next start or look is due.
+   */
   async flushCycleStart(): Promise<number | undefined> {
+    const recheckAt = await this.recheckShortPools();
+    const due = await this.startDueCycle();
+    if (due === undefined) return recheckAt;
+    return recheckAt === undefined ? due : Math.min(due, recheckAt);
+  }
+
+  private async startDueCycle(): Promise<number | undefined> {
     if (this.pendingStart.size === 0) return undefined;
     const nowMs = this.deps.now().getTime();
     const dueMs = this.lastStartMs + this.deps.config.scaleSets.cycleStartGapSeconds * 1000;
@@ -478,7 +499,8 @@ export class ScaleSetListener {
         problems: message.problems,
       });
     }
-    if (message.statistics) this.takeStatistics(entry, message.statistics, id, false);
+    const newlyAssigned = message.jobs.some((job) => job.type === 'JobAssigned');
+    if (message.statistics) this.takeStatistics(entry, message.statistics, id, false, newlyAssigned);
     const offered = [
       ...new Set(message.jobs.filter((job) => job.type === 'JobAvailable').map((job) => job.runnerRequestId)),
     ];
@@ -514,12 +536,17 @@ export class ScaleSetListener {
     return { kind: 'message', messageId: id, repeated: false };
   }
 
-  /** Statistics newer than those held replace them; a rise in assigned jobs asks for a cycle. */
+  /**
+   * Statistics newer than those held replace them. A rise in assigned jobs, or jobs newly assigned (a job that
+   * completed and one that came in the same message leave the count as it was, but the first one's runner is
+   * gone), asks for a cycle.
+   */
   private takeStatistics(
     entry: Listening,
     statistics: ScaleSetStatistics,
     messageId: number,
     initial: boolean,
+    newlyAssigned = false,
   ): void {
     if (!initial && messageId < entry.statisticsMessageId) return;
     entry.statistics = statistics;
@@ -530,8 +557,52 @@ export class ScaleSetListener {
       statisticsAt: this.deps.now().toISOString(),
     };
     const assigned = statistics.assignedJobs;
-    if (assigned > entry.lastAssigned || (initial && assigned > 0)) this.pendingStart.add(entry.pool.name);
+    if (assigned > entry.lastAssigned || newlyAssigned || (initial && assigned > 0))
+      this.pendingStart.add(entry.pool.name);
     entry.lastAssigned = assigned;
+    const short = this.shortOf(entry, statistics) > 0;
+    if (!short) entry.recheckAtMs = undefined;
+    else entry.recheckAtMs ??= this.deps.now().getTime() + recheckShortSeconds * 1000;
+  }
+
+  /** Runners the scale set lacks for its assigned jobs and the pool's minIdle, within maxRunners. */
+  private shortOf(entry: Listening, statistics: ScaleSetStatistics): number {
+    const wanted = Math.min(statistics.assignedJobs + entry.pool.minIdle, entry.pool.maxRunners);
+    return wanted - statistics.registeredRunners;
+  }
+
+  /**
+   * Pools still short of runners after a while read their scale set's statistics afresh (the Actions service,
+   * not GitHub's REST API) and ask for a cycle if they still are: no job waits for the next scheduled cycle
+   * because EC2 had no capacity when its runner was launched.
+   */
+  private async recheckShortPools(): Promise<number | undefined> {
+    let next: number | undefined;
+    for (const entry of this.listening.values()) {
+      if (entry.recheckAtMs === undefined || entry.state.scaleSetId === undefined) continue;
+      const nowMs = this.deps.now().getTime();
+      if (entry.recheckAtMs <= nowMs) {
+        entry.recheckAtMs = nowMs + recheckShortSeconds * 1000;
+        try {
+          const fresh = await this.deps.scaleSets.getScaleSet(entry.state.scaleSetId);
+          if (fresh?.statistics) {
+            this.takeStatistics(entry, fresh.statistics, entry.lastMessageId, false);
+            if (this.shortOf(entry, fresh.statistics) > 0) {
+              this.pendingStart.add(entry.pool.name);
+              this.counts.shortRechecks += 1;
+            }
+          }
+        } catch (error) {
+          this.deps.log.debug('Scale set statistics not read again; next time', {
+            pool: entry.pool.name,
+            error: error as Error,
+          });
+        }
+      }
+      if (entry.recheckAtMs !== undefined)
+        next = Math.min(next ?? Number.POSITIVE_INFINITY, entry.recheckAtMs);
+    }
+    return next;
   }
 
   private async heartbeat(entry: Listening): Promise<void> {

@@ -87,6 +87,8 @@ interface RoutedJob {
   readonly runnerRequestId: number;
   readonly scaleSetId: number;
   state: 'available' | 'acquired' | 'running';
+  /** An acquisition was refused for the capacity: offered again when the scale set has room. */
+  refused?: boolean;
 }
 
 export class ActionsServiceError extends Error {
@@ -392,7 +394,6 @@ export class ActionsService {
     const acquired: number[] = [];
     let room = session.maxCapacity - this.count(session.scaleSetId, ['acquired', 'running']);
     for (const requestId of runnerRequestIds) {
-      if (room <= 0) break;
       const routed = [...this.routed.values()].find(
         (candidate) =>
           candidate.runnerRequestId === requestId &&
@@ -400,6 +401,11 @@ export class ActionsService {
           candidate.state === 'available',
       );
       if (!routed) continue;
+      if (room <= 0) {
+        routed.refused = true;
+        continue;
+      }
+      routed.refused = false;
       routed.state = 'acquired';
       room -= 1;
       acquired.push(requestId);
@@ -487,11 +493,12 @@ export class ActionsService {
     return kept;
   }
 
-  /** Jobs offered to the scale set but beyond its capacity when they came are offered once more. */
+  /** Jobs whose acquisition was refused for the capacity are offered once more (each once per refusal). */
   private offerAgain(scaleSetId: number): void {
     for (const routed of this.routed.values()) {
-      if (routed.scaleSetId === scaleSetId && routed.state === 'available')
-        this.push(scaleSetId, this.jobMessage('JobAvailable', routed));
+      if (routed.scaleSetId !== scaleSetId || routed.state !== 'available' || !routed.refused) continue;
+      routed.refused = false;
+      this.push(scaleSetId, this.jobMessage('JobAvailable', routed));
     }
   }
 

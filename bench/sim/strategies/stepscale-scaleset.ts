@@ -63,9 +63,11 @@ export class StepscaleScaleSetStrategy extends StepscaleStrategy {
     context.world.actions.onChange(() => {
       if (this.returnsAtMs !== undefined) return;
       const draw = (this.rng as Rng).fork(String(this.draws++));
-      this.returnsAtMs =
+      const returnsAtMs =
         context.world.nowMs + Math.round(draw.uniform(latencySeconds.min, latencySeconds.max) * 1000);
-      context.wake(this.returnsAtMs);
+      this.returnsAtMs = returnsAtMs;
+      // The poll returns then: an event on the world's agenda, so the run stops there to tick.
+      context.world.agenda.schedule(returnsAtMs, () => context.wake(returnsAtMs));
     });
   }
 
