@@ -1,10 +1,16 @@
 /**
  * `stepscale-scaleset` in the simulator: the real listener and the real cycles on the world's scale sets.
  */
+
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { yamlParse } from 'yaml-cfn';
+import { listenerMonthlyCost } from '../bench/sim/listener-cost.ts';
+import { judgeWorkload, listenerDefaults, scaleSetReport } from '../bench/sim/scaleset-goals.ts';
 import { simulate } from '../bench/sim/simulate.ts';
 import { StepscaleScaleSetStrategy } from '../bench/sim/strategies/stepscale-scaleset.ts';
 import { parseWorkload } from '../bench/sim/workload.ts';
+import { parseConfig } from '../functions/config/config.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
 const arm = ['self-hosted', 'linux', 'arm64'];
@@ -87,5 +93,70 @@ describe('Strategy: stepscale-scaleset', () => {
     expect(result.metrics.githubRequests).toBeLessThanOrEqual(100);
     expect(result.metrics.githubRequests).toBeGreaterThan(0);
     expect(polling.metrics.githubRequests).toBeGreaterThan(1000);
+  });
+});
+
+describe('Function: listenerMonthlyCost', () => {
+  it('costs one 128 MB function waiting all month, STANDARD rounds and an hourly start: ≤ $5 for one scale set', () => {
+    // Act
+    const one = listenerMonthlyCost({ scaleSets: 1, ...listenerDefaults });
+    const twenty = listenerMonthlyCost({ scaleSets: 20, ...listenerDefaults });
+
+    // Assess: 2,592,000 s × 0.125 GB × $0.0000133334 = $4.32; (3,086 rounds × 2 + 720 × 4) × $0.000025 = $0.23
+    expect(one.lambda).toBeCloseTo(4.32, 2);
+    expect(one.stepFunctions).toBeCloseTo(0.23, 2);
+    expect(one.dynamodb).toBeCloseTo(0.03, 2);
+    expect(one.total).toBeLessThanOrEqual(5);
+    expect(one.perScaleSet).toBe(one.total);
+    // The function's time is paid once: more scale sets add only their state writes.
+    expect(twenty.lambda).toBe(one.lambda);
+    expect(twenty.perScaleSet).toBeLessThan(0.3);
+  });
+
+  it('is computed for what the template and the config deploy', async () => {
+    // Prepare
+    const template = yamlParse(await readFile(new URL('../template.yaml', import.meta.url), 'utf8'));
+    const config = parseConfig({
+      github: { url: 'https://github.com', org: 'acme' },
+      pools: [
+        {
+          name: 'p',
+          labels: ['x'],
+          maxRunners: 1,
+          instanceTypes: ['m7i.large'],
+          launchTemplate: 'lt',
+          subnets: ['subnet-0a'],
+        },
+      ],
+    });
+
+    // Assess
+    expect(template.Resources.ListenFunction.Properties.MemorySize).toBe(listenerDefaults.memoryMb);
+    expect(config.scaleSets.listenSeconds).toBe(listenerDefaults.listenSeconds);
+  });
+});
+
+describe('Function: judgeWorkload', () => {
+  it.each([
+    // scaleset p95, idle; arc p95, idle; p95 met, idle met
+    [12, 10, 8, 10, true, true],
+    [13.1, 0, 8, 0, false, true],
+    [9, 11, 9, 10, true, true],
+    [9, 11.5, 9, 10, true, false],
+  ])('p95 %s s / idle %s against arc-listener %s s / %s', (p95, idle, arcP95, arcIdle, p95Met, idleMet) => {
+    // Act
+    const judged = judgeWorkload(
+      { p95AboveBootS: p95, idleRunnerMinutes: idle },
+      { p95AboveBootS: arcP95, idleRunnerMinutes: arcIdle },
+    );
+    const report = scaleSetReport(
+      { w: judged },
+      { restRequests: { 'stepscale-scaleset': 61 }, actionsServiceRequests: {}, limit: 100, met: true },
+    );
+
+    // Assess
+    expect(judged.p95AboveBootS.met).toBe(p95Met);
+    expect(judged.idleRunnerMinutes.met).toBe(idleMet);
+    expect(report.met).toBe(p95Met && idleMet);
   });
 });

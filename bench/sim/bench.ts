@@ -8,6 +8,15 @@ import { join } from 'node:path';
 import { type CostProbeResult, costProbe } from './cost-probe.ts';
 import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goals.ts';
 import { percentile, round } from './metrics.ts';
+import {
+  arcStrategy,
+  formatScaleSetReport,
+  idleHour,
+  judgeWorkload,
+  type ScaleSetReport,
+  scaleSetReport,
+  scaleSetStrategy,
+} from './scaleset-goals.ts';
 import { type SimulationResult, type StrategyMetrics, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
 import { loadWorkload, type Workload } from './workload.ts';
@@ -89,6 +98,8 @@ export interface BenchReport {
   readonly seed: number;
   readonly quick: boolean;
   readonly workloads: WorkloadReport[];
+  /** The runner scale set source against arc-listener, an idle hour, the listener's cost (scaleset-goals.ts). */
+  readonly scaleSets?: ScaleSetReport;
 }
 
 export async function shippedWorkloads(dir: string): Promise<Workload[]> {
@@ -144,6 +155,22 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   );
   const cost = await costProbe({ measuredSeconds: options.quick ? 300 : 900, seed: options.seed });
   const repos1000 = { ...cost.express, standard: cost.standard };
+  const scaleSets =
+    names.includes(scaleSetStrategy) && names.includes(arcStrategy)
+      ? scaleSetReport(
+          Object.fromEntries(
+            perWorkload.flatMap((w) => {
+              const own = w.strategies[scaleSetStrategy];
+              const arc = w.strategies[arcStrategy];
+              return own && arc ? [[w.workload, judgeWorkload(own, arc)]] : [];
+            }),
+          ),
+          await idleHour(
+            workloads.find((w) => w.name === 'steady-poisson') ?? (workloads[0] as Workload),
+            options.seed,
+          ),
+        )
+      : undefined;
   return {
     bootSeconds,
     strategies,
@@ -152,6 +179,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     seed: options.seed,
     quick: options.quick,
     workloads: perWorkload,
+    ...(scaleSets ? { scaleSets } : {}),
   };
 }
 
@@ -360,6 +388,10 @@ export function formatReport(report: BenchReport): string {
   );
   lines.push('');
   lines.push(...formatGoals(report.goals));
+  if (report.scaleSets) {
+    lines.push('');
+    lines.push(...formatScaleSetReport(report.scaleSets));
+  }
   return lines.join('\n');
 }
 
