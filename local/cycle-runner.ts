@@ -6,6 +6,7 @@ import './polyfills.ts';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { type TaskName, taskHandlers } from '../functions/handlers/index.ts';
+import type { CycleEvent } from '../functions/observability/cycle-trace.ts';
 import { loadDefinition } from '../functions/statemachine-definition.ts';
 
 export type TraceEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
@@ -84,11 +85,71 @@ function loadMachine(substitutions: Record<string, string>): Promise<LoadedMachi
  * from its start). The one path that reads it is pointed at the execution input's `startedAt`, which
  * {@link runCycle} sets to the deps' clock: the same value AWS would put there.
  */
-function withVirtualStartTime(definition: Record<string, unknown>): Record<string, unknown> {
+export function withVirtualStartTime(definition: Record<string, unknown>): Record<string, unknown> {
   const text = JSON.stringify(definition);
   if (!text.includes('"$$.Execution.StartTime"')) return definition;
   // A function, not a replacement string: in those `$$` stands for one `$`.
   return JSON.parse(text.replaceAll('"$$.Execution.StartTime"', () => '"$$.Execution.Input.startedAt"'));
+}
+
+/**
+ * An embedded-executor event as the trace formatter (functions/observability/cycle-trace.ts) reads events from
+ * any source; ParallelBranch events have no counterpart (the state machine has no Parallel state).
+ */
+export function toCycleEvent(event: NonNullable<TraceEvent>): CycleEvent | undefined {
+  const { timestamp } = event;
+  switch (event.type) {
+    case 'ExecutionStarted':
+      return { type: event.type, timestamp, input: event.input };
+    case 'ExecutionSucceeded':
+      return { type: event.type, timestamp, output: event.output };
+    case 'ExecutionFailed':
+      return { type: event.type, timestamp, error: event.Error, cause: causeText(event.Cause) };
+    case 'ExecutionTerminated':
+      return { type: 'ExecutionAborted', timestamp };
+    case 'MapIterationStarted':
+    case 'MapIterationSucceeded':
+      return { type: event.type, timestamp, state: stateRef(event.parentState), index: event.index };
+    case 'MapIterationFailed':
+      return {
+        type: event.type,
+        timestamp,
+        state: stateRef(event.parentState),
+        index: event.index,
+        error: event.Error,
+      };
+    case 'StateEntered':
+      return { type: event.type, timestamp, ...where(event), input: event.state.input };
+    case 'StateExited':
+      return { type: event.type, timestamp, ...where(event), output: event.state.output };
+    case 'StateFailed':
+      return {
+        type: event.type,
+        timestamp,
+        ...where(event),
+        error: event.Error,
+        cause: causeText(event.Cause),
+      };
+    case 'StateRetried':
+      return { type: event.type, timestamp, ...where(event), attempt: event.retry.attempt };
+    case 'StateCaught':
+      return { type: event.type, timestamp, ...where(event), next: event.catch.catcher.Next };
+    default:
+      return undefined;
+  }
+}
+
+function stateRef(state: { name: string; type: string }) {
+  return { name: state.name, type: state.type };
+}
+
+function where(event: { state: { name: string; type: string }; index?: number }) {
+  return { state: stateRef(event.state), ...(event.index === undefined ? {} : { index: event.index }) };
+}
+
+function causeText(cause: unknown): string | undefined {
+  if (cause === undefined || cause === null) return undefined;
+  return typeof cause === 'string' ? cause : cause instanceof Error ? cause.message : JSON.stringify(cause);
 }
 
 let executions = 0;

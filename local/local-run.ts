@@ -5,6 +5,7 @@
  * virtual time.
  */
 import './polyfills.ts';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { createRegistrationTokenSource } from '../functions/adapters/github-registration-token.ts';
 import { MemoryCycleStarter } from '../functions/adapters/memory-cycle-starter.ts';
@@ -18,14 +19,16 @@ import { jobSourceOf, parseConfig, scalingPolicyOf, writeIntervalMs } from '../f
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { ScaleSetListener } from '../functions/listener/scale-set-listener.ts';
+import { type CycleEvent, TraceFormatter } from '../functions/observability/cycle-trace.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
-import { type CycleRunOptions, type CycleRunResult, runCycle } from './cycle-runner.ts';
+import { type CycleRunOptions, type CycleRunResult, runCycle, toCycleEvent } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
 import { isActionsServicePath } from './github-standin/actions-service.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
+import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { loadScenario, type Scenario } from './scenario.ts';
 import { Narration, worldForScenario } from './scenario-world.ts';
-import { TraceFormatter } from './trace.ts';
+import { createLocalStateMachine, localSfnClient, runCycleOnSfn } from './sfn-local.ts';
 import type { MemoryFleet } from './world/fleet.ts';
 import type { GitHubState } from './world/github.ts';
 import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';
@@ -38,6 +41,10 @@ export interface LocalRunOptions {
   readonly log?: Log;
   /** Inject transient GitHub and EC2 failures (local/faults.ts); the result must not change. */
   readonly faults?: boolean;
+  /** Looks into each cycle's run on the embedded executor (scripts/record-executions.ts records them as AWS would). */
+  readonly tap?: (cycle: CycleTap) => Pick<CycleRunOptions, 'wrapTask' | 'onEvent'>;
+  /** Run the cycles on Step Functions Local instead of the embedded executor (local/sfn-local.ts). */
+  readonly sfn?: SfnLocalOptions;
   /**
    * How the pools learn their demand (the scenario's config otherwise). With `scaleset` or `auto` the stand-in
    * serves runner scale sets and the listener runs between cycles, starting cycles of its own.
@@ -47,8 +54,46 @@ export interface LocalRunOptions {
   readonly observe?: WorldObserver;
 }
 
+export interface SfnLocalOptions {
+  /** Step Functions Local's endpoint, e.g. http://localhost:8083. */
+  readonly endpoint: string;
+  /** Where the Lambda endpoint listens for Step Functions Local's invocations (default 3001 on all addresses). */
+  readonly lambdaPort?: number;
+  readonly lambdaHost?: string;
+  /** A client of one's own (tests); by default one for `endpoint`. */
+  readonly client?: SFNClient;
+  /** Between polls of an execution's history. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** A cycle as either executor ran it. */
+export interface LocalCycleResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** The execution output, or the last state output seen before a failure. */
+  readonly output: Record<string, unknown>;
+  readonly error?: { readonly name: string; readonly cause: unknown };
+  readonly events: CycleEvent[];
+}
+
+interface CycleExecutor {
+  /** Printed before the first cycle. */
+  readonly description: string;
+  run(
+    cycle: CycleTap & { onEvent: (event: CycleEvent) => void; targets?: CycleRunOptions['targets'] },
+  ): Promise<LocalCycleResult>;
+  close(): Promise<void>;
+}
+
+export interface CycleTap {
+  /** 0 for the first cycle. */
+  readonly index: number;
+  readonly cycleId: string;
+  /** The world's (virtual) clock. */
+  readonly now: () => Date;
+}
+
 export interface LocalRunResult {
-  readonly cycles: CycleRunResult[];
+  readonly cycles: LocalCycleResult[];
   readonly world: World;
   readonly fleet: MemoryFleet;
   readonly runnerConfigs: MemoryRunnerConfigStore;
@@ -56,7 +101,7 @@ export interface LocalRunResult {
   /** Every request the stand-in served, in order. */
   readonly requests: readonly RecordedRequest[];
   /** The cycles the scale set listener started (with jobSource scaleset or auto), in order. */
-  readonly listenerCycles: CycleRunResult[];
+  readonly listenerCycles: LocalCycleResult[];
 }
 
 const localToken = 'local-standin-token';
@@ -128,6 +173,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       sleepUntil: async (at) => world.advanceTo(at.getTime() - startMs),
     };
 
+    const cycles: LocalCycleResult[] = [];
     print(`stepscale local run — ${scenario.description}`);
     print(
       `GitHub stand-in at ${config.github.apiUrl} (org ${scenario.org}, ${scenario.repositories.length} repositories)`,
@@ -136,71 +182,77 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       `Pools: ${config.pools.map((p) => `${p.name} [${p.labels.join(',')}] max ${p.maxRunners}, minIdle ${p.minIdle}`).join('; ')}`,
     );
 
-    const runOne = async (cycleId: string, targets?: CycleRunOptions['targets']) => {
-      const trace = new TraceFormatter();
-      const result = await runCycle({
-        deps,
-        cycleId,
-        ...(targets ? { targets } : {}),
-        onEvent: (event) => {
-          const line = trace.format(event);
-          if (line) print(line);
-          // What the world did while the registrations waited for their write slots.
-          if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
-            printHappenings(print, narration.drain(), '      · ');
-          }
-        },
-      });
-      printSummary(print, result);
-      return result;
-    };
-
-    const cycles: CycleRunResult[] = [];
-    const listenerCycles: CycleRunResult[] = [];
+    const executor = options.sfn ? await sfnExecutor(options.sfn, deps) : embeddedExecutor(deps, options.tap);
+    const listenerCycles: LocalCycleResult[] = [];
     const listener = listening
       ? new ScaleSetListener(
           { ...deps, log: listenerNarration(print, () => clock.now().getTime() - startMs) },
           { holder: 'local-listener', deadline: new Date(startMs + 24 * 3600_000) },
         )
       : undefined;
-    if (listener) {
-      print(
-        `Job source: ${config.jobSource}; the scale set listener polls the stand-in every second between cycles`,
-      );
-      await listener.open();
-    }
-    /** The listener's second-by-second polls until `untilMs`, running each cycle it starts. */
-    const listenUntil = async (untilMs: number) => {
-      while (listener && clock.elapsedMs < untilMs) {
-        world.advanceTo(Math.min(untilMs, clock.elapsedMs + 1000));
-        for (const pool of listener.pools) {
-          while ((await listener.poll(pool)).kind === 'message') {}
-        }
-        await listener.flushCycleStart();
-        for (const start of starter.take()) {
-          printHappenings(print, narration.drain());
-          print('');
-          print(
-            `━━ Cycle started by the listener at +${Math.round(clock.elapsedMs / 1000)}s for ${start.input.targets.scaleSets?.join(', ')} (${start.name}) ━━`,
-          );
-          listenerCycles.push(await runOne(start.input.cycleId, start.input.targets));
-        }
+    try {
+      print(executor.description);
+      let index = 0;
+      const runOne = async (cycleId: string, targets?: CycleRunOptions['targets']) => {
+        const trace = new TraceFormatter();
+        const result = await executor.run({
+          index: index++,
+          cycleId,
+          now: clock.now,
+          ...(targets ? { targets } : {}),
+          onEvent: (event) => {
+            const line = trace.format(event);
+            if (line) print(line);
+            // What the world did while the registrations waited for their write slots.
+            if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
+              printHappenings(print, narration.drain(), '      · ');
+            }
+          },
+        });
+        printSummary(print, result);
+        return result;
+      };
+      if (listener) {
+        print(
+          `Job source: ${config.jobSource}; the scale set listener polls the stand-in every second between cycles`,
+        );
+        await listener.open();
       }
-    };
-    for (const [index, at] of scenario.cycles.entries()) {
-      await listenUntil(at * 1000);
-      world.advanceTo(at * 1000);
-      printHappenings(print, narration.drain());
-      const cycleId = clock.now().toISOString();
-      print('');
-      print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
-      cycles.push(await runOne(cycleId));
-    }
-    // The listener's last minute: what the last scheduled cycle left to do.
-    if (listener) {
-      await listenUntil(clock.elapsedMs + 60_000);
-      printHappenings(print, narration.drain());
-      await listener.close(true);
+      /** The listener's second-by-second polls until `untilMs`, running each cycle it starts. */
+      const listenUntil = async (untilMs: number) => {
+        while (listener && clock.elapsedMs < untilMs) {
+          world.advanceTo(Math.min(untilMs, clock.elapsedMs + 1000));
+          for (const pool of listener.pools) {
+            while ((await listener.poll(pool)).kind === 'message') {}
+          }
+          await listener.flushCycleStart();
+          for (const start of starter.take()) {
+            printHappenings(print, narration.drain());
+            print('');
+            print(
+              `━━ Cycle started by the listener at +${Math.round(clock.elapsedMs / 1000)}s for ${start.input.targets.scaleSets?.join(', ')} (${start.name}) ━━`,
+            );
+            listenerCycles.push(await runOne(start.input.cycleId, start.input.targets));
+          }
+        }
+      };
+      for (const [number, at] of scenario.cycles.entries()) {
+        await listenUntil(at * 1000);
+        world.advanceTo(at * 1000);
+        printHappenings(print, narration.drain());
+        const cycleId = clock.now().toISOString();
+        print('');
+        print(`━━ Cycle ${number + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
+        cycles.push(await runOne(cycleId));
+      }
+      // The listener's last minute: what the last scheduled cycle left to do.
+      if (listener) {
+        await listenUntil(clock.elapsedMs + 60_000);
+        printHappenings(print, narration.drain());
+        await listener.close(true);
+      }
+    } finally {
+      await executor.close();
     }
     print('');
     print(
@@ -265,7 +317,72 @@ function printHappenings(
   for (const line of happenings) print(`${prefix}${line}`);
 }
 
-function printSummary(print: (line: string) => void, result: CycleRunResult): void {
+/** The embedded executor (aws-local-stepfunctions), in this process. */
+function embeddedExecutor(deps: HandlerDeps, tap: LocalRunOptions['tap']): CycleExecutor {
+  return {
+    description: 'Executor: the real ASL on aws-local-stepfunctions, in this process, in virtual time.',
+    async run({ index, cycleId, now, onEvent, targets }) {
+      const taps = tap?.({ index, cycleId, now });
+      const result = await runCycle({
+        deps,
+        cycleId,
+        ...(targets ? { targets } : {}),
+        ...(taps?.wrapTask ? { wrapTask: taps.wrapTask } : {}),
+        onEvent: (event) => {
+          taps?.onEvent?.(event);
+          const cycleEvent = toCycleEvent(event);
+          if (cycleEvent) onEvent(cycleEvent);
+        },
+      });
+      return { ...result, events: cycleEventsOf(result) };
+    },
+    close: async () => undefined,
+  };
+}
+
+function cycleEventsOf(result: CycleRunResult): CycleEvent[] {
+  return result.events.flatMap((event) => toCycleEvent(event) ?? []);
+}
+
+/**
+ * Step Functions Local: the state machine created there, its Task invocations answered by the Lambda endpoint
+ * in this process (the world lives here), each cycle an execution followed through its history.
+ */
+async function sfnExecutor(options: SfnLocalOptions, deps: HandlerDeps): Promise<CycleExecutor> {
+  const lambda = await startLambdaEndpoint({
+    deps,
+    port: options.lambdaPort ?? 3001,
+    host: options.lambdaHost ?? '0.0.0.0',
+  });
+  try {
+    const client = options.client ?? localSfnClient(options.endpoint);
+    const run = new Date().toISOString().replace(/[:.]/g, '-');
+    const stateMachineArn = await createLocalStateMachine(client, { name: `stepscale-local-${run}` });
+    return {
+      description:
+        `Executor: Step Functions Local at ${options.endpoint}, state machine ${stateMachineArn}; its Lambda tasks ` +
+        `answered at ${lambda.url} (the image's LAMBDA_ENDPOINT must reach port ${lambda.port} of this host).`,
+      async run({ index, cycleId, now, onEvent, targets }) {
+        return runCycleOnSfn(client, {
+          stateMachineArn,
+          cycleId,
+          ...(targets ? { targets } : {}),
+          startedAt: now(),
+          // Execution names may not contain ':'.
+          executionName: `cycle-${index + 1}-${run}`,
+          onEvent,
+          ...(options.sleep ? { sleep: options.sleep } : {}),
+        });
+      },
+      close: () => lambda.close(),
+    };
+  } catch (error) {
+    await lambda.close();
+    throw error;
+  }
+}
+
+function printSummary(print: (line: string) => void, result: LocalCycleResult): void {
   const plan = result.output.plan as Pick<DecideOutput, 'pools'> | undefined;
   print('');
   if (result.status === 'FAILED')

@@ -72,6 +72,7 @@ describe('npm start: the demo scenario through the real state machine', () => {
     expect(pools['linux-x64']).toMatchObject({ queued: 0, idle: 0, busy: 0, launch: 1, terminate: 0 });
     expect(result.cycles[2]?.output.scaleDown).toEqual({
       terminated: 2,
+      terminatedByPool: { 'linux-arm64': 2 },
       skipped: 0,
       failed: 0,
       orphansMarked: 0,

@@ -287,7 +287,7 @@ describe('ScaleDown', () => {
     const { deps, github, fleet, removals } = await withIdleRunners(2);
     github.runners[0] = { ...(github.runners[0] as (typeof github.runners)[number]), busy: true };
     const output = await scaleDown(deps)({ cycle, removals, cleanup: noCleanup });
-    expect(output).toMatchObject({ terminated: 1, skipped: 1 });
+    expect(output).toMatchObject({ terminated: 1, skipped: 1, terminatedByPool: { 'linux-x64': 1 } });
     expect(github.deleted).toEqual([2]);
     expect(fleet.live().map((instance) => instance.id)).toEqual([removals[0]?.instanceId]);
   });
@@ -298,7 +298,7 @@ describe('ScaleDown', () => {
       throw new GitHubRequestError('Runner is still running a job', 422);
     };
     const output = await scaleDown(deps)({ cycle, removals, cleanup: noCleanup });
-    expect(output).toMatchObject({ terminated: 0, failed: 1 });
+    expect(output).toMatchObject({ terminated: 0, failed: 1, terminatedByPool: {} });
     expect(fleet.live()).toHaveLength(1);
   });
 

@@ -57,7 +57,7 @@ const aslText = await readFile(definitionPath, 'utf8');
 const resources: Record<string, Json> = template.Resources;
 const allFunctions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
 /** Functions that are no Task of the scaling cycle (the listener's Task has a state machine of its own). */
-const standaloneFunctions = ['WebhookFunction', 'ListenFunction'];
+const standaloneFunctions = ['WebhookFunction', 'RedeliverWebhooksFunction', 'ListenFunction'];
 const functions = allFunctions.filter(([id]) => !standaloneFunctions.includes(id));
 const stateMachine: Json = resources.ScalingCycleStateMachine;
 const taskNames = Object.keys(taskHandlers) as (keyof typeof taskHandlers)[];
@@ -433,6 +433,7 @@ describe('template.yaml: the webhook receiver', () => {
     const webhookResources = Object.entries(resources)
       .filter(([id]) => id.startsWith('Webhook'))
       .map(([id, resource]) => [id, resource.Condition]);
+    expect(resources.RedeliverWebhooksFunction.Condition).toBe('WebhooksEnabled');
     expect(webhookResources.map(([id]) => id).sort()).toEqual([
       'WebhookFunction',
       'WebhookFunctionUrl',

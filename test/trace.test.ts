@@ -1,16 +1,9 @@
-/** The readable trace says what a cycle's budgets held back (local/trace.ts). */
+/** The readable trace says what a cycle's budgets held back (functions/observability/cycle-trace.ts). */
 import { describe, expect, it } from 'vitest';
-import type { TraceEvent } from '../local/cycle-runner.ts';
-import { TraceFormatter } from '../local/trace.ts';
+import { type CycleEvent, TraceFormatter } from '../functions/observability/cycle-trace.ts';
 
-type Event = NonNullable<TraceEvent>;
-
-function exited(name: string, output: unknown): Event {
-  return {
-    type: 'StateExited',
-    timestamp: 0,
-    state: { name, type: 'Task', input: {}, output },
-  } as unknown as Event;
+function exited(name: string, output: unknown): CycleEvent {
+  return { type: 'StateExited', timestamp: 0, state: { name, type: 'Task' }, output };
 }
 
 describe('Class: TraceFormatter', () => {
@@ -50,5 +43,41 @@ describe('Class: TraceFormatter', () => {
       '12 registered, 1 FAILED (terminated), 2 by another cycle, 3 waiting (write budget spent: the next cycle goes on)',
     );
     expect(registration('github-rate-limit')).toContain('(GitHub asked to wait: the next cycle goes on)');
+  });
+
+  it('times each state from its entry, top level and per Map iteration', () => {
+    // Prepare
+    const trace = new TraceFormatter();
+    const map = { name: 'CollectQueuedJobs', type: 'Map' };
+    const task = { name: 'CollectRepositoryJobs', type: 'Task' };
+    // Act
+    const lines = [
+      trace.format({ type: 'StateEntered', timestamp: 1000, state: map }),
+      trace.format({ type: 'StateEntered', timestamp: 1010, state: task, index: 1 }),
+      trace.format({ type: 'StateFailed', timestamp: 1020, state: task, index: 1, error: 'GitHubAuthError' }),
+      trace.format({
+        type: 'StateCaught',
+        timestamp: 1020,
+        state: task,
+        index: 1,
+        next: 'RecordBatchFailure',
+      }),
+      trace.format({ type: 'StateExited', timestamp: 1030, state: task, index: 1, output: {} }),
+      trace.format({
+        type: 'StateExited',
+        timestamp: 1100,
+        state: map,
+        output: { repositories: { batches: [1, 2] } },
+      }),
+    ];
+    // Assess
+    expect(lines).toEqual([
+      '  ▶ CollectQueuedJobs (Map)',
+      undefined,
+      '      ✗ CollectRepositoryJobs [1] failed: GitHubAuthError',
+      '      ⚠ CollectRepositoryJobs [1] error caught → RecordBatchFailure',
+      '      ↳ [1] CollectRepositoryJobs 20 ms',
+      '  ✓ CollectQueuedJobs 100 ms  2 iterations',
+    ]);
   });
 });

@@ -269,6 +269,32 @@ describe('the webhook receiver: what a delivery starts', () => {
   });
 });
 
+describe('the webhook receiver: a completion in a pool held at its maximum', () => {
+  it('starts a cycle, as a queued job does: the freed place goes to a waiting job at once', async () => {
+    const held = new Set(['linux-x64']);
+    const { receive, cycles } = setup({ heldPools: async () => held });
+    const response = await receive(
+      await signed(queuedPayload({ action: 'completed' }), { delivery: 'done-1' }),
+    );
+    expect(response).toMatchObject({ statusCode: 202, outcome: 'started' });
+    expect(cycles.started).toHaveLength(1);
+    held.clear();
+    const later = await receive(await signed(queuedPayload({ action: 'completed' }), { delivery: 'done-2' }));
+    expect(later).toMatchObject({ statusCode: 200, outcome: 'ignored-action' });
+  });
+
+  it('starts nothing for a completion when the record cannot be read', async () => {
+    const { receive, cycles } = setup({
+      heldPools: async () => {
+        throw new Error('DynamoDB down');
+      },
+    });
+    const response = await receive(await signed(queuedPayload({ action: 'completed' })));
+    expect(response).toMatchObject({ statusCode: 200, outcome: 'ignored-action' });
+    expect(cycles.started).toEqual([]);
+  });
+});
+
 describe('the webhook receiver: bad input', () => {
   async function refused(request: WebhookRequest, statusCode: number, outcome: string) {
     const { receive, cycles, deliveries, inbox } = setup();

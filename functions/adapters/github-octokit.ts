@@ -307,7 +307,8 @@ function toRunner(runner: GitHubRunner): Runner {
   };
 }
 
-function createOctokit(options: GitHubClientOptions, conditional?: ConditionalRequests) {
+/** The client every GitHub adapter of this project talks through (transport, auth, conditional requests). */
+export function createOctokit(options: GitHubClientOptions, conditional?: ConditionalRequests) {
   const retry = options.retry ?? {};
   const logger = options.logger;
   const StepscaleOctokit = Octokit.plugin(

@@ -30,3 +30,26 @@ export function poolTable(rows: readonly PoolRow[]): string {
   const rule = widths.map((w) => '─'.repeat(w)).join('  ');
   return [render(cells[0] ?? []), rule, ...cells.slice(1).map(render)].map((line) => `  ${line}`).join('\n');
 }
+
+export interface Column {
+  readonly title: string;
+  /** Text columns are left-aligned, numbers right-aligned. */
+  readonly align?: 'left' | 'right';
+}
+
+/** A fixed-width table of any columns, in the same style. */
+export function textTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+  const cells = [columns.map((column) => column.title), ...rows];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
+  const render = (line: readonly string[]) =>
+    columns
+      .map((column, i) =>
+        column.align === 'right'
+          ? (line[i] ?? '').padStart(widths[i] ?? 0)
+          : (line[i] ?? '').padEnd(widths[i] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '─'.repeat(w)).join('  ');
+  return [render(cells[0] ?? []), rule, ...rows.map(render)].map((line) => `  ${line}`).join('\n');
+}

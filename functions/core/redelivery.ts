@@ -42,7 +42,7 @@ export interface RedeliverySettings {
 }
 
 export const defaultRedeliverySettings: RedeliverySettings = {
-  windowSeconds: 3600,
+  windowSeconds: 1800,
   maxAttempts: 3,
   minIntervalSeconds: 60,
   maxPerRun: 50,

@@ -15,6 +15,7 @@ import {
 } from '../core/decide.ts';
 import { withRecentLaunches } from '../core/recent-launches.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
+import { heldAtMax, recordHeldPools } from './held-pools.ts';
 import { type Sources, sourcesSchema } from './job-sources.ts';
 import { readRecentLaunches } from './launch-record.ts';
 import type { RegistrationQueue } from './registration-queue.ts';
@@ -86,11 +87,12 @@ export const decideNeeds = {
   github: ['listRunners'],
   fleet: ['listInstances'],
   runnerConfigs: ['list'],
-  stateStore: ['acquireLease', 'releaseLease', 'getMany'],
+  stateStore: ['acquireLease', 'releaseLease', 'getMany', 'putMany'],
   writeBudget: ['available'],
 } as const satisfies PortNeeds;
 
 export function decide(deps: TaskDeps<typeof decideNeeds>) {
+  const maxRunners = new Map(deps.config.pools.map((pool) => [pool.name, pool.maxRunners]));
   return async (event: unknown): Promise<DecideOutput> => {
     const { cycle, demand } = parseTaskInput('Decide', inputSchema, event);
     // Before listing: a cycle that takes the lease after another gave it back sees that cycle's instances.
@@ -159,6 +161,8 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
       return standDown(output, lease.heldBy.holder);
     }
     for (const summary of output.pools) deps.log.info('Pool decision', { cycleId: cycle.id, ...summary });
+    const held = heldAtMax(plan.pools, maxRunners);
+    await recordHeldPools(deps, held, deps.now(), 2 * deps.config.collection.cycleIntervalSeconds);
     if (plan.budgets.launches.allowed < plan.budgets.launches.asked)
       deps.log.warn('Launches held back by the per-cycle cap', {
         cycleId: cycle.id,

@@ -45,6 +45,8 @@ const inputSchema = z.object({
 
 export interface ScaleDownOutput {
   readonly terminated: number;
+  /** `terminated` per pool (pools that removed none are left out): what `stepscale cycles` shows per pool. */
+  readonly terminatedByPool: Record<string, number>;
   /** Runners that turned busy since Decide looked: left alone. */
   readonly skipped: number;
   readonly failed: number;
@@ -97,6 +99,7 @@ async function removeWhatDecideChose(
   const log = (message: string, fields: Record<string, unknown>) =>
     deps.log.info(message, { cycleId: cycle.id, ...fields });
   const toTerminate: string[] = [];
+  const terminatedByPool: Record<string, number> = {};
   const writeBy = registrationDeadline(cycle.startedAt, deps.config.collection.cycleIntervalSeconds);
   const paced = pacedWrites(deps, writeBy);
   // A scale-set pool's runners are removed through its scale set's runner API: no REST write, no slot.
@@ -121,6 +124,7 @@ async function removeWhatDecideChose(
         if (fresh && throughScaleSet) await deps.scaleSets.removeRunner(removal.runnerId);
         else if (fresh) await deps.github.deleteRunner(removal.runnerId);
         toTerminate.push(removal.instanceId);
+        terminatedByPool[removal.pool] = (terminatedByPool[removal.pool] ?? 0) + 1;
         return 'removed';
       } catch (error) {
         if (error instanceof ScaleSetRunnerBusyError) {
@@ -154,6 +158,7 @@ async function removeWhatDecideChose(
 
   return {
     terminated: toTerminate.length,
+    terminatedByPool,
     skipped: outcomes.filter((outcome) => outcome === 'skipped').length,
     failed: outcomes.filter((outcome) => outcome === 'failed').length,
     orphansMarked: cleanup.orphansToMark.length,
@@ -168,6 +173,7 @@ async function removeWhatDecideChose(
 export function nothingRemoved(deferred: number): ScaleDownOutput {
   return {
     terminated: 0,
+    terminatedByPool: {},
     skipped: 0,
     failed: 0,
     orphansMarked: 0,

@@ -14,6 +14,7 @@ import { createDynamoDbStateStore } from '../adapters/dynamodb-state-store.ts';
 import { createDynamoDbWebhookInbox } from '../adapters/dynamodb-webhook-inbox.ts';
 import { createSfnCycleStarter } from '../adapters/sfn-cycle-starter.ts';
 import { secretValue } from '../config/secret-value.ts';
+import { readHeldPools } from '../handlers/held-pools.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createWebhookReceiver, type WebhookRequest } from '../webhook/receiver.ts';
 import { loadConfigFromEnvironment } from './wiring/config-source.ts';
@@ -60,7 +61,15 @@ async function build() {
         ? createDynamoDbStateStore({ client: dynamodb, tableName: table })
         : { acquireLease: async () => ({ acquired: true }), releaseLease: async () => {} },
     ...(table && dynamodb
-      ? { inbox: createDynamoDbWebhookInbox({ client: dynamodb, tableName: table }) }
+      ? {
+          inbox: createDynamoDbWebhookInbox({ client: dynamodb, tableName: table }),
+          heldPools: () =>
+            readHeldPools(
+              createDynamoDbStateStore({ client: dynamodb, tableName: table }),
+              new Date(),
+              2 * config.collection.cycleIntervalSeconds,
+            ),
+        }
       : {}),
     cycles: createSfnCycleStarter({
       client: new SFNClient({}),

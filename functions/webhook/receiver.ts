@@ -2,7 +2,8 @@
  * The webhook receiver: GitHub's `workflow_job` deliveries turned into targeted scaling cycles within a second.
  *
  * A delivery is only a hint of where to look. A `queued` job whose labels match a pool, in a repository the
- * config scans, names its repository; the cycle it starts scans that repository (and the others deliveries
+ * config scans — or a `completed` one in a pool the last decision held at maxRunners with jobs waiting, whose
+ * completion frees a place — names its repository; the cycle it starts scans that repository (and the others deliveries
  * named meanwhile) through the same collect tasks as the poll and counts what GitHub lists as queued there.
  * The delivery's own job data never counts as demand, so a job the poll sees too is counted once, by whichever
  * cycle lists it, and a job that started before the cycle ran is not launched for.
@@ -71,6 +72,11 @@ export interface WebhookReceiverDeps {
   /** Absent without a state table: each delivery then starts its own execution naming its repository. */
   readonly inbox?: WebhookInbox;
   readonly cycles: CycleStarter;
+  /**
+   * Pools the last decision held at maxRunners with jobs waiting (handlers/held-pools.ts): a `completed` job
+   * there frees capacity, and starts a cycle too. Absent without a state table.
+   */
+  readonly heldPools?: () => Promise<ReadonlySet<string>>;
   readonly log: Pick<Log, 'info' | 'warn' | 'error'>;
   readonly now: () => Date;
   /** A unique claim holder per delivery handled (crypto.randomUUID in Lambda). */
@@ -139,13 +145,19 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
     const { action, workflow_job: job, repository } = parsed.delivery;
     const facts = { ...context, action, repository: repository.name, jobId: job.id, runId: job.run_id };
 
-    if (action !== 'queued') return logged(200, 'ignored-action', `${action} needs no cycle`, facts);
+    if (action !== 'queued' && action !== 'completed') {
+      return logged(200, 'ignored-action', `${action} needs no cycle`, facts);
+    }
     if (repository.owner.login.toLowerCase() !== org) {
       return logged(200, 'ignored-organization', 'another organization', facts);
     }
     if (!keep(repository.name)) return logged(200, 'ignored-repository', 'repository not scanned', facts);
     const pool = matchPool(job.labels, deps.config.pools);
     if (!pool) return logged(200, 'ignored-labels', 'no pool serves these labels', facts);
+    // A completion matters only where jobs wait for capacity: it frees a place for one of them.
+    if (action === 'completed' && !(await heldAtMax(pool.name))) {
+      return logged(200, 'ignored-action', 'completed: its pool has room', facts);
+    }
 
     return act(deliveryId, repository.name, { ...facts, pool: pool.name });
   };
@@ -181,6 +193,18 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
         starting && deps.inbox ? deps.inbox.startFailed() : Promise.resolve(),
       ]);
       return answer(500, 'start-failed', 'the scaling cycle could not be started; redeliver later');
+    }
+  }
+
+  async function heldAtMax(pool: string): Promise<boolean> {
+    if (!deps.heldPools) return false;
+    try {
+      return (await deps.heldPools()).has(pool);
+    } catch (error) {
+      deps.log.warn('Held pools unreadable: a completion starts no cycle', {
+        error: (error as Error).message,
+      });
+      return false;
     }
   }
 

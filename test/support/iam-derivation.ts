@@ -273,9 +273,13 @@ export async function webhookReceiverActions(): Promise<string[]> {
   });
   try {
     const { handler } = await import('../../functions/lambda/webhook.ts');
-    for (const [index, repository] of ['api', 'web'].entries()) {
+    for (const [index, [repository, action]] of [
+      ['api', 'queued'],
+      ['web', 'queued'],
+      ['api', 'completed'], // reads the held pools
+    ].entries()) {
       const body = JSON.stringify({
-        action: 'queued',
+        action,
         workflow_job: { id: index, run_id: 1, labels: ['self-hosted', 'x64'], status: 'queued' },
         repository: { name: repository, owner: { login: 'acme' } },
       });

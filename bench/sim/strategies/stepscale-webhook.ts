@@ -11,8 +11,12 @@
  */
 
 import { sign } from '@octokit/webhooks-methods';
+import { defaultRedeliverySettings } from '../../../functions/core/redelivery.ts';
+import { readHeldPools } from '../../../functions/handlers/held-pools.ts';
 import type { CycleStartRequest } from '../../../functions/ports/cycle-starter.ts';
+import type { HookDeliveries } from '../../../functions/ports/hook-deliveries.ts';
 import { createWebhookReceiver } from '../../../functions/webhook/receiver.ts';
+import { redeliverFailed } from '../../../functions/webhook/redelivery.ts';
 import type { WebhookDelivery } from '../../../local/world/webhooks.ts';
 import { assumedLatency } from '../timing.ts';
 import { type StepscaleOptions, StepscaleStrategy } from './stepscale.ts';
@@ -22,23 +26,53 @@ import type { StrategyContext } from './types.ts';
 export const startLatencyMs = assumedLatency.awsCallMs + assumedLatency.invokeOverheadMs;
 
 const secret = 'simulated-webhook-secret';
+/** The redelivery task's schedule (template.yaml: RedeliverWebhooksFunction). */
+const redeliveryEveryMs = 120_000;
+
+export interface StepscaleWebhookOptions extends StepscaleOptions {
+  /** The App's redelivery task (default on: GitHub App auth); off models a token, where only the poll reconciles. */
+  readonly redelivery?: boolean;
+}
 
 export class StepscaleWebhookStrategy extends StepscaleStrategy {
   override readonly name = 'stepscale-webhook';
   private readonly arrived: WebhookDelivery[] = [];
   private readonly started = new Set<string>();
   private receive?: ReturnType<typeof createWebhookReceiver>;
-  private readonly counts = { deliveries: 0, outcomes: {} as Record<string, number> };
+  private readonly counts = { deliveries: 0, redelivered: 0, outcomes: {} as Record<string, number> };
 
-  constructor(options: StepscaleOptions = {}) {
+  constructor(private readonly options: StepscaleWebhookOptions = {}) {
     super(options);
   }
 
   async start(context: StrategyContext): Promise<void> {
-    context.webhooks.subscribe((delivery) => {
+    const hook = context.webhooks.subscribe((delivery) => {
       this.arrived.push(delivery);
       context.wake(context.world.nowMs);
     });
+    if (this.options.redelivery === false) return;
+    // The App's redelivery task, on its own two-minute schedule (functions/webhook/redelivery.ts).
+    const deps = this.engine.depsFor(context);
+    const hookDeliveries: HookDeliveries = {
+      listFailed: async (since) =>
+        (await hook.listDeliveries(context.world.nowMs - (deps.now().getTime() - since.getTime())))
+          .filter((record) => record.status === 'failed')
+          .map(({ id, guid, deliveredAt, event, action }) => ({ id, guid, deliveredAt, event, action })),
+      redeliver: (id) => hook.redeliver(id),
+    };
+    const run = async () => {
+      const result = await redeliverFailed({
+        hookDeliveries,
+        stateStore: deps.stateStore,
+        settings: defaultRedeliverySettings,
+        maxPages: 10,
+        log: this.engine.functionLog.log,
+        now: deps.now,
+      });
+      this.counts.redelivered += result.redelivered;
+      this.engine.timers.at(context.world.nowMs + redeliveryEveryMs, () => void run());
+    };
+    this.engine.timers.at(redeliveryEveryMs, () => void run());
   }
 
   override async tick(context: StrategyContext): Promise<number> {
@@ -93,6 +127,8 @@ export class StepscaleWebhookStrategy extends StepscaleStrategy {
           return 'started';
         },
       },
+      heldPools: () =>
+        readHeldPools(deps.stateStore, deps.now(), 2 * context.config.collection.cycleIntervalSeconds),
       log: this.engine.functionLog.log,
       now: deps.now,
       newId: () => `claim-${++claims}`,

@@ -56,6 +56,20 @@ export const webhookEnvironment = {
   },
 } as const satisfies Record<string, EnvVariable>;
 
+/** Every variable the webhook redelivery task reads: the config's, the App's key, the state table. */
+export const redeliveryEnvironment = {
+  STEPSCALE_STACK: lambdaEnvironment.STEPSCALE_STACK,
+  STEPSCALE_CONFIG_PARAMETER: lambdaEnvironment.STEPSCALE_CONFIG_PARAMETER,
+  STEPSCALE_CONFIG: lambdaEnvironment.STEPSCALE_CONFIG,
+  GITHUB_URL: lambdaEnvironment.GITHUB_URL,
+  GITHUB_ORG: lambdaEnvironment.GITHUB_ORG,
+  GITHUB_TOKEN_SECRET_ARN: lambdaEnvironment.GITHUB_TOKEN_SECRET_ARN,
+  STEPSCALE_STATE_TABLE: {
+    description: 'the DynamoDB state table (what earlier runs asked GitHub to redeliver)',
+    required: true,
+  },
+} as const satisfies Record<string, EnvVariable>;
+
 type EnvSpec = Record<string, EnvVariable>;
 export type EnvValues<S extends EnvSpec> = {
   readonly [K in keyof S]: S[K] extends { required: true } | { default: string }

@@ -1,45 +1,83 @@
 /**
- * Console-style rendering of a cycle: each state entered/exited with its duration, Map iterations,
- * retries and catches, then a per-pool summary table. Pure string building, so tests can read it.
+ * The readable trace of a scaling cycle: each state entered and exited with its duration, Map iterations,
+ * retries and catches, and a few words on what each Task produced. One formatter for every source of events:
+ * the embedded executor behind `npm start` (local/), and an execution's history on AWS — GetExecutionHistory
+ * for a STANDARD state machine, the execution log in CloudWatch Logs for an EXPRESS one — read by the CLI
+ * (functions/cli/execution-history.ts). Each source converts its events to {@link CycleEvent}s.
+ * Pure string building, so tests can read it.
  */
-import type { Budgets } from '../functions/core/decide.ts';
-import type { TraceEvent } from './cycle-runner.ts';
+import type { Budgets } from '../core/decide.ts';
 
-type Event = NonNullable<TraceEvent>;
+/** A state of the state machine: its name and ASL type (Task, Map, Choice, Pass, Wait, Succeed, Fail). */
+export interface StateRef {
+  readonly name: string;
+  readonly type: string;
+}
+
+interface At {
+  /** Milliseconds since the epoch. */
+  readonly timestamp: number;
+}
+
+interface InState extends At {
+  readonly state: StateRef;
+  /** The Map iteration the state runs in; undefined at the top level. */
+  readonly index?: number;
+}
+
+/** What happened in a cycle's execution, in the order it happened. */
+export type CycleEvent =
+  | (At & { readonly type: 'ExecutionStarted'; readonly input?: unknown })
+  | (At & { readonly type: 'ExecutionSucceeded'; readonly output?: unknown })
+  | (At & {
+      readonly type: 'ExecutionFailed' | 'ExecutionTimedOut' | 'ExecutionAborted';
+      readonly error?: string;
+      readonly cause?: string;
+    })
+  | (InState & { readonly type: 'StateEntered'; readonly input?: unknown })
+  | (InState & { readonly type: 'StateExited'; readonly output?: unknown })
+  /** An attempt failed (a Task's invocation, or a Fail state): a retry, a catch or the end follows. */
+  | (InState & { readonly type: 'StateFailed'; readonly error: string; readonly cause?: string })
+  | (InState & { readonly type: 'StateRetried'; readonly attempt: number })
+  /** `next`: the state the catcher went on to, when known. */
+  | (InState & { readonly type: 'StateCaught'; readonly next?: string })
+  /** For Map iterations `state` is the Map state and `index` the iteration. */
+  | (InState & { readonly type: 'MapIterationStarted' | 'MapIterationSucceeded' })
+  | (InState & { readonly type: 'MapIterationFailed'; readonly error?: string });
 
 /** Turns events into lines as they arrive; keeps the entry times needed for durations. */
 export class TraceFormatter {
   private readonly entered = new Map<string, number>();
 
-  format(event: Event): string | undefined {
+  format(event: CycleEvent): string | undefined {
     switch (event.type) {
-      case 'ExecutionStarted':
-        return undefined;
       case 'StateEntered':
         this.entered.set(this.key(event.state.name, event.index), event.timestamp);
         return event.index === undefined ? `  ▶ ${event.state.name} (${event.state.type})` : undefined;
       case 'StateExited': {
         const started = this.entered.get(this.key(event.state.name, event.index)) ?? event.timestamp;
         const took = `${event.timestamp - started} ms`;
-        const detail = describeOutput(event.state.name, event.state.output);
+        const detail = describeOutput(event.state.name, event.output);
         if (event.index !== undefined)
           return `      ↳ [${event.index}] ${event.state.name} ${took}${detail ? `  ${detail}` : ''}`;
         return `  ✓ ${event.state.name} ${took}${detail ? `  ${detail}` : ''}`;
       }
-      case 'MapIterationStarted':
-        return undefined;
       case 'MapIterationFailed':
-        return `      ✗ iteration ${event.index} failed: ${event.Error}`;
+        return `      ✗ iteration ${event.index} failed: ${event.error ?? 'error'}`;
       case 'StateRetried':
-        return `      ↻ ${event.state.name}${at(event.index)} retry ${event.retry.attempt}`;
+        return `      ↻ ${event.state.name}${at(event.index)} retry ${event.attempt}`;
       case 'StateCaught':
-        return `      ⚠ ${event.state.name}${at(event.index)} error caught → ${event.catch.catcher.Next}`;
+        return `      ⚠ ${event.state.name}${at(event.index)} error caught${event.next ? ` → ${event.next}` : ''}`;
       case 'StateFailed':
-        return `      ✗ ${event.state.name}${at(event.index)} failed: ${event.Error}${event.Cause ? ` — ${String(event.Cause)}` : ''}`;
+        return `      ✗ ${event.state.name}${at(event.index)} failed: ${event.error}${event.cause ? ` — ${event.cause}` : ''}`;
       case 'ExecutionSucceeded':
         return '  ● execution succeeded';
       case 'ExecutionFailed':
-        return `  ● execution failed: ${event.Error}`;
+        return `  ● execution failed: ${event.error ?? 'unknown error'}`;
+      case 'ExecutionTimedOut':
+        return `  ● execution timed out${event.cause ? `: ${event.cause}` : ''}`;
+      case 'ExecutionAborted':
+        return '  ● execution aborted';
       default:
         return undefined;
     }
@@ -106,7 +144,8 @@ function describeOutput(state: string, output: unknown): string {
     case 'ListRepositories':
       return o.repositories ? describeScan(o.repositories) : '';
     case 'CollectRepositoryJobs': {
-      const batch = output as BatchView;
+      const batch = output as BatchView | undefined;
+      if (!batch?.queuedByPool) return '';
       const failed = batch.failedRepositories ? `, ${batch.failedRepositories} FAILED` : '';
       const active = batch.activeRepositories ? `, ${batch.activeRepositories} with work` : '';
       return `${batch.repositories} repos, ${sum(batch.queuedByPool)} queued for our pools, ${batch.unmatched} unmatched${active}${failed}`;
@@ -150,7 +189,7 @@ function describeOutput(state: string, output: unknown): string {
         : 'failed';
     case 'RegisterRunners': {
       const r = o.registration;
-      if (!r) return '';
+      if (!r?.queue) return '';
       const left = r.queue.reduce((total, entry) => total + entry.instanceIds.length, 0);
       const failed = r.failed ? `, ${r.failed} FAILED (terminated)` : '';
       const elsewhere = r.elsewhere ? `, ${r.elsewhere} by another cycle` : '';
