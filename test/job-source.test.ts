@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../functions/config/config.ts';
 import { chooseSource, listensFor, type ScaleSetState } from '../functions/core/job-source.ts';
+import { claimingPools, resolveSources } from '../functions/handlers/job-sources.ts';
 
 const now = new Date('2026-01-05T12:00:00Z');
 const ago = (seconds: number) => new Date(now.getTime() - seconds * 1000).toISOString();
@@ -53,5 +55,44 @@ describe('listensFor', () => {
     expect(listensFor('auto', undefined)).toBe(true);
     expect(listensFor('auto', { ...fresh, labelsDropped: true })).toBe(false);
     expect(listensFor('scaleset', { ...fresh, labelsDropped: true })).toBe(true);
+  });
+});
+
+describe('resolveSources', () => {
+  const config = parseConfig({
+    github: { url: 'https://github.com', org: 'acme' },
+    jobSource: 'scaleset',
+    pools: [
+      {
+        name: 'linux-x64',
+        labels: ['self-hosted', 'linux', 'x64'],
+        maxRunners: 4,
+        instanceTypes: ['m7i.large'],
+        launchTemplate: 'lt-0123456789abcdef0',
+        subnets: ['subnet-0a'],
+      },
+    ],
+  });
+
+  it.each([
+    // state, source, claims the polled jobs it serves
+    [fresh, 'scaleset', true],
+    [{ ...fresh, labelsDropped: true }, 'scaleset', false], // GitHub routes only runs-on: <name> to it
+    [{ ...fresh, statisticsAt: ago(600) }, 'none', false], // nobody is acquiring for it
+    [undefined, 'none', false],
+  ] as const)('%o: %s, claims %s', (state, source, claims) => {
+    // Act
+    const sources = resolveSources(config, new Map(state ? [['linux-x64', state]] : []), now, false);
+
+    // Assess
+    expect(sources['linux-x64']).toMatchObject({ source });
+    expect(sources['linux-x64']?.claims === true).toBe(claims);
+    expect(claimingPools(sources).has('linux-x64')).toBe(claims);
+  });
+
+  it('polls nothing in a cycle the listener started: a polled pool is not observed there', () => {
+    const polled = parseConfig({ ...config, jobSource: 'poll' });
+    expect(resolveSources(polled, new Map(), now, true)['linux-x64']).toMatchObject({ source: 'none' });
+    expect(resolveSources(polled, new Map(), now, false)['linux-x64']).toMatchObject({ source: 'poll' });
   });
 });

@@ -15,6 +15,11 @@ export const poolSourceSchema = z.object({
   reason: z.string().max(300),
   /** Its runners are registered and removed through its scale set. */
   via: z.boolean(),
+  /**
+   * Its scale set keeps the pool's labels and its listener is acquiring: GitHub gives the scale set the jobs
+   * those labels cover, so a polled job it serves is counted for it, not for an earlier polled pool.
+   */
+  claims: z.boolean().optional(),
   /** Scale-set pools: the jobs assigned to the scale set (statistics.totalAssignedJobs). */
   assigned: z.int().min(0).optional(),
   /** …and the runners registered in it, by the same statistics. */
@@ -62,12 +67,24 @@ export function resolveSources(
               source: choice.source,
               reason: choice.reason,
               via: choice.viaScaleSet,
+              ...(choice.source === 'scaleset' && choice.viaScaleSet && !state?.labelsDropped
+                ? { claims: true }
+                : {}),
               ...(choice.source === 'scaleset' && state?.statistics
                 ? { assigned: state.statistics.assignedJobs, registered: state.statistics.registeredRunners }
                 : {}),
             };
       return [pool.name, source];
     }),
+  );
+}
+
+/** The pools whose scale sets claim the polled jobs they serve (see {@link poolSourceSchema}'s `claims`). */
+export function claimingPools(sources: Sources | undefined): Set<string> {
+  return new Set(
+    Object.entries(sources ?? {})
+      .filter(([, source]) => source.claims === true)
+      .map(([pool]) => pool),
   );
 }
 
