@@ -6,7 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { yamlParse } from 'yaml-cfn';
 import { listenerMonthlyCost } from '../bench/sim/listener-cost.ts';
-import { judgeWorkload, listenerDefaults, scaleSetReport } from '../bench/sim/scaleset-goals.ts';
+import {
+  demandCycles,
+  judgeWorkload,
+  listenerDefaults,
+  scaleSetMonth,
+  scaleSetReport,
+} from '../bench/sim/scaleset-goals.ts';
 import { simulate } from '../bench/sim/simulate.ts';
 import { StepscaleScaleSetStrategy } from '../bench/sim/strategies/stepscale-scaleset.ts';
 import { parseWorkload } from '../bench/sim/workload.ts';
@@ -136,6 +142,74 @@ describe('Function: listenerMonthlyCost', () => {
   });
 });
 
+describe('Function: demandCycles', () => {
+  it('counts the cycles the listener starts and the messages it stores per 1,000 jobs, and prices them', async () => {
+    // Act
+    const demand = await demandCycles(workload, 3);
+
+    // Assess: the whole run's 42 jobs; a cycle per job at most, or so (a change of the statistics starts one,
+    // two seconds apart at most; a burst's jobs share theirs)
+    expect(demand.jobs).toBeGreaterThan(0);
+    expect(demand.cyclesPer1000Jobs).toBeGreaterThan(100);
+    expect(demand.cyclesPer1000Jobs).toBeLessThan(2000);
+    // A message carries one or more of a job's four events (available, assigned, started, completed).
+    expect(demand.messagesPer1000Jobs).toBeGreaterThan(0);
+    expect(demand.messagesPer1000Jobs).toBeLessThanOrEqual(4000);
+    // An EXPRESS execution of a few states and Lambda-seconds, its log and state writes: well under a cent.
+    expect(demand.usdPerCycle).toBeGreaterThan(0);
+    expect(demand.usdPerCycle).toBeLessThan(0.001);
+    // The cycles and one write unit ($0.625 a million) per message.
+    expect(demand.usdPer1000Jobs).toBeCloseTo(
+      demand.usdPerCycle * demand.cyclesPer1000Jobs + demand.messagesPer1000Jobs * 0.625e-6,
+      3,
+    );
+    // 900 s of arrivals over two pools, scaled to a 30-day month.
+    expect(demand.jobsPerMonthPerScaleSet).toBe(Math.round(((demand.jobs / 900) * 2_592_000) / 2));
+  });
+
+  it('counts jobs, cycles and messages over the same window: a warm-up changes none of them', async () => {
+    // Act: the same arrivals, the first five minutes left out of the latency metrics
+    const plain = await demandCycles(workload, 3);
+    const warm = await demandCycles({ ...workload, warmupSeconds: 300 }, 3);
+
+    // Assess
+    expect(warm.jobs).toBe(plain.jobs);
+    expect(warm.cyclesPer1000Jobs).toBe(plain.cyclesPer1000Jobs);
+    expect(warm.messagesPer1000Jobs).toBe(plain.messagesPer1000Jobs);
+  });
+});
+
+describe('Function: scaleSetMonth', () => {
+  it.each([
+    // listener's share, $ per 1,000 jobs, jobs a month; jobs' part, total
+    [4.58, 0.04, 100_000, 4, 8.58],
+    [0.26, 0.04, 10_000, 0.4, 0.66],
+    [4.58, 0.04, 0, 0, 4.58],
+  ])(
+    '$%s listener share, $%s per 1,000 jobs, %s jobs: $%s + share = $%s',
+    (share, per1000, jobs, jobsUsd, total) => {
+      // Act
+      const month = scaleSetMonth(
+        { ...listenerMonthlyCost({ scaleSets: 1, ...listenerDefaults }), perScaleSet: share },
+        {
+          workload: 'w',
+          jobs: 1,
+          jobsPerMonthPerScaleSet: jobs,
+          cyclesPer1000Jobs: 1000,
+          messagesPer1000Jobs: 3000,
+          usdPerCycle: 0.00004,
+          usdPer1000Jobs: per1000,
+        },
+      );
+
+      // Assess
+      expect(month.listenerUsd).toBe(share);
+      expect(month.jobsUsd).toBeCloseTo(jobsUsd, 2);
+      expect(month.totalUsd).toBeCloseTo(total, 2);
+    },
+  );
+});
+
 describe('Function: judgeWorkload', () => {
   it.each([
     // scaleset p95, idle; arc p95, idle; p95 met, idle met
@@ -151,7 +225,22 @@ describe('Function: judgeWorkload', () => {
     );
     const report = scaleSetReport(
       { w: judged },
-      { restRequests: { 'stepscale-scaleset': 61 }, actionsServiceRequests: {}, limit: 100, met: true },
+      {
+        restRequests: { 'stepscale-scaleset': 61 },
+        actionsServiceRequests: {},
+        limit: 100,
+        met: true,
+        scheduledCyclesPerMonthUsd: 1,
+      },
+      {
+        workload: 'w',
+        jobs: 10,
+        jobsPerMonthPerScaleSet: 1000,
+        cyclesPer1000Jobs: 1000,
+        messagesPer1000Jobs: 3000,
+        usdPerCycle: 0.00001,
+        usdPer1000Jobs: 0.012,
+      },
     );
 
     // Assess

@@ -10,6 +10,7 @@ import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goal
 import { percentile, round } from './metrics.ts';
 import {
   arcStrategy,
+  demandCycles,
   formatScaleSetReport,
   idleHour,
   judgeWorkload,
@@ -155,6 +156,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   );
   const cost = await costProbe({ measuredSeconds: options.quick ? 300 : 900, seed: options.seed });
   const repos1000 = { ...cost.express, standard: cost.standard };
+  const steady = workloads.find((w) => w.name === 'steady-poisson') ?? (workloads[0] as Workload);
   const scaleSets =
     names.includes(scaleSetStrategy) && names.includes(arcStrategy)
       ? scaleSetReport(
@@ -165,9 +167,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
               return own && arc ? [[w.workload, judgeWorkload(own, arc)]] : [];
             }),
           ),
-          await idleHour(
-            workloads.find((w) => w.name === 'steady-poisson') ?? (workloads[0] as Workload),
+          await idleHour(steady, options.seed),
+          await demandCycles(
+            steady,
             options.seed,
+            options.quick && steady.quickDurationSeconds ? steady.quickDurationSeconds : undefined,
           ),
         )
       : undefined;

@@ -109,9 +109,14 @@ export class StepscaleScaleSetStrategy extends StepscaleStrategy {
       listener: {
         rounds: this.rounds,
         cycles: this.engine.report('listener'),
-        ...addCounts({ ...this.pastCounts }, this.listener?.counts ?? {}),
+        ...this.listenerCounts,
       },
     };
+  }
+
+  /** The listener's counts over every round so far (messages handled, jobs assigned, cycles started…). */
+  get listenerCounts(): Record<string, number> {
+    return addCounts({ ...this.pastCounts }, this.listener?.counts ?? {});
   }
 
   /** The executions the listener started (what it adds to the bill). */
