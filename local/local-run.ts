@@ -18,20 +18,26 @@ import { poolTable } from '../functions/cli/table.ts';
 import { jobSourceOf, parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
+import { readHeldPools } from '../functions/handlers/held-pools.ts';
 import { ScaleSetListener } from '../functions/listener/scale-set-listener.ts';
 import { type CycleEvent, TraceFormatter } from '../functions/observability/cycle-trace.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
+import type { CycleStartRequest } from '../functions/ports/cycle-starter.ts';
+import { createWebhookReceiver } from '../functions/webhook/receiver.ts';
 import { type CycleRunOptions, type CycleRunResult, runCycle, toCycleEvent } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
 import { isActionsServicePath } from './github-standin/actions-service.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
+import { type DeliveryAnswer, sendDelivery } from './github-standin/webhook-sender.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
 import { loadScenario, type Scenario } from './scenario.ts';
 import { Narration, worldForScenario } from './scenario-world.ts';
 import { createLocalStateMachine, localSfnClient, runCycleOnSfn } from './sfn-local.ts';
+import { startWebhookReceiver } from './webhook-receiver-server.ts';
 import type { MemoryFleet } from './world/fleet.ts';
 import type { GitHubState } from './world/github.ts';
 import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';
+import type { WebhookDelivery } from './world/webhooks.ts';
 import type { World, WorldObserver } from './world/world.ts';
 
 export interface LocalRunOptions {
@@ -52,6 +58,11 @@ export interface LocalRunOptions {
   readonly jobSource?: 'poll' | 'scaleset' | 'auto';
   /** Watches the world as it lives (tests). */
   readonly observe?: WorldObserver;
+  /**
+   * The webhook fast path (default on): the stand-in POSTs signed `workflow_job` deliveries to the receiver on a
+   * local port, and the cycles the receiver starts run between the scheduled ones. Off: the schedule alone.
+   */
+  readonly webhooks?: boolean;
 }
 
 export interface SfnLocalOptions {
@@ -78,9 +89,7 @@ export interface LocalCycleResult {
 interface CycleExecutor {
   /** Printed before the first cycle. */
   readonly description: string;
-  run(
-    cycle: CycleTap & { onEvent: (event: CycleEvent) => void; targets?: CycleRunOptions['targets'] },
-  ): Promise<LocalCycleResult>;
+  run(cycle: CycleTap & { onEvent: (event: CycleEvent) => void }): Promise<LocalCycleResult>;
   close(): Promise<void>;
 }
 
@@ -88,12 +97,19 @@ export interface CycleTap {
   /** 0 for the first cycle. */
   readonly index: number;
   readonly cycleId: string;
+  /** A started cycle's targets: a delivery's repositories, the listener's scale sets (none: a scheduled cycle). */
+  readonly targets?: CycleRunOptions['targets'];
   /** The world's (virtual) clock. */
   readonly now: () => Date;
 }
 
 export interface LocalRunResult {
+  /** The scheduled cycles, in order. */
   readonly cycles: LocalCycleResult[];
+  /** The cycles webhook deliveries started, in order. */
+  readonly webhookCycles: LocalCycleResult[];
+  /** Every delivery the stand-in sent, and the receiver's answer. */
+  readonly deliveries: DeliveryAnswer[];
   readonly world: World;
   readonly fleet: MemoryFleet;
   readonly runnerConfigs: MemoryRunnerConfigStore;
@@ -105,6 +121,7 @@ export interface LocalRunResult {
 }
 
 const localToken = 'local-standin-token';
+const localWebhookSecret = 'local-webhook-secret';
 
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const print = options.print ?? ((line: string) => console.log(line));
@@ -174,6 +191,34 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     };
 
     const cycles: LocalCycleResult[] = [];
+    const webhookCycles: LocalCycleResult[] = [];
+    const deliveries: DeliveryAnswer[] = [];
+    const webhooks = options.webhooks ?? true;
+    const arrived: WebhookDelivery[] = [];
+    if (webhooks) world.webhooks.subscribe((delivery) => arrived.push(delivery));
+    const starts: CycleStartRequest[] = [];
+    let claims = 0;
+    const receiver = webhooks
+      ? await startWebhookReceiver(
+          createWebhookReceiver({
+            config,
+            secret: async () => localWebhookSecret,
+            deliveries: stateStore,
+            inbox: deps.webhookInbox,
+            cycles: {
+              start: async (request) => {
+                starts.push(request);
+                return 'started';
+              },
+            },
+            heldPools: () =>
+              readHeldPools(stateStore, clock.now(), 2 * config.collection.cycleIntervalSeconds),
+            log: deps.log,
+            now: clock.now,
+            newId: () => `local-claim-${++claims}`,
+          }),
+        )
+      : undefined;
     print(`stepscale local run — ${scenario.description}`);
     print(
       `GitHub stand-in at ${config.github.apiUrl} (org ${scenario.org}, ${scenario.repositories.length} repositories)`,
@@ -190,73 +235,129 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           { holder: 'local-listener', deadline: new Date(startMs + 24 * 3600_000) },
         )
       : undefined;
+    const at = () => `+${((clock.now().getTime() - startMs) / 1000).toFixed(1)}s`;
+    /** Runs a cycle, printing its trace as it goes. */
+    const traced = (run: (onEvent: (event: CycleEvent) => void) => Promise<LocalCycleResult>) => {
+      const trace = new TraceFormatter();
+      return run((event) => {
+        const line = trace.format(event);
+        if (line) print(line);
+        // What the world did while the registrations waited for their write slots.
+        if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
+          printHappenings(print, narration.drain(), '      · ');
+        }
+      });
+    };
+    /** The deliveries that arrived go to the receiver, and the cycles it starts run. */
+    const deliverArrived = async () => {
+      if (!receiver) return;
+      printHappenings(print, narration.drain());
+      for (const delivery of arrived.splice(0)) {
+        const answer = await sendDelivery(receiver.url, localWebhookSecret, delivery);
+        deliveries.push(answer);
+        const job = delivery.payload.workflow_job;
+        const changedAt = Date.parse(job.completed_at ?? job.started_at ?? job.created_at);
+        const outcome = (JSON.parse(answer.body) as { outcome?: string }).outcome ?? '';
+        print(
+          `  ⇢ webhook ${at()}: workflow_job ${delivery.action} ${delivery.payload.repository.name} [${job.labels.join(',')}] ` +
+            `(${((delivery.deliveredAtMs + startMs - changedAt) / 1000).toFixed(1)} s after it happened) → ${answer.status} ${outcome}`,
+        );
+      }
+      for (const start of starts.splice(0)) {
+        print('');
+        print(
+          `━━ Webhook cycle at ${at()} for ${start.input.targets.repositories.join(', ')} (${start.input.cycleId}) ━━`,
+        );
+        const index = webhookCycles.length;
+        const result = await traced((onEvent) =>
+          executor.run({
+            index: 1000 + index,
+            cycleId: start.input.cycleId,
+            targets: start.input.targets,
+            now: clock.now,
+            onEvent,
+          }),
+        );
+        webhookCycles.push(result);
+        printSummary(print, result);
+      }
+    };
+    /** The listener's polls (until no message is left), and each cycle it starts run. */
+    const listen = async (active: ScaleSetListener) => {
+      for (const pool of active.pools) {
+        while ((await active.poll(pool)).kind === 'message') {}
+      }
+      await active.flushCycleStart();
+      for (const start of starter.take()) {
+        printHappenings(print, narration.drain());
+        print('');
+        print(
+          `━━ Cycle started by the listener at +${Math.round(clock.elapsedMs / 1000)}s for ${start.input.targets.scaleSets?.join(', ')} (${start.name}) ━━`,
+        );
+        const index = listenerCycles.length;
+        const result = await traced((onEvent) =>
+          executor.run({
+            index: 2000 + index,
+            cycleId: start.input.cycleId,
+            targets: start.input.targets,
+            now: clock.now,
+            onEvent,
+          }),
+        );
+        listenerCycles.push(result);
+        printSummary(print, result);
+      }
+    };
+    /**
+     * The world goes on until `untilMs`: deliveries on the way go to the receiver, and the cycles it starts run;
+     * with a listener, it polls the stand-in every (virtual) second and the cycles it starts run too.
+     */
+    const liveUntil = async (untilMs: number) => {
+      for (;;) {
+        const stepMs = listener ? Math.min(untilMs, clock.elapsedMs + 1000) : untilMs;
+        world.advanceTo(stepMs, () => arrived.length > 0);
+        if (arrived.length > 0) await deliverArrived();
+        if (listener) await listen(listener);
+        if (clock.elapsedMs >= untilMs && arrived.length === 0) return;
+      }
+    };
     try {
       print(executor.description);
-      let index = 0;
-      const runOne = async (cycleId: string, targets?: CycleRunOptions['targets']) => {
-        const trace = new TraceFormatter();
-        const result = await executor.run({
-          index: index++,
-          cycleId,
-          now: clock.now,
-          ...(targets ? { targets } : {}),
-          onEvent: (event) => {
-            const line = trace.format(event);
-            if (line) print(line);
-            // What the world did while the registrations waited for their write slots.
-            if (event.type === 'StateExited' && event.state.name === 'RegisterRunners') {
-              printHappenings(print, narration.drain(), '      · ');
-            }
-          },
-        });
-        printSummary(print, result);
-        return result;
-      };
+      if (receiver)
+        print(
+          `Webhook receiver at ${receiver.url}: the stand-in delivers workflow_job events to it, signed.`,
+        );
       if (listener) {
         print(
           `Job source: ${config.jobSource}; the scale set listener polls the stand-in every second between cycles`,
         );
         await listener.open();
       }
-      /** The listener's second-by-second polls until `untilMs`, running each cycle it starts. */
-      const listenUntil = async (untilMs: number) => {
-        while (listener && clock.elapsedMs < untilMs) {
-          world.advanceTo(Math.min(untilMs, clock.elapsedMs + 1000));
-          for (const pool of listener.pools) {
-            while ((await listener.poll(pool)).kind === 'message') {}
-          }
-          await listener.flushCycleStart();
-          for (const start of starter.take()) {
-            printHappenings(print, narration.drain());
-            print('');
-            print(
-              `━━ Cycle started by the listener at +${Math.round(clock.elapsedMs / 1000)}s for ${start.input.targets.scaleSets?.join(', ')} (${start.name}) ━━`,
-            );
-            listenerCycles.push(await runOne(start.input.cycleId, start.input.targets));
-          }
-        }
-      };
-      for (const [number, at] of scenario.cycles.entries()) {
-        await listenUntil(at * 1000);
-        world.advanceTo(at * 1000);
+      for (const [index, at] of scenario.cycles.entries()) {
+        await liveUntil(at * 1000);
         printHappenings(print, narration.drain());
         const cycleId = clock.now().toISOString();
         print('');
-        print(`━━ Cycle ${number + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
-        cycles.push(await runOne(cycleId));
+        print(`━━ Cycle ${index + 1} of ${scenario.cycles.length} at +${at}s (${cycleId}) ━━`);
+        const result = await traced((onEvent) => executor.run({ index, cycleId, now: clock.now, onEvent }));
+        cycles.push(result);
+        printSummary(print, result);
       }
       // The listener's last minute: what the last scheduled cycle left to do.
       if (listener) {
-        await listenUntil(clock.elapsedMs + 60_000);
+        await liveUntil(clock.elapsedMs + 60_000);
         printHappenings(print, narration.drain());
         await listener.close(true);
       }
     } finally {
       await executor.close();
+      await receiver?.close();
     }
     print('');
     print(
-      `Done: ${scenario.cycles.length} ${listener ? `scheduled cycles and ${listenerCycles.length} started by the listener` : 'cycles'}, ${restRequests(standin.requests)} GitHub requests${listener ? ` (REST; ${standin.requests.length - restRequests(standin.requests)} to the Actions service)` : ''}, ${fleet.live().length} instances live.`,
+      `Done: ${scenario.cycles.length} scheduled cycles, ${webhookCycles.length} started by webhooks ` +
+        `(${deliveries.length} deliveries)${listener ? `, ${listenerCycles.length} started by the listener` : ''}, ` +
+        `${restRequests(standin.requests)} GitHub requests${listener ? ` (REST; ${standin.requests.length - restRequests(standin.requests)} to the Actions service)` : ''}, ${fleet.live().length} instances live.`,
     );
     if (githubFaults && 'throttled' in fleetPort) {
       print(
@@ -264,7 +365,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           `${fleetPort.throttled} launches throttled once (retried by the state machine).`,
       );
     }
-    return { cycles, listenerCycles, world, fleet, runnerConfigs, github, requests: standin.requests };
+    return {
+      cycles,
+      webhookCycles,
+      listenerCycles,
+      deliveries,
+      world,
+      fleet,
+      runnerConfigs,
+      github,
+      requests: standin.requests,
+    };
   } finally {
     await standin.close();
   }
@@ -321,7 +432,7 @@ function printHappenings(
 function embeddedExecutor(deps: HandlerDeps, tap: LocalRunOptions['tap']): CycleExecutor {
   return {
     description: 'Executor: the real ASL on aws-local-stepfunctions, in this process, in virtual time.',
-    async run({ index, cycleId, now, onEvent, targets }) {
+    async run({ index, cycleId, targets, now, onEvent }) {
       const taps = tap?.({ index, cycleId, now });
       const result = await runCycle({
         deps,
@@ -362,7 +473,7 @@ async function sfnExecutor(options: SfnLocalOptions, deps: HandlerDeps): Promise
       description:
         `Executor: Step Functions Local at ${options.endpoint}, state machine ${stateMachineArn}; its Lambda tasks ` +
         `answered at ${lambda.url} (the image's LAMBDA_ENDPOINT must reach port ${lambda.port} of this host).`,
-      async run({ index, cycleId, now, onEvent, targets }) {
+      async run({ index, cycleId, targets, now, onEvent }) {
         return runCycleOnSfn(client, {
           stateMachineArn,
           cycleId,

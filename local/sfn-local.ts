@@ -75,7 +75,10 @@ export interface SfnCycleOptions {
   /** The world's (virtual) time the cycle starts at. */
   readonly startedAt: Date;
   readonly executionName: string;
-  /** The execution input's targets (none: a scheduled cycle's). */
+  /**
+   * The execution input's targets (none: a scheduled cycle's): the repositories a webhook-started cycle scans,
+   * the scale sets whose listener started it.
+   */
   readonly targets?: { readonly repositories: readonly string[]; readonly scaleSets?: readonly string[] };
   readonly onEvent?: (event: CycleEvent) => void;
   /** Between polls of the history. */

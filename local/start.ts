@@ -1,6 +1,8 @@
-// `npm start [-- --scenario FILE] [--faults] [--job-source poll|scaleset|auto] [--sfn-endpoint URL [--lambda-port N]]`:
-// watch stepscale scale a local stand-in organization, cycle by cycle — on the embedded executor, or on Step
-// Functions Local.
+// `npm start [-- --scenario FILE] [--faults] [--job-source poll|scaleset|auto] [--no-webhooks]
+// [--sfn-endpoint URL [--lambda-port N]]`: watch stepscale scale a local stand-in organization, cycle by cycle — on
+// the embedded executor, or on Step Functions Local. The stand-in sends signed workflow_job deliveries to the local
+// receiver, whose cycles run between the scheduled ones; --no-webhooks: the schedule alone. With --job-source
+// scaleset or auto the stand-in serves runner scale sets and the listener's cycles run between them too.
 import './polyfills.ts';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,6 +13,7 @@ const { values } = parseArgs({
     scenario: { type: 'string' },
     faults: { type: 'boolean', default: false },
     'job-source': { type: 'string' },
+    'no-webhooks': { type: 'boolean', default: false },
     'sfn-endpoint': { type: 'string' },
     'lambda-port': { type: 'string' },
   },
@@ -33,9 +36,11 @@ try {
     scenarioPath,
     faults: values.faults,
     ...(jobSource ? { jobSource } : {}),
+    webhooks: !values['no-webhooks'],
     ...(endpoint ? { sfn: { endpoint, ...(lambdaPort ? { lambdaPort } : {}) } } : {}),
   });
-  process.exitCode = result.cycles.every((cycle) => cycle.status === 'SUCCEEDED') ? 0 : 1;
+  const all = [...result.cycles, ...result.webhookCycles, ...result.listenerCycles];
+  process.exitCode = all.every((cycle) => cycle.status === 'SUCCEEDED') ? 0 : 1;
 } catch (error) {
   if (!endpoint) throw error;
   // Step Functions Local unreachable, or refusing the definition: say which, without a stack trace.

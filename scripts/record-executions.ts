@@ -101,6 +101,7 @@ const failing =
   };
 
 const result = await runLocal({
+  webhooks: false,
   scenarioPath,
   print: () => undefined,
   tap: ({ index, now }) => {

@@ -92,7 +92,7 @@ describe('parseConfig', () => {
       scaleDown: { minRunningSeconds: 300, bootTimeoutSeconds: 300, maxRemovalsPerCycle: 10 },
       scaleUp: { maxLaunchesPerCycle: 100 },
       collection: {
-        repositoriesPerBatch: 10,
+        repositoriesPerBatch: 50,
         concurrency: 16,
         maxBatches: 40,
         reserveRequests: 200,
@@ -184,7 +184,7 @@ describe('parseConfig', () => {
       maxRemovalsPerCycle: 10,
     });
     expect(config.collection).toMatchObject({
-      repositoriesPerBatch: 10,
+      repositoriesPerBatch: 50,
       concurrency: 2,
       maxBatches: 40,
       reserveRequests: 200,

@@ -52,6 +52,7 @@ describe('secrets never leak', () => {
     // Act
     const { value: result, output } = await capturingProcessOutput(() =>
       runLocal({
+        webhooks: false,
         scenarioPath: demo,
         print: (line) => printed.push(line),
         log: createLogger({ logLevel: 'DEBUG' }),

@@ -15,7 +15,7 @@ describe('npm start: the demo scenario through the real state machine', () => {
   const lines: string[] = [];
 
   beforeAll(async () => {
-    result = await runLocal({ scenarioPath: demo, print: (line) => lines.push(line) });
+    result = await runLocal({ webhooks: false, scenarioPath: demo, print: (line) => lines.push(line) });
   });
 
   it('runs every cycle to success', () => {
@@ -131,9 +131,14 @@ describe('npm start -- --faults: the same run under transient GitHub and EC2 fai
   it('retries through every fault and decides exactly as without them', async () => {
     // Prepare
     const lines: string[] = [];
-    const clean = await runLocal({ scenarioPath: demo, print: () => undefined });
+    const clean = await runLocal({ webhooks: false, scenarioPath: demo, print: () => undefined });
     // Act
-    const faulty = await runLocal({ scenarioPath: demo, faults: true, print: (line) => lines.push(line) });
+    const faulty = await runLocal({
+      webhooks: false,
+      scenarioPath: demo,
+      faults: true,
+      print: (line) => lines.push(line),
+    });
     // Assess
     expect(faulty.cycles.map((cycle) => cycle.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
     for (const [index, cycle] of faulty.cycles.entries()) {
@@ -154,4 +159,48 @@ describe('npm start -- --faults: the same run under transient GitHub and EC2 fai
       /Faults injected: \d+ GitHub requests failed once .* \d+ launches throttled once/,
     );
   });
+});
+
+describe('npm start with webhooks (the default)', () => {
+  let result: Awaited<ReturnType<typeof runLocal>>;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    result = await runLocal({ scenarioPath: demo, print: (line) => lines.push(line) });
+  }, 60_000);
+
+  it('delivers every workflow_job change, signed, and the receiver accepts each', () => {
+    expect(result.deliveries.length).toBeGreaterThan(10);
+    expect(result.deliveries.every((answer) => answer.status === 200 || answer.status === 202)).toBe(true);
+    const outcomes = new Set(result.deliveries.map((answer) => JSON.parse(answer.body).outcome));
+    expect(outcomes).toContain('started');
+    expect(outcomes).toContain('ignored-labels'); // GitHub-hosted and macOS jobs
+  });
+
+  it('sees the data team’s burst within a second and launches for it before the next scheduled cycle', () => {
+    const burst = result.deliveries.find(
+      (answer) =>
+        answer.delivery.action === 'queued' &&
+        answer.delivery.payload.repository.name === 'data-pipeline' &&
+        JSON.parse(answer.body).outcome === 'started',
+    );
+    expect(burst).toBeDefined();
+    const queuedAt = Date.parse(burst?.delivery.payload.workflow_job.created_at ?? '');
+    const deliveredAt = Date.parse(burst?.delivery.deliveredAt ?? '');
+    expect(deliveredAt - queuedAt).toBeLessThanOrEqual(1500);
+    const cycle = result.webhookCycles.find(
+      (candidate) => (candidate.output.cycle as { id: string }).id === `webhook-${burst?.delivery.guid}`,
+    );
+    expect(cycle?.status).toBe('SUCCEEDED');
+    // One of the four went to the warm runner (minIdle 1) at once; three are launched for.
+    expect(cycle?.output.scaleUp).toMatchObject({ launched: 3 });
+    expect(lines.some((line) => line.startsWith('━━ Webhook cycle at +60.'))).toBe(true);
+  });
+
+  it('runs without deliveries with webhooks off, as before', async () => {
+    const off = await runLocal({ scenarioPath: demo, webhooks: false, print: () => undefined });
+    expect(off.deliveries).toEqual([]);
+    expect(off.webhookCycles).toEqual([]);
+    expect(off.cycles).toHaveLength(3);
+  }, 60_000);
 });

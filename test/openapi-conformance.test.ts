@@ -209,6 +209,7 @@ describe('GitHub OpenAPI conformance of every request the project sends', () => 
 
   beforeAll(async () => {
     const demo = await runLocal({
+      webhooks: false,
       scenarioPath: fileURLToPath(new URL('../local/scenarios/demo.json', import.meta.url)),
       print: () => {},
     });

@@ -292,10 +292,15 @@ describe('npm start -- --sfn-endpoint URL', () => {
     const port = await freePort();
     const image = fakeStepFunctionsLocal(`http://127.0.0.1:${port}`);
     const embedded: string[] = [];
-    const expected = await runLocal({ scenarioPath: demo, print: (line) => embedded.push(line) });
+    const expected = await runLocal({
+      webhooks: false,
+      scenarioPath: demo,
+      print: (line) => embedded.push(line),
+    });
     const printed: string[] = [];
     // Act
     const result = await runLocal({
+      webhooks: false,
       scenarioPath: demo,
       print: (line) => printed.push(line),
       sfn: {
@@ -362,10 +367,16 @@ describe('npm start -- --sfn-endpoint URL', () => {
     const port = await freePort();
     fakeStepFunctionsLocal(`http://127.0.0.1:${port}`);
     const embedded: string[] = [];
-    await runLocal({ scenarioPath: demo, faults: true, print: (line) => embedded.push(line) });
+    await runLocal({
+      webhooks: false,
+      scenarioPath: demo,
+      faults: true,
+      print: (line) => embedded.push(line),
+    });
     const printed: string[] = [];
     // Act
     const result = await runLocal({
+      webhooks: false,
       scenarioPath: demo,
       faults: true,
       print: (line) => printed.push(line),
@@ -392,6 +403,7 @@ describe('npm start -- --sfn-endpoint URL', () => {
     const printed: string[] = [];
     // Act
     const result = await runLocal({
+      webhooks: false,
       scenarioPath: demo,
       print: (line) => printed.push(line),
       sfn: {
@@ -422,6 +434,7 @@ describe('npm start -- --sfn-endpoint URL', () => {
     );
     await expect(
       runLocal({
+        webhooks: false,
         scenarioPath: demo,
         print: () => undefined,
         sfn: { endpoint: 'http://localhost:8083', lambdaPort: port, lambdaHost: '127.0.0.1' },

@@ -441,6 +441,7 @@ describe('template.yaml: the webhook receiver', () => {
       'WebhookSecret',
       'WebhookUrlPermission',
     ]);
+    expect(resources.TargetedCycleStateMachine.Condition).toBe('WebhooksEnabled');
     for (const [id, condition] of webhookResources) expect(condition, id).toBe('WebhooksEnabled');
     expect(template.Outputs.WebhookUrl).toMatchObject({
       Condition: 'WebhooksEnabled',
@@ -486,19 +487,39 @@ describe('template.yaml: the webhook receiver', () => {
     expect(webhook.Properties.Environment.Variables).toEqual({
       STEPSCALE_STATE_TABLE: { Ref: 'StateTable' },
       STEPSCALE_WEBHOOK_SECRET_ARN: { Ref: 'WebhookSecret' },
-      STEPSCALE_STATE_MACHINE_ARN: { Ref: 'ScalingCycleStateMachine' },
+      STEPSCALE_STATE_MACHINE_ARN: { Ref: 'TargetedCycleStateMachine' },
     });
   });
 
-  it('is granted exactly the AWS calls it makes: StartExecution on this state machine only', async () => {
+  it('is granted exactly the AWS calls it makes: StartExecution on the targeted state machine only', async () => {
     const granted = [...new Set(inlineStatements(webhook).flatMap(actionsOf))].sort();
     expect(granted).toEqual(await webhookReceiverActions());
+    expect(inlineStatements(webhook).filter((s) => actionsOf(s).includes('states:StartExecution'))).toEqual([
+      expect.objectContaining({ Resource: { Ref: 'TargetedCycleStateMachine' } }),
+    ]);
+    // In the whole template: the receiver's targeted cycles and the scale-set listener's scheduled-definition
+    // cycles (ListenFunction); the listener's own continue-as-new aside.
     expect(
       statementsWith('states:StartExecution').filter((statement) => statement.Sid !== 'ContinueAsNew'),
     ).toEqual([
-      expect.objectContaining({ Resource: { Ref: 'ScalingCycleStateMachine' } }),
+      expect.objectContaining({ Resource: { Ref: 'TargetedCycleStateMachine' } }),
       expect.objectContaining({ Resource: { Ref: 'ScalingCycleStateMachine' } }),
     ]);
+  });
+
+  it('starts targeted cycles of the same definition and functions, logged at level ERROR, never scheduled', () => {
+    const targeted = resources.TargetedCycleStateMachine;
+    expect(targeted.Condition).toBe('WebhooksEnabled');
+    const { Logging, Events, ...properties } = targeted.Properties;
+    const { Logging: scheduledLogging, Events: scheduledEvents, ...scheduled } = stateMachine.Properties;
+    expect(properties).toEqual(scheduled);
+    expect(Events).toBeUndefined();
+    expect(scheduledEvents.Schedule).toBeDefined();
+    expect(Logging).toMatchObject({ Level: 'ERROR', IncludeExecutionData: true });
+    expect(scheduledLogging).toMatchObject({ Level: 'ALL' });
+    expect(resources.TargetedCycleLogGroup.Properties.LogGroupName).toEqual({
+      'Fn::Sub': `/aws/vendedlogs/states/\${AWS::StackName}-targeted-cycle`,
+    });
   });
 });
 

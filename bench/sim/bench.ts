@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CostProbeResult, costProbe } from './cost-probe.ts';
+import { type CostProbeResult, costProbe, webhookCostProbe } from './cost-probe.ts';
 import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goals.ts';
 import { percentile, round } from './metrics.ts';
 import {
@@ -155,7 +155,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     workloads.reduce((sum, w) => sum + w.bootSeconds.mean, 0) / Math.max(1, workloads.length),
   );
   const cost = await costProbe({ measuredSeconds: options.quick ? 300 : 900, seed: options.seed });
-  const repos1000 = { ...cost.express, standard: cost.standard };
+  const webhookPath = await webhookCostProbe({
+    measuredSeconds: options.quick ? 300 : 900,
+    seed: options.seed,
+  });
+  const repos1000 = { ...cost.express, standard: cost.standard, webhookPath };
   const steady = workloads.find((w) => w.name === 'steady-poisson') ?? (workloads[0] as Workload);
   const scaleSets =
     names.includes(scaleSetStrategy) && names.includes(arcStrategy)

@@ -3,9 +3,16 @@
  * with steady traffic, the per-cycle counts taken after the warm-up (the governor has learned what a scan
  * costs by then, as a deployment that has run for a while has).
  */
-import { type CostBreakdown, cycleMeans, monthlyCost } from './cost.ts';
+import {
+  type CostBreakdown,
+  cycleMeans,
+  monthlyCost,
+  type WebhookPathCost,
+  webhookPathCost,
+} from './cost.ts';
 import { simulate } from './simulate.ts';
 import { StepscaleStrategy } from './strategies/stepscale.ts';
+import { StepscaleWebhookStrategy } from './strategies/stepscale-webhook.ts';
 import { parseWorkload, type Workload } from './workload.ts';
 
 export function costProbeWorkload(
@@ -64,4 +71,20 @@ export async function costProbe(
   const measured = strategy.cycles.filter((cycle) => cycle.startMs >= workload.warmupSeconds * 1000);
   const means = cycleMeans(measured);
   return { repositories, express: monthlyCost(means, 'EXPRESS'), standard: monthlyCost(means, 'STANDARD') };
+}
+
+/**
+ * What the webhook path adds at 1,000 repositories and `jobsPerDay` jobs a day: the same organization and
+ * traffic as {@link costProbe} (≈ 12,000 jobs a day), played with stepscale-webhook, its counts per job scaled.
+ */
+export async function webhookCostProbe(
+  options: { measuredSeconds?: number; seed?: number; jobsPerDay?: number } = {},
+): Promise<WebhookPathCost> {
+  const workload = costProbeWorkload(1000, options.measuredSeconds ?? 600);
+  const strategy = new StepscaleWebhookStrategy({ redelivery: true });
+  const result = await simulate({ workload, strategy, seed: options.seed ?? 1, drainSeconds: 0 });
+  const fromMs = workload.warmupSeconds * 1000;
+  const executions = strategy.webhookCycles.filter((cycle) => cycle.startMs >= fromMs);
+  const counts = strategy.deliveryCounts(fromMs);
+  return webhookPathCost(executions, { jobs: result.details.jobs, ...counts }, options.jobsPerDay ?? 10_000);
 }

@@ -142,3 +142,108 @@ export function monthlyCost(
     },
   };
 }
+
+/**
+ * What the webhook path adds a month, per `jobsPerDay`, from what the real receiver and the targeted cycles did
+ * in the simulator (per job: E targeted executions, D deliveries of which A acted on — claimed, posted):
+ *
+ *   targeted executions  = J × E × (Express request + duration × 64 MB, or transitions for Standard
+ *                          + Lambda invocations and seconds + DynamoDB as in monthlyCost
+ *                          + 1 WRU to take the inbox + their function log lines)
+ *                          — their execution log keeps failures only (level ERROR): nothing for a succeeded one;
+ *   receiver             = J × D × (Lambda request + billed ms × 256 MB), an acted-on delivery billed its three
+ *                          AWS calls (claim, inbox, StartExecution: 3 × 60 ms), an ignored one 1 ms
+ *                          + J × A × 2 WRU (claim, inbox) + J × (D − A) × 0 (a completion's read of held pools,
+ *                          only for pools at max, is left out);
+ *   redelivery task      = 21,600 runs a month (every 2 min) × (Lambda request + 300 ms) + 2 DynamoDB reads.
+ * with J = jobsPerDay × 30.
+ */
+export interface WebhookPathCost {
+  readonly jobsPerDay: number;
+  readonly perJob: {
+    readonly executions: number;
+    readonly deliveries: number;
+    readonly actedOn: number;
+  };
+  readonly targetedExecutions: {
+    readonly stepFunctions: number;
+    readonly lambda: number;
+    readonly dynamodb: number;
+    readonly logs: number;
+  };
+  readonly receiver: { readonly lambda: number; readonly dynamodb: number };
+  readonly redelivery: number;
+  readonly total: number;
+  /** The same with the targeted cycles' execution log at level ALL with data (what one state machine would log). */
+  readonly totalIfLoggedLikeScheduled: number;
+  readonly perExecution: CostBreakdown['perCycle'];
+}
+
+export function webhookPathCost(
+  executions: readonly CycleRecord[],
+  counts: { readonly jobs: number; readonly deliveries: number; readonly actedOn: number },
+  jobsPerDay: number,
+  stateMachineType: 'EXPRESS' | 'STANDARD' = 'EXPRESS',
+): WebhookPathCost {
+  const jobsPerMonth = jobsPerDay * 30;
+  const jobs = Math.max(1, counts.jobs);
+  const perJob = {
+    executions: executions.length / jobs,
+    deliveries: counts.deliveries / jobs,
+    actedOn: counts.actedOn / jobs,
+  };
+  const means = cycleMeans(executions);
+  const n = jobsPerMonth * perJob.executions;
+  const stepFunctions =
+    stateMachineType === 'EXPRESS'
+      ? n * (prices.expressPerExecution + means.durationSeconds * expressMemoryGb * prices.expressPerGbSecond)
+      : n * means.transitions * prices.standardPerTransition;
+  const lambda =
+    n *
+    (means.lambdaInvocations * prices.lambdaPerRequest +
+      means.lambdaSeconds * lambdaMemoryGb * prices.lambdaPerGbSecond);
+  const dynamodb =
+    n *
+    (((means.repositoryScans + 3) * 0.5 + 1) * prices.dynamoPerReadUnit +
+      ((means.changedScans + 2) * 2 + 3 + means.githubWrites + means.registrations) *
+        prices.dynamoPerWriteUnit);
+  const functionLogBytes =
+    executions.reduce((sum, c) => sum + c.functionLogBytes, 0) / Math.max(1, executions.length);
+  const failedLogBytes =
+    executions.filter((c) => c.status === 'FAILED').reduce((sum, c) => sum + c.executionLogBytes, 0) /
+    Math.max(1, executions.length);
+  const logs = (n * (functionLogBytes + failedLogBytes) * prices.logsPerGbIngested) / 1e9;
+  const logsAll = (n * (functionLogBytes + means.logBytes) * prices.logsPerGbIngested) / 1e9;
+  const deliveries = jobsPerMonth * perJob.deliveries;
+  const actedOn = jobsPerMonth * perJob.actedOn;
+  const receiverLambda =
+    deliveries * prices.lambdaPerRequest +
+    (actedOn * 0.181 + (deliveries - actedOn) * 0.001) * lambdaMemoryGb * prices.lambdaPerGbSecond;
+  const receiverDynamodb = actedOn * 2 * prices.dynamoPerWriteUnit;
+  const runs = 30 * 24 * 30;
+  const redelivery =
+    runs *
+    (prices.lambdaPerRequest +
+      0.3 * lambdaMemoryGb * prices.lambdaPerGbSecond +
+      2 * prices.dynamoPerReadUnit);
+  const total = stepFunctions + lambda + dynamodb + logs + receiverLambda + receiverDynamodb + redelivery;
+  return {
+    jobsPerDay,
+    perJob: {
+      executions: round(perJob.executions, 2),
+      deliveries: round(perJob.deliveries, 2),
+      actedOn: round(perJob.actedOn, 2),
+    },
+    targetedExecutions: {
+      stepFunctions: round(stepFunctions, 2),
+      lambda: round(lambda, 2),
+      dynamodb: round(dynamodb, 2),
+      logs: round(logs, 2),
+    },
+    receiver: { lambda: round(receiverLambda, 2), dynamodb: round(receiverDynamodb, 2) },
+    redelivery: round(redelivery, 2),
+    total: round(total, 2),
+    totalIfLoggedLikeScheduled: round(total - logs + logsAll, 2),
+    perExecution: monthlyCost(means, stateMachineType).perCycle,
+  };
+}

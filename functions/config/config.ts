@@ -232,9 +232,9 @@ export const configSchema = z.strictObject({
         .int()
         .min(1)
         .max(500)
-        .default(10)
+        .default(50)
         .describe(
-          'Repositories per Map iteration, at least; batches grow so that a cycle has at most maxBatches.',
+          'Repositories per Map iteration, at least; batches grow so that a cycle has at most maxBatches. Fewer, larger batches keep the execution log small (each iteration is seven log records).',
         ),
       maxBatches: z.int().min(1).max(100).default(40).describe('Map iterations per cycle, at most.'),
       reserveRequests: z

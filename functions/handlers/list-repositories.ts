@@ -74,7 +74,7 @@ export const listRepositoriesNeeds = {
 } as const satisfies PortNeeds;
 
 /** How far back (in schedule intervals) a targeted cycle looks for repositories whose jobs may still wait. */
-export const pendingForIntervals = 2;
+export const pendingForIntervals = 1;
 
 export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
   const settings = governorSettingsOf(deps.config);

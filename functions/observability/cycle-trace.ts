@@ -110,6 +110,7 @@ interface CycleStateView {
     complete: boolean;
     failedRepositories: number;
     skippedRepositories?: number;
+    targeted?: boolean;
   };
   plan?: {
     launches: { count: number }[];
@@ -164,8 +165,8 @@ function describeOutput(state: string, output: unknown): string {
       const held = o.plan.leaseHeldBy
         ? ` (cycle ${o.plan.leaseHeldBy} holds the scaling lease: nothing changed)`
         : o.plan.scaleDownHeld
-          ? o.repositories?.targeted || (o.demand as { targeted?: boolean } | undefined)?.targeted
-            ? ' (scale-down held: a started cycle, not a scheduled one)'
+          ? o.repositories?.targeted || o.demand?.targeted
+            ? ' (removals left to the scheduled cycle: a started cycle — a delivery or the scale-set listener — sees part of the organization)'
             : ' (scale-down held: incomplete collection)'
           : '';
       const budgets = o.plan.budgets;

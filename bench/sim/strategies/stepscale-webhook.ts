@@ -39,6 +39,7 @@ export class StepscaleWebhookStrategy extends StepscaleStrategy {
   private readonly arrived: WebhookDelivery[] = [];
   private readonly started = new Set<string>();
   private receive?: ReturnType<typeof createWebhookReceiver>;
+  private readonly answered: { readonly atMs: number; readonly outcome: string }[] = [];
   private readonly counts = { deliveries: 0, redelivered: 0, outcomes: {} as Record<string, number> };
 
   constructor(private readonly options: StepscaleWebhookOptions = {}) {
@@ -91,6 +92,7 @@ export class StepscaleWebhookStrategy extends StepscaleStrategy {
         body,
       });
       this.counts.outcomes[response.outcome] = (this.counts.outcomes[response.outcome] ?? 0) + 1;
+      this.answered.push({ atMs: context.world.nowMs, outcome: response.outcome });
     }
     return super.tick(context);
   }
@@ -99,6 +101,16 @@ export class StepscaleWebhookStrategy extends StepscaleStrategy {
     return {
       ...super.report(),
       webhook: { ...this.counts, cycles: this.engine.report('webhook') },
+    };
+  }
+
+  /** Deliveries the receiver answered from `fromMs` on, and those it acted on (claimed and posted). */
+  deliveryCounts(fromMs: number): { readonly deliveries: number; readonly actedOn: number } {
+    const since = this.answered.filter((answer) => answer.atMs >= fromMs);
+    return {
+      deliveries: since.length,
+      actedOn: since.filter((answer) => answer.outcome === 'started' || answer.outcome === 'coalesced')
+        .length,
     };
   }
 
