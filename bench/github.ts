@@ -22,9 +22,11 @@ import '../local/polyfills.ts';
 import { parseArgs } from 'node:util';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { linkTarget } from '../functions/adapters/github-repositories.ts';
+import { MemoryCycleStarter } from '../functions/adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
+import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
 import { table } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
@@ -128,6 +130,8 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
       // Unpaced, like the client above: this measures the scan, not GitHub's write spacing.
       writeBudget: new MemoryWriteBudget(1),
       webhookInbox: new MemoryWebhookInbox(),
+      scaleSets: noScaleSets,
+      cycleStarter: new MemoryCycleStarter(),
       log: silentLog,
       now: () => new Date(),
       sleepUntil: async () => {},

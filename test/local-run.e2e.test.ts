@@ -27,6 +27,7 @@ describe('npm start: the demo scenario through the real state machine', () => {
     // 4 x64 jobs inside the api's in-progress run (mixed-case labels), plus minIdle 1.
     expect(pools['linux-x64']).toEqual({
       pool: 'linux-x64',
+      source: 'poll',
       queued: 4,
       idle: 0,
       busy: 0,

@@ -2,7 +2,7 @@
  * template.yaml, checked structurally (SAM CLI cannot run here): it wires every Task of the ASL to a function
  * whose entry point exists, and grants each function what its handler calls and nothing more.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,12 @@ import {
   maxRegistrationSeconds,
 } from '../functions/core/cycle-timing.ts';
 import { ConfigError } from '../functions/errors.ts';
-import { taskHandlers, taskNeeds } from '../functions/handlers/index.ts';
+import {
+  listenerTaskHandlers,
+  listenerTaskNeeds,
+  taskHandlers,
+  taskNeeds,
+} from '../functions/handlers/index.ts';
 import { scalingLeaseSeconds } from '../functions/handlers/scaling-lease.ts';
 import { loadLambdaConfig } from '../functions/lambda/wiring/config-source.ts';
 import {
@@ -28,7 +33,12 @@ import {
 import { tokenFromSecret, tokenRefreshingGitHub } from '../functions/lambda/wiring/github.ts';
 import { metricDefinitions } from '../functions/observability/metrics.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
-import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
+import {
+  definitionPath,
+  listenerDefinitionPath,
+  placeholdersIn,
+  substitute,
+} from '../functions/statemachine-definition.ts';
 
 import {
   configRead,
@@ -48,8 +58,8 @@ const template: Json = yamlParse(await readFile(join(root, 'template.yaml'), 'ut
 const aslText = await readFile(definitionPath, 'utf8');
 const resources: Record<string, Json> = template.Resources;
 const allFunctions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
-/** Functions that are no Task of the scaling cycle. */
-const standaloneFunctions = ['WebhookFunction', 'RedeliverWebhooksFunction'];
+/** Functions that are no Task of the scaling cycle (the listener's Task has a state machine of its own). */
+const standaloneFunctions = ['WebhookFunction', 'RedeliverWebhooksFunction', 'ListenFunction'];
 const functions = allFunctions.filter(([id]) => !standaloneFunctions.includes(id));
 const stateMachine: Json = resources.ScalingCycleStateMachine;
 const taskNames = Object.keys(taskHandlers) as (keyof typeof taskHandlers)[];
@@ -486,8 +496,16 @@ describe('template.yaml: the webhook receiver', () => {
   it('is granted exactly the AWS calls it makes: StartExecution on the targeted state machine only', async () => {
     const granted = [...new Set(inlineStatements(webhook).flatMap(actionsOf))].sort();
     expect(granted).toEqual(await webhookReceiverActions());
-    expect(statementsWith('states:StartExecution')).toEqual([
+    expect(inlineStatements(webhook).filter((s) => actionsOf(s).includes('states:StartExecution'))).toEqual([
       expect.objectContaining({ Resource: { Ref: 'TargetedCycleStateMachine' } }),
+    ]);
+    // In the whole template: the receiver's targeted cycles and the scale-set listener's scheduled-definition
+    // cycles (ListenFunction); the listener's own continue-as-new aside.
+    expect(
+      statementsWith('states:StartExecution').filter((statement) => statement.Sid !== 'ContinueAsNew'),
+    ).toEqual([
+      expect.objectContaining({ Resource: { Ref: 'TargetedCycleStateMachine' } }),
+      expect.objectContaining({ Resource: { Ref: 'ScalingCycleStateMachine' } }),
     ]);
   });
 
@@ -502,8 +520,95 @@ describe('template.yaml: the webhook receiver', () => {
     expect(Logging).toMatchObject({ Level: 'ERROR', IncludeExecutionData: true });
     expect(scheduledLogging).toMatchObject({ Level: 'ALL' });
     expect(resources.TargetedCycleLogGroup.Properties.LogGroupName).toEqual({
-      'Fn::Sub': '/aws/vendedlogs/states/${AWS::StackName}-targeted-cycle',
+      'Fn::Sub': `/aws/vendedlogs/states/\${AWS::StackName}-targeted-cycle`,
     });
+  });
+});
+
+describe('template.yaml: runner scale set listener', () => {
+  const listener = resources.ListenerStateMachine;
+  const listenFunction = resources.ListenFunction;
+  const listenerAsl = JSON.parse(readFileSync(listenerDefinitionPath, 'utf8'));
+  const listenerText = readFileSync(listenerDefinitionPath, 'utf8');
+
+  it('exists only with ScaleSetListener enabled (the default): the function, the STANDARD state machine, its output', () => {
+    expect(template.Parameters.ScaleSetListener).toMatchObject({
+      Default: 'Enabled',
+      AllowedValues: ['Enabled', 'Disabled'],
+    });
+    expect(listener.Condition).toBe('ScaleSetListenerEnabled');
+    expect(listenFunction.Condition).toBe('ScaleSetListenerEnabled');
+    expect(listener.Properties.Type).toBe('STANDARD');
+    expect(listener.Properties.DefinitionUri).toBe('statemachine/listener.asl.json');
+    expect(template.Outputs.ListenerStateMachineArn.Condition).toBe('ScaleSetListenerEnabled');
+  });
+
+  it('wires its one Task to ListenFunction, whose entry point exists, and substitutes every placeholder', async () => {
+    const substitutions = listener.Properties.DefinitionSubstitutions;
+    expect(Object.keys(substitutions).sort()).toEqual(placeholdersIn(listenerText));
+    const tasks = taskStatesOf(listenerAsl.States).filter(([, state]) => state.Resource?.startsWith('${'));
+    expect(tasks.map(([name]) => name)).toEqual(Object.keys(listenerTaskHandlers));
+    expect(substitutions.ListenFunctionArn).toEqual({ 'Fn::GetAtt': ['ListenFunction', 'Arn'] });
+    const entry = listenFunction.Metadata.BuildProperties.EntryPoints[0];
+    expect(entry).toBe('functions/lambda/listen.ts');
+    expect(typeof (await import(join(root, entry))).handler).toBe('function');
+    const { isValid, errors } = validator(
+      JSON.parse(
+        substitute(listenerText, {
+          ListenFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:stepscale-listen',
+          ListenerMaxRounds: substitutions.ListenerMaxRounds,
+        }),
+      ),
+      { checkPaths: true, checkArn: true },
+    );
+    expect(errors).toEqual([]);
+    expect(isValid).toBe(true);
+  });
+
+  it('is granted exactly what its declared port methods need, and starts only the scaling cycle', async () => {
+    const granted = [...new Set(inlineStatements(listenFunction).flatMap(actionsOf))].sort();
+    expect(granted).toEqual(await neededActions(listenerTaskNeeds.Listen, githubTouchingTable));
+    const start = inlineStatements(listenFunction).find((statement) =>
+      actionsOf(statement).includes('states:StartExecution'),
+    );
+    expect(start?.Resource).toEqual({ Ref: 'ScalingCycleStateMachine' });
+    expect(listenFunction.Properties.Environment.Variables.STEPSCALE_STATE_MACHINE_ARN).toEqual({
+      Ref: 'ScalingCycleStateMachine',
+    });
+  });
+
+  it('runs a round within Lambda’s limit: a 128 MB function, its timeout below the Task’s and above a round', () => {
+    expect(listenFunction.Properties.MemorySize).toBe(128);
+    const task = listenerAsl.States.Listen;
+    expect(listenFunction.Properties.Timeout).toBeLessThan(task.TimeoutSeconds);
+    expect(task.TimeoutSeconds).toBeLessThanOrEqual(900);
+    // The longest round the config allows, and closing its sessions, fit in the function's time.
+    expect(870 + 20).toBeLessThanOrEqual(listenFunction.Properties.Timeout);
+  });
+
+  it('continues as new itself, and is started by an hourly schedule that a live listener makes a no-op', () => {
+    const continueAsNew = inlineStatements(listener).find((statement) => statement.Sid === 'ContinueAsNew');
+    expect(actionsOf(continueAsNew as Statement)).toEqual(['states:StartExecution']);
+    // The name the state machine is given, as a !Sub of the stack name, and what the statement grants.
+    const ownName = `\${AWS::StackName}-listener`;
+    expect(subText((continueAsNew as Statement).Resource)).toContain(`:stateMachine:${ownName}`);
+    expect(listener.Properties.Name).toEqual({ 'Fn::Sub': ownName });
+    const events = Object.values(listener.Properties.Events) as Json[];
+    expect(events).toEqual([
+      expect.objectContaining({
+        Type: 'ScheduleV2',
+        Properties: { ScheduleExpression: 'rate(1 hour)', Input: '{"rounds":0}' },
+      }),
+    ]);
+  });
+
+  it('keeps an execution far from the 25,000-event history limit before it continues as new', () => {
+    // A round at its worst: Listen entered and exited, five attempts of three events each, NextRound (2),
+    // WaitBeforeListening (2); a failed round adds FailedBefore, a Pass and PauseAfterFailure (6).
+    const worstRound = 2 + 5 * 3 + 2 + 2 + 6;
+    const maxRounds = Number(listener.Properties.DefinitionSubstitutions.ListenerMaxRounds);
+    expect(maxRounds * worstRound + 20).toBeLessThan(25_000);
+    expect(listenerAsl.States.Listen.Retry[0].MaxAttempts).toBe(4);
   });
 });
 

@@ -87,7 +87,11 @@ class RecordingStarter implements CycleStarter {
   }
 }
 
-function setup(overrides: Partial<WebhookReceiverDeps> & { config?: object; withInbox?: boolean } = {}) {
+function setup(
+  overrides: Omit<Partial<WebhookReceiverDeps>, 'config'> & { config?: object; withInbox?: boolean } = {},
+) {
+  // The config override is parsed with the defaults below; the other overrides replace the receiver's deps.
+  const { config: _config, withInbox: _withInbox, ...deps } = overrides;
   const clock = new ManualClock('2026-03-01T12:00:00Z');
   const logged: { level: string; message: string; data: unknown }[] = [];
   const record =
@@ -127,7 +131,7 @@ function setup(overrides: Partial<WebhookReceiverDeps> & { config?: object; with
     log,
     now: clock.now,
     newId: () => `claim-${++ids}`,
-    ...overrides,
+    ...deps,
   });
   return { receive, cycles, deliveries, inbox, logged, clock };
 }
@@ -150,6 +154,34 @@ describe('the webhook receiver: what a delivery starts', () => {
     ]);
     // The execution takes the inbox when it lists: this repository is there too.
     expect(await inbox.take()).toEqual(['api']);
+  });
+
+  it.each([
+    // the stack's jobSource, the pool's own; what the delivery does
+    ['scaleset', undefined, 'ignored-scale-set'],
+    ['poll', 'scaleset', 'ignored-scale-set'],
+    ['scaleset', 'poll', 'started'],
+    // auto: the pool may be polled (no scale sets on this host), so the delivery is acted on
+    ['auto', undefined, 'started'],
+    ['poll', undefined, 'started'],
+  ] as const)('jobSource %s, the pool’s %s: a queued job’s delivery is %s', async (stack, own, outcome) => {
+    const pool = {
+      name: 'linux-x64',
+      labels: ['self-hosted', 'linux', 'x64'],
+      maxRunners: 10,
+      instanceTypes: ['m7i.large'],
+      launchTemplate: 'lt-0123',
+      subnets: ['subnet-0a'],
+      ...(own ? { jobSource: own } : {}),
+    };
+    const { receive, cycles, logged } = setup({ config: { jobSource: stack, pools: [pool] } });
+    const response = await receive(await signed(queuedPayload(), { delivery: 'd-s' }));
+    expect(response.outcome).toBe(outcome);
+    expect(cycles.started).toHaveLength(outcome === 'started' ? 1 : 0);
+    if (outcome === 'ignored-scale-set') {
+      expect(response.statusCode).toBe(200);
+      expect(logged.some((line) => JSON.stringify(line.data).includes('"pool":"linux-x64"'))).toBe(true);
+    }
   });
 
   it('lets deliveries close together share the execution the first one started, leaving no repository out', async () => {

@@ -10,6 +10,16 @@ import { table } from '../../functions/cli/table.ts';
 import { type CostProbeResult, costProbe, webhookCostProbe } from './cost-probe.ts';
 import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goals.ts';
 import { percentile, round } from './metrics.ts';
+import {
+  arcStrategy,
+  demandCycles,
+  formatScaleSetReport,
+  idleHour,
+  judgeWorkload,
+  type ScaleSetReport,
+  scaleSetReport,
+  scaleSetStrategy,
+} from './scaleset-goals.ts';
 import { type SimulationResult, type StrategyMetrics, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
 import { loadWorkload, type Workload } from './workload.ts';
@@ -94,6 +104,8 @@ export interface BenchReport {
   readonly seed: number;
   readonly quick: boolean;
   readonly workloads: WorkloadReport[];
+  /** The runner scale set source against arc-listener, an idle hour, the listener's cost (scaleset-goals.ts). */
+  readonly scaleSets?: ScaleSetReport;
 }
 
 export async function shippedWorkloads(dir: string): Promise<Workload[]> {
@@ -158,6 +170,25 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     webhookPath,
     observability: cost.observability,
   };
+  const steady = workloads.find((w) => w.name === 'steady-poisson') ?? (workloads[0] as Workload);
+  const scaleSets =
+    names.includes(scaleSetStrategy) && names.includes(arcStrategy)
+      ? scaleSetReport(
+          Object.fromEntries(
+            perWorkload.flatMap((w) => {
+              const own = w.strategies[scaleSetStrategy];
+              const arc = w.strategies[arcStrategy];
+              return own && arc ? [[w.workload, judgeWorkload(own, arc)]] : [];
+            }),
+          ),
+          await idleHour(steady, options.seed),
+          await demandCycles(
+            steady,
+            options.seed,
+            options.quick && steady.quickDurationSeconds ? steady.quickDurationSeconds : undefined,
+          ),
+        )
+      : undefined;
   return {
     bootSeconds,
     strategies,
@@ -166,6 +197,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     seed: options.seed,
     quick: options.quick,
     workloads: perWorkload,
+    ...(scaleSets ? { scaleSets } : {}),
   };
 }
 
@@ -379,6 +411,10 @@ export function formatReport(report: BenchReport): string {
     );
   lines.push('');
   lines.push(...formatGoals(report.goals));
+  if (report.scaleSets) {
+    lines.push('');
+    lines.push(...formatScaleSetReport(report.scaleSets));
+  }
   return lines.join('\n');
 }
 

@@ -7,15 +7,21 @@ import type { PoolSummary } from '../handlers/decide.ts';
 export type PoolRow = Pick<
   PoolSummary,
   'pool' | 'queued' | 'idle' | 'busy' | 'booting' | 'launch' | 'terminate'
->;
+> &
+  Partial<Pick<PoolSummary, 'source'>>;
 
-const poolColumns = ['pool', 'queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
+const counts = ['queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
 
-/** A fixed-width table, one row per pool. */
+/**
+ * A fixed-width table, one row per pool. A `source` column (how the pool learned its demand) is shown when a
+ * pool's demand did not come from polling.
+ */
 export function poolTable(rows: readonly PoolRow[]): string {
+  const withSource = rows.some((row) => row.source !== undefined && row.source !== 'poll');
+  const columns = ['pool', ...(withSource ? (['source'] as const) : []), ...counts] as const;
   return textTable(
-    poolColumns.map((title, i) => ({ title, align: i === 0 ? 'left' : 'right' })),
-    rows.map((row) => poolColumns.map((column) => String(row[column]))),
+    columns.map((title) => ({ title, align: title === 'pool' || title === 'source' ? 'left' : 'right' })),
+    rows.map((row) => columns.map((column) => String(row[column as keyof PoolRow] ?? 'poll'))),
   );
 }
 

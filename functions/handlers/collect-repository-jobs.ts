@@ -3,6 +3,8 @@
  * A repository that fails is reported, never silently counted as zero demand. When every repository of the
  * batch failed the error is rethrown so the state machine's Retry gets a chance. The repositories that had
  * queued jobs are reported too (counted, and the first few by name) so the governor scans them every cycle.
+ * A job a scale-set pool serves is counted for that pool whatever pool comes first (`claims`, job-sources.ts):
+ * GitHub gives it to the scale set, whose statistics are that pool's demand, so no polled pool launches for it.
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
@@ -17,9 +19,15 @@ import {
   scheduledTimeOf,
   type TaskDeps,
 } from './deps.ts';
+import { claimingPools, sourcesSchema } from './job-sources.ts';
 import { packedBatchSchema, unpackBatch } from './repository-batches.ts';
 
-const inputSchema = z.object({ cycle: cycleSchema, repositories: packedBatchSchema });
+const inputSchema = z.object({
+  cycle: cycleSchema,
+  repositories: packedBatchSchema,
+  /** Each pool's job source as ListRepositories settled it (a scale set's pool claims the jobs it serves). */
+  sources: sourcesSchema.optional(),
+});
 
 /** Names of active repositories reported per batch: bounded so the Map's output stays small. */
 export const maxActiveNamesPerBatch = 10;
@@ -42,7 +50,12 @@ export const collectRepositoryJobsNeeds = {
 export function collectRepositoryJobs(deps: TaskDeps<typeof collectRepositoryJobsNeeds>) {
   const pools = deps.policy.pools;
   return async (event: unknown): Promise<CollectRepositoryJobsOutput> => {
-    const { cycle, repositories: batch } = parseTaskInput('CollectRepositoryJobs', inputSchema, event);
+    const {
+      cycle,
+      repositories: batch,
+      sources,
+    } = parseTaskInput('CollectRepositoryJobs', inputSchema, event);
+    const claiming = claimingPools(sources);
     const repositories = unpackBatch(batch);
     try {
       // A hint to an adapter that remembers answers across cycles: one store read for the whole batch.
@@ -66,7 +79,7 @@ export function collectRepositoryJobs(deps: TaskDeps<typeof collectRepositoryJob
               ok: true as const,
               repository,
               active: jobs.length > 0,
-              demand: countDemand(jobs, pools),
+              demand: countDemand(jobs, pools, claiming),
             };
           } catch (error) {
             deps.log.warn('Could not collect queued jobs', {

@@ -16,6 +16,7 @@ import {
 import { withRecentLaunches } from '../core/recent-launches.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import { heldAtMax, recordHeldPools } from './held-pools.ts';
+import { type Sources, sourcesSchema } from './job-sources.ts';
 import { readRecentLaunches } from './launch-record.ts';
 import type { RegistrationQueue } from './registration-queue.ts';
 import { releaseScalingLease, scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
@@ -32,6 +33,8 @@ const inputSchema = z.object({
      * and clean-up to the scheduled cycle, whose view covers the organization.
      */
     targeted: z.boolean().default(false),
+    /** Each pool's job source (ListRepositories); a pool without one was polled. */
+    sources: sourcesSchema.default({}),
   }),
 });
 
@@ -113,6 +116,7 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
     const plan = decideScaling(
       {
         queuedByPool: demand.queuedByPool,
+        ...snapshotSources(demand.sources),
         runners,
         instances,
         storedRunnerConfigs,
@@ -180,6 +184,28 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
     if (plan.scaleDownHeld)
       deps.log.warn('Scale-down held: collection was incomplete', { cycleId: cycle.id });
     return output;
+  };
+}
+
+/**
+ * The decision's view of the job sources: a scale-set pool's assigned jobs, the pools not observed this cycle,
+ * and the pools whose runners live in a scale set.
+ */
+function snapshotSources(sources: Sources) {
+  const entries = Object.entries(sources);
+  return {
+    assignedByPool: Object.fromEntries(
+      entries
+        .filter(([, source]) => source.source === 'scaleset')
+        .map(([pool, source]) => [pool, source.assigned ?? 0]),
+    ),
+    registeredByPool: Object.fromEntries(
+      entries
+        .filter(([, source]) => source.source === 'scaleset' && source.registered !== undefined)
+        .map(([pool, source]) => [pool, source.registered ?? 0]),
+    ),
+    unobservedPools: entries.filter(([, source]) => source.source === 'none').map(([pool]) => pool),
+    scaleSetPools: entries.filter(([, source]) => source.via).map(([pool]) => pool),
   };
 }
 

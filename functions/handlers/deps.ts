@@ -4,9 +4,11 @@ import type { ScalingPolicy } from '../core/policy.ts';
 import { InvalidTaskInputError } from '../errors.ts';
 import type { Log } from '../observability/logger.ts';
 import type { MetricsRecorder } from '../observability/metrics.ts';
+import type { CycleStarter } from '../ports/cycle-starter.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { GitHubPort } from '../ports/github.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
+import type { ScaleSetPort } from '../ports/scale-sets.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import type { WebhookInbox } from '../ports/webhook-inbox.ts';
 import type { WriteBudget } from '../ports/write-budget.ts';
@@ -35,6 +37,10 @@ export interface Ports {
   readonly writeBudget: WriteBudget;
   /** Repositories webhook deliveries named, for the next cycle to scan (ports/webhook-inbox.ts). */
   readonly webhookInbox: WebhookInbox;
+  /** GitHub's runner scale sets: the Actions service (ports/scale-sets.ts). */
+  readonly scaleSets: ScaleSetPort;
+  /** Starts a scaling cycle (the scale set listener does, when demand rises). */
+  readonly cycleStarter: CycleStarter;
 }
 
 /**

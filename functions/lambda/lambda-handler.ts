@@ -8,7 +8,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { PortNeeds, Ports, TaskDeps } from '../handlers/deps.ts';
-import type { TaskName } from '../handlers/index.ts';
+import type { ListenerTaskName, TaskName } from '../handlers/index.ts';
 import { type EmfMetrics, emfMetrics } from '../observability/emf-metrics.ts';
 import { createLogger } from '../observability/logger.ts';
 import type { JobWaitSource } from '../observability/metrics.ts';
@@ -30,7 +30,7 @@ export type Wiring<N extends PortNeeds> = {
 export const logger: Logger = createLogger();
 
 export function lambdaHandler<N extends PortNeeds>(
-  task: TaskName,
+  task: TaskName | ListenerTaskName,
   handler: { readonly needs: N; readonly create: (deps: TaskDeps<N>) => Handler },
   wiring: Wiring<N>,
 ) {

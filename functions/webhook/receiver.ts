@@ -3,8 +3,9 @@
  *
  * A delivery is only a hint of where to look. A `queued` job whose labels match a pool, in a repository the
  * config scans — or a `completed` one in a pool the last decision held at maxRunners with jobs waiting, whose
- * completion frees a place — names its repository; the cycle it starts scans that repository (and the others deliveries
- * named meanwhile) through the same collect tasks as the poll and counts what GitHub lists as queued there.
+ * completion frees a place — names its repository; the cycle it starts scans that repository (and the others
+ * deliveries named meanwhile) through the same collect tasks as the poll and counts what GitHub lists as queued
+ * there. A pool whose jobSource is `scaleset` is left to its listener, which hears of the job from the scale set.
  * The delivery's own job data never counts as demand, so a job the poll sees too is counted once, by whichever
  * cycle lists it, and a job that started before the cycle ran is not launched for.
  *
@@ -22,7 +23,7 @@
 
 import { verify } from '@octokit/webhooks-methods';
 import { repositoryFilter } from '../adapters/github-repositories.ts';
-import type { Config } from '../config/config.ts';
+import { type Config, jobSourceOf } from '../config/config.ts';
 import { matchPool } from '../core/labels.ts';
 import type { Log } from '../observability/logger.ts';
 import type { MetricsRecorder } from '../observability/metrics.ts';
@@ -57,6 +58,7 @@ export type WebhookOutcome =
   | 'ignored-organization'
   | 'ignored-repository'
   | 'ignored-labels'
+  | 'ignored-scale-set'
   | 'method-not-allowed'
   | 'unsigned'
   | 'bad-signature'
@@ -66,7 +68,7 @@ export type WebhookOutcome =
   | 'start-failed';
 
 export interface WebhookReceiverDeps {
-  readonly config: Pick<Config, 'github' | 'pools'>;
+  readonly config: Pick<Config, 'github' | 'pools' | 'jobSource'>;
   /** The webhook secret (cached by the caller). */
   readonly secret: () => Promise<string>;
   /** Claims delivery ids; without a state table every claim is granted (no dedupe). */
@@ -163,6 +165,14 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
       const waited = secondsBetween(job.created_at, job.started_at);
       if (waited !== undefined) deps.metrics?.jobWait(pool.name, waited, 'webhook');
       return logged(200, 'ignored-action', 'in_progress needs no cycle', { ...facts, waited });
+    }
+    // GitHub assigns such a job to the pool's runner scale set, whose listener starts the cycle (jobSource
+    // scaleset). With auto the pool may be polled (no scale sets on this host): the delivery counts.
+    if (jobSourceOf(deps.config, pool) === 'scaleset') {
+      return logged(200, 'ignored-scale-set', 'the pool’s scale set listener serves these jobs', {
+        ...facts,
+        pool: pool.name,
+      });
     }
     // A completion matters only where jobs wait for capacity: it frees a place for one of them.
     if (action === 'completed' && !(await heldAtMax(pool.name))) {

@@ -36,6 +36,9 @@ export const lambdaEnvironment = {
       "where jobs' queued-to-started seconds are measured: 'webhook' when the receiver is deployed, else 'poll'",
     default: 'poll',
   },
+  STEPSCALE_STATE_MACHINE_ARN: {
+    description: 'ARN of the scaling state machine (the scale set listener starts cycles of it)',
+  },
 } as const satisfies Record<string, EnvVariable>;
 
 /** Every variable the webhook receiver reads: the config's, its secret, the state machine it starts. */
