@@ -857,11 +857,16 @@ describe('template.yaml: metrics, dashboard and alarms', () => {
   it('alarms on failed cycles, a low rate limit, a pool at max for PoolAtMaxMinutes and orphans, each notifying the topic if set', () => {
     expect(alarms.map(([id]) => id).sort()).toEqual([
       'FailedCyclesAlarm',
+      'ListenerFailedAlarm',
       'OrphansAlarm',
       'PoolAtMaxAlarm',
       'RateLimitBelowReserveAlarm',
     ]);
     expect(resources.FailedCyclesAlarm.Condition).toBe('AlarmsEnabled');
+    expect(resources.ListenerFailedAlarm.Condition).toBe('ListenerAlarmEnabled');
+    expect(resources.ListenerFailedAlarm.Properties.Dimensions).toEqual([
+      { Name: 'StateMachineArn', Value: { Ref: 'ListenerStateMachine' } },
+    ]);
     for (const [id, alarm] of alarms) {
       const properties = alarm.Properties;
       expect(properties.AlarmActions, id).toEqual({

@@ -255,7 +255,7 @@ export const observabilityPrices = {
   perDashboardMonth: 3,
 } as const;
 /** The template's alarms count their metrics: failed cycles watches four (two per state machine), the rest one. */
-export const templateAlarmMetrics = 4 + 3;
+export const templateAlarmMetrics = 4 + 4;
 /** An EMF line's envelope (namespace, dimensions, timestamp) and each metric's share of it, in bytes. */
 const emfLineBytes = 260;
 const emfBytesPerSample = 45;
