@@ -17,13 +17,17 @@
  * Per cycle: wall time, requests, rate-limited requests (all but 304s and GET /rate_limit, which GitHub does
  * not count), largest state payload (JSON bytes of any state input or output).
  */
+import { noMetrics } from '../functions/observability/metrics.ts';
 import '../local/polyfills.ts';
 import { parseArgs } from 'node:util';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { linkTarget } from '../functions/adapters/github-repositories.ts';
+import { MemoryCycleStarter } from '../functions/adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
+import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
+import { table } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { silentLog } from '../functions/observability/logger.ts';
@@ -126,9 +130,12 @@ async function stepscaleCycles(size: number): Promise<CycleRow[]> {
       // Unpaced, like the client above: this measures the scan, not GitHub's write spacing.
       writeBudget: new MemoryWriteBudget(1),
       webhookInbox: new MemoryWebhookInbox(),
+      scaleSets: noScaleSets,
+      cycleStarter: new MemoryCycleStarter(),
       log: silentLog,
       now: () => new Date(),
       sleepUntil: async () => {},
+      metrics: noMetrics,
     };
     const rows: CycleRow[] = [];
     for (const cycle of ['first', 'idle', 'busy'] as const) {
@@ -278,7 +285,7 @@ if (values.json) {
     'largest payload',
     'queued',
   ];
-  const table = rows.map((row) => [
+  const cells = rows.map((row) => [
     row.repositories.toLocaleString('en-US'),
     row.side,
     row.cycle,
@@ -290,15 +297,8 @@ if (values.json) {
     row.largestPayloadBytes === undefined ? '—' : `${(row.largestPayloadBytes / 1024).toFixed(1)} KiB`,
     String(row.queued),
   ]);
-  const widths = header.map((title, i) =>
-    Math.max(title.length, ...table.map((cells) => (cells[i] ?? '').length)),
-  );
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
   console.log(`GitHub cost of a scaling cycle — stand-in with ${latencyMs} ms latency per request\n`);
-  console.log(line(header));
-  console.log(widths.map((w) => '─'.repeat(w)).join('  '));
-  for (const cells of table) console.log(line(cells));
+  console.log(table(header, cells, 3));
   console.log(
     `\n* naive wall time measured on the first ${naiveSample} repositories, extrapolated linearly by requests.` +
       `\n  busy = ${busyShare * 100}% of repositories got a queued run with 2 jobs. Bench took ${totalSeconds.toFixed(0)} s.` +

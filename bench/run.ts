@@ -7,21 +7,24 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { formatReport, runBench } from './sim/bench.ts';
 import { timelineSvg } from './sim/chart.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function argValue(args: readonly string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-async function main(args: readonly string[]): Promise<void> {
-  const json = args.includes('--json');
-  const quick = args.includes('--quick');
-  const seed = Number(argValue(args, '--seed') ?? 1);
-  const out = argValue(args, '--out') ?? join(here, 'results');
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string', default: join(here, 'results') },
+    },
+  });
+  const { json, quick, out } = values;
+  const seed = Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error('--seed needs an integer');
   const started = performance.now();
   const report = await runBench({
@@ -69,5 +72,6 @@ function trimWorkload(w: Awaited<ReturnType<typeof runBench>>['workloads'][numbe
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
+  console.error('usage: npm run bench [-- --quick] [--json] [--seed N] [--out DIR]');
   process.exit(1);
 });

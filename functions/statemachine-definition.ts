@@ -9,6 +9,11 @@ export const definitionPath = fileURLToPath(
   new URL('../statemachine/scaling-cycle.asl.json', import.meta.url),
 );
 
+/** The runner scale set listener's state machine (statemachine/listener.asl.json). */
+export const listenerDefinitionPath = fileURLToPath(
+  new URL('../statemachine/listener.asl.json', import.meta.url),
+);
+
 const placeholder = /\$\{([A-Za-z0-9_]+)\}/g;
 
 /** Every `${Name}` placeholder in a definition's text, sorted and unique. */
@@ -24,6 +29,7 @@ export function substitute(text: string, substitutions: Readonly<Record<string, 
 
 export async function loadDefinition(
   substitutions: Readonly<Record<string, string>>,
+  path = definitionPath,
 ): Promise<Record<string, unknown>> {
-  return JSON.parse(substitute(await readFile(definitionPath, 'utf8'), substitutions));
+  return JSON.parse(substitute(await readFile(path, 'utf8'), substitutions));
 }

@@ -15,7 +15,11 @@ export interface CycleRunOptions {
   readonly deps: HandlerDeps;
   readonly cycleId: string;
   /** The repositories a webhook-started cycle scans; by default none, as the schedule starts a cycle. */
-  readonly targets?: { readonly repositories: readonly string[] };
+  readonly targets?: {
+    readonly repositories: readonly string[];
+    /** A cycle the scale set listener started: the pools whose scale set statistics rose. */
+    readonly scaleSets?: readonly string[];
+  };
   /** The execution input as given (a manual start may omit the cycle id or targets); replaces the two above. */
   readonly input?: Record<string, unknown>;
   /** `$$.Execution.Name`; by default the cycle id and a number unique in this process, as AWS names each. */

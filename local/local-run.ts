@@ -4,23 +4,30 @@
  * fleet and store the handlers use, and the real state machine with the real handlers, cycle after cycle in
  * virtual time.
  */
+import { MemoryMetrics } from '../functions/observability/metrics.ts';
 import './polyfills.ts';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { createRegistrationTokenSource } from '../functions/adapters/github-registration-token.ts';
+import { MemoryCycleStarter } from '../functions/adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
+import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
+import { createScaleSetClient } from '../functions/adapters/scaleset-client.ts';
 import { poolTable } from '../functions/cli/table.ts';
-import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
+import { jobSourceOf, parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { readHeldPools } from '../functions/handlers/held-pools.ts';
+import { ScaleSetListener } from '../functions/listener/scale-set-listener.ts';
 import { type CycleEvent, TraceFormatter } from '../functions/observability/cycle-trace.ts';
 import { createLogger, type Log } from '../functions/observability/logger.ts';
 import type { CycleStartRequest } from '../functions/ports/cycle-starter.ts';
 import { createWebhookReceiver } from '../functions/webhook/receiver.ts';
 import { type CycleRunOptions, type CycleRunResult, runCycle, toCycleEvent } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
+import { isActionsServicePath } from './github-standin/actions-service.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';
 import { type DeliveryAnswer, sendDelivery } from './github-standin/webhook-sender.ts';
 import { startLambdaEndpoint } from './lambda-endpoint.ts';
@@ -32,7 +39,7 @@ import type { MemoryFleet } from './world/fleet.ts';
 import type { GitHubState } from './world/github.ts';
 import type { MemoryRunnerConfigStore } from './world/runner-configs.ts';
 import type { WebhookDelivery } from './world/webhooks.ts';
-import type { World } from './world/world.ts';
+import type { World, WorldObserver } from './world/world.ts';
 
 export interface LocalRunOptions {
   readonly scenarioPath: string;
@@ -45,6 +52,13 @@ export interface LocalRunOptions {
   readonly tap?: (cycle: CycleTap) => Pick<CycleRunOptions, 'wrapTask' | 'onEvent'>;
   /** Run the cycles on Step Functions Local instead of the embedded executor (local/sfn-local.ts). */
   readonly sfn?: SfnLocalOptions;
+  /**
+   * How the pools learn their demand (the scenario's config otherwise). With `scaleset` or `auto` the stand-in
+   * serves runner scale sets and the listener runs between cycles, starting cycles of its own.
+   */
+  readonly jobSource?: 'poll' | 'scaleset' | 'auto';
+  /** Watches the world as it lives (tests). */
+  readonly observe?: WorldObserver;
   /**
    * The webhook fast path (default on): the stand-in POSTs signed `workflow_job` deliveries to the receiver on a
    * local port, and the cycles the receiver starts run between the scheduled ones. Off: the schedule alone.
@@ -84,8 +98,8 @@ export interface CycleTap {
   /** 0 for the first cycle. */
   readonly index: number;
   readonly cycleId: string;
-  /** A webhook-started cycle's repositories (none: a scheduled cycle). */
-  readonly targets?: readonly string[];
+  /** A started cycle's targets: a delivery's repositories, the listener's scale sets (none: a scheduled cycle). */
+  readonly targets?: CycleRunOptions['targets'];
   /** The world's (virtual) clock. */
   readonly now: () => Date;
 }
@@ -103,6 +117,10 @@ export interface LocalRunResult {
   readonly github: GitHubState;
   /** Every request the stand-in served, in order. */
   readonly requests: readonly RecordedRequest[];
+  /** What the handlers measured: the metrics they publish in Lambda. */
+  readonly metrics: MemoryMetrics;
+  /** The cycles the scale set listener started (with jobSource scaleset or auto), in order. */
+  readonly listenerCycles: LocalCycleResult[];
 }
 
 const localToken = 'local-standin-token';
@@ -114,6 +132,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   // The world names runners after the stack; the config's GitHub URL is the stand-in's, known once it listens.
   const world = worldForScenario(scenario, configOf(scenario, 'https://github.example.com').stack);
   const narration = new Narration(world);
+  if (options.observe) world.observe(options.observe);
   const clock = world.agenda;
   const startMs = clock.now().getTime();
   const githubFaults = options.faults ? transientGitHubFaults() : undefined;
@@ -124,14 +143,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     // GitHub's secondary limits, on the run's virtual clock (writes are paced in virtual time too).
     secondaryLimits: { now: () => clock.now().getTime() },
     ...(githubFaults ? { faults: (request: RecordedRequest) => githubFaults.hook(request) } : {}),
+    // Virtual time: a poll without a message answers 202 at once, and the run polls again a second later.
+    actions: { service: world.actions, longPollMs: 0 },
   });
   try {
     // The stand-in is laid out like GitHub Enterprise Server, so the config names its web URL and the
     // API URL is derived exactly as it would be for a real GHES host.
-    const config = configOf(scenario, standin.url.replace(/\/api\/v3\/?$/, ''));
+    const webUrl = standin.url.replace(/\/api\/v3\/?$/, '');
+    const config = configOf(scenario, webUrl, options.jobSource);
     const { fleet, runnerConfigs, github } = world;
+    const listening = config.pools.some((pool) => jobSourceOf(config, pool) !== 'poll');
+    const starter = new MemoryCycleStarter();
     const fleetPort = options.faults ? throttleFirstLaunch(fleet) : fleet;
     const stateStore = new MemoryStateStore(clock.now);
+    const metrics = new MemoryMetrics();
     const deps: HandlerDeps = {
       config,
       policy: scalingPolicyOf(config),
@@ -141,6 +166,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         org: config.github.org,
         token: localToken,
         stateStore, // conditional requests, as in Lambda with DynamoDB
+        onAttempt: ({ rateLimited }) => {
+          metrics.stack('GitHubRequests', 1);
+          if (rateLimited) metrics.stack('GitHubRateLimited', 1);
+        },
         // Retry waits (retry-after, backoff) in milliseconds instead of seconds: time is virtual here.
         ...(options.faults ? { retry: { retryAfterBaseValue: 1 } } : {}),
       }),
@@ -148,11 +177,26 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       runnerConfigs,
       stateStore,
       webhookInbox: new MemoryWebhookInbox(clock.now),
+      scaleSets: listening
+        ? createScaleSetClient({
+            apiUrl: config.github.apiUrl,
+            configUrl: `${webUrl}/${scenario.org}`,
+            registrationToken: createRegistrationTokenSource({
+              apiUrl: config.github.apiUrl,
+              org: config.github.org,
+              auth: { type: 'token', token: localToken },
+            }),
+            now: clock.now,
+            retryBaseMs: 1,
+          })
+        : noScaleSets,
+      cycleStarter: starter,
       writeBudget: new MemoryWriteBudget(writeIntervalMs(config), clock.now),
       log: options.log ?? createLogger({ logLevel: 'SILENT' }),
       now: clock.now,
       // Waiting for a write slot lets the world live through it (instances boot meanwhile).
       sleepUntil: async (at) => world.advanceTo(at.getTime() - startMs),
+      metrics,
     };
 
     const cycles: LocalCycleResult[] = [];
@@ -193,6 +237,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     );
 
     const executor = options.sfn ? await sfnExecutor(options.sfn, deps) : embeddedExecutor(deps, options.tap);
+    const listenerCycles: LocalCycleResult[] = [];
+    const listener = listening
+      ? new ScaleSetListener(
+          { ...deps, log: listenerNarration(print, () => clock.now().getTime() - startMs) },
+          { holder: 'local-listener', deadline: new Date(startMs + 24 * 3600_000) },
+        )
+      : undefined;
     const at = () => `+${((clock.now().getTime() - startMs) / 1000).toFixed(1)}s`;
     /** Runs a cycle, printing its trace as it goes. */
     const traced = (run: (onEvent: (event: CycleEvent) => void) => Promise<LocalCycleResult>) => {
@@ -206,41 +257,77 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         }
       });
     };
-    /** The world goes on until `untilMs`; deliveries on the way go to the receiver, and the cycles it starts run. */
+    /** The deliveries that arrived go to the receiver, and the cycles it starts run. */
+    const deliverArrived = async () => {
+      if (!receiver) return;
+      printHappenings(print, narration.drain());
+      for (const delivery of arrived.splice(0)) {
+        const answer = await sendDelivery(receiver.url, localWebhookSecret, delivery);
+        deliveries.push(answer);
+        const job = delivery.payload.workflow_job;
+        const changedAt = Date.parse(job.completed_at ?? job.started_at ?? job.created_at);
+        const outcome = (JSON.parse(answer.body) as { outcome?: string }).outcome ?? '';
+        print(
+          `  ⇢ webhook ${at()}: workflow_job ${delivery.action} ${delivery.payload.repository.name} [${job.labels.join(',')}] ` +
+            `(${((delivery.deliveredAtMs + startMs - changedAt) / 1000).toFixed(1)} s after it happened) → ${answer.status} ${outcome}`,
+        );
+      }
+      for (const start of starts.splice(0)) {
+        print('');
+        print(
+          `━━ Webhook cycle at ${at()} for ${start.input.targets.repositories.join(', ')} (${start.input.cycleId}) ━━`,
+        );
+        const index = webhookCycles.length;
+        const result = await traced((onEvent) =>
+          executor.run({
+            index: 1000 + index,
+            cycleId: start.input.cycleId,
+            targets: start.input.targets,
+            now: clock.now,
+            onEvent,
+          }),
+        );
+        webhookCycles.push(result);
+        printSummary(print, result);
+      }
+    };
+    /** The listener's polls (until no message is left), and each cycle it starts run. */
+    const listen = async (active: ScaleSetListener) => {
+      for (const pool of active.pools) {
+        while ((await active.poll(pool)).kind === 'message') {}
+      }
+      await active.flushCycleStart();
+      for (const start of starter.take()) {
+        printHappenings(print, narration.drain());
+        print('');
+        print(
+          `━━ Cycle started by the listener at +${Math.round(clock.elapsedMs / 1000)}s for ${start.input.targets.scaleSets?.join(', ')} (${start.name}) ━━`,
+        );
+        const index = listenerCycles.length;
+        const result = await traced((onEvent) =>
+          executor.run({
+            index: 2000 + index,
+            cycleId: start.input.cycleId,
+            targets: start.input.targets,
+            now: clock.now,
+            onEvent,
+          }),
+        );
+        listenerCycles.push(result);
+        printSummary(print, result);
+      }
+    };
+    /**
+     * The world goes on until `untilMs`: deliveries on the way go to the receiver, and the cycles it starts run;
+     * with a listener, it polls the stand-in every (virtual) second and the cycles it starts run too.
+     */
     const liveUntil = async (untilMs: number) => {
       for (;;) {
-        world.advanceTo(untilMs, () => arrived.length > 0);
-        if (arrived.length === 0 || !receiver) return;
-        printHappenings(print, narration.drain());
-        for (const delivery of arrived.splice(0)) {
-          const answer = await sendDelivery(receiver.url, localWebhookSecret, delivery);
-          deliveries.push(answer);
-          const job = delivery.payload.workflow_job;
-          const changedAt = Date.parse(job.completed_at ?? job.started_at ?? job.created_at);
-          const outcome = (JSON.parse(answer.body) as { outcome?: string }).outcome ?? '';
-          print(
-            `  ⇢ webhook ${at()}: workflow_job ${delivery.action} ${delivery.payload.repository.name} [${job.labels.join(',')}] ` +
-              `(${((delivery.deliveredAtMs + startMs - changedAt) / 1000).toFixed(1)} s after it happened) → ${answer.status} ${outcome}`,
-          );
-        }
-        for (const start of starts.splice(0)) {
-          print('');
-          print(
-            `━━ Webhook cycle at ${at()} for ${start.input.targets.repositories.join(', ')} (${start.input.cycleId}) ━━`,
-          );
-          const index = webhookCycles.length;
-          const result = await traced((onEvent) =>
-            executor.run({
-              index: 1000 + index,
-              cycleId: start.input.cycleId,
-              targets: start.input.targets.repositories,
-              now: clock.now,
-              onEvent,
-            }),
-          );
-          webhookCycles.push(result);
-          printSummary(print, result);
-        }
+        const stepMs = listener ? Math.min(untilMs, clock.elapsedMs + 1000) : untilMs;
+        world.advanceTo(stepMs, () => arrived.length > 0);
+        if (arrived.length > 0) await deliverArrived();
+        if (listener) await listen(listener);
+        if (clock.elapsedMs >= untilMs && arrived.length === 0) return;
       }
     };
     try {
@@ -249,6 +336,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         print(
           `Webhook receiver at ${receiver.url}: the stand-in delivers workflow_job events to it, signed.`,
         );
+      if (listener) {
+        print(
+          `Job source: ${config.jobSource}; the scale set listener polls the stand-in every second between cycles`,
+        );
+        await listener.open();
+      }
       for (const [index, at] of scenario.cycles.entries()) {
         await liveUntil(at * 1000);
         printHappenings(print, narration.drain());
@@ -259,6 +352,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         cycles.push(result);
         printSummary(print, result);
       }
+      // The listener's last minute: what the last scheduled cycle left to do.
+      if (listener) {
+        await liveUntil(clock.elapsedMs + 60_000);
+        printHappenings(print, narration.drain());
+        await listener.close(true);
+      }
     } finally {
       await executor.close();
       await receiver?.close();
@@ -266,7 +365,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     print('');
     print(
       `Done: ${scenario.cycles.length} scheduled cycles, ${webhookCycles.length} started by webhooks ` +
-        `(${deliveries.length} deliveries), ${standin.requests.length} GitHub requests, ${fleet.live().length} instances live.`,
+        `(${deliveries.length} deliveries)${listener ? `, ${listenerCycles.length} started by the listener` : ''}, ` +
+        `${restRequests(standin.requests)} GitHub requests${listener ? ` (REST; ${standin.requests.length - restRequests(standin.requests)} to the Actions service)` : ''}, ${fleet.live().length} instances live.`,
     );
     if (githubFaults && 'throttled' in fleetPort) {
       print(
@@ -277,20 +377,53 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     return {
       cycles,
       webhookCycles,
+      listenerCycles,
       deliveries,
       world,
       fleet,
       runnerConfigs,
       github,
       requests: standin.requests,
+      metrics,
     };
   } finally {
     await standin.close();
   }
 }
 
-function configOf(scenario: Scenario, webUrl: string) {
-  return parseConfig({ ...scenario.config, github: { url: webUrl, org: scenario.org } });
+/** Requests to GitHub's REST API (the Actions service behind scale sets is not). */
+function restRequests(requests: readonly RecordedRequest[]): number {
+  return requests.filter((request) => !isActionsServicePath(request.path)).length;
+}
+
+function configOf(scenario: Scenario, webUrl: string, jobSource?: LocalRunOptions['jobSource']) {
+  return parseConfig({
+    ...scenario.config,
+    github: { url: webUrl, org: scenario.org },
+    ...(jobSource ? { jobSource } : {}),
+  });
+}
+
+/** The listener's log as console lines: what it learns and what it starts; its warnings too. */
+function listenerNarration(print: (line: string) => void, elapsedMs: () => number): Log {
+  const at = () => `+${Math.round(elapsedMs() / 1000)}s`;
+  const fields = (value: unknown) => (value ?? {}) as Record<string, unknown>;
+  return {
+    debug: () => {},
+    info: (message: string, extra?: unknown) => {
+      const f = fields(extra);
+      if (message === 'Scale set message')
+        print(
+          `  ${at()} listener: ${f.pool} message #${f.messageId} ${Object.entries(fields(f.jobs))
+            .map(([type, n]) => `${type} ×${n}`)
+            .join(', ')}; assigned ${f.assignedJobs}, running ${f.runningJobs}`,
+        );
+      else if (message === 'Listening to the scale set' || message.startsWith('Created the runner scale set'))
+        print(`  ${at()} listener: ${message.toLowerCase()} ${f.pool} (id ${f.scaleSetId})`);
+    },
+    warn: (message: string) => print(`  ${at()} listener warning: ${message}`),
+    error: (message: string) => print(`  ${at()} listener error: ${message}`),
+  } as unknown as Log;
 }
 
 function printHappenings(
@@ -314,7 +447,7 @@ function embeddedExecutor(deps: HandlerDeps, tap: LocalRunOptions['tap']): Cycle
       const result = await runCycle({
         deps,
         cycleId,
-        ...(targets ? { targets: { repositories: targets } } : {}),
+        ...(targets ? { targets } : {}),
         ...(taps?.wrapTask ? { wrapTask: taps.wrapTask } : {}),
         onEvent: (event) => {
           taps?.onEvent?.(event);

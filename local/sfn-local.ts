@@ -72,11 +72,14 @@ export interface SfnCycleResult {
 export interface SfnCycleOptions {
   readonly stateMachineArn: string;
   readonly cycleId: string;
-  /** The repositories a webhook-started cycle scans (none: the scheduled sweep). */
-  readonly targets?: readonly string[];
   /** The world's (virtual) time the cycle starts at. */
   readonly startedAt: Date;
   readonly executionName: string;
+  /**
+   * The execution input's targets (none: a scheduled cycle's): the repositories a webhook-started cycle scans,
+   * the scale sets whose listener started it.
+   */
+  readonly targets?: { readonly repositories: readonly string[]; readonly scaleSets?: readonly string[] };
   readonly onEvent?: (event: CycleEvent) => void;
   /** Between polls of the history. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -92,7 +95,7 @@ export async function runCycleOnSfn(client: SFNClient, options: SfnCycleOptions)
       name: options.executionName,
       input: JSON.stringify({
         cycleId: options.cycleId,
-        targets: { repositories: options.targets ?? [] },
+        targets: options.targets ?? { repositories: [] },
         startedAt: options.startedAt.toISOString(),
       }),
     }),

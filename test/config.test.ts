@@ -2,7 +2,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile, parseConfig, readGitHubToken, scalingPolicyOf } from '../functions/config/config.ts';
+import {
+  jobSourceOf,
+  loadConfigFile,
+  parseConfig,
+  readGitHubToken,
+  scaleSetNameOf,
+  scalingPolicyOf,
+} from '../functions/config/config.ts';
 import { apiUrlFor } from '../functions/config/github-url.ts';
 import { ConfigError } from '../functions/errors.ts';
 
@@ -66,6 +73,8 @@ describe('parseConfig', () => {
         auth: { type: 'pat' },
         writesPerMinute: 60,
       },
+      jobSource: 'poll',
+      scaleSets: { listenSeconds: 840, staleAfterSeconds: 180, cycleStartGapSeconds: 2 },
       stack: 'stepscale',
       pools: [
         {
@@ -381,6 +390,47 @@ describe('parseConfig', () => {
     },
   ])('rejects $case', ({ raw, paths }) => {
     expect(problemsOf(() => parseConfig(raw)).map(pathOf)).toEqual(paths);
+  });
+});
+
+describe('parseConfig: jobSource and scale sets', () => {
+  it('takes a job source for all pools, lets a pool override it, and names scale sets after pools', () => {
+    // Act
+    const config = parseConfig(
+      validRaw({
+        jobSource: 'auto',
+        pools: [validPool(), validPool({ name: 'gpu', jobSource: 'poll', scaleSetName: 'acme-gpu' })],
+        scaleSets: { staleAfterSeconds: 120 },
+      }),
+    );
+
+    // Assess
+    expect(config.pools.map((pool) => jobSourceOf(config, pool))).toEqual(['auto', 'poll']);
+    expect(config.pools.map(scaleSetNameOf)).toEqual(['linux-x64', 'acme-gpu']);
+    expect(config.scaleSets).toEqual({ listenSeconds: 840, staleAfterSeconds: 120, cycleStartGapSeconds: 2 });
+  });
+
+  it('reports an unknown source, a bad scale set name and one used twice, all at once', () => {
+    // Act
+    const problems = problemsOf(() =>
+      parseConfig(
+        validRaw({
+          jobSource: 'webhooks',
+          pools: [
+            validPool({ scaleSetName: 'shared' }),
+            validPool({ name: 'two', scaleSetName: 'shared' }),
+            validPool({ name: 'three', scaleSetName: 'no spaces' }),
+          ],
+          scaleSets: { listenSeconds: 901 },
+        }),
+      ),
+    );
+
+    // Assess
+    expect(problems.map(pathOf).sort()).toEqual(
+      ['jobSource', 'pools[1].scaleSetName', 'pools[2].scaleSetName', 'scaleSets.listenSeconds'].sort(),
+    );
+    expect(problems).toContain('pools[1].scaleSetName: "shared" is the scale set name of pools[0] too');
   });
 });
 

@@ -10,6 +10,7 @@ import {
   readLocalGitHubAuth,
 } from '../functions/adapters/github-auth.ts';
 import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
+import { createRegistrationTokenSource } from '../functions/adapters/github-registration-token.ts';
 import { repositoryFilter } from '../functions/adapters/github-repositories.ts';
 import { ConfigError, GitHubAuthError, GitHubWriteRefusedError } from '../functions/errors.ts';
 import { credentialFromSecret } from '../functions/lambda/wiring/github.ts';
@@ -176,6 +177,46 @@ describe('GitHub App authentication', () => {
     const nothing = await fetch(`${standin.url}/orgs/acme/repos`);
     expect(patOnAppRoute.status).toBe(401);
     expect(nothing.status).toBe(401);
+  });
+});
+
+describe('runner registration token: the scale sets’ first call, with the stack’s credentials', () => {
+  it.each([
+    ['the App’s installation token', appAuth(), 1],
+    ['the PAT', { type: 'token', token: pat } as GitHubAuth, 0],
+  ])('is asked with %s', async (_credentials, auth, installationTokens) => {
+    // Write pacing off: the installation token and the registration token are two POSTs a moment apart, which
+    // the transport would space a second apart (its retry waits are shrunk here); this is about credentials.
+    const standin = await serve(orgWithRepos(), { secondaryLimits: false });
+    const registrationToken = createRegistrationTokenSource({
+      apiUrl: standin.url,
+      org: 'acme',
+      auth,
+      retryAfterBaseValue: 1,
+    });
+
+    const issued = await registrationToken();
+
+    expect(issued.token.length).toBeGreaterThan(0);
+    expect(Date.parse(issued.expiresAt ?? '')).toBeGreaterThan(Date.now());
+    expect(
+      pathsOf(standin).filter((path) => path === 'POST /orgs/acme/actions/runners/registration-token'),
+    ).toHaveLength(1);
+    // An App trades its JWT for an installation token first (the stand-in refuses the call without one).
+    expect(tokenCreations(standin)).toHaveLength(installationTokens);
+  });
+
+  it('reports an App key GitHub does not know as GitHubAuthError, asking for no registration token', async () => {
+    const standin = await serve(orgWithRepos());
+    const registrationToken = createRegistrationTokenSource({
+      apiUrl: standin.url,
+      org: 'acme',
+      auth: appAuth({ privateKey: otherKey.privateKey }),
+      retryAfterBaseValue: 1,
+    });
+
+    await expect(registrationToken()).rejects.toBeInstanceOf(GitHubAuthError);
+    expect(pathsOf(standin).some((path) => path.includes('registration-token'))).toBe(false);
   });
 });
 

@@ -127,6 +127,26 @@ describe('countDemand', () => {
     expect(demand).toEqual({ queuedByPool: { x64: 3, arm: 1, gpu: 1 }, unmatched: 3 });
   });
 
+  it.each([
+    // job labels, claiming pools, the pool it is counted for
+    [['self-hosted', 'linux'], [], 'x64'],
+    [['self-hosted', 'linux'], ['arm'], 'arm'],
+    [['self-hosted', 'linux'], ['arm', 'gpu'], 'arm'],
+    [['self-hosted', 'linux', 'x64'], ['arm'], 'x64'], // arm does not serve it: its claim does not reach it
+    [['self-hosted', 'linux', 'x64'], ['gpu'], 'gpu'],
+  ] as const)(
+    'counts %j, with %j claiming, for %s: a scale set claims the jobs it serves',
+    (labels, claiming, pool) => {
+      // Act
+      const demand = countDemand([{ labels }], [x64, arm, gpu], new Set(claiming));
+
+      // Assess
+      expect(demand.queuedByPool[pool]).toBe(1);
+      expect(Object.values(demand.queuedByPool).reduce((a, b) => a + b, 0)).toBe(1);
+      expect(demand.unmatched).toBe(0);
+    },
+  );
+
   it('lists every configured pool even without jobs', () => {
     expect(countDemand([], [x64, arm])).toEqual({ queuedByPool: { x64: 0, arm: 0 }, unmatched: 0 });
   });

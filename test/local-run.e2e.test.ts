@@ -27,6 +27,7 @@ describe('npm start: the demo scenario through the real state machine', () => {
     // 4 x64 jobs inside the api's in-progress run (mixed-case labels), plus minIdle 1.
     expect(pools['linux-x64']).toEqual({
       pool: 'linux-x64',
+      source: 'poll',
       queued: 4,
       idle: 0,
       busy: 0,
@@ -89,6 +90,25 @@ describe('npm start: the demo scenario through the real state machine', () => {
     expect(result.github.listRunners().filter((runner) => runner.name.startsWith('stepscale-'))).toHaveLength(
       1,
     );
+  });
+
+  it('records the metrics Lambda publishes: what each cycle counted, launched and removed, and every request', () => {
+    const { metrics } = result;
+    const perCycle = (pool: string, field: 'queued' | 'launch') =>
+      result.cycles.map((_, index) => poolsOf(result, index)[pool]?.[field] ?? 0);
+    for (const pool of ['linux-x64', 'linux-arm64']) {
+      expect(metrics.valuesOf('QueuedJobs', pool)).toEqual(perCycle(pool, 'queued'));
+      expect(metrics.sum('RunnersLaunched', pool)).toBe(perCycle(pool, 'launch').reduce((a, b) => a + b, 0));
+    }
+    expect(metrics.sum('RunnersRemoved', 'linux-arm64')).toBe(2);
+    expect(metrics.sum('RegistrationFailures')).toBe(0);
+    // One sample per cycle of what is per cycle; the share scanned is the whole organization here.
+    expect(metrics.valuesOf('CycleDuration')).toHaveLength(3);
+    expect(metrics.valuesOf('RepositoriesScanned')).toEqual([100, 100, 100]);
+    expect(metrics.valuesOf('PoolsAtMax')).toEqual([0, 0, 0]);
+    // The client counts each request it sends; the stand-in saw each one.
+    expect(metrics.sum('GitHubRequests')).toBe(result.requests.length);
+    expect(metrics.sum('GitHubRateLimited')).toBe(0);
   });
 
   it('writes to GitHub only to register each launched runner and to deregister idle ones', () => {

@@ -30,7 +30,7 @@ import {
 const sfn = mockClient(SFNClient);
 const logs = mockClient(CloudWatchLogsClient);
 
-/** Every IAM action the commands used, across this file (checked against docs/deploy.md at the end). */
+/** Every IAM action the commands used, across this file (checked against docs/operations.md at the end). */
 const used = new Set<string>();
 
 let recorded: RecordedExecution[];
@@ -456,8 +456,8 @@ describe('stepscale run', () => {
 });
 
 describe('the operator’s IAM', () => {
-  it('docs/deploy.md lists exactly the actions these commands call', async () => {
-    const docs = await readFile(new URL('../docs/deploy.md', import.meta.url), 'utf8');
+  it('docs/operations.md lists exactly the actions these commands call', async () => {
+    const docs = await readFile(new URL('../docs/operations.md', import.meta.url), 'utf8');
     const section = docs.split('<!-- operator-iam -->')[1] ?? '';
     const listed = new Set([...section.matchAll(/`((?:states|logs):[A-Za-z]+)`/g)].map((match) => match[1]));
     expect(used.size).toBeGreaterThan(5);

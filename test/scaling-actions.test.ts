@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts';
-import { GitHubRateLimitError, GitHubRequestError, GitHubUnavailableError } from '../functions/errors.ts';
+import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
+import { type ScaleSetState, scaleSetStateKey } from '../functions/core/job-source.ts';
+import {
+  GitHubRateLimitError,
+  GitHubRequestError,
+  GitHubUnavailableError,
+  ScaleSetRunnerBusyError,
+} from '../functions/errors.ts';
 import { registerRunners } from '../functions/handlers/register-runners.ts';
 import { scaleDown } from '../functions/handlers/scale-down.ts';
 import { launchToken, scaleUp } from '../functions/handlers/scale-up.ts';
 import type { JitRunnerRequest } from '../functions/ports/github.ts';
+import type { ScaleSetPort } from '../functions/ports/scale-sets.ts';
 import type { MemoryFleet } from '../local/world/fleet.ts';
 import { FakeGitHub, testDeps, testPool } from './support/fakes.ts';
 
@@ -371,6 +379,79 @@ describe('ScaleDown', () => {
     const output = await scaleDown(deps)({ cycle, removals, cleanup: noCleanup });
     expect(output).toMatchObject({ terminated: 0, failed: 1, terminatedByPool: {} });
     expect(fleet.live()).toHaveLength(1);
+  });
+
+  describe('a pool on its runner scale set', () => {
+    /** The pool on jobSource scaleset, its scale set (id 7) as the listener stored it, and a recording port. */
+    async function onScaleSet(count: number, refuse: (runnerId: number) => boolean = () => false) {
+      const removed: number[] = [];
+      const scaleSets: ScaleSetPort = {
+        ...noScaleSets,
+        removeRunner: async (runnerId) => {
+          if (refuse(runnerId)) throw new ScaleSetRunnerBusyError('runner 1 is running a job');
+          removed.push(runnerId);
+        },
+      };
+      const setup = testDeps({ scaleSets, config: { jobSource: 'scaleset' } });
+      const now = setup.deps.now().toISOString();
+      const state: ScaleSetState = {
+        name: 'linux-x64',
+        scaleSetId: 7,
+        available: true,
+        statistics: {
+          assignedJobs: 0,
+          runningJobs: 0,
+          availableJobs: 0,
+          registeredRunners: count,
+          busyRunners: 0,
+          idleRunners: count,
+        },
+        statisticsAt: now,
+        updatedAt: now,
+      };
+      await setup.stateStore.putMany(
+        [{ key: scaleSetStateKey(setup.deps.config.stack, 'linux-x64'), value: state }],
+        3600,
+      );
+      const { instanceIds } = await setup.fleet.launch({
+        pool: 'linux-x64',
+        count,
+        clientToken: 'earlier',
+        createdAt: launchCreatedAt,
+      });
+      setup.github.runners = instanceIds.map((id, i) => ({
+        id: i + 1,
+        name: `stepscale-${id}`,
+        status: 'online' as const,
+        busy: false,
+        labels: ['linux-x64'],
+      }));
+      const removals = instanceIds.map((instanceId, i) => ({
+        pool: 'linux-x64',
+        runnerId: i + 1,
+        runnerName: `stepscale-${instanceId}`,
+        instanceId,
+      }));
+      return { ...setup, removals, removed };
+    }
+
+    it('removes its runners through the scale set’s runner API, not GitHub’s REST API, then terminates', async () => {
+      const { deps, github, fleet, removals, removed } = await onScaleSet(2);
+      const output = await scaleDown(deps)({ cycle, removals, cleanup: noCleanup });
+      expect(output).toMatchObject({ terminated: 2, skipped: 0, failed: 0 });
+      expect(removed).toEqual([1, 2]);
+      expect(github.deleted).toEqual([]);
+      expect(fleet.live()).toHaveLength(0);
+    });
+
+    it('keeps a runner the scale set refuses to remove (it took a job), and its instance', async () => {
+      const { deps, github, fleet, removals, removed } = await onScaleSet(2, (id) => id === 1);
+      const output = await scaleDown(deps)({ cycle, removals, cleanup: noCleanup });
+      expect(output).toMatchObject({ terminated: 1, skipped: 1, failed: 0 });
+      expect(removed).toEqual([2]);
+      expect(github.deleted).toEqual([]);
+      expect(fleet.live().map((instance) => instance.id)).toEqual([removals[0]?.instanceId]);
+    });
   });
 
   it('terminates orphans still unregistered, spares one whose runner came online since it was marked', async () => {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { poolMetrics } from '../bench/sim/bench.ts';
-import { cycleMeans, cyclesPerMonth, monthlyCost, prices } from '../bench/sim/cost.ts';
+import {
+  cycleMeans,
+  cyclesPerMonth,
+  monthlyCost,
+  observabilityCost,
+  observabilityPrices,
+  prices,
+  templateAlarmMetrics,
+} from '../bench/sim/cost.ts';
 import { simulate } from '../bench/sim/simulate.ts';
 import { StepscaleStrategy } from '../bench/sim/strategies/stepscale.ts';
 import { parseWorkload } from '../bench/sim/workload.ts';
@@ -175,6 +183,26 @@ describe('Function: monthlyCost', () => {
     expect(means.transitions).toBeGreaterThan(10);
     expect(means.lambdaInvocations).toBeGreaterThanOrEqual(6);
     expect(means.durationSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('Function: observabilityCost', () => {
+  it('bills each name and pool the handlers recorded as one custom metric, plus the alarms, the dashboard and the EMF lines', () => {
+    const points = [
+      { name: 'GitHubRequests' },
+      { name: 'GitHubRequests' },
+      { name: 'QueuedJobs', pool: 'x64' },
+      { name: 'QueuedJobs', pool: 'arm64' },
+      { name: 'QueuedJobs', pool: 'x64' },
+    ];
+    const cost = observabilityCost(points, 2, { lambdaInvocations: 4 });
+    expect(cost.customMetrics).toBe(3);
+    expect(cost.metrics).toBeCloseTo(3 * observabilityPrices.perCustomMetricMonth, 5);
+    expect(cost.alarms).toBeCloseTo(templateAlarmMetrics * observabilityPrices.perAlarmMetricMonth, 5);
+    expect(cost.dashboard).toBe(observabilityPrices.perDashboardMonth);
+    // More invocations a cycle write more lines.
+    expect(observabilityCost(points, 2, { lambdaInvocations: 40 }).emfLogs).toBeGreaterThan(cost.emfLogs);
+    expect(cost.total).toBeCloseTo(cost.metrics + cost.alarms + cost.dashboard + cost.emfLogs, 1);
   });
 });
 

@@ -2,13 +2,14 @@
  * template.yaml, checked structurally (SAM CLI cannot run here): it wires every Task of the ASL to a function
  * whose entry point exists, and grants each function what its handler calls and nothing more.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { yamlParse } from 'yaml-cfn';
+import { templateAlarmMetrics } from '../bench/sim/cost.ts';
 import { instanceArnTag } from '../functions/adapters/ssm-runner-configs.ts';
 import {
   cycleTimeoutSeconds,
@@ -16,7 +17,12 @@ import {
   maxRegistrationSeconds,
 } from '../functions/core/cycle-timing.ts';
 import { ConfigError } from '../functions/errors.ts';
-import { taskHandlers, taskNeeds } from '../functions/handlers/index.ts';
+import {
+  listenerTaskHandlers,
+  listenerTaskNeeds,
+  taskHandlers,
+  taskNeeds,
+} from '../functions/handlers/index.ts';
 import { scalingLeaseSeconds } from '../functions/handlers/scaling-lease.ts';
 import { loadLambdaConfig } from '../functions/lambda/wiring/config-source.ts';
 import {
@@ -25,8 +31,14 @@ import {
   readEnvironment,
 } from '../functions/lambda/wiring/environment.ts';
 import { tokenFromSecret, tokenRefreshingGitHub } from '../functions/lambda/wiring/github.ts';
+import { metricDefinitions } from '../functions/observability/metrics.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
-import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
+import {
+  definitionPath,
+  listenerDefinitionPath,
+  placeholdersIn,
+  substitute,
+} from '../functions/statemachine-definition.ts';
 
 import {
   configRead,
@@ -46,8 +58,8 @@ const template: Json = yamlParse(await readFile(join(root, 'template.yaml'), 'ut
 const aslText = await readFile(definitionPath, 'utf8');
 const resources: Record<string, Json> = template.Resources;
 const allFunctions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
-/** Functions that are no Task of the scaling cycle. */
-const standaloneFunctions = ['WebhookFunction', 'RedeliverWebhooksFunction'];
+/** Functions that are no Task of the scaling cycle (the listener's Task has a state machine of its own). */
+const standaloneFunctions = ['WebhookFunction', 'RedeliverWebhooksFunction', 'ListenFunction'];
 const functions = allFunctions.filter(([id]) => !standaloneFunctions.includes(id));
 const stateMachine: Json = resources.ScalingCycleStateMachine;
 const taskNames = Object.keys(taskHandlers) as (keyof typeof taskHandlers)[];
@@ -484,8 +496,16 @@ describe('template.yaml: the webhook receiver', () => {
   it('is granted exactly the AWS calls it makes: StartExecution on the targeted state machine only', async () => {
     const granted = [...new Set(inlineStatements(webhook).flatMap(actionsOf))].sort();
     expect(granted).toEqual(await webhookReceiverActions());
-    expect(statementsWith('states:StartExecution')).toEqual([
+    expect(inlineStatements(webhook).filter((s) => actionsOf(s).includes('states:StartExecution'))).toEqual([
       expect.objectContaining({ Resource: { Ref: 'TargetedCycleStateMachine' } }),
+    ]);
+    // In the whole template: the receiver's targeted cycles and the scale-set listener's scheduled-definition
+    // cycles (ListenFunction); the listener's own continue-as-new aside.
+    expect(
+      statementsWith('states:StartExecution').filter((statement) => statement.Sid !== 'ContinueAsNew'),
+    ).toEqual([
+      expect.objectContaining({ Resource: { Ref: 'TargetedCycleStateMachine' } }),
+      expect.objectContaining({ Resource: { Ref: 'ScalingCycleStateMachine' } }),
     ]);
   });
 
@@ -500,9 +520,95 @@ describe('template.yaml: the webhook receiver', () => {
     expect(Logging).toMatchObject({ Level: 'ERROR', IncludeExecutionData: true });
     expect(scheduledLogging).toMatchObject({ Level: 'ALL' });
     expect(resources.TargetedCycleLogGroup.Properties.LogGroupName).toEqual({
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub placeholder, not JavaScript
-      'Fn::Sub': '/aws/vendedlogs/states/${AWS::StackName}-targeted-cycle',
+      'Fn::Sub': `/aws/vendedlogs/states/\${AWS::StackName}-targeted-cycle`,
     });
+  });
+});
+
+describe('template.yaml: runner scale set listener', () => {
+  const listener = resources.ListenerStateMachine;
+  const listenFunction = resources.ListenFunction;
+  const listenerAsl = JSON.parse(readFileSync(listenerDefinitionPath, 'utf8'));
+  const listenerText = readFileSync(listenerDefinitionPath, 'utf8');
+
+  it('exists only with ScaleSetListener enabled (the default): the function, the STANDARD state machine, its output', () => {
+    expect(template.Parameters.ScaleSetListener).toMatchObject({
+      Default: 'Enabled',
+      AllowedValues: ['Enabled', 'Disabled'],
+    });
+    expect(listener.Condition).toBe('ScaleSetListenerEnabled');
+    expect(listenFunction.Condition).toBe('ScaleSetListenerEnabled');
+    expect(listener.Properties.Type).toBe('STANDARD');
+    expect(listener.Properties.DefinitionUri).toBe('statemachine/listener.asl.json');
+    expect(template.Outputs.ListenerStateMachineArn.Condition).toBe('ScaleSetListenerEnabled');
+  });
+
+  it('wires its one Task to ListenFunction, whose entry point exists, and substitutes every placeholder', async () => {
+    const substitutions = listener.Properties.DefinitionSubstitutions;
+    expect(Object.keys(substitutions).sort()).toEqual(placeholdersIn(listenerText));
+    const tasks = taskStatesOf(listenerAsl.States).filter(([, state]) => state.Resource?.startsWith('${'));
+    expect(tasks.map(([name]) => name)).toEqual(Object.keys(listenerTaskHandlers));
+    expect(substitutions.ListenFunctionArn).toEqual({ 'Fn::GetAtt': ['ListenFunction', 'Arn'] });
+    const entry = listenFunction.Metadata.BuildProperties.EntryPoints[0];
+    expect(entry).toBe('functions/lambda/listen.ts');
+    expect(typeof (await import(join(root, entry))).handler).toBe('function');
+    const { isValid, errors } = validator(
+      JSON.parse(
+        substitute(listenerText, {
+          ListenFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:stepscale-listen',
+          ListenerMaxRounds: substitutions.ListenerMaxRounds,
+        }),
+      ),
+      { checkPaths: true, checkArn: true },
+    );
+    expect(errors).toEqual([]);
+    expect(isValid).toBe(true);
+  });
+
+  it('is granted exactly what its declared port methods need, and starts only the scaling cycle', async () => {
+    const granted = [...new Set(inlineStatements(listenFunction).flatMap(actionsOf))].sort();
+    expect(granted).toEqual(await neededActions(listenerTaskNeeds.Listen, githubTouchingTable));
+    const start = inlineStatements(listenFunction).find((statement) =>
+      actionsOf(statement).includes('states:StartExecution'),
+    );
+    expect(start?.Resource).toEqual({ Ref: 'ScalingCycleStateMachine' });
+    expect(listenFunction.Properties.Environment.Variables.STEPSCALE_STATE_MACHINE_ARN).toEqual({
+      Ref: 'ScalingCycleStateMachine',
+    });
+  });
+
+  it('runs a round within Lambda’s limit: a 128 MB function, its timeout below the Task’s and above a round', () => {
+    expect(listenFunction.Properties.MemorySize).toBe(128);
+    const task = listenerAsl.States.Listen;
+    expect(listenFunction.Properties.Timeout).toBeLessThan(task.TimeoutSeconds);
+    expect(task.TimeoutSeconds).toBeLessThanOrEqual(900);
+    // The longest round the config allows, and closing its sessions, fit in the function's time.
+    expect(870 + 20).toBeLessThanOrEqual(listenFunction.Properties.Timeout);
+  });
+
+  it('continues as new itself, and is started by an hourly schedule that a live listener makes a no-op', () => {
+    const continueAsNew = inlineStatements(listener).find((statement) => statement.Sid === 'ContinueAsNew');
+    expect(actionsOf(continueAsNew as Statement)).toEqual(['states:StartExecution']);
+    // The name the state machine is given, as a !Sub of the stack name, and what the statement grants.
+    const ownName = `\${AWS::StackName}-listener`;
+    expect(subText((continueAsNew as Statement).Resource)).toContain(`:stateMachine:${ownName}`);
+    expect(listener.Properties.Name).toEqual({ 'Fn::Sub': ownName });
+    const events = Object.values(listener.Properties.Events) as Json[];
+    expect(events).toEqual([
+      expect.objectContaining({
+        Type: 'ScheduleV2',
+        Properties: { ScheduleExpression: 'rate(1 hour)', Input: '{"rounds":0}' },
+      }),
+    ]);
+  });
+
+  it('keeps an execution far from the 25,000-event history limit before it continues as new', () => {
+    // A round at its worst: Listen entered and exited, five attempts of three events each, NextRound (2),
+    // WaitBeforeListening (2); a failed round adds FailedBefore, a Pass and PauseAfterFailure (6).
+    const worstRound = 2 + 5 * 3 + 2 + 2 + 6;
+    const maxRounds = Number(listener.Properties.DefinitionSubstitutions.ListenerMaxRounds);
+    expect(maxRounds * worstRound + 20).toBeLessThan(25_000);
+    expect(listenerAsl.States.Listen.Retry[0].MaxAttempts).toBe(4);
   });
 });
 
@@ -711,5 +817,125 @@ describe('functions/lambda/wiring', () => {
     expect(await github.listRepositories()).toEqual(['two']);
     expect(built).toEqual(['one', 'two']);
     expect(reads).toBe(3);
+  });
+});
+
+describe('template.yaml: metrics, dashboard and alarms', () => {
+  const subText = (value: Json): string => (typeof value === 'string' ? value : value['Fn::Sub']);
+  const dashboardText = subText(resources.Dashboard.Properties.DashboardBody);
+  // What CloudFormation substitutes; the rest must be JSON as it stands.
+  const substituted = dashboardText.replace(/\$\{([^}]+)\}/g, (_, name: string) => `sub:${name}`);
+  const declared = new Set(Object.keys(metricDefinitions));
+  const alarms = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+
+  it('publishes metrics unless Metrics is Disabled, and tells the collect tasks where job waits come from', () => {
+    expect(template.Parameters.Metrics).toMatchObject({
+      Default: 'Enabled',
+      AllowedValues: ['Enabled', 'Disabled'],
+    });
+    expect(template.Globals.Function.Environment.Variables.POWERTOOLS_METRICS_DISABLED).toEqual({
+      'Fn::If': ['MetricsEnabled', 'false', 'true'],
+    });
+    // The receiver measures them when deployed; counted by both, every job would be counted twice.
+    expect(
+      resources.CollectRepositoryJobsFunction.Properties.Environment.Variables.STEPSCALE_JOB_WAITS_FROM,
+    ).toEqual({
+      'Fn::If': ['WebhooksEnabled', 'webhook', 'poll'],
+    });
+    expect(Object.keys(lambdaEnvironment)).toContain('STEPSCALE_JOB_WAITS_FROM');
+  });
+
+  it('draws a dashboard of declared metrics only, valid JSON once substituted, behind its parameter', () => {
+    expect(resources.Dashboard.Condition).toBe('DashboardEnabled');
+    expect(template.Conditions.DashboardEnabled).toEqual({
+      'Fn::And': [{ Condition: 'MetricsEnabled' }, { 'Fn::Equals': [{ Ref: 'Dashboard' }, 'Enabled'] }],
+    });
+    const body = JSON.parse(substituted) as { widgets: { properties: { metrics: Json[] } }[] };
+    expect(body.widgets.length).toBeGreaterThanOrEqual(6);
+    const named = new Set<string>();
+    for (const widget of body.widgets) {
+      for (const row of widget.properties.metrics) {
+        if (row[0] === 'stepscale') {
+          named.add(row[1]);
+          // Stack-wide metrics carry exactly the dimensions the functions publish them with.
+          expect(row.slice(2, 6)).toEqual(['service', 'stepscale', 'Stack', 'sub:AWS::StackName']);
+        }
+        const expression: string | undefined = row[0]?.expression;
+        if (expression) {
+          const [, name] = /MetricName="(\w+)"/.exec(expression) ?? [];
+          expect(expression).toContain('{stepscale,Pool,Stack,service}');
+          named.add(name ?? '(none)');
+        }
+      }
+    }
+    for (const name of named) expect(declared, name).toContain(name);
+    // Every metric the functions publish is on it, but those the alarms watch (PoolsAtMax draws PoolAtMax).
+    expect(
+      [...declared].filter(
+        (name) => !named.has(name) && name !== 'PoolAtMax' && name !== 'GitHubRateLimitBelowReserve',
+      ),
+    ).toEqual([]);
+    // Only pseudo parameters and this template's resources are substituted.
+    for (const [, name] of substituted.matchAll(/sub:([\w:]+)/g)) {
+      expect(name?.startsWith('AWS::') || (name !== undefined && name in resources), name).toBe(true);
+    }
+  });
+
+  it('alarms on failed cycles, a low rate limit, a pool at max for PoolAtMaxMinutes and orphans, each notifying the topic if set', () => {
+    expect(alarms.map(([id]) => id).sort()).toEqual([
+      'FailedCyclesAlarm',
+      'ListenerFailedAlarm',
+      'OrphansAlarm',
+      'PoolAtMaxAlarm',
+      'RateLimitBelowReserveAlarm',
+    ]);
+    expect(resources.FailedCyclesAlarm.Condition).toBe('AlarmsEnabled');
+    expect(resources.ListenerFailedAlarm.Condition).toBe('ListenerAlarmEnabled');
+    expect(resources.ListenerFailedAlarm.Properties.Dimensions).toEqual([
+      { Name: 'StateMachineArn', Value: { Ref: 'ListenerStateMachine' } },
+    ]);
+    for (const [id, alarm] of alarms) {
+      const properties = alarm.Properties;
+      expect(properties.AlarmActions, id).toEqual({
+        'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
+      });
+      if (properties.Namespace !== 'stepscale') continue;
+      // stepscale's own metrics exist only while they are published.
+      expect(alarm.Condition, id).toBe('MetricAlarmsEnabled');
+      expect(declared, id).toContain(properties.MetricName);
+      expect(metricDefinitions[properties.MetricName as keyof typeof metricDefinitions].perPool, id).toBe(
+        false,
+      );
+      expect(properties.Dimensions).toEqual([
+        { Name: 'service', Value: 'stepscale' },
+        { Name: 'Stack', Value: { Ref: 'AWS::StackName' } },
+      ]);
+    }
+    expect(resources.PoolAtMaxAlarm.Properties).toMatchObject({
+      MetricName: 'PoolsAtMax',
+      Statistic: 'Minimum',
+      Period: 60,
+      EvaluationPeriods: { Ref: 'PoolAtMaxMinutes' },
+      DatapointsToAlarm: { Ref: 'PoolAtMaxMinutes' },
+    });
+    expect(resources.RateLimitBelowReserveAlarm.Properties.MetricName).toBe('GitHubRateLimitBelowReserve');
+    expect(resources.OrphansAlarm.Properties.MetricName).toBe('OrphansMarked');
+    // What the cost model bills (bench/sim/cost.ts): each alarm's metrics, with webhooks on.
+    const alarmMetrics = alarms.reduce((sum, [, alarm]) => {
+      const list = alarm.Properties.Metrics as Json[] | undefined;
+      if (!list) return sum + 1;
+      return sum + list.filter((m) => (m['Fn::If'] ? m['Fn::If'][1] : m).MetricStat).length;
+    }, 0);
+    expect(alarmMetrics).toBe(templateAlarmMetrics);
+    // Both state machines' failures, the targeted one only where it exists.
+    const failed = resources.FailedCyclesAlarm.Properties.Metrics as Json[];
+    const stateMachines = JSON.stringify(failed);
+    expect(stateMachines).toContain('"Ref":"ScalingCycleStateMachine"');
+    expect(stateMachines).toContain('"Ref":"TargetedCycleStateMachine"');
+    expect(
+      failed
+        .filter((metric) => metric['Fn::If'])
+        .every((metric) => metric['Fn::If'][0] === 'WebhooksEnabled'),
+    ).toBe(true);
   });
 });

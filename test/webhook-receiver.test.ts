@@ -13,6 +13,7 @@ import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.t
 import { parseConfig } from '../functions/config/config.ts';
 import { secretValue } from '../functions/config/secret-value.ts';
 import { ConfigError } from '../functions/errors.ts';
+import { MemoryMetrics } from '../functions/observability/metrics.ts';
 import type { CycleStarter, CycleStartRequest } from '../functions/ports/cycle-starter.ts';
 import {
   createWebhookReceiver,
@@ -86,7 +87,11 @@ class RecordingStarter implements CycleStarter {
   }
 }
 
-function setup(overrides: Partial<WebhookReceiverDeps> & { config?: object; withInbox?: boolean } = {}) {
+function setup(
+  overrides: Omit<Partial<WebhookReceiverDeps>, 'config'> & { config?: object; withInbox?: boolean } = {},
+) {
+  // The config override is parsed with the defaults below; the other overrides replace the receiver's deps.
+  const { config: _config, withInbox: _withInbox, ...deps } = overrides;
   const clock = new ManualClock('2026-03-01T12:00:00Z');
   const logged: { level: string; message: string; data: unknown }[] = [];
   const record =
@@ -126,7 +131,7 @@ function setup(overrides: Partial<WebhookReceiverDeps> & { config?: object; with
     log,
     now: clock.now,
     newId: () => `claim-${++ids}`,
-    ...overrides,
+    ...deps,
   });
   return { receive, cycles, deliveries, inbox, logged, clock };
 }
@@ -149,6 +154,34 @@ describe('the webhook receiver: what a delivery starts', () => {
     ]);
     // The execution takes the inbox when it lists: this repository is there too.
     expect(await inbox.take()).toEqual(['api']);
+  });
+
+  it.each([
+    // the stack's jobSource, the pool's own; what the delivery does
+    ['scaleset', undefined, 'ignored-scale-set'],
+    ['poll', 'scaleset', 'ignored-scale-set'],
+    ['scaleset', 'poll', 'started'],
+    // auto: the pool may be polled (no scale sets on this host), so the delivery is acted on
+    ['auto', undefined, 'started'],
+    ['poll', undefined, 'started'],
+  ] as const)('jobSource %s, the pool’s %s: a queued job’s delivery is %s', async (stack, own, outcome) => {
+    const pool = {
+      name: 'linux-x64',
+      labels: ['self-hosted', 'linux', 'x64'],
+      maxRunners: 10,
+      instanceTypes: ['m7i.large'],
+      launchTemplate: 'lt-0123',
+      subnets: ['subnet-0a'],
+      ...(own ? { jobSource: own } : {}),
+    };
+    const { receive, cycles, logged } = setup({ config: { jobSource: stack, pools: [pool] } });
+    const response = await receive(await signed(queuedPayload(), { delivery: 'd-s' }));
+    expect(response.outcome).toBe(outcome);
+    expect(cycles.started).toHaveLength(outcome === 'started' ? 1 : 0);
+    if (outcome === 'ignored-scale-set') {
+      expect(response.statusCode).toBe(200);
+      expect(logged.some((line) => JSON.stringify(line.data).includes('"pool":"linux-x64"'))).toBe(true);
+    }
   });
 
   it('lets deliveries close together share the execution the first one started, leaving no repository out', async () => {
@@ -244,6 +277,47 @@ describe('the webhook receiver: what a delivery starts', () => {
     const response = await receive(await signed(payload()));
     expect(response).toMatchObject({ statusCode: 200, outcome });
     expect(cycles.started).toEqual([]);
+  });
+
+  it("measures a job's wait from its in_progress delivery: created_at to started_at, in the pool that serves it", async () => {
+    const timed = (example: Example) =>
+      (example as unknown as { workflow_job: { created_at?: string; started_at?: string } }).workflow_job;
+    const recorded = workflowJobExamples.find(
+      (example) =>
+        example.action === 'in_progress' &&
+        Boolean(timed(example).created_at) &&
+        Boolean(timed(example).started_at) &&
+        timed(example).created_at !== timed(example).started_at,
+    );
+    if (!recorded) throw new Error('no recorded in_progress delivery with created_at');
+    const { created_at, started_at } = (recorded as unknown as { workflow_job: Record<string, string> })
+      .workflow_job;
+    const payload = { ...queuedPayload({ action: 'in_progress' }) };
+    payload.workflow_job = { ...(payload.workflow_job as object), created_at, started_at };
+    const metrics = new MemoryMetrics();
+    const { receive, cycles } = setup({ metrics });
+    expect(await receive(await signed(payload))).toMatchObject({
+      statusCode: 200,
+      outcome: 'ignored-action',
+    });
+    expect(metrics.points).toEqual([
+      {
+        name: 'JobQueuedToStarted',
+        unit: 'Seconds',
+        pool: 'linux-x64',
+        source: 'webhook',
+        value: (Date.parse(started_at ?? '') - Date.parse(created_at ?? '')) / 1000,
+      },
+    ]);
+    expect(metrics.points[0]?.value).toBeGreaterThan(0);
+    expect(cycles.started).toEqual([]);
+
+    // A job no pool serves, or without its times, is not ours to measure.
+    await receive(await signed(queuedPayload({ action: 'in_progress', labels: ['ubuntu-latest'] })));
+    const timeless = queuedPayload({ action: 'in_progress' });
+    timeless.workflow_job = { ...(timeless.workflow_job as object), created_at: null, started_at: null };
+    await receive(await signed(timeless, { delivery: 'no-times' }));
+    expect(metrics.points).toHaveLength(1);
   });
 
   it('answers 200 to events it does not use', async () => {

@@ -3,11 +3,23 @@
  * it replaces and the peers — same seed, then the cost model fed by the real cycle at 1,000 repositories, and
  * the goals judged per workload (goals.ts). Returns one report; run.ts prints it.
  */
+
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { table } from '../../functions/cli/table.ts';
 import { type CostProbeResult, costProbe, webhookCostProbe } from './cost-probe.ts';
 import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goals.ts';
 import { percentile, round } from './metrics.ts';
+import {
+  arcStrategy,
+  demandCycles,
+  formatScaleSetReport,
+  idleHour,
+  judgeWorkload,
+  type ScaleSetReport,
+  scaleSetReport,
+  scaleSetStrategy,
+} from './scaleset-goals.ts';
 import { type SimulationResult, type StrategyMetrics, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
 import {
@@ -98,12 +110,17 @@ export interface BenchReport {
   readonly bootSeconds: number;
   readonly strategies: Record<string, StrategyMetrics>;
   readonly costPerMonthUsd: {
-    readonly repos1000: CostProbeResult['express'] & { readonly standard: CostProbeResult['standard'] };
+    readonly repos1000: CostProbeResult['express'] & {
+      readonly standard: CostProbeResult['standard'];
+      readonly observability?: CostProbeResult['observability'];
+    };
   };
   readonly goals: Goals;
   readonly seed: number;
   readonly quick: boolean;
   readonly workloads: WorkloadReport[];
+  /** The runner scale set source against arc-listener, an idle hour, the listener's cost (scaleset-goals.ts). */
+  readonly scaleSets?: ScaleSetReport;
 }
 
 export async function shippedWorkloads(dir: string): Promise<Workload[]> {
@@ -167,7 +184,31 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     measuredSeconds: options.quick ? 300 : 900,
     seed: options.seed,
   });
-  const repos1000 = { ...cost.express, standard: cost.standard, webhookPath };
+  const repos1000 = {
+    ...cost.express,
+    standard: cost.standard,
+    webhookPath,
+    observability: cost.observability,
+  };
+  const steady = workloads.find((w) => w.name === 'steady-poisson') ?? (workloads[0] as Workload);
+  const scaleSets =
+    names.includes(scaleSetStrategy) && names.includes(arcStrategy)
+      ? scaleSetReport(
+          Object.fromEntries(
+            perWorkload.flatMap((w) => {
+              const own = w.strategies[scaleSetStrategy];
+              const arc = w.strategies[arcStrategy];
+              return own && arc ? [[w.workload, judgeWorkload(own, arc)]] : [];
+            }),
+          ),
+          await idleHour(steady, options.seed),
+          await demandCycles(
+            steady,
+            options.seed,
+            options.quick && steady.quickDurationSeconds ? steady.quickDurationSeconds : undefined,
+          ),
+        )
+      : undefined;
   return {
     bootSeconds,
     strategies,
@@ -176,6 +217,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     seed: options.seed,
     quick: options.quick,
     workloads: perWorkload,
+    ...(scaleSets ? { scaleSets } : {}),
   };
 }
 
@@ -413,8 +455,17 @@ export function formatReport(report: BenchReport): string {
       ],
     ),
   );
+  const o = c.observability;
+  if (o)
+    lines.push(
+      `Metrics, alarms and dashboard (template defaults): ${o.customMetrics} custom metrics $${o.metrics.toFixed(2)}, alarms $${o.alarms.toFixed(2)}, dashboard $${o.dashboard.toFixed(2)} (free for an account's first three), EMF logs $${o.emfLogs.toFixed(2)}: $${o.total.toFixed(2)} a month`,
+    );
   lines.push('');
   lines.push(...formatGoals(report.goals));
+  if (report.scaleSets) {
+    lines.push('');
+    lines.push(...formatScaleSetReport(report.scaleSets));
+  }
   return lines.join('\n');
 }
 
@@ -477,19 +528,4 @@ export function formatGoals(g: Goals): string[] {
     `  control plane ≤ $5/month at 1,000 repos: ${mark(g.controlPlaneCost.met)} ($${g.controlPlaneCost.totalUsd} Step Functions + Lambda; $${g.controlPlaneCost.totalWithLogsAndStateUsd} with logs and DynamoDB)`,
   );
   return lines;
-}
-
-/** A text table: the first `leftColumns` columns left-aligned (names), the rest right-aligned (numbers). */
-export function table(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-  leftColumns = 2,
-): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }

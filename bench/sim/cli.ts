@@ -5,32 +5,57 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { aboveBoot, table } from './bench.ts';
+import { parseArgs } from 'node:util';
+import { table } from '../../functions/cli/table.ts';
+import { aboveBoot } from './bench.ts';
 import { timelineSvg } from './chart.ts';
 import { type SimulationResult, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
 import { loadWorkload, withFaults } from './workload.ts';
 
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      workload: { type: 'string' },
+      strategy: { type: 'string', multiple: true },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      duration: { type: 'string' },
+      faults: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
 const usage =
   'usage: npm run simulate -- --workload FILE [--strategy NAME]... [--seed N] [--out DIR] [--duration SECONDS] [--faults] [--json]';
 
-function values(args: readonly string[], name: string): string[] {
-  return args.flatMap((arg, i) => (arg === name && args[i + 1] !== undefined ? [args[i + 1] as string] : []));
-}
-
-async function main(args: readonly string[]): Promise<number> {
-  const file = values(args, '--workload')[0];
-  if (!file || args.includes('--help')) {
+async function main(args: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    ({ values } = parse(args));
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    return 2;
+  }
+  const file = values.workload;
+  if (!file || values.help) {
     console.error(usage);
     return 2;
   }
   const loaded = await loadWorkload(file);
-  const workload = args.includes('--faults') ? withFaults(loaded) : loaded;
-  const chosen = values(args, '--strategy');
+  const workload = values.faults ? withFaults(loaded) : loaded;
+  const chosen = values.strategy ?? [];
   const strategies = chosen.length > 0 ? chosen : strategyNames;
-  const seed = Number(values(args, '--seed')[0] ?? 1);
-  const duration = values(args, '--duration')[0];
-  const out = values(args, '--out')[0] ?? 'bench/results';
+  const seed = Number(values.seed ?? 1);
+  if (!Number.isInteger(seed)) {
+    console.error(`--seed needs a whole number\n${usage}`);
+    return 2;
+  }
+  const duration = values.duration;
+  const out = values.out ?? 'bench/results';
   const results: SimulationResult[] = [];
   for (const strategy of strategies) {
     results.push(
@@ -52,7 +77,7 @@ async function main(args: readonly string[]): Promise<number> {
       maxRunners: workload.pools.reduce((sum, pool) => sum + pool.maxRunners, 0),
     }),
   );
-  if (args.includes('--json')) {
+  if (values.json) {
     console.log(
       JSON.stringify(
         results.map(({ strategy, metrics, details }) => ({ strategy, metrics, details })),

@@ -7,6 +7,8 @@ import {
   type CostBreakdown,
   cycleMeans,
   monthlyCost,
+  type ObservabilityCost,
+  observabilityCost,
   type WebhookPathCost,
   webhookPathCost,
 } from './cost.ts';
@@ -53,6 +55,8 @@ export interface CostProbeResult {
   readonly repositories: number;
   readonly express: CostBreakdown;
   readonly standard: CostBreakdown;
+  /** The metrics the handlers published over the measured cycles, the alarms and the dashboard, a month. */
+  readonly observability: ObservabilityCost;
 }
 
 export async function costProbe(
@@ -70,7 +74,13 @@ export async function costProbe(
   await simulate({ workload, strategy, seed: options.seed ?? 1, drainSeconds: 0 });
   const measured = strategy.cycles.filter((cycle) => cycle.startMs >= workload.warmupSeconds * 1000);
   const means = cycleMeans(measured);
-  return { repositories, express: monthlyCost(means, 'EXPRESS'), standard: monthlyCost(means, 'STANDARD') };
+  return {
+    repositories,
+    express: monthlyCost(means, 'EXPRESS'),
+    standard: monthlyCost(means, 'STANDARD'),
+    // Samples per cycle over every cycle of the run (warm-up ones record the same series).
+    observability: observabilityCost(strategy.metrics.points, strategy.cycles.length, means),
+  };
 }
 
 /**

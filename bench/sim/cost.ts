@@ -247,3 +247,57 @@ export function webhookPathCost(
     perExecution: monthlyCost(means, stateMachineType).perCycle,
   };
 }
+
+/** CloudWatch's prices (us-east-1): custom metrics (first 10,000), standard alarm metrics, a dashboard. */
+export const observabilityPrices = {
+  perCustomMetricMonth: 0.3,
+  perAlarmMetricMonth: 0.1,
+  perDashboardMonth: 3,
+} as const;
+/** The template's alarms count their metrics: failed cycles watches four (two per state machine), the rest one. */
+export const templateAlarmMetrics = 4 + 4;
+/** An EMF line's envelope (namespace, dimensions, timestamp) and each metric's share of it, in bytes. */
+const emfLineBytes = 260;
+const emfBytesPerSample = 45;
+
+export interface ObservabilityCost {
+  /** Distinct name and dimension sets the functions published: each is a custom metric. */
+  readonly customMetrics: number;
+  readonly metrics: number;
+  readonly alarms: number;
+  /** Beyond an account's three free dashboards. */
+  readonly dashboard: number;
+  /** The EMF lines in the functions' log group. */
+  readonly emfLogs: number;
+  readonly total: number;
+}
+
+/**
+ * What the template's Metrics, Alarms and Dashboard add a month, from what the production handlers recorded
+ * over `cycles` cycles (MemoryMetrics): one EMF line per dimension set an invocation recorded in (about one per
+ * Lambda invocation, and one more per pool for the per-pool tasks), each sample a few dozen bytes more.
+ */
+export function observabilityCost(
+  points: readonly { readonly name: string; readonly pool?: string }[],
+  cycles: number,
+  means: Pick<CycleMeans, 'lambdaInvocations'>,
+): ObservabilityCost {
+  const series = new Set(points.map((point) => `${point.name}\u0000${point.pool ?? ''}`));
+  const pools = new Set(points.flatMap((point) => (point.pool ? [point.pool] : [])));
+  const perCycle = cycles > 0 ? points.length / cycles : 0;
+  // ListRepositories, Decide, ScaleUp, ScaleDown and RegisterRunners write per-pool lines as well.
+  const linesPerCycle = means.lambdaInvocations + 3 * pools.size;
+  const emfBytes = cyclesPerMonth * (linesPerCycle * emfLineBytes + perCycle * emfBytesPerSample);
+  const metrics = series.size * observabilityPrices.perCustomMetricMonth;
+  const alarms = templateAlarmMetrics * observabilityPrices.perAlarmMetricMonth;
+  const dashboard = observabilityPrices.perDashboardMonth;
+  const emfLogs = (emfBytes * prices.logsPerGbIngested) / 1e9;
+  return {
+    customMetrics: series.size,
+    metrics: round(metrics, 2),
+    alarms: round(alarms, 2),
+    dashboard: round(dashboard, 2),
+    emfLogs: round(emfLogs, 2),
+    total: round(metrics + alarms + dashboard + emfLogs, 2),
+  };
+}

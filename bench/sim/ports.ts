@@ -7,7 +7,6 @@
  * and injected read failures, as the production client would.
  */
 
-import { normalizeLabels } from '../../functions/core/labels.ts';
 import type { Instance, QueuedJob, Runner } from '../../functions/core/model.ts';
 import {
   GitHubNotFoundError,
@@ -29,10 +28,11 @@ import type {
   JitRunnerRequest,
   ListingObservation,
   RateLimit,
+  StartedJob,
 } from '../../functions/ports/github.ts';
 import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/ports/runner-configs.ts';
 import { SecondaryLimits } from '../../local/github-standin/secondary-limits.ts';
-import type { JobRecord, RunnerRecord } from '../../local/world/github.ts';
+import type { RunnerRecord } from '../../local/world/github.ts';
 import { Rng } from '../../local/world/rng.ts';
 import type {
   DeliveryRecord,
@@ -114,6 +114,7 @@ export class SimGitHub implements GitHubPort {
         pages(runs.length - queuedRuns),
       ) || changed;
     const queued: QueuedJob[] = [];
+    const started: StartedJob[] = [];
     for (const run of runs) {
       const jobs = github.jobsOfRun(run.id, 'latest');
       const running = jobs.some((job) => job.status === 'in_progress');
@@ -129,11 +130,13 @@ export class SimGitHub implements GitHubPort {
       for (const job of jobs) {
         if (job.status === 'queued' && job.runnerId === undefined)
           queued.push({ id: job.id, runId: job.runId, labels: [...job.labels] });
+        else if (job.status !== 'queued' && job.runnerId !== undefined && job.startedAt)
+          started.push({ labels: [...job.labels], queuedAt: job.createdAt, startedAt: job.startedAt });
       }
     }
     if (changed) this.meter.scans.changed += 1;
     // As the adapter does: the governor learns the jobs endpoint's share from it.
-    observe?.({ activeRuns: runs.length });
+    observe?.({ activeRuns: runs.length, started });
     return queued;
   }
 
@@ -418,39 +421,23 @@ export interface ActionsServiceOptions {
   readonly latencySeconds?: { readonly min: number; readonly max: number };
 }
 
-interface ScaleSetState {
-  readonly id: number;
-  readonly spec: ScaleSetSpec;
-  readonly labels: readonly string[];
-  readonly onMessage: (message: ScaleSetMessage) => void;
-  /** Jobs assigned to it, and whether the listener has been told yet (only then do they count). */
-  readonly jobs: Map<number, { job: JobRecord; told: boolean }>;
-  readonly runnerIds: Set<number>;
-  /** The message being gathered for events at one virtual instant, and when the last one arrives. */
-  building?: {
-    eventMs: number;
-    assigned: number[];
-    started: ScaleSetMessage['jobsStarted'][number][];
-    completed: ScaleSetMessage['jobsCompleted'][number][];
-  };
-  lastArrivalMs: number;
-}
-
 /**
- * The Actions service's side of runner scale sets (actions/scaleset; what ARC's listener talks to), over the
- * world. Job events of a scale set's jobs — assigned (queued), started, completed — reach its listener as
- * messages a latency after they happen (`latencySeconds`, default 0.2–1 s uniform, one draw per virtual
- * instant, so a matrix's jobs come in one message); messages arrive in order; each carries the statistics as
- * of its arrival, counting a job as assigned from the message that announced it until it completes. Every
- * call is an Actions-service request (not REST): the long poll that returns a message, its acknowledgement,
- * an empty long poll, a JIT config, a runner removal.
+ * The Actions service of runner scale sets as ARC's listener meets it (actions/scaleset listener/listener.go),
+ * a push view over the world's one model of it (local/world/actions-service.ts; what stepscale-scaleset polls
+ * through SimScaleSets and the HTTP stand-in serves). `openSession` creates the scale set and opens its
+ * session. When the scale set's queue has something, the listener's long poll returns it a latency later
+ * (`latencySeconds`, default 0.2–1 s uniform, one draw per message; messages arrive in order). On arrival the
+ * listener acquires the jobs offered, as listener.go does for every JobAvailable, and the message it is handed
+ * carries the events and the statistics after that acquisition (the service's JobAssigned message, folded into
+ * the same arrival: this favours the peer by one poll). A job counts as assigned from that message until it
+ * completes; GitHub hands it to the scale set's own runners only. Every call is an Actions-service request
+ * (not REST): the long poll that returns a message, the acquisition, the acknowledgement, an empty long poll,
+ * a JIT config, a runner removal.
  */
 export class SimActionsService {
-  private readonly sets: ScaleSetState[] = [];
-  private observing = false;
-  private nextMessageId = 1;
-  private readonly latency: { readonly min: number; readonly max: number };
   private readonly rng: Rng;
+  private readonly latency: { readonly min: number; readonly max: number };
+  private draws = 0;
 
   constructor(
     private readonly world: World,
@@ -462,148 +449,97 @@ export class SimActionsService {
   }
 
   /**
-   * Create the scale set and open its message session (two requests). Jobs of it already queued count from
-   * the session's first statistics on; later events come to `onMessage` as its long poll returns them.
+   * Create the scale set and open its message session (two requests). Jobs of it already queued are offered on
+   * its queue at once; every later event comes to `onMessage` as its long poll returns it.
    */
   openSession(spec: ScaleSetSpec, onMessage: (message: ScaleSetMessage) => void): ScaleSetSession {
+    const { actions, github } = this.world;
     this.meter.record('POST _apis/runtime/runnerscalesets', 'actions-service');
     this.meter.record('POST _apis/runtime/runnerscalesets/{id}/sessions', 'actions-service');
-    const set: ScaleSetState = {
-      id: this.sets.length + 1,
-      spec,
-      labels: normalizeLabels(spec.labels),
-      onMessage,
-      jobs: new Map(),
-      runnerIds: new Set(),
-      lastArrivalMs: 0,
+    const group = actions.runnerGroupByName(spec.runnerGroup);
+    if (!group) throw new GitHubNotFoundError(`Runner group "${spec.runnerGroup}" does not exist`);
+    const set = actions.createScaleSet({ name: spec.name, runnerGroupId: group.id, labels: spec.labels });
+    const session = actions.createSession(set.id, 'arc-listener');
+    let lastSeen = 0;
+    let arrival: number | undefined;
+    const deliver = () => {
+      arrival = undefined;
+      const assigned: number[] = [];
+      const started: ScaleSetMessage['jobsStarted'][number][] = [];
+      const completed: ScaleSetMessage['jobsCompleted'][number][] = [];
+      let messageId = lastSeen;
+      const drain = () => {
+        for (
+          let read = actions.nextMessage(session, lastSeen);
+          read;
+          read = actions.nextMessage(session, lastSeen)
+        ) {
+          lastSeen = read.message.messageId;
+          messageId = lastSeen;
+          for (const event of read.message.jobs) {
+            const jobId = Number(event.jobId);
+            if (event.messageType === 'JobAssigned') assigned.push(jobId);
+            else if (event.messageType === 'JobStarted')
+              started.push({ jobId, runnerName: event.runnerName ?? '' });
+            else if (event.messageType === 'JobCompleted')
+              completed.push({ jobId, result: event.result ?? 'succeeded' });
+            else offered.push(event.runnerRequestId);
+          }
+        }
+      };
+      const offered: number[] = [];
+      drain();
+      if (offered.length > 0) {
+        this.meter.record('POST _apis/runtime/runnerscalesets/{id}/acquirejobs', 'actions-service');
+        actions.acquireJobs(session, offered.splice(0));
+        drain();
+      }
+      if (messageId === 0) return;
+      // The long poll that returns this message.
+      this.meter.record('GET {messageQueueUrl}', 'actions-service');
+      onMessage({
+        messageId,
+        jobsAssigned: assigned,
+        jobsStarted: started,
+        jobsCompleted: completed,
+        statistics: this.statistics(set.id),
+      });
     };
-    this.sets.push(set);
-    for (const job of this.world.github.allJobs()) {
-      if (job.status === 'queued' && this.setOf(job) === set) set.jobs.set(job.id, { job, told: true });
-    }
-    if (!this.observing) {
-      this.observing = true;
-      this.world.observe({ jobStatusChanged: (job, created) => this.jobChanged(job, created) });
-    }
+    actions.onChange(() => {
+      if (arrival !== undefined || !actions.hasMessage(set.id, lastSeen)) return;
+      const draw = this.rng.fork(`${set.id}/${this.draws++}`);
+      arrival = this.world.nowMs + Math.round(draw.uniform(this.latency.min, this.latency.max) * 1000);
+      this.world.agenda.schedule(arrival, deliver);
+    });
+    if (actions.hasMessage(set.id, lastSeen)) deliver();
     return new ScaleSetSession(set.id, this.meter, {
-      statistics: () => this.statistics(set),
-      generateJitConfig: (name) => this.generateJitConfig(set, name),
-      removeRunner: (runnerId) => this.removeRunner(set, runnerId),
+      statistics: () => this.statistics(set.id),
+      generateJitConfig: (name) => {
+        if (github.runnerByName(name))
+          throw new GitHubRequestError(`runner ${name} already exists (409)`, 409);
+        const runner = actions.generateJitConfig(set.id, name);
+        return { runnerId: runner.id, encodedJitConfig: `jit:${name}` };
+      },
+      removeRunner: (runnerId) => {
+        const runner = github.getRunner(runnerId);
+        if (!runner) return true;
+        if (runner.busy) return false;
+        actions.removeRunner(runnerId);
+        return true;
+      },
+      acknowledge: (messageId) => actions.deleteMessage(session, messageId),
     });
   }
 
-  private setOf(job: JobRecord): ScaleSetState | undefined {
-    const wanted = normalizeLabels(job.labels);
-    if (wanted.length === 0) return undefined;
-    return this.sets.find((set) => wanted.every((label) => set.labels.includes(label)));
-  }
-
-  private jobChanged(job: JobRecord, created: boolean): void {
-    if (created) {
-      if (job.status !== 'queued') return;
-      const set = this.setOf(job);
-      if (!set) return;
-      set.jobs.set(job.id, { job, told: false });
-      this.gather(set).assigned.push(job.id);
-      return;
-    }
-    const set = this.sets.find((candidate) => candidate.jobs.has(job.id));
-    if (!set) return;
-    if (job.status === 'in_progress')
-      this.gather(set).started.push({ jobId: job.id, runnerName: job.runnerName ?? '' });
-    else if (job.status === 'completed')
-      this.gather(set).completed.push({ jobId: job.id, result: job.conclusion ?? 'success' });
-  }
-
-  /** The message for events at this instant: one latency draw per (scale set, instant), arrivals in order. */
-  private gather(set: ScaleSetState): NonNullable<ScaleSetState['building']> {
-    const now = this.world.nowMs;
-    if (set.building?.eventMs === now) return set.building;
-    const building = { eventMs: now, assigned: [], started: [], completed: [] };
-    set.building = building;
-    const draw = this.rng.fork(`${set.id}/${now}`);
-    const latencyMs = Math.round(draw.uniform(this.latency.min, this.latency.max) * 1000);
-    const arrivalMs = Math.max(now + latencyMs, set.lastArrivalMs);
-    set.lastArrivalMs = arrivalMs;
-    this.world.agenda.schedule(arrivalMs, () => this.arrive(set, building));
-    return building;
-  }
-
-  private arrive(set: ScaleSetState, built: NonNullable<ScaleSetState['building']>): void {
-    if (set.building === built) set.building = undefined;
-    for (const jobId of built.assigned) {
-      const entry = set.jobs.get(jobId);
-      if (entry) entry.told = true;
-    }
-    // The long poll that returns this message.
-    this.meter.record('GET {messageQueueUrl}', 'actions-service');
-    set.onMessage({
-      messageId: this.nextMessageId++,
-      jobsAssigned: built.assigned,
-      jobsStarted: built.started,
-      jobsCompleted: built.completed,
-      statistics: this.statistics(set),
-    });
-  }
-
-  private statistics(set: ScaleSetState): ScaleSetStatistics {
-    let assigned = 0;
-    let running = 0;
-    for (const [jobId, { job, told }] of set.jobs) {
-      if (job.status === 'completed') {
-        set.jobs.delete(jobId);
-        continue;
-      }
-      if (!told) continue;
-      assigned += 1;
-      if (job.status === 'in_progress') running += 1;
-    }
-    let registered = 0;
-    let busy = 0;
-    for (const runnerId of set.runnerIds) {
-      const runner = this.world.github.getRunner(runnerId);
-      if (!runner) {
-        set.runnerIds.delete(runnerId);
-        continue;
-      }
-      registered += 1;
-      if (runner.busy) busy += 1;
-    }
+  private statistics(scaleSetId: number): ScaleSetStatistics {
+    const stats = this.world.actions.statistics(scaleSetId);
     return {
-      totalAssignedJobs: assigned,
-      totalRunningJobs: running,
-      totalRegisteredRunners: registered,
-      totalBusyRunners: busy,
-      totalIdleRunners: registered - busy,
+      totalAssignedJobs: stats.totalAssignedJobs,
+      totalRunningJobs: stats.totalRunningJobs,
+      totalRegisteredRunners: stats.totalRegisteredRunners,
+      totalBusyRunners: stats.totalBusyRunners,
+      totalIdleRunners: stats.totalIdleRunners,
     };
-  }
-
-  private generateJitConfig(set: ScaleSetState, name: string): JitRunner {
-    const { github } = this.world;
-    const group = github
-      .listRunnerGroups()
-      .find((candidate) => candidate.name.toLowerCase() === set.spec.runnerGroup.toLowerCase());
-    if (!group) throw new GitHubNotFoundError(`Runner group "${set.spec.runnerGroup}" does not exist`);
-    if (github.runnerByName(name)) throw new GitHubRequestError(`runner ${name} already exists (409)`, 409);
-    const runner = github.registerRunner({
-      name,
-      labels: set.spec.labels,
-      status: 'offline',
-      ephemeral: true,
-      runnerGroupId: group.id,
-    });
-    set.runnerIds.add(runner.id);
-    return { runnerId: runner.id, encodedJitConfig: `jit:${name}` };
-  }
-
-  /** False when the runner holds a job (the service refuses: JobStillRunning); true when gone. */
-  private removeRunner(set: ScaleSetState, runnerId: number): boolean {
-    const runner = this.world.github.getRunner(runnerId);
-    if (!runner) return true;
-    if (runner.busy) return false;
-    this.world.github.removeRunner(runnerId);
-    set.runnerIds.delete(runnerId);
-    return true;
   }
 }
 
@@ -616,6 +552,7 @@ export class ScaleSetSession {
       statistics(): ScaleSetStatistics;
       generateJitConfig(name: string): JitRunner;
       removeRunner(runnerId: number): boolean;
+      acknowledge(messageId: number): void;
     },
   ) {}
 
@@ -625,8 +562,9 @@ export class ScaleSetSession {
   }
 
   /** DELETE the message just handled (the acknowledgement; otherwise the next poll returns it again). */
-  acknowledge(_messageId: number): void {
+  acknowledge(messageId: number): void {
     this.meter.record('DELETE {messageQueueUrl}/{messageId}', 'actions-service');
+    this.service.acknowledge(messageId);
   }
 
   /** A long poll that returned no message (202 after ~50 s). */

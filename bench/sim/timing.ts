@@ -13,6 +13,8 @@ export const assumedLatency = {
   githubNotModifiedMs: 150,
   /** One AWS API call (EC2, SSM) from Lambda. */
   awsCallMs: 60,
+  /** One call to the Actions service behind runner scale sets (a JIT config, a runner removal). */
+  actionsServiceMs: 150,
   /** Step Functions → Lambda invoke, handler start, config already cached (warm). */
   invokeOverheadMs: 40,
 } as const;
@@ -25,7 +27,8 @@ export const assumedLatency = {
 export function modeledTaskMs(counts: RequestCounts, concurrency: number): number {
   const reads =
     (counts.rateLimited - counts.writes) * assumedLatency.githubGetMs +
-    counts.notModified * assumedLatency.githubNotModifiedMs;
+    counts.notModified * assumedLatency.githubNotModifiedMs +
+    counts.actionsService * assumedLatency.actionsServiceMs;
   return Math.round(
     assumedLatency.invokeOverheadMs +
       (reads + counts.aws * assumedLatency.awsCallMs) / Math.max(1, concurrency),

@@ -12,6 +12,7 @@
  * StateStoreUnavailableError, which the state machine retries; refusals (e.g. AccessDeniedException) leave
  * under the SDK's name.
  */
+
 import {
   type AttributeValue,
   BatchGetItemCommand,
@@ -22,6 +23,7 @@ import {
   PutItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { chunks } from '../core/chunks.ts';
 import { StateStoreUnavailableError } from '../errors.ts';
 import type { Lease, LeaseOutcome, StateStore } from '../ports/state-store.ts';
 import { toRetryableAwsError } from './aws-errors.ts';
@@ -216,10 +218,4 @@ async function send<T>(tableName: string, call: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw storeFailure(tableName, error);
   }
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
-  return result;
 }

@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import type { PoolConfig } from '../config/config.ts';
+import { chunks } from '../core/chunks.ts';
 import { FleetCapacityError, FleetRequestError } from '../errors.ts';
 import type { FleetPort, LaunchRequest, LaunchResult, PrepareRequest, StartResult } from '../ports/fleet.ts';
 import { awsErrorCode, awsFailureKind, isCapacityErrorCode, toFleetError } from './aws-errors.ts';
@@ -349,8 +350,5 @@ function checkClientToken(token: string): void {
 
 /** Unique ids in batches of `size`; nothing for an empty list, so no empty (invalid) call is ever sent. */
 export function batches(ids: readonly string[], size: number): string[][] {
-  const unique = [...new Set(ids)];
-  const result: string[][] = [];
-  for (let start = 0; start < unique.length; start += size) result.push(unique.slice(start, start + size));
-  return result;
+  return chunks([...new Set(ids)], size);
 }

@@ -12,7 +12,7 @@ import pLimit from 'p-limit';
 import type { QueuedJob, Runner } from '../core/model.ts';
 import { GitHubRequestError } from '../errors.ts';
 import type { Log } from '../observability/logger.ts';
-import type { GitHubPort } from '../ports/github.ts';
+import type { GitHubPort, StartedJob } from '../ports/github.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import { type GitHubAuth, octokitAuthOptions } from './github-auth.ts';
 import {
@@ -51,6 +51,8 @@ export interface GitHubClientOptions {
   readonly readOnly?: boolean;
   readonly userAgent?: string;
   /** Rate-limit waits are logged as warnings, each request as debug. Silent without one. */
+  /** Told of every request attempt sent to GitHub and whether it was rate limited (metrics). */
+  readonly onAttempt?: (outcome: { readonly rateLimited: boolean }) => void;
   readonly logger?: Pick<Log, 'debug' | 'warn'>;
   /** Bound on one attempt of one request. Default 8000. */
   readonly attemptTimeoutMs?: number;
@@ -178,8 +180,8 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
     listQueuedJobs: (repository, observe) =>
       translated(`listing queued jobs of ${org}/${repository}`, async () => {
         const runIds = await activeRunIds(repository);
-        observe?.({ activeRuns: runIds.length });
         const jobs = await latestJobsOf(repository, runIds);
+        observe?.({ activeRuns: runIds.length, started: startedJobs(jobs) });
         // Only `queued` wants a runner now (waiting, pending and requested do not yet), and only until GitHub
         // has handed it to a runner (`runner_id` set): that runner already counts as busy. Keyed by id, as a
         // job can be listed twice when its run moved between pages.
@@ -297,6 +299,21 @@ async function translated<T>(action: string, work: () => Promise<T>): Promise<T>
   }
 }
 
+/** Jobs a runner has started (in progress or done), with the times their wait is measured between. */
+function startedJobs(
+  jobs: readonly {
+    readonly status: string;
+    readonly labels: readonly string[];
+    readonly created_at: string;
+    readonly started_at: string;
+    readonly runner_id: number | null;
+  }[],
+): StartedJob[] {
+  return jobs
+    .filter((job) => job.status !== 'queued' && job.runner_id != null && job.started_at)
+    .map((job) => ({ labels: job.labels, queuedAt: job.created_at, startedAt: job.started_at }));
+}
+
 function toRunner(runner: GitHubRunner): Runner {
   return {
     id: runner.id,
@@ -323,6 +340,7 @@ export function createOctokit(options: GitHubClientOptions, conditional?: Condit
       maxConcurrentRequests: Math.min(100, Math.max(1, options.maxConcurrentRequests ?? 50)),
       readOnly: options.readOnly ?? false,
       logger,
+      onAttempt: options.onAttempt,
     }),
     // Registered last, so it is the outermost hook: a 304 is its answer, never seen by the retries.
     ...(conditional ? [conditional.plugin] : []),

@@ -47,6 +47,8 @@ export interface GitHubTransportOptions {
   readonly readOnly: boolean;
   /** Rate-limit waits as warnings, each attempt as debug. */
   readonly logger?: Pick<Log, 'debug' | 'warn'> | undefined;
+  /** Told of every attempt sent, and whether its answer was a rate limit (the functions' metrics). */
+  readonly onAttempt?: (outcome: { readonly rateLimited: boolean }) => void;
   /** How a retry waits (and write pacing); tests record the waits instead. Default: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -90,10 +92,12 @@ export function githubTransport(options: GitHubTransportOptions): OctokitPlugin 
         const startedAt = Date.now();
         try {
           const response = await request(requestOptions);
+          options.onAttempt?.({ rateLimited: false });
           failIfMalformedJson(response, method, url);
           logger?.debug(`${shown} - ${response.status} in ${Date.now() - startedAt}ms`);
           return response;
         } catch (error) {
+          options.onAttempt?.({ rateLimited: rateLimitOf(error) !== undefined });
           logger?.debug(`${shown} - ${httpStatusOf(error) ?? 'failed'} in ${Date.now() - startedAt}ms`);
           throw error;
         }

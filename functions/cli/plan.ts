@@ -7,10 +7,20 @@
  */
 
 import { runCycle } from '../../local/cycle-runner.ts';
+import { MemoryCycleStarter } from '../adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../adapters/memory-write-budget.ts';
-import { writeIntervalMs } from '../config/config.ts';
+import { noScaleSets } from '../adapters/no-scale-sets.ts';
+import {
+  type Config,
+  jobSourceOf,
+  type PoolConfig,
+  scaleSetNameOf,
+  writeIntervalMs,
+} from '../config/config.ts';
+import { type ScaleSetState, scaleSetStateKey, storedStatistics } from '../core/job-source.ts';
+import { labelsCover } from '../core/labels.ts';
 import { StepscaleError } from '../errors.ts';
 import type { CycleDemand } from '../handlers/aggregate-demand.ts';
 import type { DecideOutput } from '../handlers/decide.ts';
@@ -18,14 +28,18 @@ import type { HandlerDeps } from '../handlers/deps.ts';
 import type { TaskName } from '../handlers/index.ts';
 import { nothingRemoved } from '../handlers/scale-down.ts';
 import type { ScaleUpOutput } from '../handlers/scale-up.ts';
+import { noMetrics } from '../observability/metrics.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
+import type { ScaleSetPort } from '../ports/scale-sets.ts';
 import type { PoolRow } from './table.ts';
 
 /** What `plan --json` prints: the table's columns, with the pool under `name`. */
 export interface PlanReport {
   readonly pools: (Omit<PoolRow, 'pool'> & { name: string })[];
   readonly unmatched: number;
+  /** With a pool on scale sets (jobSource scaleset or auto): each pool's source this cycle, and why. */
+  readonly sources?: Record<string, { readonly source: string; readonly reason: string }>;
 }
 
 export interface PlanDetails {
@@ -115,8 +129,11 @@ const nothingDone: Partial<Record<TaskName, () => unknown>> = {
 };
 
 export async function computePlan(
-  deps: Omit<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox' | 'sleepUntil'> &
-    Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox'>>,
+  deps: Omit<
+    HandlerDeps,
+    'stateStore' | 'writeBudget' | 'webhookInbox' | 'sleepUntil' | 'scaleSets' | 'cycleStarter' | 'metrics'
+  > &
+    Partial<Pick<HandlerDeps, 'stateStore' | 'writeBudget' | 'webhookInbox' | 'scaleSets'>>,
   options: { readonly cycleId: string; readonly mapConcurrency: number },
 ): Promise<PlanDetails> {
   const planDeps: HandlerDeps = {
@@ -126,7 +143,11 @@ export async function computePlan(
     writeBudget: deps.writeBudget ?? new MemoryWriteBudget(writeIntervalMs(deps.config), deps.now),
     // Nothing posted by webhook deliveries: a plan reads none of a deployment's state.
     webhookInbox: deps.webhookInbox ?? new MemoryWebhookInbox(deps.now),
+    scaleSets: deps.scaleSets ?? noScaleSets,
+    // A plan starts nothing.
+    cycleStarter: new MemoryCycleStarter(),
     sleepUntil: async () => {},
+    metrics: noMetrics,
     config: { ...deps.config, collection: oneOffCollection(deps.config.collection) },
   };
   // The original failure of a task, to report it by its own name rather than the state machine's catch. A
@@ -155,9 +176,11 @@ export async function computePlan(
   if (!demand || !decision) {
     throw failure ?? new PlanFailedError(`${result.error?.name}: ${String(result.error?.cause)}`);
   }
+  const anyScaleSet = deps.config.pools.some((pool) => jobSourceOf(deps.config, pool) !== 'poll');
   const report: PlanReport = {
-    pools: decision.pools.map(({ pool, queued, idle, busy, booting, launch, terminate }) => ({
+    pools: decision.pools.map(({ pool, source, queued, idle, busy, booting, launch, terminate }) => ({
       name: pool,
+      ...(anyScaleSet ? { source } : {}),
       queued,
       idle,
       busy,
@@ -166,6 +189,16 @@ export async function computePlan(
       terminate,
     })),
     unmatched: decision.unmatched,
+    ...(anyScaleSet
+      ? {
+          sources: Object.fromEntries(
+            Object.entries(demand.sources ?? {}).map(([pool, { source, reason }]) => [
+              pool,
+              { source, reason },
+            ]),
+          ),
+        }
+      : {}),
   };
   return {
     report,
@@ -174,6 +207,66 @@ export async function computePlan(
     skippedRepositories: demand.skippedRepositories,
     decision,
   };
+}
+
+/**
+ * What `plan` learns of the scale-set pools' scale sets without a listener, read-only from the Actions service
+ * (runner-registration, then each scale set by name, with its statistics), as the state a running listener
+ * would have stored; a cycle run on it picks each pool's source exactly as a deployed cycle would.
+ */
+export async function scaleSetStatesForPlan(
+  config: Config,
+  scaleSets: Pick<ScaleSetPort, 'probe' | 'runnerGroupId' | 'findScaleSet'>,
+  now: Date,
+): Promise<{ key: string; value: ScaleSetState }[]> {
+  const pools = config.pools.filter((pool) => jobSourceOf(config, pool) !== 'poll');
+  if (pools.length === 0) return [];
+  const updatedAt = now.toISOString();
+  const state = (pool: PoolConfig, value: ScaleSetState) => ({
+    key: scaleSetStateKey(config.stack, pool.name),
+    value,
+  });
+  if (!(await scaleSets.probe())) {
+    return pools.map((pool) =>
+      state(pool, {
+        name: scaleSetNameOf(pool),
+        available: false,
+        note: 'runner-registration answered 404: GitHub Enterprise Server before 3.9 has no scale sets',
+        updatedAt,
+      }),
+    );
+  }
+  const states: { key: string; value: ScaleSetState }[] = [];
+  for (const pool of pools) {
+    const name = scaleSetNameOf(pool);
+    const found = await scaleSets.findScaleSet(await scaleSets.runnerGroupId(pool.runnerGroup), name);
+    // Not there yet: the listener creates it on first use; until it reports, auto polls.
+    if (!found) {
+      if (jobSourceOf(config, pool) === 'scaleset')
+        states.push(
+          state(pool, {
+            name,
+            available: true,
+            note: `scale set ${name} does not exist yet: the listener creates it on first use`,
+            updatedAt,
+          }),
+        );
+      continue;
+    }
+    states.push(
+      state(pool, {
+        name,
+        scaleSetId: found.id,
+        available: true,
+        labelsDropped: !labelsCover(found.labels, pool.labels),
+        ...(found.statistics
+          ? { statistics: storedStatistics(found.statistics), statisticsAt: updatedAt }
+          : { note: `scale set ${name} came without statistics` }),
+        updatedAt,
+      }),
+    );
+  }
+  return states;
 }
 
 /** The cycle failed before it decided, without a task error to tell why (should not happen). */

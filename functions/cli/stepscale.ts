@@ -8,13 +8,22 @@ import { createEc2InstanceLister } from '../adapters/ec2-instances.ts';
 import { readLocalGitHubAuth } from '../adapters/github-auth.ts';
 import { createGitHubAdapter } from '../adapters/github-octokit.ts';
 import { readCaBundle } from '../adapters/github-tls.ts';
-import { loadConfigFile, scalingPolicyOf } from '../config/config.ts';
+import { MemoryStateStore } from '../adapters/memory-state-store.ts';
+import { jobSourceOf, loadConfigFile, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { cyclesCommand } from './cycles.ts';
-import { computePlan, noInstances, noRunnerConfigs, type PlanDetails, readOnlyFleet } from './plan.ts';
+import {
+  computePlan,
+  noInstances,
+  noRunnerConfigs,
+  type PlanDetails,
+  readOnlyFleet,
+  scaleSetStatesForPlan,
+} from './plan.ts';
 import { runCommand } from './run.ts';
+import { scaleSetClientFor, scaleSetCommand } from './scaleset.ts';
 import { poolTable } from './table.ts';
 import { traceCommand } from './trace.ts';
 
@@ -24,7 +33,8 @@ const planUsage = `Usage: stepscale plan --config FILE [--no-ec2] [--json]
 
   Read-only dry run of one scaling cycle: reads the organization's queued jobs and runners from GitHub
   (GITHUB_TOKEN; with github.auth.type "app", GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE) and,
-  unless --no-ec2, this stack's EC2 instances; prints per-pool demand and the decision.
+  unless --no-ec2, this stack's EC2 instances; prints per-pool demand, the decision, and which job source
+  each pool would use and why (jobSource scaleset or auto: read from the Actions service, read-only).
 
   --config FILE   stepscale JSON config
   --no-ec2        do not read EC2 (booting instances unknown, nothing removable)
@@ -42,6 +52,7 @@ const commands: Record<string, Command> = {
   cycles: cyclesCommand,
   trace: traceCommand,
   run: runCommand,
+  scaleset: scaleSetCommand,
 };
 
 const usage = `Usage: stepscale COMMAND [OPTIONS]   (stepscale COMMAND --help for its options)
@@ -106,14 +117,22 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
   const lister = values['no-ec2']
     ? noInstances
     : createEc2InstanceLister(new EC2Client({}), config.stack, config.pools);
+  // What a running listener would have stored of each scale-set pool, read from the Actions service.
+  const now = () => new Date();
+  const stateStore = new MemoryStateStore(now);
+  if (config.pools.some((pool) => jobSourceOf(config, pool) !== 'poll')) {
+    const scaleSets = scaleSetClientFor(config, auth, caBundle, true);
+    await stateStore.putMany(await scaleSetStatesForPlan(config, scaleSets, now()), 3600);
+  }
   const deps = {
     config,
     policy: scalingPolicyOf(config),
     github,
     fleet: readOnlyFleet(lister),
     runnerConfigs: noRunnerConfigs,
+    stateStore,
     log,
-    now: () => new Date(),
+    now,
   };
   const details = await computePlan(deps, {
     cycleId: `plan-${new Date().toISOString()}`,
@@ -139,6 +158,9 @@ function renderPlan(details: PlanDetails, context: { org: string; ec2: boolean }
     poolTable(details.report.pools.map(({ name, ...counts }) => ({ pool: name, ...counts }))),
     '',
     `  ${details.report.unmatched} queued job(s) match no pool (GitHub-hosted or other labels).`,
+    ...Object.entries(details.report.sources ?? {}).map(
+      ([pool, { source, reason }]) => `  ${pool}: ${source} — ${reason}`,
+    ),
   ];
   const launches = details.decision.budgets.launches;
   if (launches.allowed < launches.asked)

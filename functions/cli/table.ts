@@ -1,21 +1,28 @@
-/** A fixed-width per-pool table, shared by `stepscale plan` and the local run. */
+/**
+ * The one text table of the project: `stepscale plan`, `cycles` and the local run print it, and the benchmarks
+ * (bench/) too. Text columns are left-aligned, numbers right-aligned, a rule under the header.
+ */
 import type { PoolSummary } from '../handlers/decide.ts';
 
 export type PoolRow = Pick<
   PoolSummary,
   'pool' | 'queued' | 'idle' | 'busy' | 'booting' | 'launch' | 'terminate'
->;
+> &
+  Partial<Pick<PoolSummary, 'source'>>;
 
-const columns = ['pool', 'queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
+const counts = ['queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
 
-/** A fixed-width table, one row per pool. */
+/**
+ * A fixed-width table, one row per pool. A `source` column (how the pool learned its demand) is shown when a
+ * pool's demand did not come from polling.
+ */
 export function poolTable(rows: readonly PoolRow[]): string {
-  const cells = [columns.map(String), ...rows.map((row) => columns.map((column) => String(row[column])))];
-  const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
-  const render = (line: string[]) =>
-    line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
-  const rule = widths.map((w) => '─'.repeat(w)).join('  ');
-  return [render(cells[0] ?? []), rule, ...cells.slice(1).map(render)].map((line) => `  ${line}`).join('\n');
+  const withSource = rows.some((row) => row.source !== undefined && row.source !== 'poll');
+  const columns = ['pool', ...(withSource ? (['source'] as const) : []), ...counts] as const;
+  return textTable(
+    columns.map((title) => ({ title, align: title === 'pool' || title === 'source' ? 'left' : 'right' })),
+    rows.map((row) => columns.map((column) => String(row[column as keyof PoolRow] ?? 'poll'))),
+  );
 }
 
 export interface Column {
@@ -24,8 +31,12 @@ export interface Column {
   readonly align?: 'left' | 'right';
 }
 
-/** A fixed-width table of any columns, in the same style. */
-export function textTable(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+/** A fixed-width table of any columns, each line indented by `indent`. */
+export function textTable(
+  columns: readonly Column[],
+  rows: readonly (readonly string[])[],
+  indent = '  ',
+): string {
   const cells = [columns.map((column) => column.title), ...rows];
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => (line[i] ?? '').length)));
   const render = (line: readonly string[]) =>
@@ -38,5 +49,18 @@ export function textTable(columns: readonly Column[], rows: readonly (readonly s
       .join('  ')
       .trimEnd();
   const rule = widths.map((w) => '─'.repeat(w)).join('  ');
-  return [render(cells[0] ?? []), rule, ...rows.map(render)].map((line) => `  ${line}`).join('\n');
+  return [render(cells[0] ?? []), rule, ...rows.map(render)].map((line) => `${indent}${line}`).join('\n');
+}
+
+/** A table whose first `leftColumns` columns are text (names) and the rest numbers, not indented. */
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  leftColumns = 2,
+): string {
+  return textTable(
+    header.map((title, i) => ({ title, align: i < leftColumns ? 'left' : 'right' })),
+    rows,
+    '',
+  );
 }

@@ -87,6 +87,12 @@ const warmSchema = z
     'A warm pool of stopped instances (on-demand: one-time spot instances cannot be stopped). The launch template must support prepare mode: docs/warm-pool.md.',
   );
 
+const jobSourceSchema = z
+  .enum(['poll', 'scaleset', 'auto'])
+  .describe(
+    "poll: queued jobs read from the REST API every cycle; scaleset: a runner scale set per pool, whose listener learns demand in under a second (GitHub Enterprise Server 3.9 or later); auto: scale sets where GitHub serves them and keeps the pool's labels, polling elsewhere.",
+  );
+
 const poolSchema = z
   .strictObject({
     name: z
@@ -128,6 +134,16 @@ const poolSchema = z
       .describe('Spot, on-demand, or spot with the count spot cannot fill launched on-demand.'),
     runnerGroup: z.string().min(1).default('Default').describe("The runner group of the pool's runners."),
     warm: warmSchema.optional(),
+    jobSource: jobSourceSchema
+      .optional()
+      .describe('How this pool learns its demand; overrides the top-level jobSource for this pool.'),
+    scaleSetName: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'must be 1-100 letters, digits, ".", "_" or "-"')
+      .optional()
+      .describe(
+        "The pool's runner scale set on GitHub (jobSource scaleset or auto); default: the pool's name. Unique in its runner group, and a label of its runners: `runs-on: <scaleSetName>` reaches it everywhere.",
+      ),
   })
   .refine((pool) => pool.minIdle <= pool.maxRunners, {
     message: 'minIdle cannot exceed maxRunners',
@@ -214,6 +230,40 @@ export const configSchema = z.strictObject({
         ),
     })
     .describe('The GitHub deployment and how stepscale talks to it.'),
+  jobSource: jobSourceSchema
+    .default('poll')
+    .describe(
+      "How pools learn their demand (see docs/scale-sets.md): poll (REST polling every cycle), scaleset (a runner scale set per pool and a listener), or auto (scale sets where GitHub serves them, polling elsewhere). A pool's own jobSource overrides it.",
+    ),
+  scaleSets: z
+    .strictObject({
+      listenSeconds: z
+        .int()
+        .min(120)
+        .max(870)
+        .default(840)
+        .describe(
+          "How long one invocation of the listener's function long-polls every scale set's queue before the state machine starts the next (Lambda allows 900 s; its template timeout is 900).",
+        ),
+      staleAfterSeconds: z
+        .int()
+        .min(60)
+        .max(3600)
+        .default(180)
+        .describe(
+          'Scale set statistics older than this are not acted on: the pool launches and removes nothing until its listener reports again (the listener confirms them at least every minute).',
+        ),
+      cycleStartGapSeconds: z
+        .number()
+        .min(0)
+        .max(60)
+        .default(2)
+        .describe(
+          'The listener starts at most one scaling cycle per this many seconds; changes that come meanwhile are covered by the next start.',
+        ),
+    })
+    .prefault({})
+    .describe('Runner scale sets: the listener and how its statistics are trusted.'),
   stack: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'must be 1-64 letters, digits or "-", starting with a letter')
@@ -337,6 +387,7 @@ export function parseConfig(raw: unknown): Config {
       ? []
       : result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`)),
     ...duplicatePoolNames(raw),
+    ...duplicateScaleSetNames(raw),
   ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const config = result.data;
@@ -418,6 +469,26 @@ function mostStopped(warm: {
   return Math.max(warm.stopped, ...warm.windows.map((window) => window.stopped));
 }
 
+/**
+ * Scale set names must be unique too: each names one scale set on GitHub, and a label of its runners. A pool's
+ * scaleSetName defaults to its name, which may not repeat another pool's scaleSetName either.
+ */
+function duplicateScaleSetNames(raw: unknown): string[] {
+  const pools = (raw as { pools?: unknown } | null)?.pools;
+  if (!Array.isArray(pools)) return [];
+  const firstIndexByName = new Map<string, number>();
+  const problems: string[] = [];
+  pools.forEach((pool: { name?: unknown; scaleSetName?: unknown } | null, index) => {
+    const name = typeof pool?.scaleSetName === 'string' ? pool.scaleSetName : pool?.name;
+    if (typeof name !== 'string') return;
+    const first = firstIndexByName.get(name.toLowerCase());
+    if (first === undefined) firstIndexByName.set(name.toLowerCase(), index);
+    else if (typeof pool?.scaleSetName === 'string')
+      problems.push(`pools[${index}].scaleSetName: "${name}" is the scale set name of pools[${first}] too`);
+  });
+  return problems;
+}
+
 function hasNumbers(value: unknown, ...keys: string[]): boolean {
   return (
     typeof value === 'object' &&
@@ -431,6 +502,19 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path
     .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
     .join('');
+}
+
+/** The job source of a pool: its own, else the config's. */
+export function jobSourceOf(
+  config: Pick<Config, 'jobSource'>,
+  pool: PoolConfig,
+): PoolConfig['jobSource'] & {} {
+  return pool.jobSource ?? config.jobSource;
+}
+
+/** The name of a pool's runner scale set on GitHub. */
+export function scaleSetNameOf(pool: Pick<PoolConfig, 'name' | 'scaleSetName'>): string {
+  return pool.scaleSetName ?? pool.name;
 }
 
 /** Milliseconds between two GitHub writes of the stack (github.writesPerMinute). */

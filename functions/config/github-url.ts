@@ -18,3 +18,11 @@ export function apiUrlFor(webUrl: string): string {
   const base = `${url.origin}${url.pathname}`.replace(/\/+$/, '');
   return `${base}/api/v3`;
 }
+
+/**
+ * The organization's web URL (`https://github.com/ORG`, `https://SUB.ghe.com/ORG`, `https://HOST/ORG`): where
+ * runner scale sets are registered (the `url` the Actions service's runner-registration is given).
+ */
+export function organizationUrl(webUrl: string, org: string): string {
+  return `${webUrl.replace(/\/+$/, '')}/${org}`;
+}

@@ -1,14 +1,25 @@
 /**
  * The scaling decision: a pure function of what was observed, the policy and the time.
  *
- * Per pool:
+ * Per pool whose demand was polled (queued jobs, REST):
  *   need      = max(0, queued + minIdle − idle − booting)
  *   start     = min(need, ready warm instances)                  (stopped, pre-booted: seconds to a runner)
  *   launch    = clamp(need − start, 0, maxRunners − current)
  *   prepare   = the warm pool's refill within what maxRunners leaves (warm-pool.ts)
  *   terminate = the oldest removable idle runners beyond queued + minIdle (or beyond maxRunners)
- * where current counts every runner and instance the pool already has, stopped ones included. Booting
- * instances count as capacity, so a cycle never launches for jobs that runners already on their way will take.
+ * Per pool whose demand is its runner scale set's statistics (assigned = jobs assigned to it, waiting or
+ * running; ARC's rule, with what is booting counted as on its way):
+ *   need      = clamp(min(assigned + minIdle, maxRunners) − have, 0, …), started and launched as above
+ *   have      = max(idle + busy + booting, registered + booting unregistered)
+ * where registered is the scale set's own count from the same statistics as assigned: a runner that just
+ * left with its finished job is gone from the runner list before the statistics say its job ended, and the
+ * larger of the two views launches nothing for it.
+ *   terminate = the oldest removable idle runners beyond assigned + minIdle − busy (or beyond maxRunners)
+ * A pool whose demand this cycle did not observe starts, launches and removes nothing.
+ * `current` counts every runner and instance the pool already has, stopped ones included. Booting instances
+ * count as capacity, so a cycle never launches for jobs that runners already on their way will take. A scale
+ * set's jobs go to its own runners only, so other self-hosted runners never count as a scale-set pool's
+ * capacity; its registrations and removals go to the Actions service, not to GitHub's paced REST writes.
  *
  * Per-cycle budgets are shared max-min fairly among the pools that ask (fair-share.ts), never handed out
  * in config order: starts and launches (queued jobs before minIdle top-ups) within the instance cap and the
@@ -37,6 +48,23 @@ import {
 
 export interface Snapshot {
   readonly queuedByPool: Readonly<Record<string, number>>;
+  /**
+   * Pools whose demand is their runner scale set's statistics: jobs assigned to the scale set, waiting for a
+   * runner or running (`totalAssignedJobs`). Such a pool's `queuedByPool` entry is not read.
+   */
+  readonly assignedByPool?: Readonly<Record<string, number>>;
+  /**
+   * For the same pools, the runners registered in the scale set by the same statistics (taken at the same
+   * moment as the assigned jobs, so the two agree even when the runner list is newer or older than both).
+   */
+  readonly registeredByPool?: Readonly<Record<string, number>>;
+  /** Pools whose demand this cycle did not observe: nothing is launched or removed for them. */
+  readonly unobservedPools?: readonly string[];
+  /**
+   * Pools whose runners are registered through their scale set: only those runners serve them, and their
+   * registrations and removals take no GitHub REST write slot.
+   */
+  readonly scaleSetPools?: readonly string[];
   /** The organization's self-hosted runners (ours and others). */
   readonly runners: readonly Runner[];
   /** This stack's live instances. */
@@ -60,9 +88,16 @@ export interface RunnerRemoval {
   readonly instanceId: string;
 }
 
+export type DemandSource = 'poll' | 'scaleset' | 'none';
+
 export interface PoolPlan {
   readonly pool: string;
+  /** How the pool's demand was learned this cycle. */
+  readonly source: DemandSource;
+  /** Jobs waiting for a runner: queued (polled), or assigned to the scale set beyond its busy runners. */
   readonly queued: number;
+  /** Scale-set pools: jobs assigned to the scale set, waiting or running. */
+  readonly assigned?: number;
   readonly idle: number;
   readonly busy: number;
   /** Launched instances whose runner is not online yet (within the boot timeout). */
@@ -162,27 +197,37 @@ interface PoolInventory {
 }
 
 export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Plan {
-  const inventories = takeInventory(snapshot, policy, now.getTime());
+  const scaleSetPools = new Set(snapshot.scaleSetPools ?? []);
+  const unobserved = new Set(snapshot.unobservedPools ?? []);
+  const inventories = takeInventory(snapshot, policy, now.getTime(), scaleSetPools);
   const scaleDownHeld = !snapshot.collectionComplete;
   const wants = policy.pools.map((pool, rank) => {
     const inventory = inventories.get(pool.name) ?? emptyInventory();
-    const queued = Math.max(0, Math.floor(snapshot.queuedByPool[pool.name] ?? 0));
-    return { pool, rank, inventory, queued, ...wantsOf(pool, queued, inventory, scaleDownHeld) };
+    const demand = demandOf(snapshot, pool.name, unobserved);
+    const paced = !scaleSetPools.has(pool.name);
+    return { pool, rank, inventory, demand, paced, ...wantsOf(pool, demand, inventory, scaleDownHeld) };
   });
+  const paced = wants.filter((want) => want.paced);
+  const direct = wants.filter((want) => !want.paced);
 
-  const unregistered = wants.reduce((sum, want) => sum + want.inventory.unregistered.length, 0);
+  // Only registrations through GitHub's REST API are paced, so only they count against the backlog the
+  // stack's write pacing can take; a scale set's runners are registered at the Actions service.
+  const unregistered = paced.reduce((sum, want) => sum + want.inventory.unregistered.length, 0);
+  const maxLaunches = policy.maxLaunchesPerCycle ?? Number.POSITIVE_INFINITY;
   const launchCap = Math.min(
-    policy.maxLaunchesPerCycle ?? Number.POSITIVE_INFINITY,
+    maxLaunches,
     Math.max(0, (policy.maxPendingRegistrations ?? Number.POSITIVE_INFINITY) - unregistered),
   );
-  // Starts and fresh launches both make a runner to register: one budget, queued jobs first.
-  const runnersMade = tieredFairShares(
-    [
-      wants.map((want) => ask(want.pool.name, want.forQueued, want.rank)),
-      wants.map((want) => ask(want.pool.name, want.runners - want.forQueued, want.rank)),
-    ],
-    launchCap,
-  );
+  // Starts and fresh launches both make a runner to register: one budget, queued jobs first. Only paced
+  // (REST) registrations count against the registration backlog; a scale set's runners draw on the cap alone.
+  const tiersOf = (group: typeof wants) => [
+    group.map((want) => ask(want.pool.name, want.forQueued, want.rank)),
+    group.map((want) => ask(want.pool.name, want.runners - want.forQueued, want.rank)),
+  ];
+  const pacedMade = tieredFairShares(tiersOf(paced), launchCap);
+  const madePaced = sum(pacedMade.values());
+  const directMade = tieredFairShares(tiersOf(direct), Math.max(0, maxLaunches - madePaced));
+  const runnersMade = new Map([...pacedMade, ...directMade]);
   const made = sum(runnersMade.values());
   const split = wants.map((want) => {
     const allowed = runnersMade.get(want.pool.name) ?? 0;
@@ -205,24 +250,32 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
   // Refills wait for no job: they get what the instance cap left after starts and launches.
   const prepares = fairShares(
     split.map((want) => ask(want.pool.name, want.warm.prepare, want.rank)),
-    Math.max(0, (policy.maxLaunchesPerCycle ?? Number.POSITIVE_INFINITY) - made),
+    Math.max(0, maxLaunches - made),
   );
 
   // Registrations of waiting instances and of this cycle's starts and launches come first; what the write
-  // budget has left goes to removals, then to ghost deletions.
+  // budget has left goes to removals, then to ghost deletions. A scale set's removals take no write slot.
   const slots = snapshot.writeSlots;
-  const writesLeft = Math.max(0, (slots ?? Number.POSITIVE_INFINITY) - unregistered - made);
-  const removals = fairShares(
-    wants.map((want) => ask(want.pool.name, want.removals, want.rank)),
-    Math.min(policy.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY, writesLeft),
+  const writesLeft = Math.max(0, (slots ?? Number.POSITIVE_INFINITY) - unregistered - madePaced);
+  const maxRemovals = policy.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY;
+  const pacedRemovals = fairShares(
+    paced.map((want) => ask(want.pool.name, want.removals, want.rank)),
+    Math.min(maxRemovals, writesLeft),
   );
-  const removed = sum(removals.values());
+  const removedPaced = sum(pacedRemovals.values());
+  const directRemovals = fairShares(
+    direct.map((want) => ask(want.pool.name, want.removals, want.rank)),
+    Math.max(0, maxRemovals - removedPaced),
+  );
+  const removals = new Map([...pacedRemovals, ...directRemovals]);
 
-  const pools = split.map(({ pool, queued, inventory, start, launch, warm }): PoolPlan => {
+  const pools = split.map(({ pool, demand, inventory, start, launch, warm }): PoolPlan => {
     const ready = inventory.ready;
     return {
       pool: pool.name,
-      queued,
+      source: demand.source,
+      queued: waitingOf(demand, inventory),
+      ...(demand.source === 'scaleset' ? { assigned: demand.count } : {}),
       idle: inventory.idle.length,
       busy: inventory.busy,
       booting: inventory.booting,
@@ -244,12 +297,12 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
   ]);
   const orphans = [...inventories.values()].flatMap((inventory) => inventory.orphans);
   const ghosts = scaleDownHeld ? [] : findGhosts(snapshot, policy.stack);
-  const ghostsNow = ghosts.slice(0, Math.max(0, writesLeft - removed));
+  const ghostsNow = ghosts.slice(0, Math.max(0, writesLeft - removedPaced));
   const askedRemovals = Math.min(
-    wants.reduce((total, want) => total + want.removals, 0),
-    policy.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY,
+    paced.reduce((total, want) => total + want.removals, 0),
+    maxRemovals,
   );
-  const askedWrites = unregistered + made + askedRemovals + ghosts.length;
+  const askedWrites = unregistered + madePaced + askedRemovals + ghosts.length;
   return {
     pools,
     scaleDownHeld,
@@ -280,7 +333,7 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
       },
       writes: {
         slots: slots === undefined ? null : Math.max(0, Math.floor(slots)),
-        registrations: unregistered + made,
+        registrations: unregistered + madePaced,
         removals: askedRemovals,
         ghosts: ghosts.length,
         deferred: slots === undefined ? 0 : Math.max(0, askedWrites - Math.max(0, Math.floor(slots))),
@@ -303,21 +356,59 @@ function warmSummary(warm: WarmWants, inventory: PoolInventory): WarmSummary {
  * fresh launches within the headroom) for its queued jobs (forQueued) and its minIdle top-up (the rest), and
  * remove its surplus idle runners.
  */
-function wantsOf(pool: PoolPolicy, queued: number, inventory: PoolInventory, scaleDownHeld: boolean) {
+function wantsOf(pool: PoolPolicy, demand: PoolDemand, inventory: PoolInventory, scaleDownHeld: boolean) {
   const idle = inventory.idle.length;
   const { busy, booting, orphaned, held } = inventory;
   const runnerCount = idle + busy + booting + orphaned;
   const headroom = Math.max(0, pool.maxRunners - runnerCount - held);
+  if (demand.source === 'none') return { runners: 0, forQueued: 0, removals: 0, headroom };
+  // What the pool must have for its jobs alone, and with its idle margin: a polled job waits for a runner
+  // beyond those busy already; a scale set's assigned jobs include the running ones (their runners are busy).
+  const have =
+    demand.source === 'scaleset'
+      ? Math.max(idle + busy + booting, (demand.registered ?? 0) + inventory.unregistered.length)
+      : idle + booting;
+  const forJobs = demand.source === 'scaleset' ? Math.min(demand.count, pool.maxRunners) : demand.count;
+  const wanted =
+    demand.source === 'scaleset'
+      ? Math.min(demand.count + pool.minIdle, pool.maxRunners)
+      : demand.count + pool.minIdle;
   // A start turns a held instance into a runner: it needs no headroom.
-  const runners = clamp(queued + pool.minIdle - idle - booting, 0, inventory.ready.length + headroom);
-  const forQueued = clamp(queued - idle - booting, 0, runners);
-  const surplusIdle = idle - queued - pool.minIdle;
+  const runners = clamp(wanted - have, 0, inventory.ready.length + headroom);
+  const forQueued = clamp(forJobs - have, 0, runners);
+  const surplusIdle = demand.source === 'scaleset' ? idle + busy - wanted : idle - wanted;
   // Runners beyond maxRunners; instances held outside the runner count are the warm pool's to retire.
   const overMax = runnerCount - pool.maxRunners;
   const removals = scaleDownHeld
     ? 0
     : Math.min(Math.max(0, surplusIdle, overMax), inventory.removable.length);
   return { runners, forQueued, removals, headroom };
+}
+
+interface PoolDemand {
+  readonly source: DemandSource;
+  /** Queued jobs (poll) or jobs assigned to the scale set (scaleset); 0 when not observed. */
+  readonly count: number;
+  /** Scale-set pools: the runners its statistics count. */
+  readonly registered?: number;
+}
+
+function demandOf(snapshot: Snapshot, pool: string, unobserved: ReadonlySet<string>): PoolDemand {
+  if (unobserved.has(pool)) return { source: 'none', count: 0 };
+  const assigned = snapshot.assignedByPool?.[pool];
+  const registered = snapshot.registeredByPool?.[pool];
+  if (assigned !== undefined)
+    return {
+      source: 'scaleset',
+      count: Math.max(0, Math.floor(assigned)),
+      ...(registered === undefined ? {} : { registered: Math.max(0, Math.floor(registered)) }),
+    };
+  return { source: 'poll', count: Math.max(0, Math.floor(snapshot.queuedByPool[pool] ?? 0)) };
+}
+
+/** Jobs waiting for a runner: the queued ones, or the scale set's assigned ones its busy runners do not run. */
+function waitingOf(demand: PoolDemand, inventory: PoolInventory): number {
+  return demand.source === 'scaleset' ? Math.max(0, demand.count - inventory.busy) : demand.count;
 }
 
 function ask(key: string, units: number, rank: number): Ask {
@@ -361,7 +452,12 @@ function findGhosts(snapshot: Snapshot, stack: string): GhostRunner[] {
     .sort((a, b) => a.runnerId - b.runnerId);
 }
 
-function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number): Map<string, PoolInventory> {
+function takeInventory(
+  snapshot: Snapshot,
+  policy: ScalingPolicy,
+  nowMs: number,
+  scaleSetPools: ReadonlySet<string>,
+): Map<string, PoolInventory> {
   const inventories = new Map(policy.pools.map((pool) => [pool.name, emptyInventory()]));
   const runnersByName = new Map(snapshot.runners.map((runner) => [runner.name, runner]));
   const pairedRunnerNames = new Set<string>();
@@ -421,10 +517,13 @@ function takeInventory(snapshot: Snapshot, policy: ScalingPolicy, nowMs: number)
     }
   }
 
-  // Runners that are not ours still take jobs: count them as capacity of the first pool they serve.
+  // Runners that are not ours still take jobs: count them as capacity of the first pool they serve. A scale
+  // set's jobs go to its own runners only, so no other runner is capacity of a scale-set pool.
   for (const runner of snapshot.runners) {
     if (runner.status !== 'online' || pairedRunnerNames.has(runner.name)) continue;
-    const pool = policy.pools.find((candidate) => runnerServesPool(runner.labels, candidate));
+    const pool = policy.pools.find(
+      (candidate) => !scaleSetPools.has(candidate.name) && runnerServesPool(runner.labels, candidate),
+    );
     const inventory = pool && inventories.get(pool.name);
     if (!inventory) continue;
     if (runner.busy) inventory.busy += 1;

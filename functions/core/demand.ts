@@ -12,15 +12,24 @@ export function emptyDemand(pools: readonly LabelledPool[]): Demand {
   return { queuedByPool: Object.fromEntries(pools.map((pool) => [pool.name, 0])), unmatched: 0 };
 }
 
-/** Count queued jobs per pool; each job is counted once, for the first pool that serves it. */
+/**
+ * Count queued jobs per pool; each job is counted once: for the first of the `claiming` pools that serves it,
+ * else for the first pool that serves it.
+ *
+ * A claiming pool is one whose runner scale set GitHub offers every job its labels cover, and whose listener
+ * acquires them: such a job runs on that scale set's runners only, and is counted in its statistics. Counted
+ * for an earlier polled pool as well, it would have a runner launched for it twice.
+ */
 export function countDemand(
   jobs: readonly { readonly labels: readonly string[] }[],
   pools: readonly LabelledPool[],
+  claiming: ReadonlySet<string> = new Set(),
 ): Demand {
   const queuedByPool = emptyDemand(pools).queuedByPool;
+  const claimers = pools.filter((pool) => claiming.has(pool.name));
   let unmatched = 0;
   for (const job of jobs) {
-    const pool = matchPool(job.labels, pools);
+    const pool = matchPool(job.labels, claimers) ?? matchPool(job.labels, pools);
     if (pool) queuedByPool[pool.name] = (queuedByPool[pool.name] ?? 0) + 1;
     else unmatched += 1;
   }

@@ -13,6 +13,7 @@ import {
   readGovernorMemory,
   writeGovernorMemory,
 } from './governor-memory.ts';
+import { type Sources, sourcesSchema } from './job-sources.ts';
 
 const count = z.int().min(0);
 const partSchema = z.object({
@@ -32,6 +33,8 @@ const inputSchema = z.object({
   skippedRepositories: count.default(0),
   /** A webhook-started cycle that scanned the repositories deliveries named and the hot ones. */
   targeted: z.boolean().default(false),
+  /** Each pool's job source, as ListRepositories settled it; absent: every pool polled. */
+  sources: sourcesSchema.default({}),
 });
 
 export interface CycleDemand extends Demand {
@@ -53,6 +56,8 @@ export interface CycleDemand extends Demand {
   readonly complete: boolean;
   /** A webhook-started cycle: its demand covers the repositories it scanned; removing waits for a full cycle. */
   readonly targeted: boolean;
+  /** Each pool's job source this cycle (scale-set pools carry their assigned jobs). */
+  readonly sources: Sources;
 }
 
 export const aggregateDemandNeeds = { stateStore: ['getMany', 'putMany'] } as const satisfies PortNeeds;
@@ -61,7 +66,7 @@ export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
   const settings = governorSettingsOf(deps.config);
   const keys = governorKeys(deps.config.github.org);
   return async (event: unknown): Promise<{ cycle: Cycle; demand: CycleDemand }> => {
-    const { cycle, parts, skippedRepositories, targeted } = parseTaskInput(
+    const { cycle, parts, skippedRepositories, targeted, sources } = parseTaskInput(
       'AggregateDemand',
       inputSchema,
       event,
@@ -78,6 +83,7 @@ export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
       activeRepositories: total('activeRepositories'),
       complete: failedRepositories === 0,
       targeted,
+      sources,
     };
 
     // The cycle's start, not the clock: a retry of this task records the same times.

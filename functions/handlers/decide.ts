@@ -17,6 +17,7 @@ import { withRecentLaunches } from '../core/recent-launches.ts';
 import type { Retirement } from '../core/warm-pool.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import { heldAtMax, recordHeldPools } from './held-pools.ts';
+import { type Sources, sourcesSchema } from './job-sources.ts';
 import { readRecentLaunches } from './launch-record.ts';
 import type { RegistrationQueue } from './registration-queue.ts';
 import { releaseScalingLease, scalingLeaseKey, scalingLeaseSeconds } from './scaling-lease.ts';
@@ -33,6 +34,8 @@ const inputSchema = z.object({
      * and clean-up to the scheduled cycle, whose view covers the organization.
      */
     targeted: z.boolean().default(false),
+    /** Each pool's job source (ListRepositories); a pool without one was polled. */
+    sources: sourcesSchema.default({}),
   }),
 });
 
@@ -140,6 +143,7 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
     const plan = decideScaling(
       {
         queuedByPool: demand.queuedByPool,
+        ...snapshotSources(demand.sources),
         runners,
         instances,
         storedRunnerConfigs,
@@ -200,6 +204,14 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
     }
     for (const summary of output.pools) deps.log.info('Pool decision', { cycleId: cycle.id, ...summary });
     const held = heldAtMax(plan.pools, maxRunners);
+    // A targeted cycle sees some repositories only: the scheduled cycle's counts stand for the minute.
+    if (!demand.targeted) {
+      for (const pool of plan.pools) {
+        deps.metrics.pool('QueuedJobs', pool.pool, pool.queued);
+        deps.metrics.pool('PoolAtMax', pool.pool, held.includes(pool.pool) ? 1 : 0);
+      }
+      deps.metrics.stack('PoolsAtMax', held.length);
+    }
     await recordHeldPools(deps, held, deps.now(), 2 * deps.config.collection.cycleIntervalSeconds);
     if (plan.budgets.launches.allowed < plan.budgets.launches.asked)
       deps.log.warn('Launches held back by the per-cycle cap', {
@@ -214,6 +226,28 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
     if (plan.scaleDownHeld)
       deps.log.warn('Scale-down held: collection was incomplete', { cycleId: cycle.id });
     return output;
+  };
+}
+
+/**
+ * The decision's view of the job sources: a scale-set pool's assigned jobs, the pools not observed this cycle,
+ * and the pools whose runners live in a scale set.
+ */
+function snapshotSources(sources: Sources) {
+  const entries = Object.entries(sources);
+  return {
+    assignedByPool: Object.fromEntries(
+      entries
+        .filter(([, source]) => source.source === 'scaleset')
+        .map(([pool, source]) => [pool, source.assigned ?? 0]),
+    ),
+    registeredByPool: Object.fromEntries(
+      entries
+        .filter(([, source]) => source.source === 'scaleset' && source.registered !== undefined)
+        .map(([pool, source]) => [pool, source.registered ?? 0]),
+    ),
+    unobservedPools: entries.filter(([, source]) => source.source === 'none').map(([pool]) => pool),
+    scaleSetPools: entries.filter(([, source]) => source.via).map(([pool]) => pool),
   };
 }
 

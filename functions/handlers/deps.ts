@@ -3,9 +3,12 @@ import type { Config } from '../config/config.ts';
 import type { ScalingPolicy } from '../core/policy.ts';
 import { InvalidTaskInputError } from '../errors.ts';
 import type { Log } from '../observability/logger.ts';
+import type { MetricsRecorder } from '../observability/metrics.ts';
+import type { CycleStarter } from '../ports/cycle-starter.ts';
 import type { FleetPort } from '../ports/fleet.ts';
 import type { GitHubPort } from '../ports/github.ts';
 import type { RunnerConfigStore } from '../ports/runner-configs.ts';
+import type { ScaleSetPort } from '../ports/scale-sets.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import type { WebhookInbox } from '../ports/webhook-inbox.ts';
 import type { WriteBudget } from '../ports/write-budget.ts';
@@ -19,6 +22,8 @@ export interface Essentials {
   readonly now: () => Date;
   /** Waits until `at` on that clock (virtual time passes instead, locally and in the simulator). */
   readonly sleepUntil: (at: Date) => Promise<void>;
+  /** What the cycle measured (observability/metrics.ts): CloudWatch metrics in Lambda, kept in memory elsewhere. */
+  readonly metrics: MetricsRecorder;
 }
 
 /** The ports a handler may use, each defined by the scaler's needs (functions/ports/). */
@@ -32,6 +37,10 @@ export interface Ports {
   readonly writeBudget: WriteBudget;
   /** Repositories webhook deliveries named, for the next cycle to scan (ports/webhook-inbox.ts). */
   readonly webhookInbox: WebhookInbox;
+  /** GitHub's runner scale sets: the Actions service (ports/scale-sets.ts). */
+  readonly scaleSets: ScaleSetPort;
+  /** Starts a scaling cycle (the scale set listener does, when demand rises). */
+  readonly cycleStarter: CycleStarter;
 }
 
 /**
@@ -62,6 +71,14 @@ export const cycleSchema = z.object({
   mapConcurrency: z.int().min(0).max(40),
 });
 export type Cycle = z.infer<typeof cycleSchema>;
+
+const scheduledTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
+
+/** The scheduled time of a scheduled cycle (the schedule passes it as the cycle id); undefined for any other. */
+export function scheduledTimeOf(cycle: { readonly id: string }): Date | undefined {
+  const scheduled = scheduledTime.test(cycle.id) ? new Date(cycle.id) : undefined;
+  return scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled : undefined;
+}
 
 /** Parse a task's input or throw {@link InvalidTaskInputError} naming every problem. */
 export function parseTaskInput<S extends z.ZodType>(task: string, schema: S, input: unknown): z.output<S> {

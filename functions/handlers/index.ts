@@ -3,6 +3,7 @@ import { collectRepositoryJobs, collectRepositoryJobsNeeds } from './collect-rep
 import { decide, decideNeeds } from './decide.ts';
 import type { HandlerDeps, PortNeeds } from './deps.ts';
 import { listRepositories, listRepositoriesNeeds } from './list-repositories.ts';
+import { listen, listenNeeds } from './listen.ts';
 import { registerRunners, registerRunnersNeeds } from './register-runners.ts';
 import { scaleDown, scaleDownNeeds } from './scale-down.ts';
 import { scaleUp, scaleUpNeeds } from './scale-up.ts';
@@ -30,3 +31,14 @@ export const taskNeeds = {
   ScaleDown: scaleDownNeeds,
   RegisterRunners: registerRunnersNeeds,
 } as const satisfies Record<TaskName, PortNeeds>;
+
+/** The listener state machine's Task (statemachine/listener.asl.json) → handler factory. */
+export const listenerTaskHandlers = {
+  Listen: listen,
+} as const satisfies Record<string, (deps: HandlerDeps) => (event: unknown) => Promise<unknown>>;
+
+export type ListenerTaskName = keyof typeof listenerTaskHandlers;
+
+export const listenerTaskNeeds = {
+  Listen: listenNeeds,
+} as const satisfies Record<ListenerTaskName, PortNeeds>;

@@ -6,10 +6,16 @@
  * repositories the deliveries named (its own and those waiting in the webhook inbox) and the hot ones (where
  * the rest of the current demand is), within the governor's budget, and leaves the round robin alone. Either
  * kind of cycle takes the webhook inbox, so a repository posted there is scanned by the next cycle of any kind.
+ *
+ * It also settles each pool's job source for the cycle (job-sources.ts): a pool whose demand comes from its
+ * runner scale set is not polled for. When no pool is polled for — every pool on scale sets, or a cycle the
+ * scale set listener started (`targets.scaleSets`) — nothing is listed or scanned at all: such a cycle sends
+ * GitHub's REST API no request here, and leaves the webhook inbox to the next cycle that polls.
  */
 import { z } from 'zod';
 import { repositoryFilter } from '../adapters/github-repositories.ts';
 import { type ActivityMemory, planScan } from '../core/governor.ts';
+import type { RateLimit } from '../ports/github.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import {
   governorKeys,
@@ -18,14 +24,19 @@ import {
   type StoredRotation,
   writeGovernorMemory,
 } from './governor-memory.ts';
+import { pollsAnything, readScaleSetStates, resolveSources, type Sources } from './job-sources.ts';
 import { type PackedBatch, packBatches } from './repository-batches.ts';
 
 const inputSchema = z.object({
   cycle: cycleSchema,
   /** The repositories whose webhook deliveries started the cycle; none in a scheduled cycle. */
   targets: z
-    .object({ repositories: z.array(z.string().min(1).max(100)).max(1000) })
-    .default({ repositories: [] }),
+    .object({
+      repositories: z.array(z.string().min(1).max(100)).max(1000),
+      /** Pools whose scale set statistics rose: a cycle the scale set listener started. */
+      scaleSets: z.array(z.string().min(1).max(100)).max(100).default([]),
+    })
+    .default({ repositories: [], scaleSets: [] }),
 });
 
 export interface ListRepositoriesOutput {
@@ -53,6 +64,8 @@ export interface ListRepositoriesOutput {
   };
   /** The scanned repositories, sorted, packed (see repository-batches.ts); one Map iteration each. */
   readonly batches: PackedBatch[];
+  /** Each pool's job source this cycle, and why (job-sources.ts). */
+  readonly sources: Sources;
 }
 
 export const listRepositoriesNeeds = {
@@ -72,6 +85,9 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
   return async (event: unknown): Promise<ListRepositoriesOutput> => {
     const input = parseTaskInput('ListRepositories', inputSchema, event);
     const { cycle } = input;
+    const listenerCycle = input.targets.scaleSets.length > 0 && input.targets.repositories.length === 0;
+    const sources = resolveSources(deps.config, await readScaleSetStates(deps), deps.now(), listenerCycle);
+    if (!pollsAnything(sources)) return noScan(sources, listenerCycle, deps.log, cycle.id);
     const targets = input.targets.repositories.length > 0 ? input.targets : null;
     const [names, rateLimit, memory, posted] = await Promise.all([
       targets ? [] : deps.github.listRepositories(),
@@ -133,7 +149,9 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
         endpointPointsPerScan: Math.round(counts.endpointPointsPerScan * 100) / 100,
       },
       batches,
+      sources,
     };
+    recordCollectionMetrics(deps, output, rateLimit);
     deps.log.info('Governor', {
       cycleId: cycle.id,
       repositories: counts.repositories,
@@ -148,6 +166,53 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
       batches: batches.length,
     });
     return output;
+  };
+}
+
+/** The share a scheduled cycle scans, and the rate limit it began with (a targeted cycle's share says little). */
+function recordCollectionMetrics(
+  deps: Pick<TaskDeps<typeof listRepositoriesNeeds>, 'metrics' | 'config'>,
+  output: ListRepositoriesOutput,
+  rateLimit: RateLimit | undefined,
+): void {
+  if (!output.targeted && output.count > 0) {
+    deps.metrics.stack('RepositoriesScanned', (100 * output.scanned) / output.count);
+  }
+  if (rateLimit) {
+    deps.metrics.stack('GitHubRateLimitRemaining', rateLimit.remaining);
+    deps.metrics.stack(
+      'GitHubRateLimitBelowReserve',
+      rateLimit.remaining < deps.config.collection.reserveRequests ? 1 : 0,
+    );
+  }
+}
+
+/** A cycle that polls for no pool: nothing listed, nothing scanned, the view complete unless the listener started it. */
+function noScan(
+  sources: Sources,
+  listenerCycle: boolean,
+  log: TaskDeps<typeof listRepositoriesNeeds>['log'],
+  cycleId: string,
+): ListRepositoriesOutput {
+  log.info('Job sources: no pool is polled this cycle', { cycleId, listenerCycle, sources });
+  return {
+    count: 0,
+    scanned: 0,
+    skipped: 0,
+    hot: 0,
+    complete: true,
+    // A cycle the listener started acts on the scale sets' rise only: removing waits for a scheduled cycle.
+    targeted: listenerCycle,
+    budget: {
+      slots: 0,
+      hardSlots: 0,
+      requests: null,
+      remaining: null,
+      costPerScan: 0,
+      endpointPointsPerScan: 0,
+    },
+    batches: [],
+    sources,
   };
 }
 

@@ -15,13 +15,18 @@
  *   claims again as the same execution, and a runner already registered under the name counts as done.
  * - Nothing lost: an instance whose registration fails outright is terminated (the next cycle launches
  *   again); an instance not reached stays queued.
+ * - Scale-set pools (job-sources.ts): their runners get their JIT config from the pool's runner scale set
+ *   (`generatejitconfig` at the Actions service), which is no GitHub REST write: they take no write slot, are
+ *   registered first, a few at once, and a runner name the scale set knows already counts as registered.
  */
+import pLimit from 'p-limit';
 import { z } from 'zod';
 import { maxRegistrationSeconds, registrationDeadline } from '../core/cycle-timing.ts';
 import { fairOrder } from '../core/fair-share.ts';
 import { runnerNameFor } from '../core/model.ts';
-import { GitHubRateLimitError } from '../errors.ts';
+import { GitHubRateLimitError, ScaleSetRunnerExistsError } from '../errors.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
+import { readScaleSetStates, scaleSetIdsByPool } from './job-sources.ts';
 import { type RegistrationQueue, registrationQueueSchema } from './registration-queue.ts';
 
 const count = z.int().min(0);
@@ -59,11 +64,14 @@ const maxSlices = Math.ceil(maxRegistrationSeconds / registrationSliceSeconds) +
 const claimSeconds = registrationSliceSeconds + 10;
 /** GitHub's advice when a secondary limit names no retry-after: wait at least a minute. */
 const defaultPauseSeconds = 60;
+/** Registrations at the Actions service (scale-set pools) sent at once. */
+const scaleSetConcurrency = 8;
 
 export const registerRunnersNeeds = {
   github: ['createJitRunner'],
+  scaleSets: ['generateJitConfig'],
   runnerConfigs: ['put'],
-  stateStore: ['acquireLease', 'releaseLease'],
+  stateStore: ['acquireLease', 'releaseLease', 'getMany'],
   writeBudget: ['reserve', 'pause'],
   fleet: ['terminate'],
 } as const satisfies PortNeeds;
@@ -78,6 +86,7 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
       deps.config.collection.cycleIntervalSeconds,
     ).getTime();
     const sliceEnd = new Date(Math.min(deadlineMs, deps.now().getTime() + registrationSliceSeconds * 1000));
+    const viaScaleSet = scaleSetIdsByPool(deps.config, await readScaleSetStates(deps), deps.now());
     const order = fairOrder(
       progress.queue.map(({ pool, instanceIds }) => ({
         key: pool,
@@ -91,7 +100,52 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
     let elsewhere = 0;
     let waitingFor: RegisterRunnersOutput['waitingFor'];
 
-    for (const { pool: poolName, instanceId } of order) {
+    // Scale-set pools first: no write slot to wait for, so they are never held up behind the paced ones.
+    const limit = pLimit(scaleSetConcurrency);
+    await Promise.all(
+      order
+        .filter(({ pool }) => viaScaleSet.has(pool))
+        .map(({ pool: poolName, instanceId }) =>
+          limit(async () => {
+            if (deps.now() > sliceEnd) return;
+            const claimKey = `registration:${instanceId}`;
+            const claim = await deps.stateStore.acquireLease(
+              claimKey,
+              claimant,
+              new Date(deps.now().getTime() + claimSeconds * 1000),
+            );
+            if (!claim.acquired) {
+              elsewhere += 1;
+              done.add(instanceId);
+              return;
+            }
+            try {
+              const jit = await deps.scaleSets.generateJitConfig(
+                viaScaleSet.get(poolName) as number,
+                runnerNameFor(deps.config.stack, instanceId),
+              );
+              await deps.runnerConfigs.put(instanceId, jit.encodedJitConfig);
+              registered += 1;
+            } catch (error) {
+              if (error instanceof ScaleSetRunnerExistsError) {
+                // Registered by an earlier attempt, which stored its config (see below for the REST path).
+                registered += 1;
+              } else {
+                deps.log.warn('Runner registration at the scale set failed', {
+                  cycleId: cycle.id,
+                  pool: poolName,
+                  instanceId,
+                  error: error as Error,
+                });
+                failed.push(instanceId);
+              }
+            }
+            done.add(instanceId);
+          }),
+        ),
+    );
+
+    for (const { pool: poolName, instanceId } of order.filter(({ pool }) => !viaScaleSet.has(pool))) {
       if (deps.now() > sliceEnd) break;
       const pool = pools.get(poolName)?.pool;
       if (!pool) {
@@ -155,6 +209,7 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
         });
         failed.push(instanceId);
         done.add(instanceId);
+        deps.metrics.pool('RegistrationFailures', pool.name, 1);
       }
     }
 

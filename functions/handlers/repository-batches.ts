@@ -9,8 +9,10 @@
  * iteration could miss the batch written a second earlier. The price is a history whose batches are not
  * readable by eye; the collect task logs failing repositories by name.
  */
+
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import { z } from 'zod';
+import { chunks } from '../core/chunks.ts';
 
 export interface PackedBatch {
   /** How many repositories the batch holds (RecordBatchFailure counts a failed batch with it). */
@@ -64,8 +66,5 @@ export function packBatches(
   maxBatches: number,
 ): PackedBatch[] {
   const size = batchSizeFor(names.length, minPerBatch, maxBatches);
-  const batches: PackedBatch[] = [];
-  for (let start = 0; start < names.length; start += size)
-    batches.push(packBatch(names.slice(start, start + size)));
-  return batches;
+  return chunks(names, size).map(packBatch);
 }

@@ -9,14 +9,17 @@
  * - Runner configs no instance will read: deleted.
  * One failing item never stops the others; failures are counted and logged. Every deregistration is a GitHub
  * write and takes a slot of the stack's write budget, one after another; what finds no slot before the
- * cycle's registration deadline waits for a later cycle.
+ * cycle's registration deadline waits for a later cycle. A scale-set pool's runners are removed through its
+ * scale set's runner API (the Actions service, which refuses a runner that runs a job): no write slot.
  * The last task that changes the fleet: it gives back the scaling lease Decide took, whatever happens.
  */
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { mayChangeFleet, registrationDeadline } from '../core/cycle-timing.ts';
 import type { Runner } from '../core/model.ts';
+import { ScaleSetRunnerBusyError } from '../errors.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
+import { readScaleSetStates, scaleSetIdsByPool } from './job-sources.ts';
 import { releaseScalingLease } from './scaling-lease.ts';
 
 const instanceIds = z.array(z.string().min(1)).max(1000);
@@ -66,9 +69,10 @@ type Outcome = 'removed' | 'skipped' | 'failed' | 'deferred';
 
 export const scaleDownNeeds = {
   github: ['getRunner', 'deleteRunner', 'listRunners'],
+  scaleSets: ['removeRunner'],
   fleet: ['terminate', 'markOrphaned', 'listInstances'],
   runnerConfigs: ['remove'],
-  stateStore: ['releaseLease'],
+  stateStore: ['releaseLease', 'getMany'],
   writeBudget: ['reserve'],
 } as const satisfies PortNeeds;
 
@@ -91,6 +95,7 @@ export function scaleDown(deps: Deps) {
       return await removeWhatDecideChose(deps, input);
     } finally {
       await releaseScalingLease(deps, input.cycle.id);
+      deps.metrics.stack('CycleDuration', (deps.now().getTime() - Date.parse(input.cycle.startedAt)) / 1000);
     }
   };
 }
@@ -105,31 +110,44 @@ async function removeWhatDecideChose(
   const terminatedByPool: Record<string, number> = {};
   const writeBy = registrationDeadline(cycle.startedAt, deps.config.collection.cycleIntervalSeconds);
   const paced = pacedWrites(deps, writeBy);
+  // A scale-set pool's runners are removed through its scale set's runner API: no REST write, no slot.
+  const viaScaleSet =
+    removals.length > 0
+      ? scaleSetIdsByPool(deps.config, await readScaleSetStates(deps), deps.now())
+      : new Map<string, number>();
 
   // One at a time: each takes its write slot, then re-reads the runner right before deleting it.
   const outcomes: Outcome[] = [];
   for (const removal of removals) {
     const fields = { cycleId: cycle.id, pool: removal.pool, runner: removal.runnerName };
-    outcomes.push(
-      await paced(async (): Promise<Outcome> => {
-        try {
-          const fresh = await deps.github.getRunner(removal.runnerId);
-          if (fresh && (fresh.busy || fresh.name !== removal.runnerName)) {
-            deps.log.info('Runner turned busy, left alone', fields);
-            return 'skipped';
-          }
-          // A runner that is already gone runs no job; terminating its instance is what a retry must still do.
-          if (fresh) await deps.github.deleteRunner(removal.runnerId);
-          toTerminate.push(removal.instanceId);
-          terminatedByPool[removal.pool] = (terminatedByPool[removal.pool] ?? 0) + 1;
-          return 'removed';
-        } catch (error) {
-          // Deregistration failed or was refused (the runner took a job): keep the instance.
-          deps.log.warn('Runner not deregistered, instance kept', { ...fields, error: error as Error });
-          return 'failed';
+    const throughScaleSet = viaScaleSet.has(removal.pool);
+    const remove = async (): Promise<Outcome> => {
+      try {
+        const fresh = await deps.github.getRunner(removal.runnerId);
+        if (fresh && (fresh.busy || fresh.name !== removal.runnerName)) {
+          deps.log.info('Runner turned busy, left alone', fields);
+          return 'skipped';
         }
-      }),
-    );
+        // A runner that is already gone runs no job; terminating its instance is what a retry must still do.
+        if (fresh && throughScaleSet) await deps.scaleSets.removeRunner(removal.runnerId);
+        else if (fresh) await deps.github.deleteRunner(removal.runnerId);
+        toTerminate.push(removal.instanceId);
+        terminatedByPool[removal.pool] = (terminatedByPool[removal.pool] ?? 0) + 1;
+        return 'removed';
+      } catch (error) {
+        if (error instanceof ScaleSetRunnerBusyError) {
+          deps.log.info(
+            'Runner took a job meanwhile (the scale set refused to remove it), left alone',
+            fields,
+          );
+          return 'skipped';
+        }
+        // Deregistration failed or was refused (the runner took a job): keep the instance.
+        deps.log.warn('Runner not deregistered, instance kept', { ...fields, error: error as Error });
+        return 'failed';
+      }
+    };
+    outcomes.push(throughScaleSet ? await remove() : await paced(remove));
   }
 
   const orphans = await orphansStillUnregistered(deps, cleanup.orphansToTerminate);
@@ -149,6 +167,9 @@ async function removeWhatDecideChose(
       count: cleanup.orphansToMark.length,
     });
   }
+  for (const [pool, removed] of Object.entries(terminatedByPool))
+    deps.metrics.pool('RunnersRemoved', pool, removed);
+  deps.metrics.stack('OrphansMarked', cleanup.orphansToMark.length);
   const ghostOutcomes = await removeGhosts(deps, cycle.id, cleanup.ghosts, paced);
   const configsRemoved = await removeConfigs(deps, cycle.id, [...cleanup.staleRunnerConfigs, ...orphans]);
 

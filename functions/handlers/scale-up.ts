@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { mayChangeFleet } from '../core/cycle-timing.ts';
 import type { RecentLaunch } from '../core/recent-launches.ts';
-import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
+import { cycleSchema, type PortNeeds, parseTaskInput, scheduledTimeOf, type TaskDeps } from './deps.ts';
 import { rememberLaunches } from './launch-record.ts';
 import { type RegistrationQueue, registrationQueueSchema } from './registration-queue.ts';
 
@@ -63,8 +63,6 @@ export function launchToken(cycleId: string, pool: string): string {
   return createHash('sha256').update(`${cycleId}\u0000${pool}`).digest('hex').slice(0, 40);
 }
 
-const scheduledTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
-
 /**
  * The `stepscale:created-at` tag of a cycle's launches. Like every CreateFleet parameter it must be the same
  * whenever the same cycle launches, or EC2 refuses the reused client token (IdempotentParameterMismatch). A
@@ -73,8 +71,7 @@ const scheduledTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/;
  * name, and its start time is used.
  */
 export function launchCreatedAt(cycle: { readonly id: string; readonly startedAt: string }): string {
-  const scheduled = scheduledTime.test(cycle.id) ? new Date(cycle.id) : undefined;
-  return scheduled && !Number.isNaN(scheduled.getTime()) ? scheduled.toISOString() : cycle.startedAt;
+  return scheduledTimeOf(cycle)?.toISOString() ?? cycle.startedAt;
 }
 
 export const scaleUpNeeds = {
@@ -117,6 +114,8 @@ export function scaleUp(deps: TaskDeps<typeof scaleUpNeeds>) {
       tally.started += result.started.length;
       tally.startFailed += result.failed.length;
       add(pool.name, [...result.started].sort());
+      // A start makes a runner as a launch does: counted with them.
+      deps.metrics.pool('RunnersLaunched', pool.name, result.started.length);
       recent.push({ pool: pool.name, instanceIds: result.started, at: at(), kind: 'start' });
       const capacity = result.failed.filter((failure) => failure.capacity).length;
       if (capacity > 0) fallback.set(pool.name, capacity);
@@ -154,6 +153,7 @@ export function scaleUp(deps: TaskDeps<typeof scaleUpNeeds>) {
       tally.missing += result.missing;
       add(pool.name, [...result.instanceIds].sort());
       recent.push({ pool: pool.name, instanceIds: result.instanceIds, at: at() });
+      deps.metrics.pool('RunnersLaunched', pool.name, result.instanceIds.length);
       const fields = {
         cycleId: cycle.id,
         pool: pool.name,

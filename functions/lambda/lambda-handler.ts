@@ -6,9 +6,12 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { scalingPolicyOf } from '../config/config.ts';
+import { ConfigError } from '../errors.ts';
 import type { PortNeeds, Ports, TaskDeps } from '../handlers/deps.ts';
-import type { TaskName } from '../handlers/index.ts';
+import type { ListenerTaskName, TaskName } from '../handlers/index.ts';
+import { type EmfMetrics, emfMetrics } from '../observability/emf-metrics.ts';
 import { createLogger } from '../observability/logger.ts';
+import type { JobWaitSource } from '../observability/metrics.ts';
 import { loadConfigFromEnvironment } from './wiring/config-source.ts';
 import type { PortFactory } from './wiring/context.ts';
 import { lambdaEnvironment, readEnvironment } from './wiring/environment.ts';
@@ -27,11 +30,11 @@ export type Wiring<N extends PortNeeds> = {
 export const logger: Logger = createLogger();
 
 export function lambdaHandler<N extends PortNeeds>(
-  task: TaskName,
+  task: TaskName | ListenerTaskName,
   handler: { readonly needs: N; readonly create: (deps: TaskDeps<N>) => Handler },
   wiring: Wiring<N>,
 ) {
-  let built: Promise<Handler> | undefined;
+  let built: Promise<Built> | undefined;
   const handle = () => {
     if (!built) {
       built = build(handler.create, wiring);
@@ -46,22 +49,34 @@ export function lambdaHandler<N extends PortNeeds>(
   return async (event: unknown, context?: LambdaContext): Promise<unknown> => {
     if (context) logger.addContext(context);
     logger.appendKeys({ task });
+    let metrics: EmfMetrics | undefined;
     try {
-      return await (await handle())(event);
+      const ready = await handle();
+      metrics = ready.metrics;
+      return await ready.handler(event);
     } catch (error) {
       logger.error(`${task} failed`, error as Error);
       throw error;
+    } finally {
+      // A failed invocation's requests and rate limits count too.
+      metrics?.publish();
     }
   };
+}
+
+interface Built {
+  readonly handler: Handler;
+  readonly metrics: EmfMetrics;
 }
 
 async function build<N extends PortNeeds>(
   create: (deps: TaskDeps<N>) => Handler,
   wiring: Wiring<N>,
-): Promise<Handler> {
+): Promise<Built> {
   const env = readEnvironment(lambdaEnvironment, process.env);
   const config = await loadConfigFromEnvironment(env);
-  const context = { env, config, logger };
+  const metrics = emfMetrics({ stack: config.stack, jobWaitSource: jobWaitSourceOf(env) });
+  const context = { env, config, logger, metrics };
   const ports = Object.fromEntries(
     await Promise.all(
       Object.entries(wiring).map(async ([name, factory]) => [
@@ -84,7 +99,19 @@ async function build<N extends PortNeeds>(
     now: () => new Date(),
     sleepUntil: (at: Date) =>
       new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, at.getTime() - Date.now()))),
+    metrics,
     ...ports,
   } as TaskDeps<N>;
-  return create(deps);
+  return { handler: create(deps), metrics };
+}
+
+/** Where job waits are measured (STEPSCALE_JOB_WAITS_FROM): the receiver's, when it is deployed. */
+export function jobWaitSourceOf(env: {
+  readonly STEPSCALE_JOB_WAITS_FROM?: string | undefined;
+}): JobWaitSource {
+  const source = env.STEPSCALE_JOB_WAITS_FROM ?? 'poll';
+  if (source !== 'poll' && source !== 'webhook') {
+    throw new ConfigError([`STEPSCALE_JOB_WAITS_FROM: '${source}' is neither 'poll' nor 'webhook'`]);
+  }
+  return source;
 }

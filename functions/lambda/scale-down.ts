@@ -4,6 +4,7 @@ import { lambdaHandler } from './lambda-handler.ts';
 import { lambdaStateStore, lambdaWriteBudget } from './wiring/dynamodb.ts';
 import { lambdaFleet } from './wiring/ec2.ts';
 import { lambdaGitHub } from './wiring/github.ts';
+import { lambdaScaleSets } from './wiring/scale-sets.ts';
 import { lambdaRunnerConfigs } from './wiring/ssm.ts';
 
 export const handler = lambdaHandler(
@@ -11,6 +12,7 @@ export const handler = lambdaHandler(
   { needs: scaleDownNeeds, create: scaleDown },
   {
     github: lambdaGitHub,
+    scaleSets: lambdaScaleSets,
     fleet: lambdaFleet,
     runnerConfigs: lambdaRunnerConfigs,
     stateStore: lambdaStateStore,

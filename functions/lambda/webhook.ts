@@ -15,6 +15,7 @@ import { createDynamoDbWebhookInbox } from '../adapters/dynamodb-webhook-inbox.t
 import { createSfnCycleStarter } from '../adapters/sfn-cycle-starter.ts';
 import { secretValue } from '../config/secret-value.ts';
 import { readHeldPools } from '../handlers/held-pools.ts';
+import { type EmfMetrics, emfMetrics } from '../observability/emf-metrics.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createWebhookReceiver, type WebhookRequest } from '../webhook/receiver.ts';
 import { loadConfigFromEnvironment } from './wiring/config-source.ts';
@@ -40,7 +41,7 @@ export interface FunctionUrlResult {
 }
 
 const logger = createLogger();
-let receiver: Promise<ReturnType<typeof createWebhookReceiver>> | undefined;
+let receiver: Promise<{ receive: ReturnType<typeof createWebhookReceiver>; metrics: EmfMetrics }> | undefined;
 
 async function build() {
   const env = readEnvironment(webhookEnvironment, process.env);
@@ -48,8 +49,11 @@ async function build() {
   const table = env.STEPSCALE_STATE_TABLE;
   const dynamodb = table ? new DynamoDBClient({}) : undefined;
   const secretArn = env.STEPSCALE_WEBHOOK_SECRET_ARN;
-  return createWebhookReceiver({
+  // The receiver measures jobs' waits from their in_progress deliveries (the collect tasks then do not).
+  const metrics = emfMetrics({ stack: config.stack, jobWaitSource: 'webhook' });
+  const receive = createWebhookReceiver({
     config,
+    metrics,
     secret: async () =>
       secretValue(
         await getSecret(secretArn, { maxAge: secretMaxAgeSeconds }),
@@ -79,14 +83,15 @@ async function build() {
     now: () => new Date(),
     newId: randomUUID,
   });
+  return { receive, metrics };
 }
 
 export async function handler(event: FunctionUrlEvent, context?: LambdaContext): Promise<FunctionUrlResult> {
   if (context) logger.addContext(context);
-  let receive: Awaited<NonNullable<typeof receiver>>;
+  let built: Awaited<NonNullable<typeof receiver>>;
   try {
     receiver ??= build();
-    receive = await receiver;
+    built = await receiver;
   } catch (error) {
     receiver = undefined; // tried again on the next delivery
     logger.error('Webhook receiver cannot start', error as Error);
@@ -98,12 +103,14 @@ export async function handler(event: FunctionUrlEvent, context?: LambdaContext):
     body: event.body,
     isBase64Encoded: event.isBase64Encoded === true,
   };
-  let response: Awaited<ReturnType<typeof receive>>;
+  let response: Awaited<ReturnType<typeof built.receive>>;
   try {
-    response = await receive(request);
+    response = await built.receive(request);
   } catch (error) {
     logger.error('Webhook delivery failed', error as Error);
     return json(500, { outcome: 'failed', message: 'the delivery could not be handled; see the log' });
+  } finally {
+    built.metrics.publish();
   }
   return { statusCode: response.statusCode, headers: jsonHeaders, body: response.body };
 }

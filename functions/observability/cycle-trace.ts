@@ -101,6 +101,8 @@ interface CycleStateView {
     hot?: number;
     budget?: { slots: number; requests: number | null; remaining: number | null; costPerScan: number };
     batches: unknown[];
+    sources?: Record<string, { source: string; assigned?: number; reason: string }>;
+    targeted?: boolean;
   };
   demand?: {
     queuedByPool: Record<string, number>;
@@ -163,8 +165,8 @@ function describeOutput(state: string, output: unknown): string {
       const held = o.plan.leaseHeldBy
         ? ` (cycle ${o.plan.leaseHeldBy} holds the scaling lease: nothing changed)`
         : o.plan.scaleDownHeld
-          ? o.demand?.targeted
-            ? ' (removals left to the scheduled cycle: a targeted cycle sees part of the organization)'
+          ? o.repositories?.targeted || o.demand?.targeted
+            ? ' (removals left to the scheduled cycle: a started cycle — a delivery or the scale-set listener — sees part of the organization)'
             : ' (scale-down held: incomplete collection)'
           : '';
       const budgets = o.plan.budgets;
@@ -207,6 +209,16 @@ function describeOutput(state: string, output: unknown): string {
 
 /** "12 repositories, 12 scanned (2 hot), 3 batches; budget 26 scans, 4,800 requests left" */
 function describeScan(scan: NonNullable<CycleStateView['repositories']>): string {
+  const sources = Object.entries(scan.sources ?? {});
+  const fromScaleSets = sources.filter(([, source]) => source.source !== 'poll');
+  if (fromScaleSets.length > 0 && !sources.some(([, source]) => source.source === 'poll'))
+    return `no pool polled: ${fromScaleSets
+      .map(([pool, source]) =>
+        source.source === 'scaleset'
+          ? `${pool} ${source.assigned ?? 0} assigned (scale set)`
+          : `${pool} not observed (${source.reason})`,
+      )
+      .join('; ')}`;
   const scanned = scan.scanned ?? scan.count;
   const hot = scan.hot ? ` (${scan.hot} hot)` : '';
   const skipped = scan.skipped ? `, ${scan.skipped} SKIPPED (rate limit)` : '';

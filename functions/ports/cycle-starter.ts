@@ -12,6 +12,13 @@ export interface CycleStartRequest {
   readonly name: string;
   readonly input: {
     readonly cycleId: string;
-    readonly targets: { readonly repositories: readonly string[] };
+    readonly targets: {
+      readonly repositories: readonly string[];
+      /**
+       * Pools whose runner scale set's statistics changed (a cycle the scale set listener starts): such a cycle
+       * polls nothing and acts on those statistics.
+       */
+      readonly scaleSets?: readonly string[];
+    };
   };
 }

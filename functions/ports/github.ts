@@ -3,6 +3,15 @@ import type { QueuedJob, Runner } from '../core/model.ts';
 export interface ListingObservation {
   /** Active runs whose jobs were listed: one request each to the jobs endpoint (more with pages). */
   readonly activeRuns: number;
+  /** Jobs of those runs that a runner has started, when the adapter tells (their wait is a metric). */
+  readonly started?: readonly StartedJob[];
+}
+
+export interface StartedJob {
+  readonly labels: readonly string[];
+  /** ISO-8601: when the job was queued (GitHub's `created_at`) and when a runner started it. */
+  readonly queuedAt: string;
+  readonly startedAt: string;
 }
 
 /** The slice of GitHub that the scaler needs, defined by the scaler. */

@@ -3,8 +3,9 @@
  *
  * A delivery is only a hint of where to look. A `queued` job whose labels match a pool, in a repository the
  * config scans — or a `completed` one in a pool the last decision held at maxRunners with jobs waiting, whose
- * completion frees a place — names its repository; the cycle it starts scans that repository (and the others deliveries
- * named meanwhile) through the same collect tasks as the poll and counts what GitHub lists as queued there.
+ * completion frees a place — names its repository; the cycle it starts scans that repository (and the others
+ * deliveries named meanwhile) through the same collect tasks as the poll and counts what GitHub lists as queued
+ * there. A pool whose jobSource is `scaleset` is left to its listener, which hears of the job from the scale set.
  * The delivery's own job data never counts as demand, so a job the poll sees too is counted once, by whichever
  * cycle lists it, and a job that started before the cycle ran is not launched for.
  *
@@ -19,11 +20,13 @@
  * read), 400 for malformed input, 415 for a content type other than GitHub's two, 500 when the secret cannot be
  * read or the cycle cannot be started.
  */
+
 import { verify } from '@octokit/webhooks-methods';
 import { repositoryFilter } from '../adapters/github-repositories.ts';
-import type { Config } from '../config/config.ts';
+import { type Config, jobSourceOf } from '../config/config.ts';
 import { matchPool } from '../core/labels.ts';
 import type { Log } from '../observability/logger.ts';
+import type { MetricsRecorder } from '../observability/metrics.ts';
 import type { CycleStarter } from '../ports/cycle-starter.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import type { WebhookInbox } from '../ports/webhook-inbox.ts';
@@ -55,6 +58,7 @@ export type WebhookOutcome =
   | 'ignored-organization'
   | 'ignored-repository'
   | 'ignored-labels'
+  | 'ignored-scale-set'
   | 'method-not-allowed'
   | 'unsigned'
   | 'bad-signature'
@@ -64,7 +68,7 @@ export type WebhookOutcome =
   | 'start-failed';
 
 export interface WebhookReceiverDeps {
-  readonly config: Pick<Config, 'github' | 'pools'>;
+  readonly config: Pick<Config, 'github' | 'pools' | 'jobSource'>;
   /** The webhook secret (cached by the caller). */
   readonly secret: () => Promise<string>;
   /** Claims delivery ids; without a state table every claim is granted (no dedupe). */
@@ -81,6 +85,8 @@ export interface WebhookReceiverDeps {
   readonly now: () => Date;
   /** A unique claim holder per delivery handled (crypto.randomUUID in Lambda). */
   readonly newId: () => string;
+  /** Where an `in_progress` delivery's queued-to-started seconds go (CloudWatch in Lambda). */
+  readonly metrics?: Pick<MetricsRecorder, 'jobWait'>;
 }
 
 /** How long a claimed delivery id is remembered: GHES's redelivery window. */
@@ -145,7 +151,7 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
     const { action, workflow_job: job, repository } = parsed.delivery;
     const facts = { ...context, action, repository: repository.name, jobId: job.id, runId: job.run_id };
 
-    if (action !== 'queued' && action !== 'completed') {
+    if (action !== 'queued' && action !== 'completed' && action !== 'in_progress') {
       return logged(200, 'ignored-action', `${action} needs no cycle`, facts);
     }
     if (repository.owner.login.toLowerCase() !== org) {
@@ -154,6 +160,20 @@ export function createWebhookReceiver(deps: WebhookReceiverDeps) {
     if (!keep(repository.name)) return logged(200, 'ignored-repository', 'repository not scanned', facts);
     const pool = matchPool(job.labels, deps.config.pools);
     if (!pool) return logged(200, 'ignored-labels', 'no pool serves these labels', facts);
+    if (action === 'in_progress') {
+      // The job's wait for a runner, to the second: nothing to scale.
+      const waited = secondsBetween(job.created_at, job.started_at);
+      if (waited !== undefined) deps.metrics?.jobWait(pool.name, waited, 'webhook');
+      return logged(200, 'ignored-action', 'in_progress needs no cycle', { ...facts, waited });
+    }
+    // GitHub assigns such a job to the pool's runner scale set, whose listener starts the cycle (jobSource
+    // scaleset). With auto the pool may be polled (no scale sets on this host): the delivery counts.
+    if (jobSourceOf(deps.config, pool) === 'scaleset') {
+      return logged(200, 'ignored-scale-set', 'the pool’s scale set listener serves these jobs', {
+        ...facts,
+        pool: pool.name,
+      });
+    }
     // A completion matters only where jobs wait for capacity: it frees a place for one of them.
     if (action === 'completed' && !(await heldAtMax(pool.name))) {
       return logged(200, 'ignored-action', 'completed: its pool has room', facts);
@@ -238,4 +258,11 @@ function jsonText(
     return { kind: 'json', text: new URLSearchParams(raw).get('payload') ?? '' };
   }
   return { kind: 'unsupported' };
+}
+
+/** Seconds from `from` to `to` (ISO-8601), or undefined when either is missing or unreadable. */
+function secondsBetween(from: string | null | undefined, to: string | null | undefined): number | undefined {
+  const fromMs = from ? Date.parse(from) : Number.NaN;
+  const toMs = to ? Date.parse(to) : Number.NaN;
+  return Number.isNaN(fromMs) || Number.isNaN(toMs) ? undefined : Math.max(0, (toMs - fromMs) / 1000);
 }

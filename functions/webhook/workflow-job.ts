@@ -13,6 +13,9 @@ const workflowJobPayload = z.object({
     labels: z.array(z.string()),
     status: z.string(),
     runner_name: z.string().nullish(),
+    /** When the job was queued, and when a runner started it (`in_progress` on): its wait is a metric. */
+    created_at: z.string().nullish(),
+    started_at: z.string().nullish(),
   }),
   repository: z.object({
     name: z.string().min(1),

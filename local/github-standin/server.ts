@@ -13,6 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from '../world/github.ts';
+import { type ActionsStandinOptions, handleActionsRequest, isActionsServicePath } from './actions-service.ts';
 import { type SecondaryLimitOptions, SecondaryLimits } from './secondary-limits.ts';
 
 export interface RecordedRequest {
@@ -65,6 +66,11 @@ export interface GitHubStandinOptions {
    * runs); `false` turns them off.
    */
   readonly secondaryLimits?: false | (SecondaryLimitOptions & { readonly now?: () => number });
+  /**
+   * Serve the Actions service behind runner scale sets (actions-service.ts) from the world's; without it,
+   * `POST /actions/runner-registration` answers 404, as on a GitHub without scale sets.
+   */
+  readonly actions?: ActionsStandinOptions;
 }
 
 export interface GitHubStandin {
@@ -88,8 +94,10 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
   const requests: RecordedRequest[] = [];
   const quota = new RateQuota();
   const installationTokens = new Map<string, number>();
+  /** Runner registration tokens issued (`POST …/runners/registration-token`): what RemoteAuth accepts. */
+  const registrationTokens = new Map<string, number>();
   const routes = [
-    ...createRoutes(options.state, quota),
+    ...createRoutes(options.state, quota, registrationTokens),
     ...(options.app ? appRoutes(options.state, options.app, installationTokens) : []),
   ];
   const appKey = options.app ? createPublicKey(options.app.publicKey) : undefined;
@@ -135,6 +143,10 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     Object.defineProperty(recorded, 'status', { get: () => (res.headersSent ? res.statusCode : undefined) });
     // An injected fault stands for a failure in front of GitHub's limits: it is answered, not charged.
     const fault = options.faults?.(recorded);
+    if (isActionsServicePath(path) || isActionsServicePath(url.pathname)) {
+      await serveActions(req, res, url, isActionsServicePath(path) ? path : url.pathname, fault);
+      return;
+    }
     // GitHub judges a request when it arrives; it is in flight until it is answered.
     const admission = fault
       ? undefined
@@ -190,6 +202,47 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
       selfUrl: new URL(`${url.origin}${underPrefix ? prefix : ''}${path}${url.search}`),
     });
     send(res, reply, quota, req.headers['if-none-match']);
+  }
+
+  /** The Actions service's routes: its own auth and errors, outside GitHub's REST rate limits. */
+  async function serveActions(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    path: string,
+    fault: FaultResponse | undefined,
+  ): Promise<void> {
+    const text = await readText(req);
+    const delayMs =
+      (options.latencyMs ?? 0) + (options.latency?.(requests[requests.length - 1] as RecordedRequest) ?? 0);
+    if (delayMs > 0) await sleep(delayMs);
+    if (fault) {
+      res.writeHead(fault.status, { 'content-type': 'application/json; charset=utf-8', ...fault.headers });
+      res.end(fault.body ?? JSON.stringify({ typeName: 'InjectedFault', message: 'injected' }));
+      return;
+    }
+    const body = parseJson(text);
+    if (!options.actions || body === unparsable) {
+      res.writeHead(body === unparsable ? 400 : 404, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(errorBody(body === unparsable ? 400 : 404)));
+      return;
+    }
+    const aborted = new AbortController();
+    res.once('close', () => aborted.abort());
+    const reply = await handleActionsRequest(options.actions, registrationTokens, {
+      method: req.method ?? 'GET',
+      path,
+      query: url.searchParams,
+      headers: Object.fromEntries(
+        Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value[0] : value]),
+      ),
+      body,
+      origin: url.origin,
+      signal: aborted.signal,
+    });
+    if (res.destroyed) return;
+    res.writeHead(reply.status, { ...reply.headers });
+    res.end(reply.text);
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -305,7 +358,14 @@ const runConclusionFilters = new Set([
   'action_required',
 ]);
 
-function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
+/** Runner registration tokens live an hour, as GitHub's do. */
+const registrationTokenLifetimeMs = 3600_000;
+
+function createRoutes(
+  state: GitHubState,
+  quota: RateQuota,
+  registrationTokens: Map<string, number>,
+): Route[] {
   const requireOrg = (exchange: Exchange) => {
     if (exchange.params.org?.toLowerCase() !== state.org.toLowerCase()) throw new HttpError(404, 'Not Found');
   };
@@ -442,6 +502,20 @@ function createRoutes(state: GitHubState, quota: RateQuota): Route[] {
           selected_workflows: [],
         }));
         return paginate(exchange, groups, (page) => ({ total_count: groups.length, runner_groups: page }));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/orgs/{org}/actions/runners/registration-token',
+      handle: (exchange) => {
+        requireOrg(exchange);
+        const token = `AREG${randomBytes(15).toString('hex').toUpperCase()}`;
+        const expiresAt = Date.now() + registrationTokenLifetimeMs;
+        registrationTokens.set(token, expiresAt);
+        return {
+          status: 201,
+          body: { token, expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        };
       },
     },
     {

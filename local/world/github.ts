@@ -85,6 +85,8 @@ export interface RunnerRecord {
   readonly ephemeral: boolean;
   readonly labels: readonly RunnerLabel[];
   readonly runnerGroupId: number;
+  /** The runner scale set it was registered through (local/world/actions-service.ts), if any. */
+  readonly scaleSetId?: number;
 }
 
 export interface NewRunner {
@@ -95,6 +97,7 @@ export interface NewRunner {
   readonly ephemeral?: boolean;
   readonly os?: string;
   readonly runnerGroupId?: number;
+  readonly scaleSetId?: number;
 }
 
 export interface NewJob {
@@ -235,6 +238,7 @@ export class GitHubState {
       ephemeral: spec.ephemeral ?? false,
       labels: spec.labels.map((label) => this.runnerLabel(label)),
       runnerGroupId: spec.runnerGroupId ?? defaultRunnerGroupId,
+      ...(spec.scaleSetId === undefined ? {} : { scaleSetId: spec.scaleSetId }),
       ...(spec.busy ? { busySince: this.now().getTime() } : {}),
     };
     this.runners.set(runner.id, runner);

@@ -6,9 +6,10 @@
  *
  * Life of a job: a run arrives with its jobs queued (or waiting for approval, or already running on
  * GitHub-hosted capacity). GitHub hands a queued job to an idle online runner whose labels cover the job's,
- * at once; the runner starts it `pickupSeconds` later — unless its machine is gone, and then GitHub gives the
+ * at once (a job a runner scale set's labels cover goes to that scale set's runners only, once its listener
+ * acquired it: actions-service.ts); the runner starts it `pickupSeconds` later — unless its machine is gone, and then GitHub gives the
  * job back to the queue 60 s after handing it out. The job runs for its duration; the ephemeral runner then
- * leaves and its instance shuts down. A job without the `self-hosted` label goes to GitHub-hosted capacity
+ * leaves and its instance shuts down. A job without the `self-hosted` label (and no scale set's) goes to GitHub-hosted capacity
  * after `hostedPickupSeconds`. A job whose machine is terminated while it runs fails; its runner stays listed
  * as it was for `deadRunnerOnlineSeconds`, until GitHub notices the missed heartbeats.
  *
@@ -32,6 +33,7 @@
  */
 import { labelsCover, normalizeLabels } from '../../functions/core/labels.ts';
 import { instanceIdOfRunner } from '../../functions/core/model.ts';
+import { ActionsService, type ActionsServiceOptions } from './actions-service.ts';
 import { Agenda } from './agenda.ts';
 import { MemoryFleet, type MemoryInstance } from './fleet.ts';
 import {
@@ -98,6 +100,8 @@ export interface WorldOptions {
   /** The chance that starting one stopped instance finds no capacity in its zone. */
   readonly startFailureRate?: number;
   readonly timing?: Partial<LifecycleTiming>;
+  /** What the Actions service offers (scale sets at all, several labels per scale set). */
+  readonly actions?: Omit<ActionsServiceOptions, 'now'>;
   /** How `workflow_job` deliveries are delayed and lost (webhooks.ts; default 1 ± 0.5 s, none lost). */
   readonly webhooks?: Partial<WebhookSettings>;
 }
@@ -151,6 +155,8 @@ interface JobLife {
 export class World {
   readonly agenda: Agenda;
   readonly github: GitHubState;
+  /** GitHub's runner scale sets: routes matching jobs to a scale set, whose runners alone may take them. */
+  readonly actions: ActionsService;
   readonly fleet: MemoryFleet;
   readonly runnerConfigs: MemoryRunnerConfigStore;
   readonly webhooks: Webhooks;
@@ -212,6 +218,12 @@ export class World {
       onStopping: (instance) => this.machineDown(instance),
       onTerminated: (instance) => this.tell((observer) => observer.instanceGone?.(instance)),
     });
+    this.actions = new ActionsService(this.github, { ...options.actions, now });
+    this.actions.onRoutingChanged = () => {
+      this.routeQueue();
+      this.assign();
+    };
+    this.actions.onAcquired = () => this.assign();
     this.runnerConfigs = new MemoryRunnerConfigStore(now);
     for (const repo of options.repositories ?? []) this.github.addRepo(repo);
   }
@@ -261,7 +273,12 @@ export class World {
       const wanted = normalizeLabels(job.labels);
       this.lives.set(job.id, { durationMs: jobSpec.durationMs, queuedAtMs: this.nowMs, wanted });
       if (job.status === 'in_progress') this.agenda.after(jobSpec.durationMs, () => this.finish(job));
-      else if (job.status === 'queued' && wanted.includes('self-hosted')) this.queue.push(job);
+      else if (
+        job.status === 'queued' &&
+        // `runs-on: <scale set name>` is self-hosted without saying so.
+        (this.actions.routeOf(job, wanted) !== undefined || wanted.includes('self-hosted'))
+      )
+        this.queue.push(job);
       else if (job.status === 'queued')
         this.agenda.after(this.timing.hostedPickupSeconds * 1000, () => this.startHosted(job));
       return job;
@@ -279,7 +296,9 @@ export class World {
       const runner = job.status === 'completed' ? undefined : this.runnerOf(job);
       return runner ? [runner] : [];
     });
+    const unfinished = this.github.jobsOfRun(runId, 'latest').filter((job) => job.status !== 'completed');
     this.github.cancelRun(runId);
+    for (const job of unfinished) this.actions.jobFinished(job, 'canceled');
     for (let i = this.queue.length - 1; i >= 0; i -= 1) {
       if (this.queue[i]?.runId === runId) this.queue.splice(i, 1);
     }
@@ -297,7 +316,7 @@ export class World {
     }
     for (const runner of idle) {
       const labels = this.labelKeysOf(runner);
-      const index = this.queue.findIndex((job) => labelsCover(labels, this.lifeOf(job).wanted));
+      const index = this.queue.findIndex((job) => this.mayTake(runner, labels, job));
       if (index < 0) continue;
       const [job] = this.queue.splice(index, 1) as [JobRecord];
       this.github.handOver(job.id, runner.id);
@@ -316,6 +335,7 @@ export class World {
       return;
     }
     this.github.startJob(job.id);
+    this.actions.jobStarted(job, runner);
     this.tell((observer) => observer.jobStarted?.(job, life.queuedAtMs, runner));
     this.agenda.after(life.durationMs, () => this.finish(job));
   }
@@ -350,6 +370,7 @@ export class World {
     if (job.status !== 'in_progress') return;
     const runner = this.runnerOf(job);
     this.github.completeJob(job.id);
+    this.actions.jobFinished(job, 'succeeded', runner);
     // Ephemeral: the runner unregistered itself after its one job; the bootstrap shuts the machine down.
     if (runner?.ephemeral) {
       const instanceId = instanceIdOfRunner(this.stack, runner.name);
@@ -459,6 +480,7 @@ export class World {
     const job = runner.jobId === undefined ? undefined : this.github.getJob(runner.jobId);
     if (job?.status === 'in_progress') {
       this.github.loseRunnerOf(job.id);
+      this.actions.jobFinished(job, 'failed', runner);
       this.tell((observer) => observer.jobKilled?.(job));
     }
     this.agenda.after(this.timing.deadRunnerOnlineSeconds * 1000, () => {
@@ -471,6 +493,23 @@ export class World {
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * GitHub's rule for one idle runner and one queued job: a job routed to a scale set goes only to that scale
+   * set's runners, once its listener acquired it; any other job to a runner outside scale sets whose labels
+   * cover the job's.
+   */
+  private mayTake(runner: RunnerRecord, labels: readonly string[], job: JobRecord): boolean {
+    const { wanted } = this.lifeOf(job);
+    const routed = this.actions.routeOf(job, wanted);
+    if (routed) return runner.scaleSetId === routed.scaleSetId && routed.state === 'acquired';
+    return runner.scaleSetId === undefined && labelsCover(labels, wanted);
+  }
+
+  /** Offers every waiting job to the scale set that covers it (after a scale set came, changed or went). */
+  private routeQueue(): void {
+    for (const job of this.queue) this.actions.routeOf(job, this.lifeOf(job).wanted);
+  }
 
   private runnerOf(job: JobRecord): RunnerRecord | undefined {
     return job.runnerId === undefined ? undefined : this.github.getRunner(job.runnerId);

@@ -1,10 +1,14 @@
+import { MemoryCycleStarter } from '../../functions/adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../functions/adapters/memory-write-budget.ts';
+import { noScaleSets } from '../../functions/adapters/no-scale-sets.ts';
 import { parseConfig, scalingPolicyOf, writeIntervalMs } from '../../functions/config/config.ts';
 import type { QueuedJob, Runner } from '../../functions/core/model.ts';
 import type { HandlerDeps } from '../../functions/handlers/deps.ts';
 import { silentLog } from '../../functions/observability/logger.ts';
+import { MemoryMetrics } from '../../functions/observability/metrics.ts';
+import type { CycleStarter } from '../../functions/ports/cycle-starter.ts';
 import type {
   GitHubPort,
   JitRegistration,
@@ -12,6 +16,7 @@ import type {
   ListingObservation,
   RateLimit,
 } from '../../functions/ports/github.ts';
+import type { ScaleSetPort } from '../../functions/ports/scale-sets.ts';
 import { MemoryFleet } from '../../local/world/fleet.ts';
 import { MemoryRunnerConfigStore } from '../../local/world/runner-configs.ts';
 import { ManualClock } from './manual-clock.ts';
@@ -83,11 +88,14 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     stateStore?: MemoryStateStore;
     writeBudget?: MemoryWriteBudget;
     webhookInbox?: MemoryWebhookInbox;
+    scaleSets?: ScaleSetPort;
+    cycleStarter?: CycleStarter;
     /** A clock of the test's own: then waiting for a write slot takes no time (and the clock does not move). */
     now?: () => Date;
     /** The clock that waiting for a write slot moves (shared with a stand-in judging GitHub's limits). */
     clock?: ManualClock;
     config?: object;
+    metrics?: MemoryMetrics;
   } = {},
 ) {
   const clock = overrides.clock ?? new ManualClock('2026-01-05T09:00:00Z');
@@ -103,6 +111,7 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
   const fleet = overrides.fleet ?? new MemoryFleet({ now, stack: config.stack });
   const runnerConfigs = overrides.runnerConfigs ?? new MemoryRunnerConfigStore(now);
   const stateStore = overrides.stateStore ?? new MemoryStateStore(now);
+  const metrics = overrides.metrics ?? new MemoryMetrics();
   const deps: HandlerDeps = {
     config,
     policy: scalingPolicyOf(config),
@@ -112,11 +121,14 @@ export function testDeps<G extends GitHubPort = FakeGitHub>(
     stateStore,
     writeBudget: overrides.writeBudget ?? new MemoryWriteBudget(writeIntervalMs(config), now),
     webhookInbox: overrides.webhookInbox ?? new MemoryWebhookInbox(now),
+    scaleSets: overrides.scaleSets ?? noScaleSets,
+    cycleStarter: overrides.cycleStarter ?? new MemoryCycleStarter(),
     log: silentLog,
     now,
     sleepUntil,
+    metrics,
   };
-  return { deps, github, fleet, runnerConfigs, stateStore, clock };
+  return { deps, metrics, github, fleet, runnerConfigs, stateStore, clock };
 }
 
 export function queuedJobs(count: number, labels: string[] = ['self-hosted', 'linux', 'x64']): QueuedJob[] {

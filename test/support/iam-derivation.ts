@@ -17,6 +17,7 @@ import { createDynamoDbWriteBudget } from '../../functions/adapters/dynamodb-wri
 import { createEc2Fleet } from '../../functions/adapters/ec2-fleet.ts';
 import { createGitHubAdapter } from '../../functions/adapters/github-octokit.ts';
 import { MemoryStateStore } from '../../functions/adapters/memory-state-store.ts';
+import { createSfnCycleStarter } from '../../functions/adapters/sfn-cycle-starter.ts';
 import { createSsmRunnerConfigStore } from '../../functions/adapters/ssm-runner-configs.ts';
 import { parseConfig } from '../../functions/config/config.ts';
 import type { PortNeeds, Ports } from '../../functions/handlers/deps.ts';
@@ -57,7 +58,10 @@ const config = parseConfig({
   ],
 });
 
-type Calls = { [P in Exclude<keyof Ports, 'github'>]: Record<string, (port: Ports[P]) => Promise<unknown>> };
+/** GitHub's ports (REST and the Actions service behind scale sets) need the token secret, not an AWS call. */
+type Calls = {
+  [P in Exclude<keyof Ports, 'github' | 'scaleSets'>]: Record<string, (port: Ports[P]) => Promise<unknown>>;
+};
 
 /** One call of each AWS-backed port method, with arguments that reach its SDK command. */
 const calls: Calls = {
@@ -99,6 +103,10 @@ const calls: Calls = {
     reserve: (port) => port.reserve(later),
     pause: (port) => port.pause(later),
   },
+  cycleStarter: {
+    start: (port) =>
+      port.start({ name: 'cycle', input: { cycleId: 'cycle', targets: { repositories: [] } } }),
+  },
 };
 
 const prefixes = {
@@ -107,6 +115,7 @@ const prefixes = {
   stateStore: 'dynamodb',
   writeBudget: 'dynamodb',
   webhookInbox: 'dynamodb',
+  cycleStarter: 'states',
 } as const;
 
 /** The mocked SDK client behind a port: every command answered `{}`, every call kept. */
@@ -118,6 +127,11 @@ function mockedClientOf(port: keyof Calls): { calls(): { args: unknown[] }[]; re
   }
   if (port === 'runnerConfigs') {
     const mock = mockClient(SSMClient);
+    mock.onAnyCommand().resolves({});
+    return mock;
+  }
+  if (port === 'cycleStarter') {
+    const mock = mockClient(SFNClient);
     mock.onAnyCommand().resolves({});
     return mock;
   }
@@ -145,6 +159,11 @@ function createPort<P extends keyof Calls>(port: P): Ports[P] {
       return createDynamoDbWebhookInbox({ client: new DynamoDBClient(region), tableName: 't' }) as Ports[P];
     case 'stateStore':
       return createDynamoDbStateStore({ client: new DynamoDBClient(region), tableName: 't' }) as Ports[P];
+    case 'cycleStarter':
+      return createSfnCycleStarter({
+        client: new SFNClient(region),
+        stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:stepscale',
+      }) as Ports[P];
     default:
       return createDynamoDbWriteBudget({
         client: new DynamoDBClient(region),
@@ -218,6 +237,11 @@ export async function neededActions(
   const needed = new Set([configRead]);
   for (const [port, methods] of Object.entries(needs) as [keyof Ports, readonly string[]][]) {
     for (const method of methods) {
+      if (port === 'scaleSets') {
+        // The Actions service is reached with a registration token the GitHub credentials buy.
+        needed.add(tokenRead);
+        continue;
+      }
       if (port === 'github') {
         needed.add(tokenRead);
         if (githubTouchingTable.has(method)) for (const action of rememberedAnswers) needed.add(action);

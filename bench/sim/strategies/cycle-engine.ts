@@ -9,12 +9,15 @@
  * is due ({@link CycleEngine.runDue}) and returns {@link CycleEngine.nextAt}.
  */
 
+import { MemoryCycleStarter } from '../../../functions/adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../../../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../../../functions/adapters/memory-webhook-inbox.ts';
 import { MemoryWriteBudget } from '../../../functions/adapters/memory-write-budget.ts';
-import { scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
+import { noScaleSets } from '../../../functions/adapters/no-scale-sets.ts';
+import { type Config, scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
+import { MemoryMetrics } from '../../../functions/observability/metrics.ts';
 import { runCycle } from '../../../local/cycle-runner.ts';
 import { CountingLog } from '../counting-log.ts';
 import { ExecutionLogMeter } from '../execution-log.ts';
@@ -29,8 +32,8 @@ export interface TaskInvocation {
   readonly requests: RequestCounts;
 }
 
-/** What started an execution: the schedule, or the webhook receiver (a targeted cycle). */
-export type CycleKind = 'scheduled' | 'webhook';
+/** What started an execution: the schedule, the webhook receiver (a targeted cycle), or the scale set listener. */
+export type CycleKind = 'scheduled' | 'webhook' | 'listener';
 
 export interface CycleRecord {
   readonly kind: CycleKind;
@@ -61,11 +64,15 @@ export interface CycleEngineOptions {
   readonly mapConcurrency: number;
   /** Observe every task invocation (tests use it to compare with the core called directly). */
   readonly onTask?: (task: TaskName, input: unknown, output: unknown, deps: HandlerDeps) => void;
+  /** The config the executions run with; by default the workload's (every pool polled). */
+  readonly config?: (context: StrategyContext) => Config;
+  /** The scale set port and the cycle starter; by default none (nothing listens, nothing starts cycles). */
+  readonly eventPorts?: (context: StrategyContext) => Pick<HandlerDeps, 'scaleSets' | 'cycleStarter'>;
 }
 
 export interface CycleInput {
   readonly cycleId: string;
-  readonly targets: { readonly repositories: readonly string[] };
+  readonly targets: { readonly repositories: readonly string[]; readonly scaleSets?: readonly string[] };
 }
 
 export class CycleEngine {
@@ -78,6 +85,9 @@ export class CycleEngine {
   /** Executions waiting on a timer: when all in flight are, nothing happens until time passes. */
   private sleeping = 0;
 
+  /** What the production handlers measured over the run (the same metrics they publish in Lambda). */
+  readonly metrics = new MemoryMetrics();
+
   constructor(private readonly options: CycleEngineOptions) {}
 
   /** The production handlers' dependencies over the world: one set, shared by every execution. */
@@ -86,19 +96,25 @@ export class CycleEngine {
     const { world } = context;
     const now = world.agenda.now;
     const epochMs = now().getTime() - world.nowMs;
+    const config = this.options.config?.(context) ?? context.config;
     const deps: HandlerDeps = {
-      config: context.config,
-      policy: scalingPolicyOf(context.config),
+      config,
+      policy: scalingPolicyOf(config),
       github: context.github,
       fleet: context.fleet,
       runnerConfigs: context.runnerConfigs,
       stateStore: new MemoryStateStore(now),
-      writeBudget: new MemoryWriteBudget(writeIntervalMs(context.config), now),
+      writeBudget: new MemoryWriteBudget(writeIntervalMs(config), now),
       webhookInbox: new MemoryWebhookInbox(now),
+      ...(this.options.eventPorts?.(context) ?? {
+        scaleSets: noScaleSets,
+        cycleStarter: new MemoryCycleStarter(),
+      }),
       log: this.functionLog.log,
       now,
       // Waiting for a write slot is virtual time in which the world and the other executions go on.
       sleepUntil: (at) => this.sleepUntil(at.getTime() - epochMs),
+      metrics: this.metrics,
     };
     this.deps = deps;
     return deps;

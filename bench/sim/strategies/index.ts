@@ -1,6 +1,7 @@
 import { ArcListenerStrategy } from './arc-listener.ts';
 import { SeedBaselineStrategy } from './seed-baseline.ts';
 import { StepscaleStrategy } from './stepscale.ts';
+import { StepscaleScaleSetStrategy } from './stepscale-scaleset.ts';
 import { StepscaleWebhookStrategy } from './stepscale-webhook.ts';
 import { TfRunnerStrategy } from './tf-runner.ts';
 import type { Strategy } from './types.ts';
@@ -13,6 +14,7 @@ export const strategies: Record<string, () => Strategy> = {
   'seed-baseline': () => new SeedBaselineStrategy(),
   stepscale: () => new StepscaleStrategy(),
   'stepscale-webhook': () => new StepscaleWebhookStrategy(),
+  'stepscale-scaleset': () => new StepscaleScaleSetStrategy(),
   'tf-runner': () => new TfRunnerStrategy(),
   'arc-listener': () => new ArcListenerStrategy(),
 };

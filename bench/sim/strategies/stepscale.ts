@@ -7,7 +7,8 @@
 
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
-import { CycleEngine, type CycleRecord } from './cycle-engine.ts';
+import type { MemoryMetrics } from '../../../functions/observability/metrics.ts';
+import { CycleEngine, type CycleEngineOptions, type CycleRecord } from './cycle-engine.ts';
 import type { Strategy, StrategyContext } from './types.ts';
 
 export type { CycleRecord, TaskInvocation } from './cycle-engine.ts';
@@ -23,6 +24,8 @@ export interface StepscaleOptions {
   readonly cycleIntervalSeconds?: number;
   /** Observe every task invocation (tests use it to compare with the core called directly). */
   readonly onTask?: (task: TaskName, input: unknown, output: unknown, deps: HandlerDeps) => void;
+  /** What a variant runs its executions with (a job source, the ports it listens through). */
+  readonly engine?: Pick<CycleEngineOptions, 'config' | 'eventPorts'>;
 }
 
 export class StepscaleStrategy implements Strategy {
@@ -38,8 +41,14 @@ export class StepscaleStrategy implements Strategy {
     this.engine = new CycleEngine({
       mapConcurrency: options.mapConcurrency ?? templateDefaults.mapConcurrency,
       ...(options.onTask ? { onTask: options.onTask } : {}),
+      ...options.engine,
     });
     this.intervalMs = (options.cycleIntervalSeconds ?? templateDefaults.cycleIntervalSeconds) * 1000;
+  }
+
+  /** What the production handlers measured: the metrics they publish in Lambda. */
+  get metrics(): MemoryMetrics {
+    return this.engine.metrics;
   }
 
   /** The scheduled cycles (what the cost model measures). */

@@ -31,6 +31,14 @@ export const lambdaEnvironment = {
       "arn:<partition>:ec2:<region>:<account>:instance/ (tags each runner config with its instance's ARN)",
     required: true,
   },
+  STEPSCALE_JOB_WAITS_FROM: {
+    description:
+      "where jobs' queued-to-started seconds are measured: 'webhook' when the receiver is deployed, else 'poll'",
+    default: 'poll',
+  },
+  STEPSCALE_STATE_MACHINE_ARN: {
+    description: 'ARN of the scaling state machine (the scale set listener starts cycles of it)',
+  },
 } as const satisfies Record<string, EnvVariable>;
 
 /** Every variable the webhook receiver reads: the config's, its secret, the state machine it starts. */
@@ -51,6 +59,7 @@ export const webhookEnvironment = {
   STEPSCALE_STATE_TABLE: {
     description: 'the DynamoDB state table (delivery dedupe, the webhook inbox); unset: neither',
   },
+  STEPSCALE_JOB_WAITS_FROM: lambdaEnvironment.STEPSCALE_JOB_WAITS_FROM,
 } as const satisfies Record<string, EnvVariable>;
 
 /** Every variable the webhook redelivery task reads: the config's, the App's key, the state table. */

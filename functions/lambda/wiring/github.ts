@@ -63,7 +63,7 @@ export function tokenRefreshingGitHub(
 }
 
 /** The production GitHub port for a function (see the module comment). */
-export async function lambdaGitHub({ env, config, logger }: WiringContext): Promise<GitHubPort> {
+export async function lambdaGitHub({ env, config, logger, metrics }: WiringContext): Promise<GitHubPort> {
   const secretArn = env.GITHUB_TOKEN_SECRET_ARN;
   const stateStore = env.STEPSCALE_STATE_TABLE
     ? createDynamoDbStateStore({ client: new DynamoDBClient({}), tableName: env.STEPSCALE_STATE_TABLE })
@@ -90,6 +90,10 @@ export async function lambdaGitHub({ env, config, logger }: WiringContext): Prom
         // The stack-wide pacing (writeBudget) spaces writes across containers; this holds one client to it too.
         minWriteIntervalMs: writeIntervalMs(config),
         logger,
+        onAttempt: ({ rateLimited }) => {
+          metrics.stack('GitHubRequests', 1);
+          if (rateLimited) metrics.stack('GitHubRateLimited', 1);
+        },
       }),
   );
 }

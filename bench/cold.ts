@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { table } from '../functions/cli/table.ts';
 
 const { values } = parseArgs({
   options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '7' } },
@@ -20,7 +21,7 @@ const bundles = readdirSync(dir)
   .filter((name) => name.endsWith('.mjs'))
   .sort();
 
-function importMs(file) {
+function importMs(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
   const out = execFileSync('node', ['--no-warnings', '--input-type=module', '-e', script], {
     encoding: 'utf8',
@@ -28,7 +29,7 @@ function importMs(file) {
   return Number(out);
 }
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 const rows = bundles.map((name) => {
   const file = join(dir, name);
   const times = Array.from({ length: runs }, () => importMs(file));
@@ -48,11 +49,6 @@ if (values.json) {
     `${(row.bytes / 1024).toFixed(0)} KiB`,
     `${row.importMs} ms`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c) =>
-    c.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '─'.repeat(w)).join('  '));
-  for (const c of cells) console.log(line(c));
+  console.log(table(header, cells, 1));
   console.log(`\n(Node ${process.version}, median of ${runs} imports in fresh processes)`);
 }
