@@ -96,11 +96,12 @@ describe('GitHub stand-in: secondary limits', () => {
     const standin = await startGitHubStandin({
       state: orgWithRunners(1),
       token,
-      latencyMs: 100,
+      // Long enough that three requests sent together overlap even on a loaded machine.
+      latencyMs: 1000,
       secondaryLimits: { maxConcurrent: 2 },
     });
     started.push(standin);
-    // Each request is in flight for 100 ms; the third of three at once finds two in flight.
+    // Each request is in flight for a second; the third of three at once finds two in flight.
     const answers = await Promise.all(
       Array.from({ length: 3 }, () =>
         fetch(`${standin.url}/orgs/acme/actions/runners`, { headers: { authorization: `token ${token}` } }),
