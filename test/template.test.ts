@@ -359,6 +359,17 @@ describe('template.yaml: least privilege', () => {
     expect(JSON.stringify(resources.WebhookFunction)).not.toContain('GitHubTokenSecretArn');
   });
 
+  it('starts only instances carrying the stack tag, on instances only, and never stops any', () => {
+    const starts = statementsWith('ec2:StartInstances');
+    expect(starts.map((statement) => statement.Sid)).toEqual(['StartOnlyStackInstances']);
+    for (const statement of starts) {
+      expect(statement.Condition?.StringEquals?.['ec2:ResourceTag/stepscale:stack']).toEqual(stackTag);
+      expect(list(statement.Resource).every((r: Json) => subText(r).endsWith(':instance/*'))).toBe(true);
+    }
+    // Instances power themselves off (prepare mode, and after their job): no function may stop one.
+    expect(statementsWith('ec2:StopInstances')).toEqual([]);
+  });
+
   it('terminates and tags only instances carrying the stack tag (or tags at launch only)', () => {
     const terminations = statementsWith('ec2:TerminateInstances');
     expect(terminations.length).toBeGreaterThan(0);
