@@ -46,6 +46,9 @@ export function throttleFirstLaunch(fleet: FleetPort): FleetPort & { readonly th
   let throttled = 0;
   return {
     listInstances: () => fleet.listInstances(),
+    prepare: (request) => fleet.prepare(request),
+    start: (ids) => fleet.start(ids),
+    templateVersions: (pools) => fleet.templateVersions(pools),
     terminate: (ids) => fleet.terminate(ids),
     markOrphaned: (ids, at) => fleet.markOrphaned(ids, at),
     async launch(request) {

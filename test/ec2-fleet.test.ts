@@ -3,7 +3,10 @@ import {
   type CreateFleetCommandInput,
   CreateTagsCommand,
   DescribeInstancesCommand,
+  DescribeLaunchTemplatesCommand,
   EC2Client,
+  RunInstancesCommand,
+  StartInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -402,7 +405,7 @@ describe('EC2 fleet: launching', () => {
 });
 
 describe('EC2 fleet: listing instances', () => {
-  it('reads every DescribeInstances page, filtered by stack tag and live states', async () => {
+  it('reads every DescribeInstances page, filtered by stack tag and the states of instances that exist', async () => {
     // Prepare
     const { ec2, fleet } = setup();
     const launchTime = new Date('2026-01-05T08:55:00Z');
@@ -465,7 +468,7 @@ describe('EC2 fleet: listing instances', () => {
     // Assess
     const filters = [
       { Name: 'tag:stepscale:stack', Values: [stack] },
-      { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
     ];
     expect(sent).toEqual([
       { Filters: filters, MaxResults: 1000 },
@@ -665,4 +668,274 @@ describe('EC2 fleet: error classification', () => {
       expect(createFleetInputs(ec2)).toHaveLength(1);
     },
   );
+});
+
+describe('EC2 fleet: warm pools', () => {
+  const prepareRequest = { pool: 'linux-x64', count: 3, clientToken: token, createdAt, templateVersion: 4 };
+
+  it('prepares with one RunInstances: on-demand, shutdown behaviour stop, tagged preparing with its template version', async () => {
+    // Prepare
+    const { ec2, fleet } = setup(poolOf({ launchTemplate: 'lt-0abc', capacity: 'spot' }));
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }, { InstanceId: 'i-2' }] });
+
+    // Act
+    const result = await fleet.prepare(prepareRequest);
+
+    // Assess: a spot pool's warm instances are on-demand all the same (no InstanceMarketOptions).
+    expect(result).toEqual({ instanceIds: ['i-1', 'i-2'], missing: 1, errors: [] });
+    const calls = ec2.commandCalls(RunInstancesCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0]?.args[0].input;
+    expect(input).toEqual({
+      ClientToken: `${token}-warm`,
+      MinCount: 1,
+      MaxCount: 3,
+      LaunchTemplate: { LaunchTemplateId: 'lt-0abc', Version: '4' },
+      InstanceType: expect.stringMatching(/^m[76]i\.large$/),
+      SubnetId: expect.stringMatching(/^subnet-0[ab]$/),
+      InstanceInitiatedShutdownBehavior: 'stop',
+      TagSpecifications: [
+        {
+          ResourceType: 'instance',
+          Tags: [
+            { Key: 'stepscale:stack', Value: stack },
+            { Key: 'stepscale:pool', Value: 'linux-x64' },
+            { Key: 'stepscale:created-at', Value: createdAt },
+            { Key: 'stepscale:warm', Value: 'preparing' },
+            { Key: 'stepscale:template-version', Value: '4' },
+          ],
+        },
+      ],
+    });
+    expect(input).not.toHaveProperty('InstanceMarketOptions');
+  });
+
+  it('prepares from $Latest, without a version tag, when the version is unknown; the same request on a retry', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }] });
+    const { templateVersion: _, ...request } = prepareRequest;
+
+    // Act
+    await fleet.prepare(request);
+    await fleet.prepare(request);
+
+    // Assess
+    const [first, retry] = ec2.commandCalls(RunInstancesCommand).map((call) => call.args[0].input);
+    expect(first?.LaunchTemplate).toEqual({ LaunchTemplateName: 'runner-template', Version: '$Latest' });
+    expect(first?.TagSpecifications?.[0]?.Tags?.map((tag) => tag.Key)).not.toContain(
+      'stepscale:template-version',
+    );
+    expect(retry).toEqual(first);
+  });
+
+  it('tries another instance type and subnet on another cycle', async () => {
+    const { ec2, fleet } = setup();
+    ec2.on(RunInstancesCommand).resolves({ Instances: [] });
+    const pairs = new Set<string>();
+    for (let cycle = 0; cycle < 40; cycle += 1) {
+      await fleet.prepare({ ...prepareRequest, clientToken: `cycle-${cycle}` });
+    }
+    for (const call of ec2.commandCalls(RunInstancesCommand))
+      pairs.add(`${call.args[0].input.InstanceType}/${call.args[0].input.SubnetId}`);
+    expect(pairs.size).toBe(4);
+  });
+
+  it('reports a prepare refused for capacity as missing, and fails on any other refusal or throttling', async () => {
+    const { ec2, fleet } = setup();
+    // One chain: each `on()` starts its own call count, so a second `rejectsOnce` there would never apply.
+    ec2
+      .on(RunInstancesCommand)
+      .rejectsOnce(ec2Error('InsufficientInstanceCapacity', 500))
+      .rejectsOnce(ec2Error('InvalidLaunchTemplateId.VersionNotFound'))
+      .rejectsOnce(ec2Error('RequestLimitExceeded', 503));
+    expect(await fleet.prepare(prepareRequest)).toEqual({
+      instanceIds: [],
+      missing: 3,
+      errors: ['InsufficientInstanceCapacity'],
+    });
+    await expect(fleet.prepare(prepareRequest)).rejects.toThrow(/InvalidLaunchTemplateId.VersionNotFound/);
+    await expect(fleet.prepare(prepareRequest)).rejects.toThrow(FleetThrottledError);
+  });
+
+  it('starts each instance with its own StartInstances, tagged started (CreateTags) right before', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+    const sent: string[] = [];
+    ec2.on(CreateTagsCommand).callsFake((input) => {
+      sent.push(`tag ${input.Resources.join(',')} ${JSON.stringify(input.Tags)}`);
+      return {};
+    });
+    ec2.on(StartInstancesCommand).callsFake((input) => {
+      sent.push(`start ${input.InstanceIds.join(',')}`);
+      return { StartingInstances: [] };
+    });
+
+    // Act
+    const result = await fleet.start(['i-1', 'i-2', 'i-1']);
+
+    // Assess
+    expect(result).toEqual({ started: ['i-1', 'i-2'], failed: [] });
+    const started = '[{"Key":"stepscale:warm","Value":"started"}]';
+    for (const id of ['i-1', 'i-2']) {
+      const tagAt = sent.indexOf(`tag ${id} ${started}`);
+      expect(tagAt).toBeGreaterThanOrEqual(0);
+      expect(sent.indexOf(`start ${id}`)).toBeGreaterThan(tagAt);
+    }
+    expect(sent).toHaveLength(4);
+  });
+
+  it('reports a start refused for capacity or state per instance, and starts the others', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+    ec2.on(CreateTagsCommand).resolves({});
+    ec2
+      .on(StartInstancesCommand, { InstanceIds: ['i-full'] })
+      .rejects(ec2Error('InsufficientInstanceCapacity', 500));
+    ec2
+      .on(StartInstancesCommand, { InstanceIds: ['i-stopping'] })
+      .rejects(ec2Error('IncorrectInstanceState'));
+    ec2.on(StartInstancesCommand, { InstanceIds: ['i-ok'] }).resolves({});
+
+    // Act
+    const result = await fleet.start(['i-full', 'i-stopping', 'i-ok']);
+
+    // Assess
+    expect(result).toEqual({
+      started: ['i-ok'],
+      failed: [
+        { instanceId: 'i-full', code: 'InsufficientInstanceCapacity', capacity: true },
+        { instanceId: 'i-stopping', code: 'IncorrectInstanceState', capacity: false },
+      ],
+    });
+  });
+
+  it('does not start an instance it could not tag started, and fails the task when EC2 throttles', async () => {
+    const { ec2, fleet } = setup();
+    ec2.on(CreateTagsCommand, { Resources: ['i-gone'] }).rejects(ec2Error('InvalidInstanceID.NotFound'));
+    ec2.on(CreateTagsCommand, { Resources: ['i-ok'] }).resolves({});
+    ec2.on(StartInstancesCommand).resolves({});
+    expect(await fleet.start(['i-gone', 'i-ok'])).toEqual({
+      started: ['i-ok'],
+      failed: [{ instanceId: 'i-gone', code: 'InvalidInstanceID.NotFound', capacity: false }],
+    });
+    expect(ec2.commandCalls(StartInstancesCommand).map((call) => call.args[0].input.InstanceIds)).toEqual([
+      ['i-ok'],
+    ]);
+    ec2.on(StartInstancesCommand).rejects(ec2Error('RequestLimitExceeded', 503));
+    await expect(fleet.start(['i-ok'])).rejects.toThrow(FleetThrottledError);
+  });
+
+  it('lists stopped instances with why they stopped, and warm ones with their tag, prepare time and version', async () => {
+    // Prepare
+    const { ec2, fleet } = setup();
+    const launchTime = new Date('2026-01-05T08:55:00Z');
+    const tags = (extra: Record<string, string>) =>
+      Object.entries({ 'stepscale:stack': stack, 'stepscale:pool': 'linux-x64', ...extra }).map(
+        ([Key, Value]) => ({
+          Key,
+          Value,
+        }),
+      );
+    const warmTags = {
+      'stepscale:warm': 'preparing',
+      'stepscale:created-at': createdAt,
+      'stepscale:template-version': '4',
+    };
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [
+        {
+          Instances: [
+            {
+              InstanceId: 'i-ready',
+              State: { Name: 'stopped' },
+              StateReason: { Code: 'Client.InstanceInitiatedShutdown', Message: '…' },
+              LaunchTime: launchTime,
+              Tags: tags(warmTags),
+            },
+            {
+              InstanceId: 'i-stopped-by-someone',
+              State: { Name: 'stopped' },
+              StateReason: { Code: 'Client.UserInitiatedShutdown', Message: '…' },
+              LaunchTime: launchTime,
+              Tags: tags({}),
+            },
+            {
+              InstanceId: 'i-no-capacity',
+              State: { Name: 'stopping' },
+              StateReason: { Code: 'Server.InsufficientInstanceCapacity', Message: '…' },
+              LaunchTime: launchTime,
+              Tags: tags({ ...warmTags, 'stepscale:warm': 'started' }),
+            },
+            { InstanceId: 'i-gone', State: { Name: 'terminated' }, LaunchTime: launchTime, Tags: tags({}) },
+          ],
+        },
+      ],
+    });
+
+    // Act
+    const instances = await fleet.listInstances();
+
+    // Assess
+    const launchedAt = launchTime.toISOString();
+    const base = { pool: 'linux-x64', launchedAt };
+    expect(instances).toEqual([
+      {
+        ...base,
+        id: 'i-ready',
+        runnerName: `${stack}-i-ready`,
+        state: 'stopped',
+        stopReason: 'instance',
+        warm: { stage: 'preparing', preparedAt: createdAt, templateVersion: 4 },
+      },
+      {
+        ...base,
+        id: 'i-stopped-by-someone',
+        runnerName: `${stack}-i-stopped-by-someone`,
+        state: 'stopped',
+        stopReason: 'api',
+      },
+      {
+        ...base,
+        id: 'i-no-capacity',
+        runnerName: `${stack}-i-no-capacity`,
+        state: 'stopping',
+        stopReason: 'other',
+        warm: { stage: 'started', preparedAt: createdAt, templateVersion: 4 },
+      },
+    ]);
+  });
+
+  it('reads the latest version of each template by id or name, one call each, leaving out one that is gone', async () => {
+    // Prepare
+    const client = new EC2Client({ region: 'eu-west-1' });
+    const ec2 = mockClient(client);
+    const fleet = createEc2Fleet({
+      client,
+      stack,
+      pools: [
+        poolOf({ name: 'by-id', launchTemplate: 'lt-0abc' }),
+        poolOf({ name: 'by-name', launchTemplate: 'runners' }),
+        poolOf({ name: 'gone', launchTemplate: 'lt-0gone' }),
+      ],
+    });
+    ec2.on(DescribeLaunchTemplatesCommand, { LaunchTemplateIds: ['lt-0abc'] }).resolves({
+      LaunchTemplates: [{ LaunchTemplateId: 'lt-0abc', LatestVersionNumber: 7 }],
+    });
+    ec2.on(DescribeLaunchTemplatesCommand, { LaunchTemplateNames: ['runners'] }).resolves({
+      LaunchTemplates: [{ LaunchTemplateName: 'runners', LatestVersionNumber: 2 }],
+    });
+    ec2
+      .on(DescribeLaunchTemplatesCommand, { LaunchTemplateIds: ['lt-0gone'] })
+      .rejects(ec2Error('InvalidLaunchTemplateId.NotFound'));
+
+    // Act
+    const versions = await fleet.templateVersions(['by-id', 'by-name', 'gone', 'unknown']);
+
+    // Assess
+    expect(versions).toEqual({ 'by-id': 7, 'by-name': 2 });
+    expect(ec2.commandCalls(DescribeLaunchTemplatesCommand)).toHaveLength(3);
+    ec2.on(DescribeLaunchTemplatesCommand).rejects(ec2Error('RequestLimitExceeded', 503));
+    await expect(fleet.templateVersions(['by-id'])).rejects.toThrow(FleetThrottledError);
+  });
 });

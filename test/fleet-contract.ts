@@ -14,6 +14,12 @@ export interface FleetUnderTest {
   readonly fleet: FleetPort;
   /** World side: the instance finished booting. */
   markRunning(instanceId: string): void;
+  /** World side: the instance shuts down from inside (`poweroff`) and has stopped or terminated by now. */
+  powerOff(instanceId: string): void;
+  /** World side: someone stops the instance through the API, and it has stopped by now. */
+  stopByUser(instanceId: string): void;
+  /** World side: stopped instances EC2 can still start. */
+  setStartCapacity(count: number): void;
   /** World side: another stack's instance now exists next to ours. */
   addForeignInstance?(): void;
 }
@@ -25,6 +31,8 @@ export interface FleetSetup {
   readonly now: () => Date;
   /** Instances that can still be launched in `pool` before capacity runs out (default unlimited). */
   readonly capacity?: number;
+  /** The latest version of the pool's launch template. */
+  readonly templateVersion: number;
 }
 
 export interface FleetContractOptions {
@@ -35,14 +43,39 @@ export interface FleetContractOptions {
 const stack = 'contract';
 const pool = 'linux-x64';
 const launchedAt = new Date('2026-01-05T09:00:00.000Z');
+const templateVersion = 7;
 
 export function fleetContract(
   name: string,
   makeFleet: (setup: FleetSetup) => FleetUnderTest,
   options: FleetContractOptions,
 ): void {
-  const make = (capacity?: number) =>
-    makeFleet({ stack, pool, now: () => launchedAt, ...(capacity === undefined ? {} : { capacity }) });
+  let clock = launchedAt;
+  const make = (capacity?: number) => {
+    clock = launchedAt;
+    return makeFleet({
+      stack,
+      pool,
+      now: () => clock,
+      templateVersion,
+      ...(capacity === undefined ? {} : { capacity }),
+    });
+  };
+  /** Warm instances prepared, booted, warmed up and powered off: ready in the pool. */
+  const readyWarm = async (under: FleetUnderTest, count: number) => {
+    const { instanceIds } = await under.fleet.prepare({
+      pool,
+      count,
+      clientToken: 'cycle-1-warm',
+      createdAt: launchCreatedAt,
+      templateVersion,
+    });
+    for (const id of instanceIds) {
+      under.markRunning(id);
+      under.powerOff(id);
+    }
+    return instanceIds;
+  };
 
   describe(`FleetPort contract: ${name}`, () => {
     it('lists nothing before anything was launched', async () => {
@@ -187,6 +220,142 @@ export function fleetContract(
       // Assess
       expect(instances.find((instance) => instance.id === orphan)?.orphanedSince).toBe(at.toISOString());
       expect(instances.find((instance) => instance.id === healthy)?.orphanedSince).toBeUndefined();
+    });
+
+    it('lists prepared instances as preparing in the warm pool, with their prepare time and template version', async () => {
+      // Prepare
+      const { fleet } = make();
+      const request = {
+        pool,
+        count: 2,
+        clientToken: 'cycle-1-warm',
+        createdAt: launchCreatedAt,
+        templateVersion,
+      };
+
+      // Act
+      const result = await fleet.prepare(request);
+      const retry = await fleet.prepare(request);
+      const instances = await fleet.listInstances();
+
+      // Assess
+      expect(result).toEqual({ instanceIds: expect.any(Array), missing: 0, errors: [] });
+      expect(retry).toEqual(result);
+      expect(instances.map((instance) => instance.id).sort()).toEqual([...result.instanceIds].sort());
+      for (const instance of instances) {
+        expect(instance).toEqual({
+          id: instance.id,
+          pool,
+          state: 'pending',
+          launchedAt: launchedAt.toISOString(),
+          runnerName: runnerNameFor(stack, instance.id),
+          warm: { stage: 'preparing', preparedAt: launchCreatedAt, templateVersion },
+        });
+      }
+    });
+
+    it('stops a prepared instance that powers itself off; terminates a fresh one that does', async () => {
+      // Prepare
+      const under = make();
+      const [warm] = await readyWarm(under, 1);
+      const { instanceIds } = await under.fleet.launch({
+        pool,
+        count: 1,
+        clientToken: 'cycle-1-linux',
+        createdAt: launchCreatedAt,
+      });
+      const fresh = instanceIds[0] as string;
+      under.markRunning(fresh);
+
+      // Act
+      under.powerOff(fresh);
+      const instances = await under.fleet.listInstances();
+
+      // Assess
+      expect(instances.map((instance) => instance.id)).toEqual([warm]);
+      expect(instances[0]).toMatchObject({
+        state: 'stopped',
+        stopReason: 'instance',
+        warm: { stage: 'preparing' },
+      });
+    });
+
+    it('says an instance stopped through the API was stopped by someone', async () => {
+      const under = make();
+      const { instanceIds } = await under.fleet.prepare({
+        pool,
+        count: 1,
+        clientToken: 'cycle-1-warm',
+        createdAt: launchCreatedAt,
+      });
+      const id = instanceIds[0] as string;
+      under.markRunning(id);
+      under.stopByUser(id);
+      expect(await under.fleet.listInstances()).toEqual([
+        expect.objectContaining({ id, state: 'stopped', stopReason: 'api' }),
+      ]);
+    });
+
+    it('starts a stopped warm instance: tagged started, pending, launched (again) now', async () => {
+      // Prepare
+      const under = make();
+      const [id] = await readyWarm(under, 1);
+      clock = new Date(launchedAt.getTime() + 3600_000);
+
+      // Act
+      const result = await under.fleet.start([id as string]);
+      const instances = await under.fleet.listInstances();
+
+      // Assess
+      expect(result).toEqual({ started: [id], failed: [] });
+      expect(instances).toEqual([
+        {
+          id,
+          pool,
+          state: 'pending',
+          launchedAt: clock.toISOString(),
+          runnerName: runnerNameFor(stack, id as string),
+          warm: { stage: 'started', preparedAt: launchCreatedAt, templateVersion },
+        },
+      ]);
+    });
+
+    it('reports a start without capacity per instance, tagged started so it is never used again', async () => {
+      // Prepare
+      const under = make();
+      const ids = await readyWarm(under, 2);
+      under.setStartCapacity(1);
+
+      // Act
+      const result = await under.fleet.start(ids);
+      const instances = await under.fleet.listInstances();
+
+      // Assess
+      expect(result.started).toHaveLength(1);
+      expect(result.failed).toEqual([
+        { instanceId: expect.any(String), code: 'InsufficientInstanceCapacity', capacity: true },
+      ]);
+      const failed = instances.find((instance) => instance.id === result.failed[0]?.instanceId);
+      expect(failed).toMatchObject({ state: 'stopped', warm: { stage: 'started' } });
+    });
+
+    it('fails the start of an instance that is gone, and still starts the others', async () => {
+      // Prepare
+      const under = make();
+      const [gone, kept] = await readyWarm(under, 2);
+      await under.fleet.terminate([gone as string]);
+
+      // Act
+      const result = await under.fleet.start([gone as string, kept as string]);
+
+      // Assess
+      expect(result.started).toEqual([kept]);
+      expect(result.failed).toEqual([{ instanceId: gone, code: expect.any(String), capacity: false }]);
+    });
+
+    it('answers the latest launch template version of a pool, and nothing for a pool it does not know', async () => {
+      const { fleet } = make();
+      expect(await fleet.templateVersions([pool, 'no-such-pool'])).toEqual({ [pool]: templateVersion });
     });
 
     it.runIf(options.foreignInstances)('never lists instances of another stack', async () => {

@@ -34,6 +34,8 @@ describe('npm start: the demo scenario through the real state machine', () => {
       booting: 0,
       orphaned: 0,
       launch: 5,
+      start: [],
+      prepare: 0,
       terminate: 0,
       unregistered: 0,
     });
@@ -77,6 +79,7 @@ describe('npm start: the demo scenario through the real state machine', () => {
       failed: 0,
       orphansMarked: 0,
       orphansTerminated: 0,
+      retired: 0,
       ghostsRemoved: 0,
       configsRemoved: 0,
       deferred: 0,

@@ -194,7 +194,7 @@ describe('stepscale plan', () => {
     });
     expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toEqual([
       { Name: 'tag:stepscale:stack', Values: ['stepscale'] },
-      { Name: 'instance-state-name', Values: ['pending', 'running'] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
     ]);
   });
 

@@ -58,6 +58,71 @@ describe('withRecentLaunches', () => {
     expect(withRecentLaunches([], [launch, launch], 'stepscale', now)).toHaveLength(1);
   });
 
+  it('adds a prepare launch EC2 does not list yet as preparing in the warm pool', () => {
+    const at = '2026-01-05T09:00:20Z';
+    const prepared = {
+      pool: 'x64',
+      instanceIds: ['i-warm'],
+      at,
+      kind: 'prepare' as const,
+      preparedAt: '2026-01-05T09:00:00Z',
+    };
+    expect(withRecentLaunches([], [prepared], 'stepscale', now)).toEqual([
+      {
+        id: 'i-warm',
+        pool: 'x64',
+        state: 'pending',
+        launchedAt: at,
+        runnerName: 'stepscale-i-warm',
+        warm: { stage: 'preparing', preparedAt: '2026-01-05T09:00:00Z' },
+      },
+    ]);
+  });
+
+  it('counts an instance it started that EC2 still lists stopped (or not yet tagged started) as started and pending', () => {
+    // Prepare
+    const at = '2026-01-05T09:00:20Z';
+    const warm = { stage: 'preparing' as const, preparedAt: '2026-01-05T08:00:00Z', templateVersion: 3 };
+    const stale: Instance = {
+      ...listed,
+      id: 'i-warm',
+      runnerName: 'stepscale-i-warm',
+      state: 'stopped',
+      stopReason: 'instance',
+      launchedAt: '2026-01-05T08:00:05Z',
+      warm,
+    };
+    const start = { pool: 'x64', instanceIds: ['i-warm', 'i-unlisted'], at, kind: 'start' as const };
+
+    // Act
+    const merged = withRecentLaunches([listed, stale], [start], 'stepscale', now);
+
+    // Assess: the start's own time is its launch time; an unlisted start adds nothing (it exists, EC2 lags).
+    expect(merged).toEqual([
+      listed,
+      {
+        ...listed,
+        id: 'i-warm',
+        runnerName: 'stepscale-i-warm',
+        state: 'pending',
+        launchedAt: at,
+        warm: { ...warm, stage: 'started' },
+      },
+    ]);
+    // Once EC2 lists it started and running, the listing stands; a minute later the record is gone.
+    const caughtUp = {
+      ...stale,
+      state: 'running' as const,
+      launchedAt: at,
+      warm: { ...warm, stage: 'started' as const },
+    };
+    const { stopReason: _, ...running } = caughtUp;
+    expect(withRecentLaunches([running], [start], 'stepscale', now)).toEqual([running]);
+    expect(withRecentLaunches([stale], [start], 'stepscale', new Date('2026-01-05T09:01:20Z'))).toEqual([
+      stale,
+    ]);
+  });
+
   it('keeps only what is recent in the record', () => {
     const old = { pool: 'x64', instanceIds: ['i-old'], at: '2026-01-05T08:58:00Z' };
     const fresh = { pool: 'x64', instanceIds: ['i-fresh'], at: now.toISOString() };

@@ -13,6 +13,7 @@ import { scaleDown } from '../functions/handlers/scale-down.ts';
 import { launchToken, scaleUp } from '../functions/handlers/scale-up.ts';
 import type { JitRunnerRequest } from '../functions/ports/github.ts';
 import type { ScaleSetPort } from '../functions/ports/scale-sets.ts';
+import type { MemoryFleet } from '../local/world/fleet.ts';
 import { FakeGitHub, testDeps, testPool } from './support/fakes.ts';
 
 function testDepsWithBudget(github: FakeGitHub) {
@@ -47,6 +48,9 @@ describe('ScaleUp', () => {
     expect(output).toEqual({
       launched: 3,
       missing: 0,
+      started: 0,
+      startFailed: 0,
+      prepared: 0,
       instanceIds: ids,
       registrations: [{ pool: 'linux-x64', instanceIds: ids }],
       toRegister: 3,
@@ -103,6 +107,73 @@ describe('ScaleUp', () => {
     ).rejects.toMatchObject({
       name: 'InvalidTaskInputError',
     });
+  });
+});
+
+describe('ScaleUp: warm pools', () => {
+  /** `count` ready warm instances in the fleet: prepared, powered off by themselves, stopped. */
+  async function readyInstances(fleet: MemoryFleet, count: number) {
+    const { instanceIds } = await fleet.prepare({
+      pool: 'linux-x64',
+      count,
+      clientToken: 'earlier-cycle',
+      createdAt: '2026-01-05T08:00:00.000Z',
+    });
+    for (const id of instanceIds) {
+      fleet.shutDown(id);
+      fleet.markStopped(id);
+    }
+    return instanceIds;
+  }
+
+  it('starts ready instances first and queues them with the launches; a capacity refusal is launched fresh', async () => {
+    // Prepare
+    const { deps, fleet } = testDeps();
+    const [a, b] = await readyInstances(fleet, 2);
+    fleet.setStartCapacity('linux-x64', 1);
+
+    // Act
+    const output = await scaleUp(deps)({
+      cycle,
+      launches: [{ pool: 'linux-x64', count: 1 }],
+      starts: [{ pool: 'linux-x64', instanceIds: [a, b] }],
+      prepares: [{ pool: 'linux-x64', count: 2, templateVersion: 7 }],
+    });
+
+    // Assess
+    expect(output).toMatchObject({ started: 1, startFailed: 1, launched: 2, prepared: 2, missing: 0 });
+    // The refused one is terminated: tagged started, it must never count as ready again.
+    expect(fleet.get(b as string)?.terminatedAt).toBeDefined();
+    const launches = fleet.calls.filter((call) => call.method === 'launch').map((call) => call.detail);
+    expect(launches).toEqual([
+      expect.objectContaining({ count: 1, clientToken: launchToken(cycle.id, 'linux-x64') }),
+      expect.objectContaining({
+        count: 1,
+        clientToken: launchToken(cycle.id, 'linux-x64\u0000start-fallback'),
+      }),
+    ]);
+    // Started first, then what was launched; the prepared ones register nothing (they power off).
+    const queued = output.registrations[0]?.instanceIds ?? [];
+    expect(queued[0]).toBe(a);
+    expect(queued).toHaveLength(3);
+    const prepared = fleet.live().filter((i) => i.warm?.stage === 'preparing' && i.state === 'pending');
+    expect(prepared.map((i) => i.warm?.templateVersion)).toEqual([7, 7]);
+    expect(queued.some((id) => prepared.some((i) => i.id === id))).toBe(false);
+  });
+
+  it('on a retry starts and launches nothing twice', async () => {
+    const { deps, fleet } = testDeps();
+    const [a] = await readyInstances(fleet, 1);
+    const input = {
+      cycle,
+      launches: [],
+      starts: [{ pool: 'linux-x64', instanceIds: [a] }],
+      prepares: [{ pool: 'linux-x64', count: 1 }],
+    };
+    const first = await scaleUp(deps)(input);
+    const retry = await scaleUp(deps)(input);
+    expect(retry.registrations).toEqual(first.registrations);
+    expect(fleet.live()).toHaveLength(2);
   });
 });
 

@@ -16,6 +16,7 @@ describe('Shipped workloads', () => {
       'lossy-webhooks': 'seeing',
       'matrix-200': 'capacity',
       'steady-poisson': 'seeing',
+      'steady-warm': 'seeing',
       workday: null,
     });
   });
@@ -28,6 +29,20 @@ describe('Shipped workloads', () => {
     const plan = (w: Workload) => planArrivals(w, new Rng(1).fork('arrivals'), w.durationSeconds * 1000);
     expect(plan(lossy)).toEqual(plan(steady));
     expect({ ...lossy, name: '', description: '', webhooks: steady.webhooks }).toEqual({
+      ...steady,
+      name: '',
+      description: '',
+    });
+  });
+
+  it('steady-warm is steady-poisson’s traffic with a warm pool of 5 stopped instances', () => {
+    const steady = named('steady-poisson');
+    const warm = named('steady-warm');
+    expect(warm.pools.map((pool) => pool.warm)).toEqual([{ stopped: 5 }]);
+    expect(warm.startSeconds).toEqual({ mean: 15, jitter: 5 });
+    const plan = (w: Workload) => planArrivals(w, new Rng(1).fork('arrivals'), w.durationSeconds * 1000);
+    expect(plan(warm)).toEqual(plan(steady));
+    expect({ ...warm, name: '', description: '', pools: steady.pools }).toEqual({
       ...steady,
       name: '',
       description: '',

@@ -359,6 +359,17 @@ describe('template.yaml: least privilege', () => {
     expect(JSON.stringify(resources.WebhookFunction)).not.toContain('GitHubTokenSecretArn');
   });
 
+  it('starts only instances carrying the stack tag, on instances only, and never stops any', () => {
+    const starts = statementsWith('ec2:StartInstances');
+    expect(starts.map((statement) => statement.Sid)).toEqual(['StartOnlyStackInstances']);
+    for (const statement of starts) {
+      expect(statement.Condition?.StringEquals?.['ec2:ResourceTag/stepscale:stack']).toEqual(stackTag);
+      expect(list(statement.Resource).every((r: Json) => subText(r).endsWith(':instance/*'))).toBe(true);
+    }
+    // Instances power themselves off (prepare mode, and after their job): no function may stop one.
+    expect(statementsWith('ec2:StopInstances')).toEqual([]);
+  });
+
   it('terminates and tags only instances carrying the stack tag (or tags at launch only)', () => {
     const terminations = statementsWith('ec2:TerminateInstances');
     expect(terminations.length).toBeGreaterThan(0);
@@ -640,6 +651,33 @@ describe('template.yaml: example runner launch template', () => {
     expect(userData).toMatch(/trap '[^']*shutdown -h now' EXIT/);
     // Only CloudFormation's own variables are substituted; the script's are plain $NAME.
     expect(placeholdersIn(userData.replaceAll('::', '__'))).toEqual(['AWS__StackName']);
+  });
+
+  it('supports warm pools: prepare mode from its tag, powered off after the warm-up, one job per machine', () => {
+    // The tag is read from the instance metadata, which must expose tags.
+    expect(data.MetadataOptions).toMatchObject({ InstanceMetadataTags: 'enabled' });
+    // User data runs at the first boot only: the bootstrap installs itself to run at every boot (a start).
+    expect(userData).toContain('systemctl daemon-reload && systemctl enable stepscale-bootstrap.service');
+    const order = [
+      'exec "$BOOTSTRAP"',
+      'if [ -e "$STATE/ran-job" ]',
+      '/meta-data/tags/instance/stepscale:warm',
+      'if [ "$WARM" = preparing ] && [ ! -e "$STATE/prepared" ]',
+      'if [ -x /opt/stepscale/warm-up.sh ] && ! /opt/stepscale/warm-up.sh; then',
+      'touch "$STATE/prepared"',
+      'aws ssm get-parameter',
+      'aws ssm delete-parameter',
+      'touch "$STATE/ran-job"',
+      'runuser -u "$RUNNER_USER" -- ./run.sh --jitconfig "$JIT"',
+    ].map((text) => userData.indexOf(text));
+    expect(order.every((index) => index >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // A failed warm-up must not power off (stopped would count as ready): it leaves the trap off.
+    const failed = userData.slice(
+      userData.indexOf('warm-up failed'),
+      userData.indexOf('touch "$STATE/prepared"'),
+    );
+    expect(failed).toContain('trap - EXIT');
   });
 
   it('lets an instance read and delete only its own runner config, the one tagged with its ARN', () => {

@@ -22,6 +22,14 @@ import {
 } from './scaleset-goals.ts';
 import { type SimulationResult, type StrategyMetrics, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
+import {
+  formatWarmPool,
+  minIdleInstead,
+  type WarmPoolReport,
+  warmPoolReport,
+  warmStopped,
+  withoutWarm,
+} from './warm-report.ts';
 import { loadWorkload, type Workload } from './workload.ts';
 
 export interface BenchOptions {
@@ -45,6 +53,11 @@ export interface WorkloadReport {
       readonly p95AboveBootS: number;
       /** ∫ live instances dt, in minutes (also in details). */
       readonly instanceMinutes: number;
+      /** The total p95 queue wait, boot included (= queueWaitP95S; p95AboveBootS is it less the mean boot). */
+      readonly totalP95WaitS: number;
+      /** The cost split (also in details): instance-minutes billed running, GB-hours of stopped volumes. */
+      readonly runningInstanceMinutes: number;
+      readonly stoppedGbHours: number;
       /** Jobs never started by the end (also in details). */
       readonly unstartedJobs: number;
       readonly details: SimulationResult['details'];
@@ -53,6 +66,8 @@ export interface WorkloadReport {
   /** What the workload's waiting is about, for its goals (null: the every-workload goals only). */
   readonly judgedOn: JudgedOn | null;
   readonly description: string;
+  /** Workloads with a warm pool: stepscale with, without and with minIdle instead, and the cost of each. */
+  readonly warmPool?: WarmPoolReport;
 }
 
 /** The previous judgement: every workload pooled, stepscale against seed-baseline only. */
@@ -133,6 +148,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       pooled.get(name)?.push(result);
     }
     await options.onResult?.(workload, results);
+    const warmPool = warmStopped(workload) > 0 ? await warmVariants(workload, results, options) : undefined;
     perWorkload.push({
       workload: workload.name,
       simulatedSeconds: results[0]?.simulatedSeconds ?? 0,
@@ -145,6 +161,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             ...r.metrics,
             p95AboveBootS: aboveBoot(r.metrics.queueWaitP95S, workload.bootSeconds.mean),
             instanceMinutes: r.details.instanceMinutes,
+            totalP95WaitS: r.metrics.queueWaitP95S,
+            runningInstanceMinutes: r.details.runningInstanceMinutes,
+            stoppedGbHours: r.details.stoppedGbHours,
             unstartedJobs: r.details.unstartedJobs,
             details: r.details,
           },
@@ -152,6 +171,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       ),
       judgedOn: workload.judgedOn ?? null,
       description: workload.description,
+      ...(warmPool ? { warmPool } : {}),
     });
   }
 
@@ -199,6 +219,32 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     workloads: perWorkload,
     ...(scaleSets ? { scaleSets } : {}),
   };
+}
+
+/** The stepscale strategies again on a warm workload: without its warm pool, and with minIdle instead. */
+async function warmVariants(
+  workload: Workload,
+  results: readonly SimulationResult[],
+  options: BenchOptions,
+): Promise<WarmPoolReport> {
+  const variants: Record<string, { without: SimulationResult; minIdle: SimulationResult }> = {};
+  const run = (w: Workload, strategy: string) =>
+    simulate({
+      workload: w,
+      strategy,
+      seed: options.seed,
+      ...(options.quick && workload.quickDurationSeconds
+        ? { durationSeconds: workload.quickDurationSeconds }
+        : {}),
+    });
+  for (const result of results) {
+    if (!result.strategy.startsWith('stepscale')) continue;
+    variants[result.strategy] = {
+      without: await run(withoutWarm(workload), result.strategy),
+      minIdle: await run(minIdleInstead(workload), result.strategy),
+    };
+  }
+  return warmPoolReport({ workload, results, variants });
 }
 
 /** All workloads of one strategy together: waits pooled, idle time and requests summed, the highest peak. */
@@ -339,6 +385,11 @@ export function formatReport(report: BenchReport): string {
     }
     lines.push(`${w.workload}${w.judgedOn ? ` (judged on ${w.judgedOn})` : ''}: ${w.description}`);
     lines.push(table(header, rows, 1));
+    lines.push('');
+  }
+  for (const w of report.workloads) {
+    if (!w.warmPool) continue;
+    lines.push(...formatWarmPool(w.workload, w.warmPool));
     lines.push('');
   }
   const pooledRows = names.flatMap((name) => {

@@ -14,7 +14,13 @@ import {
   GitHubRequestError,
   GitHubUnavailableError,
 } from '../../functions/errors.ts';
-import type { FleetPort, LaunchRequest, LaunchResult } from '../../functions/ports/fleet.ts';
+import type {
+  FleetPort,
+  LaunchRequest,
+  LaunchResult,
+  PrepareRequest,
+  StartResult,
+} from '../../functions/ports/fleet.ts';
 import type {
   GitHubPort,
   JitRegistration,
@@ -277,6 +283,26 @@ export class SimFleet implements FleetPort {
   launch(request: LaunchRequest): Promise<LaunchResult> {
     this.meter.record('ec2:CreateFleet', 'aws');
     return this.world.fleet.launch(request);
+  }
+
+  prepare(request: PrepareRequest): Promise<LaunchResult> {
+    this.meter.record('ec2:RunInstances', 'aws');
+    return this.world.fleet.prepare(request);
+  }
+
+  /** As the EC2 adapter: a CreateTags and a StartInstances per instance. */
+  start(instanceIds: readonly string[]): Promise<StartResult> {
+    for (const _ of instanceIds) {
+      this.meter.record('ec2:CreateTags', 'aws');
+      this.meter.record('ec2:StartInstances', 'aws');
+    }
+    return this.world.fleet.start(instanceIds);
+  }
+
+  /** As the EC2 adapter: one DescribeLaunchTemplates per pool. */
+  templateVersions(pools: readonly string[]): Promise<Record<string, number>> {
+    for (const _ of pools) this.meter.record('ec2:DescribeLaunchTemplates', 'aws');
+    return this.world.fleet.templateVersions(pools);
   }
 
   terminate(instanceIds: readonly string[]): Promise<void> {

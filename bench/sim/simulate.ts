@@ -51,6 +51,16 @@ export interface SimulationResult {
     readonly jobsKilled: number;
     readonly requeues: number;
     readonly instanceMinutes: number;
+    /**
+     * The cost split: instance-minutes billed by the second (pending or running; of them, warm instances
+     * preparing), and the GB-hours of stopped instances' volumes (warm pools), billed for their EBS alone.
+     */
+    readonly runningInstanceMinutes: number;
+    readonly preparingInstanceMinutes: number;
+    readonly stoppedInstanceMinutes: number;
+    readonly stoppedGbHours: number;
+    /** Warm pools: instances started from stopped, and starts EC2 refused. */
+    readonly warmStarts: number;
     readonly launched: number;
     readonly launchMissing: number;
     /** GitHub reads that failed (workload.githubFailureRate, e.g. with `--faults`). */
@@ -186,6 +196,11 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       jobsKilled: stats.jobsKilled,
       requeues: stats.requeues,
       instanceMinutes: round(stats.instanceSeconds / 60),
+      runningInstanceMinutes: round(stats.runningInstanceSeconds / 60),
+      preparingInstanceMinutes: round(stats.preparingInstanceSeconds / 60),
+      stoppedInstanceMinutes: round(stats.stoppedInstanceSeconds / 60),
+      stoppedGbHours: round((stats.stoppedInstanceSeconds / 3600) * workload.volumeGb),
+      warmStarts: stats.warmStarts,
       launched: stats.launched,
       launchMissing: stats.launchMissing,
       githubReadFailures: github.readFailureCount,
@@ -236,6 +251,8 @@ export function worldOf(workload: Workload, seed: number): World {
     seed,
     repositories: Array.from({ length: workload.repositories }, (_, index) => repositoryName(index)),
     bootSeconds: () => workload.bootSeconds,
+    startSeconds: () => workload.startSeconds,
+    startFailureRate: workload.startFailureRate,
     spotFailureRate: workload.spotFailureRate,
     webhooks: workload.webhooks,
     timing: {

@@ -23,6 +23,11 @@ const poolSchema = z.strictObject({
   labels: z.array(z.string().min(1)).min(1),
   maxRunners: z.int().min(0),
   minIdle: z.int().min(0).default(0),
+  /**
+   * A warm pool of stopped instances (stepscale's `pools[].warm`, validated by its config schema). Only stepscale
+   * strategies read it; the peers have no such thing.
+   */
+  warm: z.record(z.string(), z.unknown()).optional(),
 });
 
 const poissonSchema = z.strictObject({
@@ -86,6 +91,12 @@ export const workloadSchema = z
     pools: z.array(poolSchema).min(1),
     /** Launch → runner online (boot + runner registration): uniform in mean ± jitter. */
     bootSeconds: spread.default({ mean: 45, jitter: 10 }),
+    /** Warm pools: StartInstances of a stopped instance → running (uniform in mean ± jitter). */
+    startSeconds: spread.default({ mean: 15, jitter: 5 }),
+    /** Warm pools: probability that starting one stopped instance finds no capacity in its zone. */
+    startFailureRate: z.number().min(0).max(1).default(0),
+    /** Each instance's EBS volume (gp3), billed while it exists, running or stopped: the stopped GB-hours. */
+    volumeGb: z.number().min(1).default(30),
     /** Probability that one requested spot instance cannot be launched (InsufficientInstanceCapacity). */
     spotFailureRate: z.number().min(0).max(1).default(0),
     /**

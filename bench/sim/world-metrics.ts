@@ -29,6 +29,13 @@ export interface WorldStats {
   readonly requeues: number;
   readonly idleRunnerSeconds: number;
   readonly instanceSeconds: number;
+  /** Of instanceSeconds: pending or running (billed by the second), and of those preparing for a warm pool. */
+  readonly runningInstanceSeconds: number;
+  readonly preparingInstanceSeconds: number;
+  /** Of instanceSeconds: stopping or stopped (billed for their volumes only). */
+  readonly stoppedInstanceSeconds: number;
+  /** Stopped instances started (warm pools). */
+  readonly warmStarts: number;
   readonly peakInstances: number;
   readonly peakInstancesByPool: Record<string, number>;
   readonly launched: number;
@@ -60,6 +67,10 @@ export class WorldMetrics {
   private requeues = 0;
   private idleRunnerMs = 0;
   private instanceMs = 0;
+  private runningMs = 0;
+  private preparingMs = 0;
+  private stoppedMs = 0;
+  private warmStarts = 0;
   private lastObservedMs = 0;
   private peak = 0;
   private readonly peakByPool: Record<string, number> = {};
@@ -112,6 +123,9 @@ export class WorldMetrics {
         this.peakByPool[pool] = Math.max(this.peakByPool[pool] ?? 0, world.fleet.liveCount(pool));
       },
       instanceGone: (instance) => this.noteLiveCount(instance.pool),
+      instanceStarted: () => {
+        if (world.nowMs >= this.measureFromMs) this.warmStarts += 1;
+      },
       instanceGaveUp: () => {
         this.unconfigured += 1;
       },
@@ -141,6 +155,10 @@ export class WorldMetrics {
       requeues: this.requeues,
       idleRunnerSeconds: this.idleRunnerMs / 1000,
       instanceSeconds: this.instanceMs / 1000,
+      runningInstanceSeconds: this.runningMs / 1000,
+      preparingInstanceSeconds: this.preparingMs / 1000,
+      stoppedInstanceSeconds: this.stoppedMs / 1000,
+      warmStarts: this.warmStarts,
       peakInstances: this.peak,
       peakInstancesByPool: { ...this.peakByPool },
       launched: this.launched,
@@ -189,21 +207,41 @@ export class WorldMetrics {
       else if (runner.status === 'online') idle += 1;
     }
     let booting = 0;
-    for (const instance of this.world.fleet.live()) if (instance.state === 'pending') booting += 1;
-    return { idle, busy, booting, instances: this.world.fleet.liveCount() };
+    let running = 0;
+    let preparing = 0;
+    let instances = 0;
+    for (const instance of this.world.fleet.live()) {
+      instances += 1;
+      if (instance.state === 'pending') booting += 1;
+      if (instance.state !== 'pending' && instance.state !== 'running') continue;
+      running += 1;
+      if (instance.warm?.stage === 'preparing') preparing += 1;
+    }
+    return { idle, busy, booting, instances, running, preparing };
   }
 
   private sample(): TimelineSample {
-    return { t: this.world.nowMs / 1000, queued: this.world.queuedSelfHostedJobs(), ...this.counts() };
+    const { idle, busy, booting, instances } = this.counts();
+    return {
+      t: this.world.nowMs / 1000,
+      queued: this.world.queuedSelfHostedJobs(),
+      instances,
+      idle,
+      busy,
+      booting,
+    };
   }
 
   /** Integrate the time-weighted counts up to `at` (state is constant between events). */
   private integrate(at: number): void {
     if (at <= this.lastObservedMs) return;
     const dt = at - Math.max(this.lastObservedMs, Math.min(at, this.measureFromMs));
-    const { idle, instances } = this.counts();
+    const { idle, instances, running, preparing } = this.counts();
     this.idleRunnerMs += idle * dt;
     this.instanceMs += instances * dt;
+    this.runningMs += running * dt;
+    this.preparingMs += preparing * dt;
+    this.stoppedMs += (instances - running) * dt;
     this.lastObservedMs = at;
   }
 }

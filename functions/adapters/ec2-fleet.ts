@@ -2,8 +2,16 @@
  * The FleetPort on EC2: launches with instant `CreateFleet`, lists by the stack tag, terminates and marks
  * orphans in batches. Every instance it creates carries the stack and pool tags, and every read and write
  * is scoped by them, so stepscale never touches an instance it did not launch.
+ *
+ * Warm pools: a prepare launch is a `RunInstances` with `InstanceInitiatedShutdownBehavior: stop`, which
+ * overrides the launch template's `terminate` (RunInstances: "any additional parameters that you specify for
+ * the new instance overwrite the corresponding parameters included in the launch template"); CreateFleet cannot
+ * do it, its launch template overrides take instance type, subnet, zone, AMI, weight, priority and price only.
+ * A start tags the instance `started` (CreateTags) before `StartInstances`, one instance per call so that a
+ * capacity failure is known per instance.
  */
 
+import { createHash } from 'node:crypto';
 import {
   type _InstanceType,
   CreateFleetCommand,
@@ -12,13 +20,17 @@ import {
   CreateTagsCommand,
   type DefaultTargetCapacityType,
   type EC2Client,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+  StartInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import pLimit from 'p-limit';
 import type { PoolConfig } from '../config/config.ts';
 import { chunks } from '../core/chunks.ts';
 import { FleetCapacityError, FleetRequestError } from '../errors.ts';
-import type { FleetPort, LaunchRequest, LaunchResult } from '../ports/fleet.ts';
-import { isCapacityErrorCode, toFleetError } from './aws-errors.ts';
+import type { FleetPort, LaunchRequest, LaunchResult, PrepareRequest, StartResult } from '../ports/fleet.ts';
+import { awsErrorCode, awsFailureKind, isCapacityErrorCode, toFleetError } from './aws-errors.ts';
 import { createEc2InstanceLister, tagKeys } from './ec2-instances.ts';
 
 export interface Ec2FleetOptions {
@@ -75,7 +87,7 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
     throw new RangeError(`terminateBatchSize must be an integer from 1 to ${maxBatchSize}, got ${batchSize}`);
   }
   const pools = new Map(options.pools.map((pool) => [pool.name, pool]));
-  const lister = createEc2InstanceLister(client, stack);
+  const lister = createEc2InstanceLister(client, stack, options.pools);
 
   async function createFleet(
     pool: PoolConfig,
@@ -105,8 +117,65 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
     };
   }
 
+  /** Tags one stopped warm instance `started`, then starts it; a per-instance refusal is its own outcome. */
+  async function startOne(
+    instanceId: string,
+  ): Promise<{ ok: true } | { ok: false; code: string; capacity: boolean }> {
+    try {
+      await client.send(
+        new CreateTagsCommand({ Resources: [instanceId], Tags: [{ Key: tagKeys.warm, Value: 'started' }] }),
+      );
+      await client.send(new StartInstancesCommand({ InstanceIds: [instanceId] }));
+      return { ok: true };
+    } catch (error) {
+      const code = awsErrorCode(error) ?? 'UnknownError';
+      // Capacity first: EC2 may answer InsufficientInstanceCapacity with a 500.
+      if (isCapacityErrorCode(code)) return { ok: false, code, capacity: true };
+      // Throttling and outages fail the task (Step Functions retries it: tagging and starting again is
+      // harmless); a refusal (gone, wrong state, not allowed) is this instance's alone.
+      if (awsFailureKind(error) !== 'refused') throw toFleetError(error, `starting instance ${instanceId}`);
+      return { ok: false, code, capacity: false };
+    }
+  }
+
   return {
     listInstances: () => lister.listInstances(),
+    templateVersions: (poolNames) => lister.templateVersions(poolNames),
+
+    async prepare(request: PrepareRequest): Promise<LaunchResult> {
+      const pool = pools.get(request.pool);
+      if (!pool) throw new FleetRequestError(`preparing: unknown pool "${request.pool}"`, undefined);
+      checkClientToken(request.clientToken);
+      if (request.count <= 0) return { instanceIds: [], missing: 0, errors: [] };
+      const input = prepareInput({ stack, pool, request });
+      let instanceIds: string[] = [];
+      let errors: string[] = [];
+      try {
+        const output = await client.send(new RunInstancesCommand(input));
+        instanceIds = (output.Instances ?? []).flatMap((instance) => instance.InstanceId ?? []);
+      } catch (error) {
+        const failure = toFleetError(
+          error,
+          `preparing ${request.count} warm instance(s) for pool "${pool.name}"`,
+        );
+        if (!(failure instanceof FleetCapacityError && failure.code)) throw failure;
+        errors = [failure.code];
+      }
+      return { instanceIds, missing: Math.max(0, request.count - instanceIds.length), errors };
+    },
+
+    async start(instanceIds: readonly string[]): Promise<StartResult> {
+      const limit = pLimit(4);
+      const unique = [...new Set(instanceIds)];
+      const outcomes = await Promise.all(unique.map((id) => limit(() => startOne(id))));
+      const result: StartResult = { started: [], failed: [] };
+      outcomes.forEach((outcome, index) => {
+        const instanceId = unique[index] as string;
+        if (outcome.ok) result.started.push(instanceId);
+        else result.failed.push({ instanceId, code: outcome.code, capacity: outcome.capacity });
+      });
+      return result;
+    },
 
     async launch(request: LaunchRequest): Promise<LaunchResult> {
       const pool = pools.get(request.pool);
@@ -213,6 +282,56 @@ export function createFleetInput(args: {
           { Key: tagKeys.stack, Value: stack },
           { Key: tagKeys.pool, Value: pool.name },
           { Key: tagKeys.createdAt, Value: createdAt },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * One RunInstances for a prepare launch: on-demand (a one-time spot instance cannot be stopped), shutdown
+ * behaviour `stop`, tagged preparing. MinCount 1 and MaxCount the count: EC2 launches as many as it can above
+ * the minimum and the shortfall is reported. One instance type and subnet per call: the pool's pairs in turn,
+ * chosen by the client token, so successive cycles try them all and a retry sends exactly the same request.
+ */
+export function prepareInput(args: {
+  stack: string;
+  pool: PoolConfig;
+  request: PrepareRequest;
+}): RunInstancesCommandInput {
+  const { stack, pool, request } = args;
+  const overrides = pool.instanceTypes.flatMap((instanceType) =>
+    pool.subnets.map((subnet) => ({ instanceType, subnet })),
+  );
+  const pick = createHash('sha256').update(request.clientToken).digest().readUInt32BE(0) % overrides.length;
+  const { instanceType, subnet } = overrides[pick] ?? {
+    instanceType: pool.instanceTypes[0],
+    subnet: pool.subnets[0],
+  };
+  return {
+    ClientToken: `${request.clientToken}-warm`,
+    MinCount: 1,
+    MaxCount: request.count,
+    LaunchTemplate: {
+      ...(pool.launchTemplate.startsWith('lt-')
+        ? { LaunchTemplateId: pool.launchTemplate }
+        : { LaunchTemplateName: pool.launchTemplate }),
+      Version: request.templateVersion === undefined ? '$Latest' : String(request.templateVersion),
+    },
+    InstanceType: instanceType as _InstanceType,
+    SubnetId: subnet,
+    InstanceInitiatedShutdownBehavior: 'stop',
+    TagSpecifications: [
+      {
+        ResourceType: 'instance',
+        Tags: [
+          { Key: tagKeys.stack, Value: stack },
+          { Key: tagKeys.pool, Value: pool.name },
+          { Key: tagKeys.createdAt, Value: request.createdAt },
+          { Key: tagKeys.warm, Value: 'preparing' },
+          ...(request.templateVersion === undefined
+            ? []
+            : [{ Key: tagKeys.templateVersion, Value: String(request.templateVersion) }]),
         ],
       },
     ],

@@ -55,12 +55,19 @@ export class ReadOnlyViolationError extends StepscaleError {
   override readonly name = 'ReadOnlyViolationError';
 }
 
-/** A fleet that can be listed but refuses every change: `plan` must never act. */
-export function readOnlyFleet(lister: Pick<FleetPort, 'listInstances'>): FleetPort {
+/** A fleet that can be read but refuses every change: `plan` must never act. */
+export function readOnlyFleet(lister: Pick<FleetPort, 'listInstances' | 'templateVersions'>): FleetPort {
   return {
     listInstances: () => lister.listInstances(),
+    templateVersions: (pools) => lister.templateVersions(pools),
     launch: async () => {
       throw new ReadOnlyViolationError('plan is read-only: launch refused');
+    },
+    prepare: async () => {
+      throw new ReadOnlyViolationError('plan is read-only: preparing warm instances refused');
+    },
+    start: async () => {
+      throw new ReadOnlyViolationError('plan is read-only: starting warm instances refused');
     },
     terminate: async () => {
       throw new ReadOnlyViolationError('plan is read-only: terminate refused');
@@ -86,7 +93,10 @@ export const noRunnerConfigs: RunnerConfigStore = {
 };
 
 /** No EC2 access (`--no-ec2`): no instances are known, so nothing counts as booting or removable. */
-export const noInstances: Pick<FleetPort, 'listInstances'> = { listInstances: async () => [] };
+export const noInstances: Pick<FleetPort, 'listInstances' | 'templateVersions'> = {
+  listInstances: async () => [],
+  templateVersions: async () => ({}),
+};
 
 /**
  * One cycle's plan. Without a `stateStore` the governor starts from no memory (no hot repositories) and is
@@ -107,6 +117,9 @@ const nothingDone: Partial<Record<TaskName, () => unknown>> = {
   ScaleUp: (): ScaleUpOutput => ({
     launched: 0,
     missing: 0,
+    started: 0,
+    startFailed: 0,
+    prepared: 0,
     instanceIds: [],
     registrations: [],
     toRegister: 0,

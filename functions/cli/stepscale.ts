@@ -114,7 +114,9 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
     ...(caBundle ? { caBundle } : {}),
     readOnly: true,
   });
-  const lister = values['no-ec2'] ? noInstances : createEc2InstanceLister(new EC2Client({}), config.stack);
+  const lister = values['no-ec2']
+    ? noInstances
+    : createEc2InstanceLister(new EC2Client({}), config.stack, config.pools);
   // What a running listener would have stored of each scale-set pool, read from the Actions service.
   const now = () => new Date();
   const stateStore = new MemoryStateStore(now);

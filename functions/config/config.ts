@@ -7,10 +7,85 @@ import { z } from 'zod';
 import { maxPendingRegistrations } from '../core/cycle-timing.ts';
 import { normalizeLabels } from '../core/labels.ts';
 import type { ScalingPolicy } from '../core/policy.ts';
+import { isTimeZone, minutesOf, weekdays } from '../core/warm-target.ts';
 import { ConfigError } from '../errors.ts';
 import { apiUrlFor } from './github-url.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const localTime = z
+  .string()
+  .regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a local time "HH:MM" from 00:00 to 24:00');
+
+const warmWindowSchema = z
+  .strictObject({
+    days: z
+      .array(z.enum(weekdays))
+      .min(1)
+      .default([...weekdays])
+      .refine((days) => new Set(days).size === days.length, 'lists a day twice')
+      .describe('Days the window holds on, in its time zone (default every day).'),
+    from: localTime.describe('Local time the window starts at (inclusive), "HH:MM".'),
+    to: localTime.describe('Local time the window ends at (exclusive), "HH:MM" or "24:00"; later than from.'),
+    timeZone: z
+      .string()
+      .min(1)
+      .default('UTC')
+      .refine(isTimeZone, 'must be an IANA time zone such as "Europe/Berlin"')
+      .describe('IANA time zone of from and to (daylight saving time included), e.g. "Europe/Berlin".'),
+    stopped: z.int().min(0).max(1000).describe('Stopped instances kept while the window holds.'),
+  })
+  .refine((window) => minutesOf(window.to) > minutesOf(window.from), {
+    message: 'to must be later than from (split a window across midnight in two: …–24:00 and 00:00–…)',
+    path: ['to'],
+    when: ({ value }) => {
+      const window = value as { from?: unknown; to?: unknown };
+      return localTime.safeParse(window.from).success && localTime.safeParse(window.to).success;
+    },
+  });
+
+const warmSchema = z
+  .strictObject({
+    stopped: z
+      .int()
+      .min(0)
+      .max(1000)
+      .describe(
+        'Stopped instances kept ready, launched once, booted up to just before the runner starts and powered off (billed for their EBS volumes only); a job starts one (StartInstances) before any fresh launch. Outside every window this many.',
+      ),
+    windows: z
+      .array(warmWindowSchema)
+      .max(20)
+      .default([])
+      .describe('Times with another count (e.g. weekdays 08:00–18:00): the first window that holds decides.'),
+    maxAgeSeconds: z
+      .int()
+      .min(600)
+      .max(30 * 86_400)
+      .default(86_400)
+      .describe(
+        'A stopped instance older than this (since it was prepared) is replaced: its AMI and caches go stale. Instances built from an older launch template version are replaced too.',
+      ),
+    prepareTimeoutSeconds: z
+      .int()
+      .min(60)
+      .max(3600)
+      .default(900)
+      .describe(
+        'An instance still preparing (not powered off) this long after its launch is terminated: its warm-up hung or failed.',
+      ),
+    replaceAheadSeconds: z
+      .int()
+      .min(0)
+      .max(3600)
+      .default(120)
+      .describe(
+        'Instances started from the pool within this long are replaced ahead (at most stopped more), so a pool in steady use keeps its stopped ones ready while their replacements prepare; about one prepare (launch, warm-up, power-off). 0: replace only what was used.',
+      ),
+  })
+  .describe(
+    'A warm pool of stopped instances (on-demand: one-time spot instances cannot be stopped). The launch template must support prepare mode: docs/warm-pool.md.',
+  );
 
 const jobSourceSchema = z
   .enum(['poll', 'scaleset', 'auto'])
@@ -58,6 +133,7 @@ const poolSchema = z
       .default('spot-with-fallback')
       .describe('Spot, on-demand, or spot with the count spot cannot fill launched on-demand.'),
     runnerGroup: z.string().min(1).default('Default').describe("The runner group of the pool's runners."),
+    warm: warmSchema.optional(),
     jobSource: jobSourceSchema
       .optional()
       .describe('How this pool learns its demand; overrides the top-level jobSource for this pool.'),
@@ -74,6 +150,14 @@ const poolSchema = z
     path: ['minIdle'],
     // Run even when other fields of the pool are wrong, so every problem is reported in one go.
     when: ({ value }) => hasNumbers(value, 'minIdle', 'maxRunners'),
+  })
+  .refine((pool) => !pool.warm || mostStopped(pool.warm) + pool.minIdle <= pool.maxRunners, {
+    message:
+      'warm.stopped (in every window too) plus minIdle cannot exceed maxRunners: stopped instances count toward it',
+    path: ['warm'],
+    when: ({ value }) =>
+      hasNumbers(value, 'minIdle', 'maxRunners') &&
+      warmSchema.safeParse((value as { warm?: unknown }).warm).success,
   });
 
 /**
@@ -343,11 +427,12 @@ export function readGitHubToken(env: NodeJS.ProcessEnv): string {
 export function scalingPolicyOf(config: Config): ScalingPolicy {
   return {
     stack: config.stack,
-    pools: config.pools.map(({ name, labels, maxRunners, minIdle }) => ({
+    pools: config.pools.map(({ name, labels, maxRunners, minIdle, warm }) => ({
       name,
       labels,
       maxRunners,
       minIdle,
+      ...(warm ? { warm } : {}),
     })),
     minRunningSeconds: config.scaleDown.minRunningSeconds,
     bootTimeoutSeconds: config.scaleDown.bootTimeoutSeconds,
@@ -374,6 +459,14 @@ function duplicatePoolNames(raw: unknown): string[] {
     else problems.push(`pools[${index}].name: duplicates pools[${first}].name "${pool.name}"`);
   });
   return problems;
+}
+
+/** The most stopped instances a warm pool asks for at any time. */
+function mostStopped(warm: {
+  readonly stopped: number;
+  readonly windows: readonly { stopped: number }[];
+}): number {
+  return Math.max(warm.stopped, ...warm.windows.map((window) => window.stopped));
 }
 
 /**

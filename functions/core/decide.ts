@@ -2,35 +2,49 @@
  * The scaling decision: a pure function of what was observed, the policy and the time.
  *
  * Per pool whose demand was polled (queued jobs, REST):
- *   launch    = clamp(queued + minIdle − idle − booting, 0, maxRunners − current)
+ *   need      = max(0, queued + minIdle − idle − booting)
+ *   start     = min(need, ready warm instances)                  (stopped, pre-booted: seconds to a runner)
+ *   launch    = clamp(need − start, 0, maxRunners − current)
+ *   prepare   = the warm pool's refill within what maxRunners leaves (warm-pool.ts)
  *   terminate = the oldest removable idle runners beyond queued + minIdle (or beyond maxRunners)
  * Per pool whose demand is its runner scale set's statistics (assigned = jobs assigned to it, waiting or
  * running; ARC's rule, with what is booting counted as on its way):
- *   launch    = clamp(min(assigned + minIdle, maxRunners) − have, 0, maxRunners − current)
+ *   need      = clamp(min(assigned + minIdle, maxRunners) − have, 0, …), started and launched as above
  *   have      = max(idle + busy + booting, registered + booting unregistered)
  * where registered is the scale set's own count from the same statistics as assigned: a runner that just
  * left with its finished job is gone from the runner list before the statistics say its job ended, and the
  * larger of the two views launches nothing for it.
  *   terminate = the oldest removable idle runners beyond assigned + minIdle − busy (or beyond maxRunners)
- * A pool whose demand this cycle did not observe launches and removes nothing.
- * `current` counts every runner and instance the pool already has. Booting instances count as capacity, so a
- * cycle never launches for jobs that runners already on their way will take. A scale set's jobs go to its own
- * runners only, so other self-hosted runners never count as a scale-set pool's capacity; its registrations
- * and removals go to the Actions service, not to GitHub's paced REST writes.
+ * A pool whose demand this cycle did not observe starts, launches and removes nothing.
+ * `current` counts every runner and instance the pool already has, stopped ones included. Booting instances
+ * count as capacity, so a cycle never launches for jobs that runners already on their way will take. A scale
+ * set's jobs go to its own runners only, so other self-hosted runners never count as a scale-set pool's
+ * capacity; its registrations and removals go to the Actions service, not to GitHub's paced REST writes.
  *
  * Per-cycle budgets are shared max-min fairly among the pools that ask (fair-share.ts), never handed out
- * in config order: launches (queued jobs before minIdle top-ups) within the instance cap and the room left
- * in the registration backlog; GitHub writes (registrations first, then removals, then ghost deletions)
+ * in config order: starts and launches (queued jobs before minIdle top-ups) within the instance cap and the
+ * room left in the registration backlog, then warm refills within what the instance cap has left; GitHub
+ * writes (registrations first, then removals, then ghost deletions)
  * within what the stack's write pacing can still send this cycle; removals within their cap.
  *
  * Clean-up, across pools: instances past the boot timeout without an online runner are marked orphaned,
  * and terminated by a later cycle if still unregistered; offline registrations of this stack whose
- * instance is gone (ghosts) are deleted. Nothing is removed at all when the cycle's view was incomplete.
+ * instance is gone (ghosts) are deleted; stopped instances that can no longer serve, and the warm pool's
+ * surplus, are retired (warm-pool.ts). No runner is removed at all when the cycle's view was incomplete; a
+ * retirement touches no runner and no job, so it does not wait for a complete view.
  */
 import { type Ask, fairShares, tieredFairShares } from './fair-share.ts';
 import { runnerServesPool } from './labels.ts';
 import { type Instance, instanceIdOfRunner, type Runner } from './model.ts';
 import type { PoolPolicy, ScalingPolicy } from './policy.ts';
+import {
+  byPreparedAt,
+  type Retirement,
+  roleOf,
+  startedWithin,
+  type WarmWants,
+  warmWants,
+} from './warm-pool.ts';
 
 export interface Snapshot {
   readonly queuedByPool: Readonly<Record<string, number>>;
@@ -64,6 +78,8 @@ export interface Snapshot {
    * of every cycle draw on it); undefined: not limited.
    */
   readonly writeSlots?: number;
+  /** The current launch template version per pool (warm pools only): stopped instances of older ones are replaced. */
+  readonly templateVersions?: Readonly<Record<string, number>>;
 }
 
 export interface RunnerRemoval {
@@ -88,7 +104,14 @@ export interface PoolPlan {
   readonly booting: number;
   /** Instances past the boot timeout without an online runner: capacity that will not come. */
   readonly orphaned: number;
+  /** Fresh instances to launch. */
   readonly launch: number;
+  /** Ready stopped instances to start for the demand, before any fresh launch, oldest first. */
+  readonly start: readonly string[];
+  /** Instances to launch in prepare mode: the warm pool's refill. */
+  readonly prepare: number;
+  /** The warm pool, for pools that have one (or still have warm instances). */
+  readonly warm?: WarmSummary;
   readonly terminate: readonly RunnerRemoval[];
   /**
    * Booting instances whose runner is not registered yet (no registration, no stored config), oldest first:
@@ -97,10 +120,24 @@ export interface PoolPlan {
   readonly unregistered: readonly string[];
 }
 
+export interface WarmSummary {
+  /** Stopped instances the schedule asks for now. */
+  readonly target: number;
+  /** Kept beyond target: the replacements of instances started within replaceAheadSeconds. */
+  readonly ahead: number;
+  readonly ready: number;
+  readonly preparing: number;
+}
+
 /** How the cycle's budgets were spent, so a plan says what it held back and why. */
 export interface Budgets {
-  /** Launches all pools asked for, and the cap they were shared under (instance cap, registration room). */
+  /**
+   * Starts and launches all pools asked for, and the cap they were shared under (instance cap, registration
+   * room); both make a runner to register.
+   */
   readonly launches: { readonly asked: number; readonly allowed: number; readonly cap: number | null };
+  /** Warm refills asked for and allowed (what the instance cap left after starts and launches). */
+  readonly prepares: { readonly asked: number; readonly allowed: number };
   /**
    * GitHub writes: what the pacing budget had left this cycle (null: unlimited), and what registrations
    * (of instances waiting and of this cycle's launches), removals and ghost deletions asked; `deferred`
@@ -132,6 +169,8 @@ export interface Plan {
   readonly ghosts: readonly GhostRunner[];
   /** Stored runner configs whose instance is gone and that are older than the boot timeout. */
   readonly staleRunnerConfigs: readonly string[];
+  /** Instances to terminate that hold no runner: stopped ones that cannot serve, the warm pool's surplus. */
+  readonly retire: readonly Retirement[];
   readonly budgets: Budgets;
 }
 
@@ -145,6 +184,16 @@ interface PoolInventory {
   removable: RunnerRemoval[];
   /** Booting instances of ours with no registration and no stored config yet, oldest first. */
   unregistered: { id: string; launchedMs: number }[];
+  /** The warm pool's ready (stopped) instances, oldest prepared first. */
+  ready: Instance[];
+  preparing: number;
+  /** Instances started from the warm pool within its replaceAheadSeconds. */
+  startedRecently: number;
+  /** Instances that are no runner but count toward maxRunners: ready, preparing, stopping, to retire. */
+  held: number;
+  /** Whether the pool has warm instances (or a warm policy): its plan then shows the warm pool. */
+  warm: boolean;
+  retire: Retirement[];
 }
 
 export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Plan {
@@ -169,20 +218,45 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
     maxLaunches,
     Math.max(0, (policy.maxPendingRegistrations ?? Number.POSITIVE_INFINITY) - unregistered),
   );
+  // Starts and fresh launches both make a runner to register: one budget, queued jobs first. Only paced
+  // (REST) registrations count against the registration backlog; a scale set's runners draw on the cap alone.
   const tiersOf = (group: typeof wants) => [
     group.map((want) => ask(want.pool.name, want.forQueued, want.rank)),
-    group.map((want) => ask(want.pool.name, want.launch - want.forQueued, want.rank)),
+    group.map((want) => ask(want.pool.name, want.runners - want.forQueued, want.rank)),
   ];
-  const pacedLaunches = tieredFairShares(tiersOf(paced), launchCap);
-  const launchedPaced = sum(pacedLaunches.values());
-  const directLaunches = tieredFairShares(tiersOf(direct), Math.max(0, maxLaunches - launchedPaced));
-  const launches = new Map([...pacedLaunches, ...directLaunches]);
-  const launched = sum(launches.values());
+  const pacedMade = tieredFairShares(tiersOf(paced), launchCap);
+  const madePaced = sum(pacedMade.values());
+  const directMade = tieredFairShares(tiersOf(direct), Math.max(0, maxLaunches - madePaced));
+  const runnersMade = new Map([...pacedMade, ...directMade]);
+  const made = sum(runnersMade.values());
+  const split = wants.map((want) => {
+    const allowed = runnersMade.get(want.pool.name) ?? 0;
+    const start = Math.min(allowed, want.inventory.ready.length);
+    const launch = allowed - start;
+    const { idle, busy, booting, orphaned, held, retire } = want.inventory;
+    const kept = idle.length + busy + booting + orphaned + held - retire.length + launch;
+    const warm = warmWants({
+      pool: want.pool,
+      ready: want.inventory.ready.length,
+      preparing: want.inventory.preparing,
+      startedRecently: want.inventory.startedRecently,
+      start,
+      room: want.headroom - launch,
+      excess: Math.max(0, kept - want.pool.maxRunners),
+      now,
+    });
+    return { ...want, start, launch, warm };
+  });
+  // Refills wait for no job: they get what the instance cap left after starts and launches.
+  const prepares = fairShares(
+    split.map((want) => ask(want.pool.name, want.warm.prepare, want.rank)),
+    Math.max(0, maxLaunches - made),
+  );
 
-  // Registrations of waiting instances and of this cycle's launches come first; what the write budget has
-  // left goes to removals, then to ghost deletions. A scale set's removals take no write slot.
+  // Registrations of waiting instances and of this cycle's starts and launches come first; what the write
+  // budget has left goes to removals, then to ghost deletions. A scale set's removals take no write slot.
   const slots = snapshot.writeSlots;
-  const writesLeft = Math.max(0, (slots ?? Number.POSITIVE_INFINITY) - unregistered - launchedPaced);
+  const writesLeft = Math.max(0, (slots ?? Number.POSITIVE_INFINITY) - unregistered - madePaced);
   const maxRemovals = policy.maxRemovalsPerCycle ?? Number.POSITIVE_INFINITY;
   const pacedRemovals = fairShares(
     paced.map((want) => ask(want.pool.name, want.removals, want.rank)),
@@ -195,19 +269,32 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
   );
   const removals = new Map([...pacedRemovals, ...directRemovals]);
 
-  const pools = wants.map(({ pool, demand, inventory }) => ({
-    pool: pool.name,
-    source: demand.source,
-    queued: waitingOf(demand, inventory),
-    ...(demand.source === 'scaleset' ? { assigned: demand.count } : {}),
-    idle: inventory.idle.length,
-    busy: inventory.busy,
-    booting: inventory.booting,
-    orphaned: inventory.orphaned,
-    launch: launches.get(pool.name) ?? 0,
-    terminate: inventory.removable.slice(0, removals.get(pool.name) ?? 0),
-    unregistered: inventory.unregistered.map((instance) => instance.id),
-  }));
+  const pools = split.map(({ pool, demand, inventory, start, launch, warm }): PoolPlan => {
+    const ready = inventory.ready;
+    return {
+      pool: pool.name,
+      source: demand.source,
+      queued: waitingOf(demand, inventory),
+      ...(demand.source === 'scaleset' ? { assigned: demand.count } : {}),
+      idle: inventory.idle.length,
+      busy: inventory.busy,
+      booting: inventory.booting,
+      orphaned: inventory.orphaned,
+      launch,
+      start: ready.slice(0, start).map((instance) => instance.id),
+      prepare: prepares.get(pool.name) ?? 0,
+      ...(inventory.warm || pool.warm ? { warm: warmSummary(warm, inventory) } : {}),
+      terminate: inventory.removable.slice(0, removals.get(pool.name) ?? 0),
+      unregistered: inventory.unregistered.map((instance) => instance.id),
+    };
+  });
+  const retire = split.flatMap(({ pool, inventory, start, warm }) => [
+    ...inventory.retire,
+    // The surplus: the oldest of the ready ones this cycle does not start.
+    ...inventory.ready
+      .slice(start, start + warm.surplus)
+      .map((instance) => ({ instanceId: instance.id, pool: pool.name, reason: 'surplus' as const })),
+  ]);
   const orphans = [...inventories.values()].flatMap((inventory) => inventory.orphans);
   const ghosts = scaleDownHeld ? [] : findGhosts(snapshot, policy.stack);
   const ghostsNow = ghosts.slice(0, Math.max(0, writesLeft - removedPaced));
@@ -215,7 +302,7 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
     paced.reduce((total, want) => total + want.removals, 0),
     maxRemovals,
   );
-  const askedWrites = unregistered + launchedPaced + askedRemovals + ghosts.length;
+  const askedWrites = unregistered + madePaced + askedRemovals + ghosts.length;
   return {
     pools,
     scaleDownHeld,
@@ -233,15 +320,20 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
           .sort(),
     ghosts: ghostsNow,
     staleRunnerConfigs: findStaleConfigs(snapshot, policy.bootTimeoutSeconds, now.getTime()),
+    retire: retire.sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0)),
     budgets: {
       launches: {
-        asked: wants.reduce((total, want) => total + want.launch, 0),
-        allowed: launched,
+        asked: wants.reduce((total, want) => total + want.runners, 0),
+        allowed: made,
         cap: Number.isFinite(launchCap) ? launchCap : null,
+      },
+      prepares: {
+        asked: split.reduce((total, want) => total + want.warm.prepare, 0),
+        allowed: sum(prepares.values()),
       },
       writes: {
         slots: slots === undefined ? null : Math.max(0, Math.floor(slots)),
-        registrations: unregistered + launchedPaced,
+        registrations: unregistered + madePaced,
         removals: askedRemovals,
         ghosts: ghosts.length,
         deferred: slots === undefined ? 0 : Math.max(0, askedWrites - Math.max(0, Math.floor(slots))),
@@ -250,16 +342,26 @@ export function decide(snapshot: Snapshot, policy: ScalingPolicy, now: Date): Pl
   };
 }
 
+function warmSummary(warm: WarmWants, inventory: PoolInventory): WarmSummary {
+  return {
+    target: warm.target,
+    ahead: warm.ahead,
+    ready: inventory.ready.length,
+    preparing: inventory.preparing,
+  };
+}
+
 /**
- * What one pool would do with no per-cycle budget: launch for its queued jobs (forQueued) and its minIdle
- * top-up (the rest of launch), and remove its surplus idle runners.
+ * What one pool would do with no per-cycle budget: make runners (starts of ready warm instances first, then
+ * fresh launches within the headroom) for its queued jobs (forQueued) and its minIdle top-up (the rest), and
+ * remove its surplus idle runners.
  */
 function wantsOf(pool: PoolPolicy, demand: PoolDemand, inventory: PoolInventory, scaleDownHeld: boolean) {
-  if (demand.source === 'none') return { launch: 0, forQueued: 0, removals: 0 };
   const idle = inventory.idle.length;
-  const { busy, booting, orphaned } = inventory;
-  const current = idle + busy + booting + orphaned;
-  const headroom = Math.max(0, pool.maxRunners - current);
+  const { busy, booting, orphaned, held } = inventory;
+  const runnerCount = idle + busy + booting + orphaned;
+  const headroom = Math.max(0, pool.maxRunners - runnerCount - held);
+  if (demand.source === 'none') return { runners: 0, forQueued: 0, removals: 0, headroom };
   // What the pool must have for its jobs alone, and with its idle margin: a polled job waits for a runner
   // beyond those busy already; a scale set's assigned jobs include the running ones (their runners are busy).
   const have =
@@ -271,14 +373,16 @@ function wantsOf(pool: PoolPolicy, demand: PoolDemand, inventory: PoolInventory,
     demand.source === 'scaleset'
       ? Math.min(demand.count + pool.minIdle, pool.maxRunners)
       : demand.count + pool.minIdle;
-  const launch = clamp(wanted - have, 0, headroom);
-  const forQueued = clamp(forJobs - have, 0, launch);
+  // A start turns a held instance into a runner: it needs no headroom.
+  const runners = clamp(wanted - have, 0, inventory.ready.length + headroom);
+  const forQueued = clamp(forJobs - have, 0, runners);
   const surplusIdle = demand.source === 'scaleset' ? idle + busy - wanted : idle - wanted;
-  const overMax = current - pool.maxRunners;
+  // Runners beyond maxRunners; instances held outside the runner count are the warm pool's to retire.
+  const overMax = runnerCount - pool.maxRunners;
   const removals = scaleDownHeld
     ? 0
     : Math.min(Math.max(0, surplusIdle, overMax), inventory.removable.length);
-  return { launch, forQueued, removals };
+  return { runners, forQueued, removals, headroom };
 }
 
 interface PoolDemand {
@@ -360,9 +464,22 @@ function takeInventory(
   const storedConfigs = new Set((snapshot.storedRunnerConfigs ?? []).map((config) => config.instanceId));
   const removableByPool = new Map<string, { removal: RunnerRemoval; launchedMs: number }[]>();
 
+  const pools = new Map(policy.pools.map((pool) => [pool.name, pool]));
   for (const instance of snapshot.instances) {
     const inventory = inventories.get(instance.pool);
-    if (!inventory) continue; // an instance of a pool no longer configured: not ours to count here
+    const pool = pools.get(instance.pool);
+    if (!inventory || !pool) continue; // an instance of a pool no longer configured: not ours to count here
+    if (instance.warm) inventory.warm = true;
+    if (startedWithin(instance, pool.warm?.replaceAheadSeconds ?? 0, nowMs)) inventory.startedRecently += 1;
+    const role = roleOf(instance, pool, snapshot.templateVersions?.[pool.name], nowMs);
+    if (role.role !== 'runner') {
+      inventory.held += 1;
+      if (role.role === 'ready') inventory.ready.push(instance);
+      else if (role.role === 'preparing') inventory.preparing += 1;
+      else if (role.role === 'retire')
+        inventory.retire.push({ instanceId: instance.id, pool: pool.name, reason: role.reason });
+      continue;
+    }
     const paired = runnersByName.get(instance.runnerName);
     // A busy runner counts as busy even if GitHub shows it offline for a moment: never an orphan.
     const runner = paired && (paired.status === 'online' || paired.busy) ? paired : undefined;
@@ -415,6 +532,7 @@ function takeInventory(
 
   for (const inventory of inventories.values()) {
     inventory.unregistered.sort((a, b) => a.launchedMs - b.launchedMs || (a.id < b.id ? -1 : 1));
+    inventory.ready.sort(byPreparedAt);
   }
   for (const [poolName, list] of removableByPool) {
     list.sort((a, b) => a.launchedMs - b.launchedMs || a.removal.runnerId - b.removal.runnerId);
@@ -425,7 +543,21 @@ function takeInventory(
 }
 
 function emptyInventory(): PoolInventory {
-  return { idle: [], busy: 0, booting: 0, orphaned: 0, orphans: [], removable: [], unregistered: [] };
+  return {
+    idle: [],
+    busy: 0,
+    booting: 0,
+    orphaned: 0,
+    orphans: [],
+    removable: [],
+    unregistered: [],
+    ready: [],
+    preparing: 0,
+    startedRecently: 0,
+    held: 0,
+    warm: false,
+    retire: [],
+  };
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -22,15 +22,39 @@ export interface Runner {
   readonly labels: readonly string[];
 }
 
-export type InstanceState = 'pending' | 'running';
+/** EC2's states of an instance that still exists (terminated ones are never listed). */
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped';
 
-/** An EC2 instance launched by this stack (only live ones: pending or running). */
+/**
+ * Why an instance last stopped: it powered itself off (`instance`, EC2's `Client.InstanceInitiatedShutdown`),
+ * someone stopped it through the API (`api`, `Client.UserInitiatedShutdown`), or anything else (`other`: no
+ * capacity when starting, a scheduled retirement, …).
+ */
+export type StopReason = 'instance' | 'api' | 'other';
+
+/** What the tag `stepscale:warm` says about an instance of a warm pool. */
+export interface WarmTag {
+  /**
+   * `preparing`: launched in prepare mode, it warms up and powers itself off (then it is stopped and ready);
+   * `started`: started from the pool for a job — it runs that one job and is never started again.
+   */
+  readonly stage: 'preparing' | 'started';
+  /** ISO-8601 time of its prepare launch (the `stepscale:created-at` tag: the launching cycle's time). */
+  readonly preparedAt: string;
+  /** The launch template version it was launched from (tag `stepscale:template-version`), when known. */
+  readonly templateVersion?: number;
+}
+
+/** An EC2 instance launched by this stack that still exists (pending, running, stopping or stopped). */
 export interface Instance {
   readonly id: string;
   /** Pool name from the instance's tag. */
   readonly pool: string;
   readonly state: InstanceState;
-  /** ISO-8601 launch time. */
+  /**
+   * ISO-8601 time EC2 last launched it: the launch, or the latest start of a stopped instance (EC2's
+   * `LaunchTime` is "the time that the instance was last launched").
+   */
   readonly launchedAt: string;
   /** The GitHub runner name this instance registers as. */
   readonly runnerName: string;
@@ -39,6 +63,10 @@ export interface Instance {
    * `stepscale:orphaned-since`). Orphans are marked first and terminated on a later cycle only.
    */
   readonly orphanedSince?: string;
+  /** Set on instances of a warm pool (functions/core/warm-pool.ts). */
+  readonly warm?: WarmTag;
+  /** Set on stopping and stopped instances, when EC2 says why. */
+  readonly stopReason?: StopReason;
 }
 
 /**

@@ -1,3 +1,15 @@
+import type { WarmSchedule } from './warm-target.ts';
+
+/** A pool's warm pool of stopped instances (config `pools[].warm`). */
+export interface WarmPolicy extends WarmSchedule {
+  /** A stopped instance prepared longer ago than this is replaced. */
+  readonly maxAgeSeconds: number;
+  /** An instance still preparing this long after its launch is terminated. */
+  readonly prepareTimeoutSeconds: number;
+  /** Instances started from the pool within this long are replaced ahead (at most `stopped` more). */
+  readonly replaceAheadSeconds: number;
+}
+
 /** What the decision needs to know about one pool; derived from config, never read from the environment. */
 export interface PoolPolicy {
   readonly name: string;
@@ -5,6 +17,7 @@ export interface PoolPolicy {
   readonly labels: readonly string[];
   readonly maxRunners: number;
   readonly minIdle: number;
+  readonly warm?: WarmPolicy;
 }
 
 export interface ScalingPolicy {

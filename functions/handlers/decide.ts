@@ -14,6 +14,7 @@ import {
   type RunnerRemoval,
 } from '../core/decide.ts';
 import { withRecentLaunches } from '../core/recent-launches.ts';
+import type { Retirement } from '../core/warm-pool.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 import { heldAtMax, recordHeldPools } from './held-pools.ts';
 import { type Sources, sourcesSchema } from './job-sources.ts';
@@ -49,6 +50,19 @@ export interface Launch {
   readonly count: number;
 }
 
+/** Ready warm instances of a pool to start for jobs, before any fresh launch. */
+export interface Start {
+  readonly pool: string;
+  readonly instanceIds: string[];
+}
+
+/** Instances to launch in prepare mode into a pool's warm pool, from the template version Decide read. */
+export interface Prepare {
+  readonly pool: string;
+  readonly count: number;
+  readonly templateVersion?: number;
+}
+
 export interface Removal extends RunnerRemoval {
   readonly pool: string;
 }
@@ -60,6 +74,10 @@ export interface DecideOutput {
   /** Set when another cycle held the scaling lease: this cycle planned no launches and no removals. */
   readonly leaseHeldBy?: string;
   readonly launches: Launch[];
+  /** Warm pools: stopped instances to start (ScaleUp starts them first, then registers them like launches). */
+  readonly starts: Start[];
+  /** Warm pools: the refill, launched in prepare mode by ScaleUp. */
+  readonly prepares: Prepare[];
   readonly removals: Removal[];
   readonly cleanup: Cleanup;
   /** Instances launched by earlier cycles still waiting for their registration: registered first. */
@@ -74,6 +92,11 @@ export interface Cleanup {
   readonly orphansToTerminate: string[];
   readonly ghosts: GhostRunner[];
   readonly staleRunnerConfigs: string[];
+  /**
+   * Instances holding no runner to terminate: stopped ones that can no longer serve (used, interrupted, too old,
+   * an older template, …) and the warm pools' surplus (core/warm-pool.ts).
+   */
+  readonly retire: Retirement[];
 }
 
 /**
@@ -85,7 +108,7 @@ export const ghostDeletionsPerCycle = 5;
 
 export const decideNeeds = {
   github: ['listRunners'],
-  fleet: ['listInstances'],
+  fleet: ['listInstances', 'templateVersions'],
   runnerConfigs: ['list'],
   stateStore: ['acquireLease', 'releaseLease', 'getMany', 'putMany'],
   writeBudget: ['available'],
@@ -93,24 +116,28 @@ export const decideNeeds = {
 
 export function decide(deps: TaskDeps<typeof decideNeeds>) {
   const maxRunners = new Map(deps.config.pools.map((pool) => [pool.name, pool.maxRunners]));
+  // Only warm pools need their template's version (one DescribeLaunchTemplates each).
+  const warmPools = deps.config.pools.filter((pool) => pool.warm).map((pool) => pool.name);
   return async (event: unknown): Promise<DecideOutput> => {
     const { cycle, demand } = parseTaskInput('Decide', inputSchema, event);
     // Before listing: a cycle that takes the lease after another gave it back sees that cycle's instances.
     const until = new Date(deps.now().getTime() + scalingLeaseSeconds * 1000);
     const lease = await deps.stateStore.acquireLease(scalingLeaseKey, cycle.id, until);
     const writeBy = registrationDeadline(cycle.startedAt, deps.config.collection.cycleIntervalSeconds);
-    const [runners, listed, recentLaunches, storedRunnerConfigs, writeSlots] = await Promise.all([
-      deps.github.listRunners(),
-      deps.fleet.listInstances(),
-      readRecentLaunches(deps, cycle.id),
-      deps.runnerConfigs.list(),
-      deps.writeBudget.available(writeBy),
-    ]).catch(async (error: unknown) => {
-      // Nothing is launched before ScaleUp: a Decide that fails gives the lease back rather than hold up the
-      // next cycle until it ends (a Step Functions retry of this task takes it again).
-      if (lease.acquired) await releaseScalingLease(deps, cycle.id);
-      throw error;
-    });
+    const [runners, listed, recentLaunches, storedRunnerConfigs, writeSlots, templateVersions] =
+      await Promise.all([
+        deps.github.listRunners(),
+        deps.fleet.listInstances(),
+        readRecentLaunches(deps, cycle.id),
+        deps.runnerConfigs.list(),
+        deps.writeBudget.available(writeBy),
+        warmPools.length > 0 ? deps.fleet.templateVersions(warmPools) : Promise.resolve({}),
+      ]).catch(async (error: unknown) => {
+        // Nothing is launched before ScaleUp: a Decide that fails gives the lease back rather than hold up the
+        // next cycle until it ends (a Step Functions retry of this task takes it again).
+        if (lease.acquired) await releaseScalingLease(deps, cycle.id);
+        throw error;
+      });
     // EC2 may not list an instance launched seconds ago by the cycle before: count it anyway.
     const instances = withRecentLaunches(listed, recentLaunches, deps.config.stack, deps.now());
     const plan = decideScaling(
@@ -122,6 +149,7 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
         storedRunnerConfigs,
         collectionComplete: demand.complete && !demand.targeted,
         writeSlots,
+        templateVersions,
       },
       deps.policy,
       deps.now(),
@@ -137,6 +165,19 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
       launches: plan.pools
         .filter((pool) => pool.launch > 0)
         .map((pool) => ({ pool: pool.pool, count: pool.launch })),
+      starts: plan.pools
+        .filter((pool) => pool.start.length > 0)
+        .map((pool) => ({ pool: pool.pool, instanceIds: [...pool.start] })),
+      prepares: plan.pools
+        .filter((pool) => pool.prepare > 0)
+        .map((pool) => {
+          const templateVersion = (templateVersions as Record<string, number>)[pool.pool];
+          return {
+            pool: pool.pool,
+            count: pool.prepare,
+            ...(templateVersion === undefined ? {} : { templateVersion }),
+          };
+        }),
       removals: plan.pools.flatMap((pool) =>
         pool.terminate.map((removal) => ({ pool: pool.pool, ...removal })),
       ),
@@ -145,6 +186,7 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
         orphansToTerminate: plan.orphansToTerminate.slice(0, cleanupPerCycle),
         ghosts: plan.ghosts.slice(0, ghostDeletionsPerCycle),
         staleRunnerConfigs: plan.staleRunnerConfigs.slice(0, cleanupPerCycle),
+        retire: plan.retire.slice(0, cleanupPerCycle),
       },
       registrations: plan.pools
         .filter((pool) => pool.unregistered.length > 0)
@@ -213,12 +255,14 @@ function snapshotSources(sources: Sources) {
 function standDown(output: DecideOutput, holder: string): DecideOutput {
   return {
     ...output,
-    pools: output.pools.map((pool) => ({ ...pool, launch: 0, terminate: 0 })),
+    pools: output.pools.map((pool) => ({ ...pool, launch: 0, start: [], prepare: 0, terminate: 0 })),
     scaleDownHeld: true,
     leaseHeldBy: holder,
     launches: [],
+    starts: [],
+    prepares: [],
     removals: [],
-    cleanup: { orphansToMark: [], orphansToTerminate: [], ghosts: [], staleRunnerConfigs: [] },
+    cleanup: { orphansToMark: [], orphansToTerminate: [], ghosts: [], staleRunnerConfigs: [], retire: [] },
     // The holder registers what is waiting; two loops would only compete for the same write slots.
     registrations: [],
   };

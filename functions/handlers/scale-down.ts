@@ -40,6 +40,11 @@ const inputSchema = z.object({
     orphansToTerminate: instanceIds,
     ghosts: z.array(z.object({ runnerId: z.int().positive(), runnerName: z.string().min(1) })).max(1000),
     staleRunnerConfigs: instanceIds,
+    /** Stopped instances that can no longer serve and the warm pools' surplus (absent from older plans). */
+    retire: z
+      .array(z.object({ instanceId: z.string().min(1), pool: z.string().min(1), reason: z.string().min(1) }))
+      .max(1000)
+      .default([]),
   }),
 });
 
@@ -52,6 +57,8 @@ export interface ScaleDownOutput {
   readonly failed: number;
   readonly orphansMarked: number;
   readonly orphansTerminated: number;
+  /** Instances holding no runner terminated for the warm pool's rules (used, interrupted, too old, surplus, …). */
+  readonly retired: number;
   readonly ghostsRemoved: number;
   readonly configsRemoved: number;
   /** Removals and ghost deletions left for a later cycle: the write budget had no slot for them. */
@@ -144,9 +151,15 @@ async function removeWhatDecideChose(
   }
 
   const orphans = await orphansStillUnregistered(deps, cleanup.orphansToTerminate);
-  if (toTerminate.length + orphans.length > 0) {
-    await deps.fleet.terminate([...toTerminate, ...orphans]);
-    log('Terminated instances', { idle: toTerminate.length, orphans: orphans.length });
+  const retired = cleanup.retire.map((retirement) => retirement.instanceId);
+  if (toTerminate.length + orphans.length + retired.length > 0) {
+    await deps.fleet.terminate([...toTerminate, ...orphans, ...retired]);
+    log('Terminated instances', {
+      idle: toTerminate.length,
+      orphans: orphans.length,
+      retired: retired.length,
+      ...(retired.length > 0 ? { retireReasons: countBy(cleanup.retire.map((r) => r.reason)) } : {}),
+    });
   }
   if (cleanup.orphansToMark.length > 0) {
     await deps.fleet.markOrphaned(cleanup.orphansToMark, deps.now());
@@ -167,6 +180,7 @@ async function removeWhatDecideChose(
     failed: outcomes.filter((outcome) => outcome === 'failed').length,
     orphansMarked: cleanup.orphansToMark.length,
     orphansTerminated: orphans.length,
+    retired: retired.length,
     ghostsRemoved: ghostOutcomes.filter((outcome) => outcome === 'removed').length,
     configsRemoved,
     deferred: [...outcomes, ...ghostOutcomes].filter((outcome) => outcome === 'deferred').length,
@@ -182,6 +196,7 @@ export function nothingRemoved(deferred: number): ScaleDownOutput {
     failed: 0,
     orphansMarked: 0,
     orphansTerminated: 0,
+    retired: 0,
     ghostsRemoved: 0,
     configsRemoved: 0,
     deferred,
@@ -265,4 +280,10 @@ async function removeConfigs(deps: Deps, cycleId: string, instanceIds: readonly 
     ),
   );
   return removed.filter(Boolean).length;
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }

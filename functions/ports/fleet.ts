@@ -17,6 +17,25 @@ export interface LaunchRequest {
   readonly createdAt: string;
 }
 
+/** Instances to launch into a pool's warm pool (prepare mode). */
+export interface PrepareRequest extends LaunchRequest {
+  /**
+   * The launch template version to launch (Decide read it): tagged on each instance, so a later version
+   * replaces it. Undefined: the template's latest, untagged (then only age replaces it).
+   */
+  readonly templateVersion?: number;
+}
+
+/** What starting stopped warm instances did, per instance. */
+export interface StartResult {
+  readonly started: string[];
+  /**
+   * Instances EC2 did not start: for capacity (`capacity`: a fresh launch takes its place), or because it is
+   * gone or in a state that cannot start (the code says which). Each is tagged started already: never used again.
+   */
+  readonly failed: { readonly instanceId: string; readonly code: string; readonly capacity: boolean }[];
+}
+
 export interface LaunchResult {
   readonly instanceIds: string[];
   /** How many of the requested instances could not be launched (capacity), never hidden. */
@@ -26,9 +45,21 @@ export interface LaunchResult {
 
 /** The compute side the scaler needs; EC2 in production, in memory locally. */
 export interface FleetPort {
-  /** This stack's live (pending or running) instances. */
+  /** This stack's instances that exist: pending, running, stopping or stopped. */
   listInstances(): Promise<Instance[]>;
   launch(request: LaunchRequest): Promise<LaunchResult>;
+  /**
+   * Launches instances in prepare mode (warm pools): on-demand, shutdown behaviour `stop`, tagged
+   * `stepscale:warm` = `preparing`; their user data warms them up and powers them off. Idempotent like launch.
+   */
+  prepare(request: PrepareRequest): Promise<LaunchResult>;
+  /**
+   * Starts stopped warm instances for jobs: each is tagged `stepscale:warm` = `started` first (so it is never
+   * counted ready again, whatever happens next), then started. One instance's failure does not stop the others.
+   */
+  start(instanceIds: readonly string[]): Promise<StartResult>;
+  /** The latest version of each pool's launch template; a pool whose template cannot be read is left out. */
+  templateVersions(pools: readonly string[]): Promise<Record<string, number>>;
   terminate(instanceIds: readonly string[]): Promise<void>;
   /** Record that these instances never registered in time (sets {@link Instance.orphanedSince} to `at`). */
   markOrphaned(instanceIds: readonly string[], at: Date): Promise<void>;

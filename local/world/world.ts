@@ -18,6 +18,13 @@
  * registration are there it takes the config and the runner goes online. With none within
  * `configWaitSeconds` of the launch it shuts the machine down; a scaler may terminate it earlier.
  *
+ * Warm pools: an instance whose first boot finds the tag `stepscale:warm` = `preparing` (the user data reads it
+ * from the instance metadata) warms up for `prepareSeconds` and shuts down, which stops it (its shutdown
+ * behaviour is `stop`) after `stopSeconds`. Started again (`startSeconds` to running, a seeded capacity miss
+ * possible), its per-boot bootstrap looks for its runner config as after a launch, runs one job and shuts down
+ * — stopping again, for the scaler to terminate. Having run a job, it powers off at once on any later boot (the
+ * bootstrap's marker): a warm instance never runs a second job. A stop through the API ends whatever ran on it.
+ *
  * Webhooks (webhooks.ts): every change of a job's status makes a `workflow_job` delivery to each subscribed
  * hook, a second or so later, unless it is lost.
  *
@@ -54,6 +61,10 @@ export interface LifecycleTiming {
   readonly configWaitSeconds: number;
   /** A runner whose machine died still shows as it was this long (GitHub notices the missed heartbeats). */
   readonly deadRunnerOnlineSeconds: number;
+  /** A warm instance's first boot warms it up this long before it powers off. */
+  readonly prepareSeconds: number;
+  /** An instance that powers off (or is stopped) is stopped this long after. */
+  readonly stopSeconds: number;
 }
 
 export const defaultTiming: LifecycleTiming = {
@@ -62,6 +73,8 @@ export const defaultTiming: LifecycleTiming = {
   configPollSeconds: 5,
   configWaitSeconds: 300,
   deadRunnerOnlineSeconds: 60,
+  prepareSeconds: 15,
+  stopSeconds: 10,
 };
 
 /** Seconds, uniform in mean ± jitter. */
@@ -82,6 +95,10 @@ export interface WorldOptions {
   readonly bootSeconds: (pool: string) => Spread;
   /** The chance that one requested instance finds no spot capacity. */
   readonly spotFailureRate?: number;
+  /** Start of a stopped instance → running, per pool (default 15 ± 5 s). */
+  readonly startSeconds?: (pool: string) => Spread;
+  /** The chance that starting one stopped instance finds no capacity in its zone. */
+  readonly startFailureRate?: number;
   readonly timing?: Partial<LifecycleTiming>;
   /** What the Actions service offers (scale sets at all, several labels per scale set). */
   readonly actions?: Omit<ActionsServiceOptions, 'now'>;
@@ -120,6 +137,10 @@ export interface WorldObserver {
   instanceGone?(instance: MemoryInstance): void;
   /** The bootstrap gave up waiting for its runner config and shut the machine down. */
   instanceGaveUp?(instance: MemoryInstance): void;
+  /** Stopped instances were started (warm pools). */
+  instanceStarted?(instance: MemoryInstance): void;
+  /** An instance began to stop: it no longer runs, and now costs only its volumes. */
+  instanceStopping?(instance: MemoryInstance): void;
 }
 
 interface JobLife {
@@ -142,7 +163,13 @@ export class World {
   readonly stack: string;
   readonly timing: LifecycleTiming;
   private readonly bootSeconds: (pool: string) => Spread;
+  private readonly startSeconds: (pool: string) => Spread;
   private readonly bootRng: Rng;
+  private readonly startRng: Rng;
+  /** Per instance, incremented whenever it stops or starts: a boot scheduled for an earlier run is void. */
+  private readonly runs = new Map<string, number>();
+  /** Instances whose bootstrap ran a job: on any later boot it powers off at once (its marker file). */
+  private readonly ranJob = new Set<string>();
   private readonly observers: WorldObserver[] = [];
   /** Queued self-hosted jobs not handed to a runner, oldest first: GitHub's queue. */
   private readonly queue: JobRecord[] = [];
@@ -155,11 +182,15 @@ export class World {
     this.stack = options.stack;
     this.timing = { ...defaultTiming, ...options.timing };
     this.bootSeconds = options.bootSeconds;
+    this.startSeconds = options.startSeconds ?? (() => ({ mean: 15, jitter: 5 }));
     this.agenda = new Agenda(Date.parse(options.start));
     const rng = new Rng(options.seed);
     this.bootRng = rng.fork('boot');
+    this.startRng = rng.fork('start');
     const spotRng = rng.fork('spot');
+    const startMissRng = rng.fork('start-miss');
     const spotFailureRate = options.spotFailureRate ?? 0;
+    const startFailureRate = options.startFailureRate ?? 0;
     const now = this.agenda.now;
     this.webhooks = new Webhooks({
       agenda: this.agenda,
@@ -181,8 +212,11 @@ export class World {
       now,
       stack: options.stack,
       spotMiss: () => spotRng.chance(spotFailureRate),
+      startMiss: () => startMissRng.chance(startFailureRate),
       onLaunched: (pool, instances, missing) => this.launched(pool, instances, missing),
-      onTerminated: (instance) => this.instanceGone(instance),
+      onStarted: (instance) => this.started(instance),
+      onStopping: (instance) => this.machineDown(instance),
+      onTerminated: (instance) => this.tell((observer) => observer.instanceGone?.(instance)),
     });
     this.actions = new ActionsService(this.github, { ...options.actions, now });
     this.actions.onRoutingChanged = () => {
@@ -338,7 +372,11 @@ export class World {
     this.github.completeJob(job.id);
     this.actions.jobFinished(job, 'succeeded', runner);
     // Ephemeral: the runner unregistered itself after its one job; the bootstrap shuts the machine down.
-    if (runner?.ephemeral) this.shutDownMachineOf(runner.name);
+    if (runner?.ephemeral) {
+      const instanceId = instanceIdOfRunner(this.stack, runner.name);
+      if (instanceId) this.ranJob.add(instanceId);
+      this.shutDownMachineOf(runner.name);
+    }
     this.tell((observer) => observer.jobFinished?.(job, runner));
     this.assign();
   }
@@ -349,26 +387,50 @@ export class World {
     const { mean, jitter } = this.bootSeconds(pool);
     for (const instance of instances) {
       const bootMs = Math.max(1000, Math.round(this.bootRng.uniform(mean - jitter, mean + jitter) * 1000));
-      this.agenda.after(bootMs, () => this.boot(instance));
+      const run = this.nextRun(instance.id);
+      this.agenda.after(bootMs, () => this.boot(instance, run, true));
     }
     this.tell((observer) => observer.instancesLaunched?.(pool, instances, missing));
   }
 
-  private boot(instance: MemoryInstance): void {
-    if (instance.terminatedAt !== undefined || instance.state !== 'pending') return;
+  /** A stopped instance was started: it boots again, faster than a launch (no AMI to fetch, caches warm). */
+  private started(instance: MemoryInstance): void {
+    const { mean, jitter } = this.startSeconds(instance.pool);
+    const startMs = Math.max(1000, Math.round(this.startRng.uniform(mean - jitter, mean + jitter) * 1000));
+    const run = this.nextRun(instance.id);
+    this.agenda.after(startMs, () => this.boot(instance, run, false));
+    this.tell((observer) => observer.instanceStarted?.(instance));
+  }
+
+  private boot(instance: MemoryInstance, run: number, firstBoot: boolean): void {
+    if (this.runs.get(instance.id) !== run || instance.terminatedAt !== undefined) return;
+    if (instance.state !== 'pending') return;
     this.fleet.markRunning(instance.id);
-    this.lookForConfig(instance);
+    // The bootstrap's marker: this machine ran its one job already.
+    if (this.ranJob.has(instance.id)) {
+      this.fleet.shutDown(instance.id);
+      return;
+    }
+    // Prepare mode, read from the instance's tags at its first boot: warm up, then power off.
+    if (firstBoot && instance.warm?.stage === 'preparing') {
+      this.agenda.after(this.timing.prepareSeconds * 1000, () => {
+        if (this.runs.get(instance.id) === run && instance.state === 'running')
+          this.fleet.shutDown(instance.id);
+      });
+      return;
+    }
+    this.lookForConfig(instance, run);
   }
 
   /** The bootstrap's poll for its runner config (SSM GetParameter every few seconds). */
-  private lookForConfig(instance: MemoryInstance): void {
-    if (instance.terminatedAt !== undefined) return;
+  private lookForConfig(instance: MemoryInstance, run: number): void {
+    if (instance.terminatedAt !== undefined || this.runs.get(instance.id) !== run) return;
     const runner = this.github.runnerByName(instance.runnerName);
     if (!runner || !this.runnerConfigs.has(instance.id)) {
       const giveUpAt = this.agenda.msOf(instance.launchedAt) + this.timing.configWaitSeconds * 1000;
       const nextLook = this.nowMs + this.timing.configPollSeconds * 1000;
-      if (nextLook > giveUpAt) this.agenda.schedule(giveUpAt, () => this.giveUp(instance));
-      else this.agenda.schedule(nextLook, () => this.lookForConfig(instance));
+      if (nextLook > giveUpAt) this.agenda.schedule(giveUpAt, () => this.giveUp(instance, run));
+      else this.agenda.schedule(nextLook, () => this.lookForConfig(instance, run));
       return;
     }
     this.runnerConfigs.take(instance.id);
@@ -379,20 +441,39 @@ export class World {
   }
 
   /** No config came within the bootstrap's wait: it shuts the machine down. */
-  private giveUp(instance: MemoryInstance): void {
-    if (instance.terminatedAt !== undefined || this.runnerProcesses.has(instance.runnerName)) return;
+  private giveUp(instance: MemoryInstance, run: number): void {
+    if (instance.terminatedAt !== undefined || this.runs.get(instance.id) !== run) return;
+    if (this.runnerProcesses.has(instance.runnerName)) return;
     this.tell((observer) => observer.instanceGaveUp?.(instance));
-    this.fleet.markTerminated(instance.id);
+    this.fleet.shutDown(instance.id);
   }
 
   private shutDownMachineOf(runnerName: string): void {
     const instanceId = instanceIdOfRunner(this.stack, runnerName);
-    if (instanceId) this.fleet.markTerminated(instanceId);
+    if (instanceId) this.fleet.shutDown(instanceId);
   }
 
-  /** An instance stopped (terminated by a scaler, or shut down from inside): a runner on it dies with it. */
-  private instanceGone(instance: MemoryInstance): void {
-    this.tell((observer) => observer.instanceGone?.(instance));
+  /** Someone stops an instance through the API (StopInstances): whatever ran on it ends. */
+  stopInstance(instanceId: string): void {
+    this.fleet.stopInstance(instanceId, 'api');
+  }
+
+  private nextRun(instanceId: string): number {
+    const run = (this.runs.get(instanceId) ?? 0) + 1;
+    this.runs.set(instanceId, run);
+    return run;
+  }
+
+  /**
+   * An instance stopped running (terminated by a scaler, shut down from inside, or stopped): a runner on it
+   * dies with it; one that stops becomes stopped a little later.
+   */
+  private machineDown(instance: MemoryInstance): void {
+    this.nextRun(instance.id);
+    if (instance.state === 'stopping') {
+      this.agenda.after(this.timing.stopSeconds * 1000, () => this.fleet.markStopped(instance.id));
+      this.tell((observer) => observer.instanceStopping?.(instance));
+    }
     if (!this.runnerProcesses.delete(instance.runnerName)) return;
     const runner = this.github.runnerByName(instance.runnerName);
     if (!runner) return;

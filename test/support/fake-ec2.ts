@@ -1,8 +1,9 @@
 /**
  * A tiny stateful EC2 behind `aws-sdk-client-mock`: just enough of CreateFleet (instant, client-token
- * dedupe, capacity per lifecycle), DescribeInstances (tag and state filters, NextToken pages),
- * TerminateInstances and CreateTags for the EC2 fleet adapter to be tested against behaviour, not only
- * against recorded inputs.
+ * dedupe, capacity per lifecycle), RunInstances (client-token dedupe, shutdown behaviour, MinCount/MaxCount),
+ * StartInstances (state rules, start capacity, LaunchTime is the last start), DescribeInstances (tag and state
+ * filters, NextToken pages, StateReason), DescribeLaunchTemplates, TerminateInstances and CreateTags for the
+ * EC2 fleet adapter to be tested against behaviour, not only against recorded inputs.
  */
 import {
   CreateFleetCommand,
@@ -13,9 +14,16 @@ import {
   DescribeInstancesCommand,
   type DescribeInstancesCommandInput,
   type DescribeInstancesCommandOutput,
+  DescribeLaunchTemplatesCommand,
+  type DescribeLaunchTemplatesCommandInput,
   EC2Client,
   EC2ServiceException,
   type Instance as Ec2Instance,
+  RunInstancesCommand,
+  type RunInstancesCommandInput,
+  type RunInstancesCommandOutput,
+  StartInstancesCommand,
+  type StartInstancesCommandInput,
   TerminateInstancesCommand,
   type TerminateInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
@@ -25,14 +33,17 @@ import type { Config } from '../../functions/config/config.ts';
 import type { FleetPort } from '../../functions/ports/fleet.ts';
 
 type Lifecycle = 'spot' | 'on-demand';
-type State = 'pending' | 'running' | 'shutting-down' | 'terminated';
+type State = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
 export interface FakeInstance {
   readonly id: string;
   readonly reservationId: string;
   state: State;
   readonly lifecycle: Lifecycle;
-  readonly launchTime: Date;
+  launchTime: Date;
+  /** What a shutdown from inside does (RunInstances' InstanceInitiatedShutdownBehavior, default stop). */
+  readonly shutdownBehavior: 'stop' | 'terminate';
+  stateReasonCode?: string;
   readonly instanceType: string;
   readonly subnetId: string;
   readonly tags: Map<string, string>;
@@ -44,6 +55,8 @@ export interface FakeEc2Options {
   readonly capacity?: Partial<Record<Lifecycle, number>>;
   /** Most instances per DescribeInstances page, whatever MaxResults asks (EC2 may return fewer too). */
   readonly pageSize?: number;
+  /** Launch templates by id and by name → latest version (default: every template is at version 1). */
+  readonly templates?: Readonly<Record<string, number>>;
 }
 
 /** An SDK-shaped EC2 error, as the client would throw it. */
@@ -63,7 +76,13 @@ export class FakeEc2 {
   readonly ec2: AwsClientStub<EC2Client>;
   readonly client = new EC2Client({ region: 'eu-west-1' });
   private readonly fleetsByToken = new Map<string, { input: string; output: CreateFleetCommandOutput }>();
+  private readonly runsByToken = new Map<string, { input: string; output: RunInstancesCommandOutput }>();
+  /** RunInstances calls that launched (token seen for the first time). */
+  readonly runsLaunched: RunInstancesCommandInput[] = [];
+  /** Stopped instances EC2 can still start (default unlimited). */
+  startCapacity = Number.POSITIVE_INFINITY;
   private readonly capacity: Record<Lifecycle, number>;
+  private readonly templates?: Readonly<Record<string, number>>;
   private readonly now: () => Date;
   private readonly pageSize: number;
   private nextId = 0x1000;
@@ -71,6 +90,7 @@ export class FakeEc2 {
   constructor(options: FakeEc2Options = {}) {
     this.now = options.now ?? (() => new Date('2026-01-05T09:00:00Z'));
     this.pageSize = options.pageSize ?? 1000;
+    if (options.templates) this.templates = options.templates;
     this.capacity = {
       spot: options.capacity?.spot ?? Number.POSITIVE_INFINITY,
       'on-demand': options.capacity?.['on-demand'] ?? Number.POSITIVE_INFINITY,
@@ -81,6 +101,9 @@ export class FakeEc2 {
     this.ec2.on(DescribeInstancesCommand).callsFake((input) => this.describeInstances(input));
     this.ec2.on(TerminateInstancesCommand).callsFake((input) => this.terminateInstances(input));
     this.ec2.on(CreateTagsCommand).callsFake((input) => this.createTags(input));
+    this.ec2.on(RunInstancesCommand).callsFake((input) => this.runInstances(input));
+    this.ec2.on(StartInstancesCommand).callsFake((input) => this.startInstances(input));
+    this.ec2.on(DescribeLaunchTemplatesCommand).callsFake((input) => this.describeLaunchTemplates(input));
   }
 
   /** The production fleet adapter for this stack's pools, over this fake EC2. */
@@ -97,6 +120,7 @@ export class FakeEc2 {
       state,
       lifecycle: 'on-demand',
       launchTime: this.now(),
+      shutdownBehavior: 'stop',
       instanceType: 'm7i.large',
       subnetId: 'subnet-0a',
       tags: new Map(Object.entries(tags)),
@@ -108,6 +132,25 @@ export class FakeEc2 {
   markRunning(id: string): void {
     const instance = this.instances.get(id);
     if (instance?.state === 'pending') instance.state = 'running';
+  }
+
+  /**
+   * World side: the instance shuts down from inside (its user data's `poweroff`): it stops or terminates as
+   * its shutdown behaviour says, with StateReason Client.InstanceInitiatedShutdown.
+   */
+  powerOff(id: string): void {
+    const instance = this.instances.get(id);
+    if (!instance || (instance.state !== 'running' && instance.state !== 'pending')) return;
+    instance.state = instance.shutdownBehavior === 'stop' ? 'stopped' : 'terminated';
+    instance.stateReasonCode = 'Client.InstanceInitiatedShutdown';
+  }
+
+  /** World side: someone stops the instance through the API (StateReason Client.UserInitiatedShutdown). */
+  stopByUser(id: string): void {
+    const instance = this.instances.get(id);
+    if (!instance || (instance.state !== 'running' && instance.state !== 'pending')) return;
+    instance.state = 'stopped';
+    instance.stateReasonCode = 'Client.UserInitiatedShutdown';
   }
 
   /** Instances not yet terminated. */
@@ -146,6 +189,8 @@ export class FakeEc2 {
         state: 'pending',
         lifecycle,
         launchTime: this.now(),
+        // CreateFleet cannot set it: the launch template's (the example's is terminate).
+        shutdownBehavior: 'terminate',
         instanceType: override.InstanceType ?? 'm7i.large',
         subnetId: override.SubnetId ?? 'subnet-0a',
         tags: new Map(tags.map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
@@ -197,6 +242,11 @@ export class FakeEc2 {
       group.push({
         InstanceId: instance.id,
         State: { Name: instance.state },
+        ...(instance.stateReasonCode
+          ? {
+              StateReason: { Code: instance.stateReasonCode, Message: `${instance.stateReasonCode}: (fake)` },
+            }
+          : {}),
         LaunchTime: instance.launchTime,
         InstanceType: instance.instanceType as Ec2Instance['InstanceType'],
         SubnetId: instance.subnetId,
@@ -238,6 +288,101 @@ export class FakeEc2 {
       for (const tag of input.Tags ?? []) instance.tags.set(tag.Key ?? '', tag.Value ?? '');
     }
     return { $metadata: {} };
+  }
+
+  runInstances(input: RunInstancesCommandInput): RunInstancesCommandOutput {
+    const token = input.ClientToken;
+    if (token !== undefined) {
+      if (token.length > 64) throw ec2Error('InvalidParameterValue', 400, 'ClientToken longer than 64');
+      const previous = this.runsByToken.get(token);
+      if (previous && previous.input !== JSON.stringify(input)) throw ec2Error('IdempotentParameterMismatch');
+      if (previous) return structuredClone(previous.output);
+    }
+    const min = input.MinCount ?? 1;
+    const max = input.MaxCount ?? 1;
+    if (min < 1 || max < min) throw ec2Error('InvalidParameterValue');
+    const lifecycle: Lifecycle = input.InstanceMarketOptions?.MarketType === 'spot' ? 'spot' : 'on-demand';
+    const granted = Math.min(max, this.capacity[lifecycle]);
+    // Fewer than MinCount: nothing at all, and the call fails.
+    if (granted < min) throw ec2Error('InsufficientInstanceCapacity', 500);
+    this.capacity[lifecycle] -= granted;
+    const tags = input.TagSpecifications?.find((spec) => spec.ResourceType === 'instance')?.Tags ?? [];
+    const reservationId = `r-${(this.nextId + 1).toString(16).padStart(17, '0')}`;
+    const launched: Ec2Instance[] = [];
+    for (let i = 0; i < granted; i += 1) {
+      const id = this.newId();
+      this.instances.set(id, {
+        id,
+        reservationId,
+        state: 'pending',
+        lifecycle,
+        launchTime: this.now(),
+        shutdownBehavior: input.InstanceInitiatedShutdownBehavior === 'terminate' ? 'terminate' : 'stop',
+        instanceType: input.InstanceType ?? 'm7i.large',
+        subnetId: input.SubnetId ?? 'subnet-0a',
+        tags: new Map(tags.map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+      });
+      launched.push({ InstanceId: id, State: { Name: 'pending' } });
+    }
+    const output: RunInstancesCommandOutput = {
+      $metadata: {},
+      ReservationId: reservationId,
+      Instances: launched,
+    };
+    this.runsLaunched.push(input);
+    if (token !== undefined)
+      this.runsByToken.set(token, { input: JSON.stringify(input), output: structuredClone(output) });
+    return output;
+  }
+
+  startInstances(input: StartInstancesCommandInput) {
+    const ids = input.InstanceIds ?? [];
+    if (ids.length === 0) throw ec2Error('InvalidParameterValue');
+    const unknown = ids.find((id) => !this.instances.has(id));
+    if (unknown)
+      throw ec2Error('InvalidInstanceID.NotFound', 400, `The instance ID '${unknown}' does not exist`);
+    for (const id of ids) {
+      const state = this.instances.get(id)?.state;
+      if (state !== 'stopped' && state !== 'pending' && state !== 'running')
+        throw ec2Error(
+          'IncorrectInstanceState',
+          400,
+          `The instance '${id}' is not in a state from which it can be started.`,
+        );
+    }
+    const toStart = ids.filter((id) => this.instances.get(id)?.state === 'stopped');
+    if (toStart.length > this.startCapacity) throw ec2Error('InsufficientInstanceCapacity', 500);
+    this.startCapacity -= toStart.length;
+    const StartingInstances = ids.map((id) => {
+      const instance = this.instances.get(id) as FakeInstance;
+      const previous = instance.state;
+      if (previous === 'stopped') {
+        instance.state = 'pending';
+        instance.launchTime = this.now();
+        delete instance.stateReasonCode;
+      }
+      return { InstanceId: id, PreviousState: { Name: previous }, CurrentState: { Name: instance.state } };
+    });
+    return { $metadata: {}, StartingInstances };
+  }
+
+  describeLaunchTemplates(input: DescribeLaunchTemplatesCommandInput) {
+    const names = [...(input.LaunchTemplateIds ?? []), ...(input.LaunchTemplateNames ?? [])];
+    const LaunchTemplates = names.map((name) => {
+      const latest = this.templates ? this.templates[name] : 1;
+      if (latest === undefined)
+        throw ec2Error(
+          name.startsWith('lt-')
+            ? 'InvalidLaunchTemplateId.NotFound'
+            : 'InvalidLaunchTemplateName.NotFoundException',
+        );
+      return {
+        ...(name.startsWith('lt-') ? { LaunchTemplateId: name } : { LaunchTemplateName: name }),
+        LatestVersionNumber: latest,
+        DefaultVersionNumber: 1,
+      };
+    });
+    return { $metadata: {}, LaunchTemplates };
   }
 
   private newId(): string {

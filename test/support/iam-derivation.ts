@@ -37,6 +37,7 @@ const rememberedAnswers = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem'];
  */
 const impliedActions: Record<string, string[]> = {
   'ec2:CreateFleet': ['ec2:RunInstances', 'ec2:CreateTags', 'iam:PassRole'],
+  'ec2:RunInstances': ['ec2:CreateTags', 'iam:PassRole'],
   'ssm:PutParameter': ['ssm:AddTagsToResource'],
 };
 
@@ -68,6 +69,16 @@ const calls: Calls = {
     listInstances: (port) => port.listInstances(),
     launch: (port) =>
       port.launch({ pool: 'x64', count: 1, clientToken: 'token', createdAt: at.toISOString() }),
+    prepare: (port) =>
+      port.prepare({
+        pool: 'x64',
+        count: 1,
+        clientToken: 'token',
+        createdAt: at.toISOString(),
+        templateVersion: 2,
+      }),
+    start: (port) => port.start(['i-0123456789abcdef0']),
+    templateVersions: (port) => port.templateVersions(['x64']),
     terminate: (port) => port.terminate(['i-0123456789abcdef0']),
     markOrphaned: (port) => port.markOrphaned(['i-0123456789abcdef0'], at),
   },
