@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    setupFiles: ['local/polyfills.ts'],
+    setupFiles: ['functions/executor/polyfills.ts'],
     testTimeout: 20_000,
   },
 });

@@ -17,7 +17,7 @@
  * Per cycle: wall time, requests, rate-limited requests (all but 304s and GET /rate_limit, which GitHub does
  * not count), largest state payload (JSON bytes of any state input or output).
  */
-import '../local/polyfills.ts';
+import '../functions/executor/polyfills.ts';
 import { parseArgs } from 'node:util';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { linkTarget } from '../functions/adapters/github-repositories.ts';
@@ -28,10 +28,10 @@ import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts'
 import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
 import { table } from '../functions/cli/table.ts';
 import { parseConfig, scalingPolicyOf } from '../functions/config/config.ts';
+import { runCycle } from '../functions/executor/cycle-runner.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { silentLog } from '../functions/observability/logger.ts';
 import { noMetrics } from '../functions/observability/metrics.ts';
-import { runCycle } from '../local/cycle-runner.ts';
 import { executionStats } from '../local/execution-stats.ts';
 import { repositoryNames } from '../local/repository-names.ts';
 import { MemoryFleet } from '../local/world/fleet.ts';

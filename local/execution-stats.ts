@@ -9,7 +9,7 @@
  * around its own states; the execution starts and ends (2). A successful Map iteration with one Task is
  * therefore 7 events.
  */
-import type { TraceEvent } from './cycle-runner.ts';
+import type { TraceEvent } from '../functions/executor/cycle-runner.ts';
 
 type Event = NonNullable<TraceEvent>;
 

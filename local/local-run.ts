@@ -5,7 +5,7 @@
  * virtual time.
  */
 import { MemoryMetrics } from '../functions/observability/metrics.ts';
-import './polyfills.ts';
+import '../functions/executor/polyfills.ts';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { createRegistrationTokenSource } from '../functions/adapters/github-registration-token.ts';
@@ -17,6 +17,12 @@ import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
 import { createScaleSetClient } from '../functions/adapters/scaleset-client.ts';
 import { poolTable } from '../functions/cli/table.ts';
 import { jobSourceOf, parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
+import {
+  type CycleRunOptions,
+  type CycleRunResult,
+  runCycle,
+  toCycleEvent,
+} from '../functions/executor/cycle-runner.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { readHeldPools } from '../functions/handlers/held-pools.ts';
@@ -25,7 +31,6 @@ import { type CycleEvent, TraceFormatter } from '../functions/observability/cycl
 import { createLogger, type Log } from '../functions/observability/logger.ts';
 import type { CycleStartRequest } from '../functions/ports/cycle-starter.ts';
 import { createWebhookReceiver } from '../functions/webhook/receiver.ts';
-import { type CycleRunOptions, type CycleRunResult, runCycle, toCycleEvent } from './cycle-runner.ts';
 import { throttleFirstLaunch, transientGitHubFaults } from './faults.ts';
 import { isActionsServicePath } from './github-standin/actions-service.ts';
 import { type RecordedRequest, startGitHubStandin } from './github-standin/server.ts';

@@ -19,10 +19,10 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { HistoryTranslator, parseData } from '../functions/cli/execution-history.ts';
+import { withVirtualStartTime } from '../functions/executor/cycle-runner.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
 import type { CycleEvent } from '../functions/observability/cycle-trace.ts';
 import { loadDefinition } from '../functions/statemachine-definition.ts';
-import { withVirtualStartTime } from './cycle-runner.ts';
 import { localFunctionArn } from './lambda-endpoint.ts';
 
 /** Step Functions Local accepts any credentials; the SDK still wants some. */

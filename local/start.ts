@@ -3,7 +3,7 @@
 // the embedded executor, or on Step Functions Local. The stand-in sends signed workflow_job deliveries to the local
 // receiver, whose cycles run between the scheduled ones; --no-webhooks: the schedule alone. With --job-source
 // scaleset or auto the stand-in serves runner scale sets and the listener's cycles run between them too.
-import './polyfills.ts';
+import '../functions/executor/polyfills.ts';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLocal } from './local-run.ts';

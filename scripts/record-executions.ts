@@ -6,7 +6,7 @@
  * written as AWS records them (test/support/aws-history.ts): each execution's GetExecutionHistory events
  * (STANDARD) and its CloudWatch Logs records (EXPRESS).
  */
-import '../local/polyfills.ts';
+import '../functions/executor/polyfills.ts';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';

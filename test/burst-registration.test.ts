@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { GitHubRateLimitError } from '../functions/errors.ts';
+import { runCycle } from '../functions/executor/cycle-runner.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import type { RegisterRunnersOutput } from '../functions/handlers/register-runners.ts';
 import type { JitRegistration, JitRunnerRequest } from '../functions/ports/github.ts';
-import { runCycle } from '../local/cycle-runner.ts';
 import { FakeEc2 } from './support/fake-ec2.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps, testPool } from './support/fakes.ts';
 import { ManualClock } from './support/manual-clock.ts';

@@ -18,9 +18,9 @@ import {
   parseLogRecord,
   translateHistory,
 } from '../functions/cli/execution-history.ts';
+import { runCycle, type TraceEvent, toCycleEvent } from '../functions/executor/cycle-runner.ts';
 import type { CycleEvent } from '../functions/observability/cycle-trace.ts';
 import { loadDefinition } from '../functions/statemachine-definition.ts';
-import { runCycle, type TraceEvent, toCycleEvent } from '../local/cycle-runner.ts';
 import { ExecutionRecorder } from './support/aws-history.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps } from './support/fakes.ts';
 

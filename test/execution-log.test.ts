@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ExecutionLogMeter, recordOverheadBytes } from '../bench/sim/execution-log.ts';
-import { runCycle } from '../local/cycle-runner.ts';
+import { runCycle } from '../functions/executor/cycle-runner.ts';
 import { FakeGitHub, queuedJobs, testDeps } from './support/fakes.ts';
 
 const escaped = (value: unknown) => JSON.stringify(JSON.stringify(value)).length;

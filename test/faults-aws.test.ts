@@ -13,9 +13,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { createSsmRunnerConfigStore } from '../functions/adapters/ssm-runner-configs.ts';
+import { runCycle } from '../functions/executor/cycle-runner.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import type { RunnerConfigStore } from '../functions/ports/runner-configs.ts';
-import { runCycle } from '../local/cycle-runner.ts';
 import { ec2Error, FakeEc2 } from './support/fake-ec2.ts';
 import { queuedJobs, testDeps, testPool } from './support/fakes.ts';
 

@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { runCycle } from '../functions/executor/cycle-runner.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import type { Log } from '../functions/observability/logger.ts';
-import { runCycle } from '../local/cycle-runner.ts';
 import {
   type FaultResponse,
   type GitHubStandin,

@@ -5,11 +5,11 @@
  * What keeps them from launching twice: the same cycle shares a client token, different cycles a lease.
  */
 import { describe, expect, it } from 'vitest';
+import { type CycleRunOptions, runCycle } from '../functions/executor/cycle-runner.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { launchCreatedAt } from '../functions/handlers/scale-up.ts';
 import { scalingLeaseKey } from '../functions/handlers/scaling-lease.ts';
-import { type CycleRunOptions, runCycle } from '../local/cycle-runner.ts';
 import { FakeEc2 } from './support/fake-ec2.ts';
 import { FakeGitHub, queuedJobs, testDeps, testPool } from './support/fakes.ts';
 

@@ -2,7 +2,7 @@
  * The listener state machine (statemachine/listener.asl.json) on the local executor, its Task answered by
  * scripted rounds: what it does after a round that listened, waits, stops or fails.
  */
-import '../local/polyfills.ts';
+import '../functions/executor/polyfills.ts';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import * as stepscaleErrors from '../functions/errors.ts';

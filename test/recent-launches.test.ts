@@ -9,7 +9,7 @@ import {
   recordLaunches,
   withRecentLaunches,
 } from '../functions/core/recent-launches.ts';
-import { runCycle } from '../local/cycle-runner.ts';
+import { runCycle } from '../functions/executor/cycle-runner.ts';
 import { FakeGitHub, queuedJobs, testDeps } from './support/fakes.ts';
 
 const now = new Date('2026-01-05T09:00:30Z');

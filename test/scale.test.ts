@@ -4,8 +4,8 @@
  * rate-limited cycle within its budget (marking it incomplete, so scale-down holds).
  */
 import { describe, expect, it } from 'vitest';
+import { runCycle } from '../functions/executor/cycle-runner.ts';
 import type { RateLimit } from '../functions/ports/github.ts';
-import { runCycle } from '../local/cycle-runner.ts';
 import { executionStats, maxStandardHistoryEvents } from '../local/execution-stats.ts';
 import { repositoryNames } from '../local/repository-names.ts';
 import { FakeGitHub, queuedJobs, testDeps } from './support/fakes.ts';

@@ -3,11 +3,11 @@ import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import * as stepscaleErrors from '../functions/errors.ts';
 import { StepscaleError } from '../functions/errors.ts';
+import { runCycle } from '../functions/executor/cycle-runner.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
 import { type PackedBatch, unpackBatch } from '../functions/handlers/repository-batches.ts';
 import { scalingLeaseKey } from '../functions/handlers/scaling-lease.ts';
 import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
-import { runCycle } from '../local/cycle-runner.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps } from './support/fakes.ts';
 
 /** The cycle start a launch request carries (the `stepscale:created-at` tag). */

@@ -14,7 +14,7 @@
  * Level ALL logs all of them; ERROR only failures (TaskFailed, ExecutionFailed, …); OFF nothing
  * (docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html, "Log levels").
  */
-import type { TraceEvent } from '../../local/cycle-runner.ts';
+import type { TraceEvent } from '../../functions/executor/cycle-runner.ts';
 
 /** A record's fixed part: type, ids, timestamp and the execution ARN (an Express ARN with a long name). */
 export const recordOverheadBytes = 330;

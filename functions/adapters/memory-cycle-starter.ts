@@ -1,6 +1,6 @@
 /**
  * A cycle starter in memory: it keeps what it was asked to start, for a local driver (`npm start`, the
- * simulator, tests) to run in-process with local/cycle-runner.ts, and a process with nothing to start.
+ * simulator, tests) to run in-process with functions/executor/cycle-runner.ts, and a process with nothing to start.
  */
 import type { CycleStarter, CycleStartRequest } from '../ports/cycle-starter.ts';
 

@@ -1,12 +1,11 @@
 /**
  * `stepscale plan`: a read-only dry run of one cycle against a real GitHub organization (and EC2). It runs the
- * real state machine definition on the local executor (local/cycle-runner.ts) with the real handlers up to
+ * real state machine definition on the local executor (functions/executor/cycle-runner.ts) with the real handlers up to
  * Decide, so what it prints is what a cycle would decide; the GitHub adapter is read-only, the fleet and the
  * runner-config store refuse every change, and the tasks that act (ScaleUp, ScaleDown, RegisterRunners) are
  * replaced by ones that report nothing done.
  */
 
-import { runCycle } from '../../local/cycle-runner.ts';
 import { MemoryCycleStarter } from '../adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../adapters/memory-webhook-inbox.ts';
@@ -22,6 +21,7 @@ import {
 import { type ScaleSetState, scaleSetStateKey, storedStatistics } from '../core/job-source.ts';
 import { labelsCover } from '../core/labels.ts';
 import { StepscaleError } from '../errors.ts';
+import { runCycle } from '../executor/cycle-runner.ts';
 import type { CycleDemand } from '../handlers/aggregate-demand.ts';
 import type { DecideOutput } from '../handlers/decide.ts';
 import type { HandlerDeps } from '../handlers/deps.ts';

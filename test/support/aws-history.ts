@@ -1,5 +1,5 @@
 /**
- * Records a cycle run on the embedded executor (local/cycle-runner.ts) as AWS records it: the `HistoryEvent`s
+ * Records a cycle run on the embedded executor (functions/executor/cycle-runner.ts) as AWS records it: the `HistoryEvent`s
  * GetExecutionHistory returns for a STANDARD execution, and the execution log records an EXPRESS one writes to
  * CloudWatch Logs. The CLI's tests read these, so what they read came from a real run of the ASL with the real
  * handlers, not from a hand-written history.
@@ -28,7 +28,7 @@
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { detailsField, type ExecutionLogRecord } from '../../functions/cli/execution-history.ts';
-import type { CycleRunOptions, TraceEvent } from '../../local/cycle-runner.ts';
+import type { CycleRunOptions, TraceEvent } from '../../functions/executor/cycle-runner.ts';
 
 type LibEvent = NonNullable<TraceEvent>;
 type Handler = (input: unknown) => Promise<unknown>;

@@ -15,10 +15,10 @@ import { MemoryWebhookInbox } from '../../../functions/adapters/memory-webhook-i
 import { MemoryWriteBudget } from '../../../functions/adapters/memory-write-budget.ts';
 import { noScaleSets } from '../../../functions/adapters/no-scale-sets.ts';
 import { type Config, scalingPolicyOf, writeIntervalMs } from '../../../functions/config/config.ts';
+import { runCycle } from '../../../functions/executor/cycle-runner.ts';
 import type { HandlerDeps } from '../../../functions/handlers/deps.ts';
 import type { TaskName } from '../../../functions/handlers/index.ts';
 import { MemoryMetrics } from '../../../functions/observability/metrics.ts';
-import { runCycle } from '../../../local/cycle-runner.ts';
 import { CountingLog } from '../counting-log.ts';
 import { ExecutionLogMeter } from '../execution-log.ts';
 import { emptyCounts, type RequestCounts } from '../requests.ts';

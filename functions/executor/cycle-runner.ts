@@ -4,10 +4,10 @@
  */
 import './polyfills.ts';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import type { HandlerDeps } from '../functions/handlers/deps.ts';
-import { type TaskName, taskHandlers } from '../functions/handlers/index.ts';
-import type { CycleEvent } from '../functions/observability/cycle-trace.ts';
-import { loadDefinition } from '../functions/statemachine-definition.ts';
+import type { HandlerDeps } from '../handlers/deps.ts';
+import { type TaskName, taskHandlers } from '../handlers/index.ts';
+import type { CycleEvent } from '../observability/cycle-trace.ts';
+import { loadDefinition } from '../statemachine-definition.ts';
 
 export type TraceEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
 
