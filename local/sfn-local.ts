@@ -19,6 +19,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { HistoryTranslator, parseData } from '../functions/cli/execution-history.ts';
+import { executionHistory } from '../functions/cli/executions.ts';
 import { withVirtualStartTime } from '../functions/executor/cycle-runner.ts';
 import { taskHandlers } from '../functions/handlers/index.ts';
 import type { CycleEvent } from '../functions/observability/cycle-trace.ts';
@@ -115,7 +116,7 @@ export async function runCycleOnSfn(client: SFNClient, options: SfnCycleOptions)
     if (poll >= (options.maxPolls ?? 600))
       throw new Error(`${executionArn} did not end after ${poll} polls of its history`);
     if (poll > 0) await sleep(options.pollMs ?? 250);
-    take(translator.push(await history(client, executionArn)));
+    take(translator.push(await executionHistory(client, executionArn)));
   }
   take(translator.end());
 
@@ -137,24 +138,6 @@ export async function runCycleOnSfn(client: SFNClient, options: SfnCycleOptions)
     events,
     executionArn,
   };
-}
-
-async function history(client: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await client.send(
-      new GetExecutionHistoryCommand({
-        executionArn,
-        maxResults: 1000,
-        includeExecutionData: true,
-        nextToken,
-      }),
-    );
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

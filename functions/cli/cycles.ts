@@ -53,14 +53,9 @@ export const cyclesCommand: Command = {
         ...executionOptions,
         last: { type: 'string' },
         json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
       },
       usage,
     );
-    if (values.help) {
-      io.stdout(`${usage}\n`);
-      return 0;
-    }
     const last = Number(values.last ?? 10);
     if (!Number.isInteger(last) || last < 1 || last > 1000)
       throw new UsageError('--last must be a whole number from 1 to 1000', usage);

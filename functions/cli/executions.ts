@@ -127,24 +127,27 @@ export interface ExecutionSource {
   latest(): Promise<string | undefined>;
 }
 
+/** Every event of an execution's history (Standard, or Step Functions Local), with its data, all pages. */
+export async function executionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn,
+        maxResults: 1000,
+        includeExecutionData: true,
+        nextToken,
+      }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
 export function standardExecutions(sfn: SFNClient, stateMachineArn: string): ExecutionSource {
-  const history = async (executionArn: string) => {
-    const events: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await sfn.send(
-        new GetExecutionHistoryCommand({
-          executionArn,
-          maxResults: 1000,
-          includeExecutionData: true,
-          nextToken,
-        }),
-      );
-      events.push(...(page.events ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return events;
-  };
+  const history = (executionArn: string) => executionHistory(sfn, executionArn);
   return {
     history,
     async latest() {

@@ -61,14 +61,9 @@ export const runCommand: Command = {
         ...locatorOptions,
         wait: { type: 'boolean' },
         json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
       },
       usage,
     );
-    if (values.help) {
-      io.stdout(`${usage}\n`);
-      return 0;
-    }
     const sfn = new SFNClient({});
     const machine = await findStateMachine(sfn, locatorOf(values));
     const now = nowFor(io)();

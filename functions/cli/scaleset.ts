@@ -53,15 +53,10 @@ async function scaleSet(args: readonly string[], io: CliIo): Promise<number> {
       config: { type: 'string' },
       json: { type: 'boolean' },
       force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     usage,
     true,
   );
-  if (values.help) {
-    io.stdout(`${usage}\n`);
-    return 0;
-  }
   const [action, poolName, ...extra] = positionals;
   if (action !== 'list' && action !== 'delete') throw new UsageError('scaleset needs list or delete', usage);
   if (action === 'list' && poolName !== undefined) throw new UsageError('scaleset list takes no pool', usage);

@@ -12,7 +12,7 @@ import { MemoryStateStore } from '../adapters/memory-state-store.ts';
 import { jobSourceOf, loadConfigFile, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
-import { type CliIo, type Command, UsageError } from './command.ts';
+import { type CliIo, type Command, parseCommandArgs, UsageError } from './command.ts';
 import { cyclesCommand } from './cycles.ts';
 import {
   computePlan,
@@ -73,6 +73,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     const command = commands[name];
     if (!command || !Object.hasOwn(commands, name)) throw new UsageError(`unknown command "${name}"`);
+    // Every command's --help, here once: its usage, and nothing run.
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout(`${command.usage}\n`);
+      return 0;
+    }
     return await command.run(rest, io);
   } catch (error) {
     return reportError(error, io);
@@ -80,26 +85,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 async function plan(args: readonly string[], io: CliIo): Promise<number> {
-  let values: { config?: string; 'no-ec2'?: boolean; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        config: { type: 'string' },
-        'no-ec2': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message, planUsage);
-  }
-  if (values.help) {
-    io.stdout(`${planUsage}\n`);
-    return 0;
-  }
+  const { values } = parseCommandArgs(
+    args,
+    { config: { type: 'string' }, 'no-ec2': { type: 'boolean' }, json: { type: 'boolean' } },
+    planUsage,
+  );
   if (!values.config) throw new UsageError('--config FILE is required', planUsage);
 
   const config = await loadConfigFile(values.config);

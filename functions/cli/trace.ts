@@ -41,15 +41,10 @@ export const traceCommand: Command = {
         ...executionOptions,
         latest: { type: 'boolean' },
         json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
       },
       usage,
       true,
     );
-    if (values.help) {
-      io.stdout(`${usage}\n`);
-      return 0;
-    }
     if (positionals.length > 1) throw new UsageError('one execution ARN at most', usage);
     const [given] = positionals;
     if (given && values.latest) throw new UsageError('an execution ARN or --latest, not both', usage);

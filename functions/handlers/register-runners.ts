@@ -102,23 +102,25 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
 
     // Scale-set pools first: no write slot to wait for, so they are never held up behind the paced ones.
     const limit = pLimit(scaleSetConcurrency);
+    /** Takes the instance's registration claim; one another loop holds is that loop's to register. */
+    const claimed = async (instanceId: string): Promise<boolean> => {
+      const claim = await deps.stateStore.acquireLease(
+        claimKeyOf(instanceId),
+        claimant,
+        new Date(deps.now().getTime() + claimSeconds * 1000),
+      );
+      if (claim.acquired) return true;
+      elsewhere += 1;
+      done.add(instanceId);
+      return false;
+    };
     await Promise.all(
       order
         .filter(({ pool }) => viaScaleSet.has(pool))
         .map(({ pool: poolName, instanceId }) =>
           limit(async () => {
             if (deps.now() > sliceEnd) return;
-            const claimKey = `registration:${instanceId}`;
-            const claim = await deps.stateStore.acquireLease(
-              claimKey,
-              claimant,
-              new Date(deps.now().getTime() + claimSeconds * 1000),
-            );
-            if (!claim.acquired) {
-              elsewhere += 1;
-              done.add(instanceId);
-              return;
-            }
+            if (!(await claimed(instanceId))) return;
             try {
               const jit = await deps.scaleSets.generateJitConfig(
                 viaScaleSet.get(poolName) as number,
@@ -138,6 +140,7 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
                   error: error as Error,
                 });
                 failed.push(instanceId);
+                deps.metrics.pool('RegistrationFailures', poolName, 1);
               }
             }
             done.add(instanceId);
@@ -153,17 +156,8 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
         done.add(instanceId);
         continue;
       }
-      const claimKey = `registration:${instanceId}`;
-      const claim = await deps.stateStore.acquireLease(
-        claimKey,
-        claimant,
-        new Date(deps.now().getTime() + claimSeconds * 1000),
-      );
-      if (!claim.acquired) {
-        elsewhere += 1;
-        done.add(instanceId);
-        continue;
-      }
+      if (!(await claimed(instanceId))) continue;
+      const claimKey = claimKeyOf(instanceId);
       const slot = await deps.writeBudget.reserve(sliceEnd);
       if (!slot) {
         await deps.stateStore.releaseLease(claimKey, claimant);
@@ -249,3 +243,5 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
     return output;
   };
 }
+
+const claimKeyOf = (instanceId: string) => `registration:${instanceId}`;
