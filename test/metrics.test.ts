@@ -5,11 +5,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { simulate } from '../bench/sim/simulate.ts';
 import { StepscaleStrategy } from '../bench/sim/strategies/stepscale.ts';
-import { parseWorkload } from '../bench/sim/workload.ts';
 import { ConfigError } from '../functions/errors.ts';
 import { jobWaitSourceOf } from '../functions/lambda/lambda-handler.ts';
 import { emfMetrics } from '../functions/observability/emf-metrics.ts';
 import { metricDefinitions } from '../functions/observability/metrics.ts';
+import { tinyWorkload } from './support/workloads.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
 
@@ -91,10 +91,7 @@ describe('EMF metrics (Lambda)', () => {
 
 describe('a job’s queued-to-started seconds, from the poll', () => {
   it('is each started job’s true wait, measured once, by the scheduled cycle after it started', async () => {
-    const workload = parseWorkload({
-      name: 'waits',
-      durationSeconds: 900,
-      warmupSeconds: 0,
+    const workload = tinyWorkload({
       repositories: 3,
       pools: [{ name: 'linux', labels, maxRunners: 6 }],
       bootSeconds: { mean: 45, jitter: 10 },
@@ -126,13 +123,9 @@ describe('a job’s queued-to-started seconds, from the poll', () => {
 
 describe('a pool at max', () => {
   it('is counted in each scheduled cycle that finds it at maxRunners with jobs still waiting, and only then', async () => {
-    const workload = parseWorkload({
-      name: 'at-max',
-      durationSeconds: 900,
-      warmupSeconds: 0,
+    const workload = tinyWorkload({
       repositories: 2,
       pools: [{ name: 'linux', labels, maxRunners: 2 }],
-      bootSeconds: { mean: 45, jitter: 0 },
       arrivals: [{ type: 'burst', at: [60], jobs: 8, labels, durationSeconds: { mean: 150 } }],
     });
     const strategy = new StepscaleStrategy();

@@ -2,31 +2,19 @@
  * The peers in the simulated world (bench/sim/strategies/tf-runner.ts, arc-listener.ts) do what their models
  * say, on tiny scenarios, each next to a control that shows the measurement would see the difference.
  */
+
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../bench/sim/simulate.ts';
 import { ArcListenerStrategy, ArcScaler } from '../bench/sim/strategies/arc-listener.ts';
 import { TfRunnerStrategy } from '../bench/sim/strategies/tf-runner.ts';
 import type { Strategy } from '../bench/sim/strategies/types.ts';
-import { parseWorkload } from '../bench/sim/workload.ts';
 import type { LaunchRequest } from '../functions/ports/fleet.ts';
 import type { World } from '../local/world/world.ts';
+import { tinyWorkload } from './support/workloads.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
-
 /** One pool of 3, boot exactly 45 s, deliveries exactly 1 s after the change; one job at 100 s by default. */
-function tiny(overrides: Record<string, unknown> = {}) {
-  return parseWorkload({
-    name: 'tiny',
-    durationSeconds: 900,
-    warmupSeconds: 0,
-    repositories: 1,
-    pools: [{ name: 'linux', labels, maxRunners: 3 }],
-    bootSeconds: { mean: 45, jitter: 0 },
-    webhooks: { delaySeconds: 1, jitterSeconds: 0 },
-    arrivals: [{ type: 'burst', at: [100], jobs: 1, labels, durationSeconds: { mean: 60 } }],
-    ...overrides,
-  });
-}
+const tiny = tinyWorkload;
 
 /** The strategy, with something done to the world as it starts (a cancellation on the agenda). */
 function withWorld(strategy: Strategy, prepare: (world: World) => void): Strategy {

@@ -17,36 +17,14 @@ import { simulate } from '../bench/sim/simulate.ts';
 import { StepscaleScaleSetStrategy } from '../bench/sim/strategies/stepscale-scaleset.ts';
 import { parseWorkload } from '../bench/sim/workload.ts';
 import { parseConfig } from '../functions/config/config.ts';
+import { mixedWorkload } from './support/workloads.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
 const arm = ['self-hosted', 'linux', 'arm64'];
-const workload = parseWorkload({
-  name: 'small',
-  durationSeconds: 900,
-  warmupSeconds: 0,
-  repositories: 12,
+const workload = mixedWorkload({
   pools: [
     { name: 'linux-x64', labels, maxRunners: 14, minIdle: 1 },
     { name: 'linux-arm64', labels: arm, maxRunners: 3 },
-  ],
-  bootSeconds: { mean: 45, jitter: 10 },
-  spotFailureRate: 0.1,
-  arrivals: [
-    {
-      type: 'poisson',
-      ratePerMinute: 1,
-      jobsPerRun: { min: 1, max: 2 },
-      labels,
-      durationSeconds: { mean: 150, jitter: 60 },
-    },
-    { type: 'burst', at: [120], jobs: 12, labels, durationSeconds: { mean: 150, jitter: 30 } },
-    {
-      type: 'burst',
-      at: [300],
-      jobs: 5,
-      labels: ['self-hosted', 'Linux', 'ARM64'],
-      durationSeconds: { mean: 90 },
-    },
   ],
 });
 

@@ -11,40 +11,12 @@ import {
 } from '../bench/sim/cost.ts';
 import { simulate } from '../bench/sim/simulate.ts';
 import { StepscaleStrategy } from '../bench/sim/strategies/stepscale.ts';
-import { parseWorkload } from '../bench/sim/workload.ts';
 import { decide, type Plan } from '../functions/core/decide.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
+import { mixedWorkload } from './support/workloads.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
-const workload = parseWorkload({
-  name: 'small',
-  durationSeconds: 900,
-  warmupSeconds: 0,
-  repositories: 12,
-  pools: [
-    { name: 'linux-x64', labels, maxRunners: 14 },
-    { name: 'linux-arm64', labels: ['self-hosted', 'linux', 'arm64'], maxRunners: 3 },
-  ],
-  bootSeconds: { mean: 45, jitter: 10 },
-  spotFailureRate: 0.1,
-  arrivals: [
-    {
-      type: 'poisson',
-      ratePerMinute: 1,
-      jobsPerRun: { min: 1, max: 2 },
-      labels,
-      durationSeconds: { mean: 150, jitter: 60 },
-    },
-    { type: 'burst', at: [120], jobs: 12, labels, durationSeconds: { mean: 150, jitter: 30 } },
-    {
-      type: 'burst',
-      at: [300],
-      jobs: 5,
-      labels: ['self-hosted', 'Linux', 'ARM64'],
-      durationSeconds: { mean: 90 },
-    },
-  ],
-});
+const workload = mixedWorkload();
 
 describe('Function: simulate', () => {
   it('is deterministic for a seed (both strategies), and another seed gives another run', async () => {

@@ -3,28 +3,19 @@
  * targeted execution of the real cycle that launches within seconds; a lost one costs a poll; a delivery and a
  * scheduled cycle at once launch once. Each next to the polling `stepscale` as the control.
  */
+
 import { describe, expect, it } from 'vitest';
 import { simulate } from '../bench/sim/simulate.ts';
 import { StepscaleStrategy } from '../bench/sim/strategies/stepscale.ts';
 import { StepscaleWebhookStrategy } from '../bench/sim/strategies/stepscale-webhook.ts';
-import { parseWorkload } from '../bench/sim/workload.ts';
 import type { LaunchRequest } from '../functions/ports/fleet.ts';
 import type { World } from '../local/world/world.ts';
+import { tinyWorkload } from './support/workloads.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
 
 function tiny(overrides: Record<string, unknown> = {}) {
-  return parseWorkload({
-    name: 'tiny',
-    durationSeconds: 600,
-    warmupSeconds: 0,
-    repositories: 3,
-    pools: [{ name: 'linux', labels, maxRunners: 3 }],
-    bootSeconds: { mean: 45, jitter: 0 },
-    webhooks: { delaySeconds: 1, jitterSeconds: 0 },
-    arrivals: [{ type: 'burst', at: [100], jobs: 1, labels, durationSeconds: { mean: 60 } }],
-    ...overrides,
-  });
+  return tinyWorkload({ durationSeconds: 600, repositories: 3, ...overrides });
 }
 
 function launchTimes(world: World): number[] {
