@@ -3,7 +3,7 @@
  * when cycles run, and what happens on GitHub over time (runs arriving, runs being cancelled).
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const jobSpec = z.strictObject({
   labels: z.array(z.string()).min(1),

@@ -12,7 +12,7 @@
  * which goals the benchmark judges the workload by (bench/sim/goals.ts).
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Rng } from '../../local/world/rng.ts';
 
 const seconds = z.number().min(0);

@@ -18,7 +18,7 @@
  * (`typeName`) pick the rest. A UTF-8 byte order mark before a JSON answer is ignored, as the library does.
  * Tokens and JIT configs appear in no error message and no log line.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   ScaleSetAuthError,
   ScaleSetNotFoundError,

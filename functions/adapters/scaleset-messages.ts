@@ -10,7 +10,7 @@
  * a readable message id (not JSON at all, an HTML page) is no message: it cannot be acknowledged, and the
  * poll counts as failed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JobMessage, ScaleSetMessage, ScaleSetStatistics } from '../ports/scale-sets.ts';
 
 const count = z.int().min(0);

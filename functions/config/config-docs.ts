@@ -3,7 +3,7 @@
  * descriptions), so the documentation cannot drift from what is validated: `npm run docs` writes
  * docs/configuration.md and docs/config.schema.json, and a test fails when either is stale.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema } from './config.ts';
 
 interface JsonSchema {

@@ -3,7 +3,7 @@
  * its path, so a user fixes a config in one round trip. Holds no secrets: the token is read separately.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { maxPendingRegistrations } from '../core/cycle-timing.ts';
 import { normalizeLabels } from '../core/labels.ts';
 import type { ScalingPolicy } from '../core/policy.ts';

@@ -3,7 +3,7 @@
  * repositories had queued jobs in the governor's memory (they are scanned every cycle while hot).
  * Its output replaces the whole state, so the batches and their parts go no further.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Demand, sumDemand } from '../core/demand.ts';
 import { learnJobListings, recordActivity } from '../core/governor.ts';
 import { type Cycle, cycleSchema, type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';

@@ -7,7 +7,7 @@
  * GitHub gives it to the scale set, whose statistics are that pool's demand, so no polled pool launches for it.
  */
 import pLimit from 'p-limit';
-import { z } from 'zod';
+import * as z from 'zod';
 import { countDemand, type Demand, sumDemand } from '../core/demand.ts';
 import { matchPool } from '../core/labels.ts';
 import type { ListingObservation, StartedJob } from '../ports/github.ts';

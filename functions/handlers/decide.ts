@@ -4,7 +4,7 @@
  * counts and the (bounded) lists of actions leave this task. A cycle that finds the lease held by another cycle
  * still in flight plans nothing: it launches, removes and registers nothing (scaling-lease.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { registrationDeadline } from '../core/cycle-timing.ts';
 import {
   type Budgets,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../config/config.ts';
 import type { ScalingPolicy } from '../core/policy.ts';
 import { InvalidTaskInputError } from '../errors.ts';

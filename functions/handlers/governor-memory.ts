@@ -5,7 +5,7 @@
  * - activity (which repositories had queued jobs, and when): written by AggregateDemand, read by both.
  * Memory is an optimisation: a store that cannot be read or written is logged and the cycle goes on.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../config/config.ts';
 import type { ActivityMemory, GovernorSettings, RotationMemory } from '../core/governor.ts';
 import type { Log } from '../observability/logger.ts';

@@ -4,7 +4,7 @@
  * them on with the demand, so Decide acts on the same choice the scan was planned for. RegisterRunners and
  * ScaleDown read the states again to reach a scale-set pool's runners through its scale set.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Config, jobSourceOf } from '../config/config.ts';
 import { chooseSource, type ScaleSetState, scaleSetStateKey } from '../core/job-source.ts';
 import type { StateStore } from '../ports/state-store.ts';

@@ -12,7 +12,7 @@
  * scale set listener started (`targets.scaleSets`) — nothing is listed or scanned at all: such a cycle sends
  * GitHub's REST API no request here, and leaves the webhook inbox to the next cycle that polls.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { repositoryFilter } from '../adapters/github-repositories.ts';
 import { type ActivityMemory, planScan } from '../core/governor.ts';
 import type { RateLimit } from '../ports/github.ts';

@@ -13,7 +13,7 @@
  * The round that reaches `maxRounds` gives its leases back, so the execution the state machine continues as
  * takes over at once.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ScaleSetListener } from '../listener/scale-set-listener.ts';
 import { type PortNeeds, parseTaskInput, type TaskDeps } from './deps.ts';
 

@@ -20,7 +20,7 @@
  *   registered first, a few at once, and a runner name the scale set knows already counts as registered.
  */
 import pLimit from 'p-limit';
-import { z } from 'zod';
+import * as z from 'zod';
 import { maxRegistrationSeconds, registrationDeadline } from '../core/cycle-timing.ts';
 import { fairOrder } from '../core/fair-share.ts';
 import { runnerNameFor } from '../core/model.ts';

@@ -3,7 +3,7 @@
  * Decide queues those earlier cycles left unregistered, ScaleUp adds its launches, RegisterRunners works the
  * queue off.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const registrationQueueSchema = z
   .array(

@@ -11,7 +11,7 @@
  */
 
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { chunks } from '../core/chunks.ts';
 
 export interface PackedBatch {

@@ -14,7 +14,7 @@
  * The last task that changes the fleet: it gives back the scaling lease Decide took, whatever happens.
  */
 import pLimit from 'p-limit';
-import { z } from 'zod';
+import * as z from 'zod';
 import { mayChangeFleet, registrationDeadline } from '../core/cycle-timing.ts';
 import type { Runner } from '../core/model.ts';
 import { ScaleSetRunnerBusyError } from '../errors.ts';

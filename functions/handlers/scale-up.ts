@@ -12,7 +12,7 @@
  * retry of this task (or a duplicated cycle) gets the same instances back instead of new ones.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { mayChangeFleet } from '../core/cycle-timing.ts';
 import type { RecentLaunch } from '../core/recent-launches.ts';
 import { cycleSchema, type PortNeeds, parseTaskInput, scheduledTimeOf, type TaskDeps } from './deps.ts';

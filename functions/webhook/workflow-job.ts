@@ -3,7 +3,7 @@
  * @octokit/webhooks-examples). Everything else in the payload is ignored, so GitHub adding fields changes
  * nothing; a payload without these parts is malformed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const workflowJobPayload = z.object({
   action: z.string(),
