@@ -18,8 +18,7 @@ const entryPoints = {
   ...Object.fromEntries(lambdaEntryPoints.map((path) => [`lambda/${basename(path, extname(path))}`, path])),
 };
 
-await build({
-  entryPoints,
+const common = {
   outdir: 'dist',
   bundle: true,
   platform: 'node',
@@ -38,4 +37,10 @@ await build({
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
   logLevel: 'info',
-});
+};
+
+const { 'cli/stepscale': cli, ...lambdas } = entryPoints;
+// The CLI runs where node_modules are (Node 20 needs undici to trust a private CA); the functions run on Node 22,
+// whose own TLS defaults take the CA bundle, and leave undici out as template.yaml's External does.
+await build({ ...common, entryPoints: { 'cli/stepscale': cli } });
+await build({ ...common, entryPoints: lambdas, external: ['undici'] });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
+import { trustProcessWide } from '../functions/adapters/github-tls.ts';
 import { main } from '../functions/cli/stepscale.ts';
 import { apiUrlFor } from '../functions/config/github-url.ts';
 import { GitHubTlsError } from '../functions/errors.ts';
@@ -150,6 +151,19 @@ describe.skipIf(!openssl)('GitHub Enterprise Server with a self-signed certifica
   it('succeeds with the CA bundle, without turning certificate checks off', async () => {
     expect(await adapter(cert).listRepositories()).toEqual(['app']);
     expect(process.env.NODE_TLS_REJECT_UNAUTHORIZED).toBeUndefined();
+  });
+
+  it('adds the bundle to the process default CAs once where Node can, and says when it cannot', () => {
+    const set: string[][] = [];
+    const api = {
+      getCACertificates: () => ['public-root'],
+      setDefaultCACertificates: (c: string[]) => set.push(c),
+    };
+    expect(trustProcessWide('private-ca-a', api)).toBe(true);
+    expect(trustProcessWide('private-ca-a', api)).toBe(true);
+    expect(set).toEqual([['public-root', 'private-ca-a']]);
+    // Node 20 has no such API: the adapter then takes undici's fetch for GitHub's connections only.
+    expect(trustProcessWide('private-ca-b', {})).toBe(false);
   });
 
   it('stepscale plan reads github.caBundleFile', async () => {

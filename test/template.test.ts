@@ -160,6 +160,13 @@ describe('template.yaml: wiring', () => {
     },
   );
 
+  it.each(allFunctions.map(([id]) => id))(
+    '%s leaves undici out of its bundle, as scripts/build.mjs does (Node 22 trusts a CA bundle without it)',
+    (id) => {
+      expect(resources[id].Metadata.BuildProperties.External).toEqual(['undici']);
+    },
+  );
+
   it.each(taskNames)('%s: runs nodejs22.x/24.x on arm64, with a timeout below its Task timeout', (task) => {
     expect(['nodejs22.x', 'nodejs24.x']).toContain(functionProperty(task, 'Runtime'));
     expect(functionProperty(task, 'Architectures')).toEqual(['arm64']);

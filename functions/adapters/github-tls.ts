@@ -1,24 +1,49 @@
 /**
- * Trusting a GitHub Enterprise Server whose TLS certificate is signed by a private CA (or self-signed).
- * The CA bundle is added to Node's public roots for GitHub's connections only; certificate checking is never
- * switched off. (Node's own `NODE_EXTRA_CA_CERTS`, read once at process start, works as well, process-wide.)
+ * Trusting a GitHub Enterprise Server whose TLS certificate is signed by a private CA (or self-signed), with
+ * certificate checking never switched off. On Node 22.19+ and 24.5+ (what Lambda runs) the bundle joins the
+ * process's default CAs (`tls.setDefaultCACertificates`), which the built-in fetch uses: every TLS client of the
+ * process then trusts it as well as the public roots, as with Node's own `NODE_EXTRA_CA_CERTS`. Older Node (the
+ * CLI on Node 20) gets a fetch of its own from undici that trusts it for GitHub's connections only. The Lambda
+ * bundles leave undici out (template.yaml: External), so they do not carry 400 KiB they never load.
  */
 import { readFile } from 'node:fs/promises';
-import { rootCertificates } from 'node:tls';
+import * as tls from 'node:tls';
 import type { RequestInit as UndiciRequestInit } from 'undici';
 import { ConfigError } from '../errors.ts';
 
+type DefaultCaApi = {
+  setDefaultCACertificates?: (certs: string[]) => void;
+  getCACertificates?: (type?: 'default') => string[];
+};
+
+/** Adds `caBundle` to the process's default CAs where Node can (true), once per bundle. */
+const trusted = new Set<string>();
+export function trustProcessWide(caBundle: string, api: DefaultCaApi = tls as DefaultCaApi): boolean {
+  const { setDefaultCACertificates, getCACertificates } = api;
+  if (!setDefaultCACertificates || !getCACertificates) return false;
+  if (!trusted.has(caBundle)) {
+    setDefaultCACertificates([...getCACertificates('default'), caBundle]);
+    trusted.add(caBundle);
+  }
+  return true;
+}
+
 /**
- * A `fetch` whose TLS connections accept certificates issued by Node's public roots or by `caBundle` (PEM).
- * undici is loaded on the first request: only a GHES with a private CA needs it, and a function's cold start
- * should not pay for evaluating it otherwise.
+ * A `fetch` whose TLS connections accept certificates issued by Node's default roots or by `caBundle` (PEM):
+ * the built-in fetch where the bundle could join the default CAs, else undici's, loaded on the first request.
  */
 export function fetchTrusting(caBundle: string): typeof fetch {
+  if (trustProcessWide(caBundle)) return (input, init) => fetch(input, init);
   type Fetch = (url: string, init?: UndiciRequestInit) => Promise<unknown>;
   let trusting: Promise<Fetch> | undefined;
   const load = async (): Promise<Fetch> => {
-    const { Agent, fetch: undiciFetch } = await import('undici');
-    const dispatcher = new Agent({ connect: { ca: [...rootCertificates, caBundle] } });
+    const undici = await import('undici').catch((error: unknown) => {
+      throw new ConfigError([
+        `github.caBundleFile needs Node.js 22.19+ (or undici installed): ${(error as Error).message}`,
+      ]);
+    });
+    const dispatcher = new undici.Agent({ connect: { ca: [...tls.rootCertificates, caBundle] } });
+    const undiciFetch = undici.fetch;
     // Octokit calls fetch with a URL string. undici's own fetch takes the dispatcher; its types are not the
     // global fetch's (another copy of undici), though the calls are the same.
     return (url, init) => undiciFetch(url, { ...init, dispatcher });
