@@ -50,9 +50,9 @@ export interface GitHubClientOptions {
   /** Refuse every POST/PUT/PATCH/DELETE before it is sent (`stepscale plan`). */
   readonly readOnly?: boolean;
   readonly userAgent?: string;
-  /** Rate-limit waits are logged as warnings, each request as debug. Silent without one. */
   /** Told of every request attempt sent to GitHub and whether it was rate limited (metrics). */
   readonly onAttempt?: (outcome: { readonly rateLimited: boolean }) => void;
+  /** Rate-limit waits are logged as warnings, each request as debug. Silent without one. */
   readonly logger?: Pick<Log, 'debug' | 'warn'>;
   /** Bound on one attempt of one request. Default 8000. */
   readonly attemptTimeoutMs?: number;

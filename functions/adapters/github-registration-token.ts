@@ -8,12 +8,10 @@
  * rate limits waited out, 5xx retried). Creating a registration token changes nothing on GitHub, so this
  * client is never read-only: `stepscale plan` asks for one to find out whether scale sets are served.
  */
-import { Octokit } from '@octokit/core';
 import type { Log } from '../observability/logger.ts';
-import { type GitHubAuth, octokitAuthOptions } from './github-auth.ts';
+import type { GitHubAuth } from './github-auth.ts';
 import { toGitHubError } from './github-errors.ts';
-import { fetchTrusting } from './github-tls.ts';
-import { githubTransport } from './github-transport.ts';
+import { createOctokit, type GitHubClientOptions } from './github-octokit.ts';
 import type { RegistrationToken } from './scaleset-client.ts';
 
 export interface RegistrationTokenOptions {
@@ -27,31 +25,25 @@ export interface RegistrationTokenOptions {
   readonly timeoutMs?: number;
   /** Milliseconds per second of the transport's retry waits (tests shrink it). Default 1000. */
   readonly retryAfterBaseValue?: number;
+  readonly onAttempt?: GitHubClientOptions['onAttempt'];
 }
 
 export function createRegistrationTokenSource(
   options: RegistrationTokenOptions,
 ): () => Promise<RegistrationToken> {
-  const TransportOctokit = Octokit.plugin(
-    githubTransport({
-      attemptTimeoutMs: options.timeoutMs ?? 10_000,
-      serverErrorRetries: 2,
-      rateLimitRetries: 2,
-      maxRetryAfterSeconds: 20,
-      retryAfterBaseValue: options.retryAfterBaseValue ?? 1000,
-      // One request an hour: nothing to pace.
-      minWriteIntervalMs: 0,
-      maxConcurrentRequests: 1,
-      readOnly: false,
-      logger: options.logger,
-    }),
-  );
-  const octokit = new TransportOctokit({
-    baseUrl: options.apiUrl.replace(/\/+$/, ''),
-    ...octokitAuthOptions(options.auth, options.org),
-    userAgent: 'stepscale',
-    request: { fetch: options.fetch ?? (options.caBundle ? fetchTrusting(options.caBundle) : undefined) },
-    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+  // The REST adapter's client (transport, auth, CA bundle), sized for one request an hour: nothing to pace.
+  const octokit = createOctokit({
+    apiUrl: options.apiUrl,
+    org: options.org,
+    auth: options.auth,
+    ...(options.caBundle ? { caBundle: options.caBundle } : {}),
+    ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onAttempt ? { onAttempt: options.onAttempt } : {}),
+    attemptTimeoutMs: options.timeoutMs ?? 10_000,
+    retry: { retryAfterBaseValue: options.retryAfterBaseValue ?? 1000 },
+    minWriteIntervalMs: 0,
+    maxConcurrentRequests: 1,
   });
   return async () => {
     try {
