@@ -4,7 +4,7 @@
  * fleet and store the handlers use, and the real state machine with the real handlers, cycle after cycle in
  * virtual time.
  */
-import { MemoryMetrics } from '../functions/observability/metrics.ts';
+import { countGitHubAttempts, MemoryMetrics } from '../functions/observability/metrics.ts';
 import '../functions/executor/polyfills.ts';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
@@ -171,10 +171,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         org: config.github.org,
         token: localToken,
         stateStore, // conditional requests, as in Lambda with DynamoDB
-        onAttempt: ({ rateLimited }) => {
-          metrics.stack('GitHubRequests', 1);
-          if (rateLimited) metrics.stack('GitHubRateLimited', 1);
-        },
+        onAttempt: countGitHubAttempts(metrics),
         // Retry waits (retry-after, backoff) in milliseconds instead of seconds: time is virtual here.
         ...(options.faults ? { retry: { retryAfterBaseValue: 1 } } : {}),
       }),

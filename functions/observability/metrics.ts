@@ -97,6 +97,14 @@ export class MemoryMetrics implements MetricsRecorder {
   }
 }
 
+/** A GitHub client's `onAttempt`: each request attempt counted, and those answered with a rate limit. */
+export function countGitHubAttempts(metrics: Pick<MetricsRecorder, 'stack'>) {
+  return ({ rateLimited }: { readonly rateLimited: boolean }): void => {
+    metrics.stack('GitHubRequests', 1);
+    if (rateLimited) metrics.stack('GitHubRateLimited', 1);
+  };
+}
+
 /** Records nothing (the CLI's read-only runs). */
 export const noMetrics: MetricsRecorder = {
   stack: () => undefined,

@@ -14,6 +14,7 @@ import { createGitHubAdapter } from '../../adapters/github-octokit.ts';
 import { readCaBundle } from '../../adapters/github-tls.ts';
 import { type GitHubAuthConfig, writeIntervalMs } from '../../config/config.ts';
 import { secretValue } from '../../config/secret-value.ts';
+import { countGitHubAttempts } from '../../observability/metrics.ts';
 import type { GitHubPort } from '../../ports/github.ts';
 import type { WiringContext } from './context.ts';
 
@@ -90,10 +91,7 @@ export async function lambdaGitHub({ env, config, logger, metrics }: WiringConte
         // The stack-wide pacing (writeBudget) spaces writes across containers; this holds one client to it too.
         minWriteIntervalMs: writeIntervalMs(config),
         logger,
-        onAttempt: ({ rateLimited }) => {
-          metrics.stack('GitHubRequests', 1);
-          if (rateLimited) metrics.stack('GitHubRateLimited', 1);
-        },
+        onAttempt: countGitHubAttempts(metrics),
       }),
   );
 }

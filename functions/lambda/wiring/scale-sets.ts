@@ -11,11 +11,17 @@ import { createRegistrationTokenSource } from '../../adapters/github-registratio
 import { fetchTrusting, readCaBundle } from '../../adapters/github-tls.ts';
 import { createScaleSetClient, type RegistrationToken } from '../../adapters/scaleset-client.ts';
 import { organizationUrl } from '../../config/github-url.ts';
+import { countGitHubAttempts } from '../../observability/metrics.ts';
 import type { ScaleSetPort } from '../../ports/scale-sets.ts';
 import type { WiringContext } from './context.ts';
 import { credentialFromSecret, tokenMaxAgeSeconds } from './github.ts';
 
-export async function lambdaScaleSets({ env, config, logger }: WiringContext): Promise<ScaleSetPort> {
+export async function lambdaScaleSets({
+  env,
+  config,
+  logger,
+  metrics,
+}: WiringContext): Promise<ScaleSetPort> {
   const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
   let source: { credential: string; next: () => Promise<RegistrationToken> } | undefined;
   const registrationToken = async () => {
@@ -33,6 +39,7 @@ export async function lambdaScaleSets({ env, config, logger }: WiringContext): P
           auth: githubAuthFor(config.github.auth, credential),
           ...(caBundle ? { caBundle } : {}),
           logger,
+          onAttempt: countGitHubAttempts(metrics),
         }),
       };
     }
