@@ -27,42 +27,45 @@ export interface EmfMetrics extends MetricsRecorder {
 type Samples = Map<MetricName, number[]>;
 
 export function emfMetrics(options: EmfMetricsOptions): EmfMetrics {
-  const stackSamples: Samples = new Map();
-  const poolSamples = new Map<string, Samples>();
-  const add = (samples: Samples, name: MetricName, value: number) => {
+  // Samples per dimension set: the stack's under '', each pool's under its name.
+  const samplesBySet = new Map<string, Samples>();
+  // One Powertools instance per dimension set, for the container's life: its dimensions never change.
+  const publishers = new Map<string, Metrics>();
+  const add = (pool: string, name: MetricName, value: number) => {
     if (!Number.isFinite(value)) return;
+    const samples = samplesBySet.get(pool) ?? new Map<MetricName, number[]>();
+    samplesBySet.set(pool, samples);
     const list = samples.get(name) ?? [];
     // Counts are summed; seconds and percentages are samples.
     if (metricDefinitions[name].unit === 'Count' && list.length > 0) list[0] = (list[0] ?? 0) + value;
     else list.push(value);
     samples.set(name, list);
   };
-  const poolOf = (pool: string) => {
-    const samples = poolSamples.get(pool) ?? new Map();
-    poolSamples.set(pool, samples);
-    return samples;
-  };
-  const flush = (samples: Samples, dimensions: Record<string, string>) => {
-    if (samples.size === 0) return;
-    const metrics = new Metrics({ namespace: metricNamespace, serviceName: 'stepscale' });
-    // Alarms match dimension sets exactly: the service dimension Powertools adds by default is not one of ours.
-    metrics.setDefaultDimensions(dimensions);
-    for (const [name, values] of samples) {
-      for (const value of values) metrics.addMetric(name, metricDefinitions[name].unit, value);
+  const publisherOf = (pool: string) => {
+    let metrics = publishers.get(pool);
+    if (!metrics) {
+      metrics = new Metrics({ namespace: metricNamespace, serviceName: 'stepscale' });
+      // With Powertools' own `service` dimension: the template's alarms name all three.
+      metrics.setDefaultDimensions(pool ? { Stack: options.stack, Pool: pool } : { Stack: options.stack });
+      publishers.set(pool, metrics);
     }
-    metrics.publishStoredMetrics();
-    samples.clear();
+    return metrics;
   };
   return {
-    stack: (name, value) => add(stackSamples, name, value),
-    pool: (name, pool, value) => add(poolOf(pool), name, value),
+    stack: (name, value) => add('', name, value),
+    pool: (name, pool, value) => add(pool, name, value),
     jobWait: (pool, seconds, source) => {
-      if (source === options.jobWaitSource) add(poolOf(pool), 'JobQueuedToStarted', Math.max(0, seconds));
+      if (source === options.jobWaitSource) add(pool, 'JobQueuedToStarted', Math.max(0, seconds));
     },
     publish: () => {
-      flush(stackSamples, { Stack: options.stack });
-      for (const [pool, samples] of poolSamples) flush(samples, { Stack: options.stack, Pool: pool });
-      poolSamples.clear();
+      for (const [pool, samples] of samplesBySet) {
+        const metrics = publisherOf(pool);
+        for (const [name, values] of samples) {
+          for (const value of values) metrics.addMetric(name, metricDefinitions[name].unit, value);
+        }
+        metrics.publishStoredMetrics();
+      }
+      samplesBySet.clear();
     },
   };
 }
