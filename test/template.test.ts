@@ -161,8 +161,9 @@ describe('template.yaml: wiring', () => {
   );
 
   it.each(allFunctions.map(([id]) => id))(
-    '%s leaves undici out of its bundle, as scripts/build.mjs does (Node 22 trusts a CA bundle without it)',
+    '%s is minified and leaves undici out of its bundle, as scripts/build.mjs does (Node 22 trusts a CA bundle without it)',
     (id) => {
+      expect(resources[id].Metadata.BuildProperties.Minify).toBe(true);
       expect(resources[id].Metadata.BuildProperties.External).toEqual(['undici']);
     },
   );
