@@ -7,7 +7,7 @@
  */
 import type { PoolSummary } from '../handlers/decide.ts';
 import type { RegistrationQueue } from '../handlers/registration-queue.ts';
-import type { ExecutionStatus } from './execution-history.ts';
+import { causeText, type ExecutionStatus } from './execution-history.ts';
 import { textTable } from './table.ts';
 
 export interface PoolOutcome {
@@ -84,12 +84,12 @@ export function summarizeCycle(execution: ExecutionFacts, finalState: unknown): 
   const cycleId = state.cycle?.id ?? (typeof input.cycleId === 'string' ? input.cycleId : undefined);
   const failedSteps: CycleSummary['failedSteps'] = caughtSteps.flatMap(([field, step]) => {
     const caught = state[field];
-    return caught ? [{ step, error: caught.Error ?? 'Error', ...lambdaCause(caught.Cause) }] : [];
+    return caught ? [{ step, error: caught.Error ?? 'Error', ...causeOf(caught.Cause) }] : [];
   });
   if (state.error) {
     // ListRepositories and AggregateDemand catch into CollectionFailed, Decide into DecisionFailed.
     const step = execution.error === 'DecisionFailed' ? 'Decide' : 'ListRepositories or AggregateDemand';
-    failedSteps.push({ step, error: state.error.Error ?? 'Error', ...lambdaCause(state.error.Cause) });
+    failedSteps.push({ step, error: state.error.Error ?? 'Error', ...causeOf(state.error.Cause) });
   }
   const pools = (state.plan?.pools ?? []).map((pool) => poolOutcome(pool, state));
   return {
@@ -146,16 +146,10 @@ function removedIn(pool: PoolSummary, state: CycleState): number | null {
   return scaleDown.terminated === planned ? pool.terminate : null;
 }
 
-/** A caught Lambda error's cause is Lambda's error JSON; its message is what a reader wants. */
-function lambdaCause(cause: string | undefined): { cause?: string } {
-  if (!cause) return {};
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return { cause: parsed.errorMessage };
-  } catch {
-    // not JSON: the cause as written
-  }
-  return { cause };
+/** A caught error's cause as a reader wants it (Lambda's error JSON: its message), absent when there is none. */
+function causeOf(cause: string | undefined): { cause?: string } {
+  const text = causeText(cause);
+  return text === undefined ? {} : { cause: text };
 }
 
 /** "2026-01-05 09:00:00" in UTC. */

@@ -178,9 +178,8 @@ async function followExpress(
 
   const result = answer as StartSyncExecutionCommandOutput;
   const executionArn = result.executionArn ?? [...records.values()][0]?.execution_arn ?? start.name;
-  const fromLog = summaryOf(executionArn, trace.events);
   const outcome = outcomeOf(trace.events);
-  const status = (result.status ?? fromLog.status) as ExecutionStatus;
+  const status = (result.status ?? outcome.status) as ExecutionStatus;
   const summary = summarizeCycle(
     {
       executionArn,

@@ -2,7 +2,6 @@
  * The `stepscale` command line. Exit codes: 0 done, 1 failed while talking to GitHub/AWS, 2 bad usage or config.
  * Errors print as one clear message; STEPSCALE_DEBUG=1 adds the stack trace.
  */
-import { parseArgs } from 'node:util';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { createEc2InstanceLister } from '../adapters/ec2-instances.ts';
 import { readLocalGitHubAuth } from '../adapters/github-auth.ts';
