@@ -15,7 +15,6 @@ import { decide, type Plan } from '../functions/core/decide.ts';
 import type { DecideOutput } from '../functions/handlers/decide.ts';
 import { mixedWorkload } from './support/workloads.ts';
 
-const labels = ['self-hosted', 'linux', 'x64'];
 const workload = mixedWorkload();
 
 describe('Function: simulate', () => {
