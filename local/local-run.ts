@@ -222,8 +222,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
                 return 'started';
               },
             },
-            heldPools: () =>
-              readHeldPools(stateStore, clock.now(), 2 * config.collection.cycleIntervalSeconds),
+            heldPools: () => readHeldPools(stateStore, clock.now(), config.collection.cycleIntervalSeconds),
             log: deps.log,
             now: clock.now,
             newId: () => `local-claim-${++claims}`,

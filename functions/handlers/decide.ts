@@ -212,7 +212,7 @@ export function decide(deps: TaskDeps<typeof decideNeeds>) {
       }
       deps.metrics.stack('PoolsAtMax', held.length);
     }
-    await recordHeldPools(deps, held, deps.now(), 2 * deps.config.collection.cycleIntervalSeconds);
+    await recordHeldPools(deps, held, deps.now(), deps.config.collection.cycleIntervalSeconds);
     if (plan.budgets.launches.allowed < plan.budgets.launches.asked)
       deps.log.warn('Launches held back by the per-cycle cap', {
         cycleId: cycle.id,

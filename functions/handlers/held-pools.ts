@@ -9,6 +9,8 @@ import type { Log } from '../observability/logger.ts';
 import type { StateStore } from '../ports/state-store.ts';
 
 export const heldPoolsKey = 'held-pools';
+/** Schedule intervals the record is trusted for: past the next scheduled decision, with room for its lag. */
+const trustedForIntervals = 2;
 
 interface HeldPools {
   readonly pools: readonly string[];
@@ -31,24 +33,25 @@ export async function recordHeldPools(
   deps: { readonly stateStore: Pick<StateStore, 'putMany'>; readonly log: Log },
   pools: readonly string[],
   now: Date,
-  ttlSeconds: number,
+  cycleIntervalSeconds: number,
 ): Promise<void> {
   if (pools.length === 0) return;
   try {
     const value: HeldPools = { pools, at: now.toISOString() };
-    await deps.stateStore.putMany([{ key: heldPoolsKey, value }], ttlSeconds);
+    await deps.stateStore.putMany([{ key: heldPoolsKey, value }], trustedForIntervals * cycleIntervalSeconds);
   } catch (error) {
     // Only a completion's fast path depends on it: the next scheduled cycle launches anyway.
     deps.log.warn('Held pools not recorded', { error: (error as Error).message });
   }
 }
 
-/** The pools held at their maximum by a decision younger than `maxAgeSeconds`. */
+/** The pools held at their maximum by a decision still trusted (two schedule intervals old at most). */
 export async function readHeldPools(
   stateStore: Pick<StateStore, 'getMany'>,
   now: Date,
-  maxAgeSeconds: number,
+  cycleIntervalSeconds: number,
 ): Promise<ReadonlySet<string>> {
+  const maxAgeSeconds = trustedForIntervals * cycleIntervalSeconds;
   const found = (await stateStore.getMany<HeldPools>([heldPoolsKey])).get(heldPoolsKey);
   if (!found || !Array.isArray(found.pools)) return new Set();
   const age = now.getTime() - Date.parse(found.at);

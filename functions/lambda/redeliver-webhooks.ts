@@ -6,8 +6,6 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbStateStore } from '../adapters/dynamodb-state-store.ts';
 import { githubAuthFor, privateKeyFromSecret } from '../adapters/github-auth.ts';
 import { createGitHubHookDeliveries } from '../adapters/github-hook-deliveries.ts';
 import { defaultRedeliverySettings } from '../core/redelivery.ts';
@@ -15,6 +13,7 @@ import { createLogger } from '../observability/logger.ts';
 import { type RedeliveryRun, redeliverFailed } from '../webhook/redelivery.ts';
 import { loadConfigFromEnvironment } from './wiring/config-source.ts';
 import { readEnvironment, redeliveryEnvironment } from './wiring/environment.ts';
+import { stateTableStore } from './wiring/state-table.ts';
 
 /** Pages of 100 deliveries one run reads at most (a busy organization's half hour). */
 export const maxPagesPerRun = 10;
@@ -46,10 +45,7 @@ export async function handler(
     });
     return await redeliverFailed({
       hookDeliveries,
-      stateStore: createDynamoDbStateStore({
-        client: new DynamoDBClient({}),
-        tableName: env.STEPSCALE_STATE_TABLE,
-      }),
+      stateStore: stateTableStore(env.STEPSCALE_STATE_TABLE),
       settings: defaultRedeliverySettings,
       maxPages: maxPagesPerRun,
       log: logger,

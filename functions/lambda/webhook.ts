@@ -8,9 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { createDynamoDbStateStore } from '../adapters/dynamodb-state-store.ts';
 import { createDynamoDbWebhookInbox } from '../adapters/dynamodb-webhook-inbox.ts';
 import { createSfnCycleStarter } from '../adapters/sfn-cycle-starter.ts';
 import { secretValue } from '../config/secret-value.ts';
@@ -20,6 +18,7 @@ import { createLogger } from '../observability/logger.ts';
 import { createWebhookReceiver, type WebhookRequest } from '../webhook/receiver.ts';
 import { loadConfigFromEnvironment } from './wiring/config-source.ts';
 import { readEnvironment, webhookEnvironment } from './wiring/environment.ts';
+import { forgetfulStateStore, stateTableClient, stateTableStore } from './wiring/state-table.ts';
 
 /** A rotated webhook secret is used within this long. */
 export const secretMaxAgeSeconds = 300;
@@ -47,7 +46,7 @@ async function build() {
   const env = readEnvironment(webhookEnvironment, process.env);
   const config = await loadConfigFromEnvironment(env);
   const table = env.STEPSCALE_STATE_TABLE;
-  const dynamodb = table ? new DynamoDBClient({}) : undefined;
+  const store = table ? stateTableStore(table) : undefined;
   const secretArn = env.STEPSCALE_WEBHOOK_SECRET_ARN;
   // The receiver measures jobs' waits from their in_progress deliveries (the collect tasks then do not).
   const metrics = emfMetrics({ stack: config.stack, jobWaitSource: 'webhook' });
@@ -60,19 +59,11 @@ async function build() {
         'STEPSCALE_WEBHOOK_SECRET_ARN',
         'secret',
       ),
-    deliveries:
-      table && dynamodb
-        ? createDynamoDbStateStore({ client: dynamodb, tableName: table })
-        : { acquireLease: async () => ({ acquired: true }), releaseLease: async () => {} },
-    ...(table && dynamodb
+    deliveries: store ?? forgetfulStateStore,
+    ...(table && store
       ? {
-          inbox: createDynamoDbWebhookInbox({ client: dynamodb, tableName: table }),
-          heldPools: () =>
-            readHeldPools(
-              createDynamoDbStateStore({ client: dynamodb, tableName: table }),
-              new Date(),
-              2 * config.collection.cycleIntervalSeconds,
-            ),
+          inbox: createDynamoDbWebhookInbox({ client: stateTableClient(), tableName: table }),
+          heldPools: () => readHeldPools(store, new Date(), config.collection.cycleIntervalSeconds),
         }
       : {}),
     cycles: createSfnCycleStarter({

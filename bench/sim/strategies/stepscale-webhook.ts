@@ -140,7 +140,7 @@ export class StepscaleWebhookStrategy extends StepscaleStrategy {
         },
       },
       heldPools: () =>
-        readHeldPools(deps.stateStore, deps.now(), 2 * context.config.collection.cycleIntervalSeconds),
+        readHeldPools(deps.stateStore, deps.now(), context.config.collection.cycleIntervalSeconds),
       log: this.engine.functionLog.log,
       now: deps.now,
       newId: () => `claim-${++claims}`,

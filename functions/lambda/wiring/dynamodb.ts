@@ -4,8 +4,6 @@
  * lease and the registration claims are always granted — nothing but the schedule then keeps cycles apart
  * (docs/design.md, "Failure modes") — and each container paces only its own GitHub writes.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbStateStore } from '../../adapters/dynamodb-state-store.ts';
 import { createDynamoDbWebhookInbox } from '../../adapters/dynamodb-webhook-inbox.ts';
 import { createDynamoDbWriteBudget } from '../../adapters/dynamodb-write-budget.ts';
 import { MemoryWebhookInbox } from '../../adapters/memory-webhook-inbox.ts';
@@ -15,17 +13,18 @@ import type { StateStore } from '../../ports/state-store.ts';
 import type { WebhookInbox } from '../../ports/webhook-inbox.ts';
 import type { WriteBudget } from '../../ports/write-budget.ts';
 import type { WiringContext } from './context.ts';
+import { forgetfulStateStore, stateTableClient, stateTableStore } from './state-table.ts';
 
 export function lambdaStateStore({ env }: WiringContext): StateStore {
   if (!env.STEPSCALE_STATE_TABLE) return forgetfulStateStore;
-  return createDynamoDbStateStore({ client: new DynamoDBClient({}), tableName: env.STEPSCALE_STATE_TABLE });
+  return stateTableStore(env.STEPSCALE_STATE_TABLE);
 }
 
 export function lambdaWriteBudget({ env, config }: WiringContext): WriteBudget {
   const intervalMs = writeIntervalMs(config);
   if (!env.STEPSCALE_STATE_TABLE) return new MemoryWriteBudget(intervalMs);
   return createDynamoDbWriteBudget({
-    client: new DynamoDBClient({}),
+    client: stateTableClient(),
     tableName: env.STEPSCALE_STATE_TABLE,
     intervalMs,
   });
@@ -34,12 +33,5 @@ export function lambdaWriteBudget({ env, config }: WiringContext): WriteBudget {
 /** Without a table each container has its own inbox: the receiver then names its repository in each input. */
 export function lambdaWebhookInbox({ env }: WiringContext): WebhookInbox {
   if (!env.STEPSCALE_STATE_TABLE) return new MemoryWebhookInbox();
-  return createDynamoDbWebhookInbox({ client: new DynamoDBClient({}), tableName: env.STEPSCALE_STATE_TABLE });
+  return createDynamoDbWebhookInbox({ client: stateTableClient(), tableName: env.STEPSCALE_STATE_TABLE });
 }
-
-const forgetfulStateStore: StateStore = {
-  getMany: async () => new Map(),
-  putMany: async () => {},
-  acquireLease: async () => ({ acquired: true }),
-  releaseLease: async () => {},
-};

@@ -7,8 +7,6 @@
  * read from the function's file system (ship it in a layer, e.g. /opt/…).
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDbStateStore } from '../../adapters/dynamodb-state-store.ts';
 import { githubAuthFor, privateKeyFromSecret } from '../../adapters/github-auth.ts';
 import { createGitHubAdapter } from '../../adapters/github-octokit.ts';
 import { readCaBundle } from '../../adapters/github-tls.ts';
@@ -17,6 +15,7 @@ import { secretValue } from '../../config/secret-value.ts';
 import { countGitHubAttempts } from '../../observability/metrics.ts';
 import type { GitHubPort } from '../../ports/github.ts';
 import type { WiringContext } from './context.ts';
+import { stateTableStore } from './state-table.ts';
 
 /** How long a read token is reused before Secrets Manager is asked again. */
 export const tokenMaxAgeSeconds = 300;
@@ -66,9 +65,7 @@ export function tokenRefreshingGitHub(
 /** The production GitHub port for a function (see the module comment). */
 export async function lambdaGitHub({ env, config, logger, metrics }: WiringContext): Promise<GitHubPort> {
   const secretArn = env.GITHUB_TOKEN_SECRET_ARN;
-  const stateStore = env.STEPSCALE_STATE_TABLE
-    ? createDynamoDbStateStore({ client: new DynamoDBClient({}), tableName: env.STEPSCALE_STATE_TABLE })
-    : undefined;
+  const stateStore = env.STEPSCALE_STATE_TABLE ? stateTableStore(env.STEPSCALE_STATE_TABLE) : undefined;
   const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
   return tokenRefreshingGitHub(
     async () =>
