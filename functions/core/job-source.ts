@@ -79,7 +79,10 @@ export interface SourceChoice {
 }
 
 /** Whether a pool with this setting and state has its runners registered through the scale set. */
-function usableScaleSet(setting: JobSourceSetting, state: ScaleSetState | undefined): number | undefined {
+export function usableScaleSet(
+  setting: JobSourceSetting,
+  state: ScaleSetState | undefined,
+): number | undefined {
   if (setting === 'poll' || !state?.available || state.scaleSetId === undefined) return undefined;
   if (setting === 'auto' && state.labelsDropped) return undefined;
   return state.scaleSetId;

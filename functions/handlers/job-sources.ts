@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { type Config, jobSourceOf } from '../config/config.ts';
-import { chooseSource, type ScaleSetState, scaleSetStateKey } from '../core/job-source.ts';
+import { chooseSource, type ScaleSetState, scaleSetStateKey, usableScaleSet } from '../core/job-source.ts';
 import type { StateStore } from '../ports/state-store.ts';
 
 /** A pool's source as it travels in the state (small: counts and a short reason). */
@@ -94,16 +94,11 @@ export function pollsAnything(sources: Sources): boolean {
 }
 
 /** The scale set a pool's runners are registered through, per pool (absent: GitHub's REST API). */
-export function scaleSetIdsByPool(config: Config, states: ReadonlyMap<string, ScaleSetState>, now: Date) {
+export function scaleSetIdsByPool(config: Config, states: ReadonlyMap<string, ScaleSetState>) {
   const ids = new Map<string, number>();
   for (const pool of config.pools) {
-    const choice = chooseSource(
-      jobSourceOf(config, pool),
-      states.get(pool.name),
-      now,
-      config.scaleSets.staleAfterSeconds,
-    );
-    if (choice.viaScaleSet && choice.scaleSetId !== undefined) ids.set(pool.name, choice.scaleSetId);
+    const scaleSetId = usableScaleSet(jobSourceOf(config, pool), states.get(pool.name));
+    if (scaleSetId !== undefined) ids.set(pool.name, scaleSetId);
   }
   return ids;
 }

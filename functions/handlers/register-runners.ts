@@ -86,7 +86,7 @@ export function registerRunners(deps: TaskDeps<typeof registerRunnersNeeds>) {
       deps.config.collection.cycleIntervalSeconds,
     ).getTime();
     const sliceEnd = new Date(Math.min(deadlineMs, deps.now().getTime() + registrationSliceSeconds * 1000));
-    const viaScaleSet = scaleSetIdsByPool(deps.config, await readScaleSetStates(deps), deps.now());
+    const viaScaleSet = scaleSetIdsByPool(deps.config, await readScaleSetStates(deps));
     const order = fairOrder(
       progress.queue.map(({ pool, instanceIds }) => ({
         key: pool,

@@ -113,7 +113,7 @@ async function removeWhatDecideChose(
   // A scale-set pool's runners are removed through its scale set's runner API: no REST write, no slot.
   const viaScaleSet =
     removals.length > 0
-      ? scaleSetIdsByPool(deps.config, await readScaleSetStates(deps), deps.now())
+      ? scaleSetIdsByPool(deps.config, await readScaleSetStates(deps))
       : new Map<string, number>();
 
   // One at a time: each takes its write slot, then re-reads the runner right before deleting it.
