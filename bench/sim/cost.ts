@@ -90,30 +90,42 @@ export function cycleMeans(cycles: readonly CycleRecord[]): CycleMeans {
   };
 }
 
+/** The scaling lease, taken and given back: the fixed writes of every cycle besides the scans'. */
+const scalingLeaseWrites = 2;
+
+/**
+ * What one execution with these means costs, by service. DynamoDB reads: one item per scanned repository + the
+ * org-level listings and the governor's two items, eventually consistent (0.5 RRU up to 4 KB), and the write
+ * budget read consistently by Decide (1 RRU). Writes: the repositories whose answer changed + the governor's,
+ * ≤ 2 KB, `fixedWrites` (the scaling lease; a targeted cycle also takes the inbox), a write-budget slot per
+ * GitHub write and a claim per registration (1 WRU each, a refused conditional write costs the same).
+ */
+function perExecutionUsd(means: CycleMeans, fixedWrites: number) {
+  return {
+    express: prices.expressPerExecution + means.durationSeconds * expressMemoryGb * prices.expressPerGbSecond,
+    standard: means.transitions * prices.standardPerTransition,
+    lambda:
+      means.lambdaInvocations * prices.lambdaPerRequest +
+      means.lambdaSeconds * lambdaMemoryGb * prices.lambdaPerGbSecond,
+    dynamodb:
+      ((means.repositoryScans + 3) * 0.5 + 1) * prices.dynamoPerReadUnit +
+      ((means.changedScans + 2) * 2 + fixedWrites + means.githubWrites + means.registrations) *
+        prices.dynamoPerWriteUnit,
+  };
+}
+
 export function monthlyCost(
   means: CycleMeans,
   stateMachineType: 'EXPRESS' | 'STANDARD' = 'EXPRESS',
 ): CostBreakdown {
   const c = cyclesPerMonth;
-  const express =
-    c * (prices.expressPerExecution + means.durationSeconds * expressMemoryGb * prices.expressPerGbSecond);
-  const standard = c * means.transitions * prices.standardPerTransition;
-  const lambda =
-    c *
-    (means.lambdaInvocations * prices.lambdaPerRequest +
-      means.lambdaSeconds * lambdaMemoryGb * prices.lambdaPerGbSecond);
+  const one = perExecutionUsd(means, scalingLeaseWrites);
+  const express = c * one.express;
+  const standard = c * one.standard;
+  const lambda = c * one.lambda;
   const logs = (c * means.logBytes * prices.logsPerGbIngested) / 1e9;
   const logsLean = (c * means.logBytesWithoutExecutionData * prices.logsPerGbIngested) / 1e9;
-  // Reads: one item per scanned repository + the org-level listings and the governor's two items, eventually
-  // consistent (0.5 RRU up to 4 KB), and the write budget read consistently by Decide (1 RRU). Writes: the
-  // repositories whose answer changed + the governor's, ≤ 2 KB, the scaling lease taken and given back, a
-  // write-budget slot per GitHub write and a claim per registration (1 WRU each, a refused conditional write
-  // costs the same).
-  const dynamodb =
-    c *
-    (((means.repositoryScans + 3) * 0.5 + 1) * prices.dynamoPerReadUnit +
-      ((means.changedScans + 2) * 2 + 2 + means.githubWrites + means.registrations) *
-        prices.dynamoPerWriteUnit);
+  const dynamodb = c * one.dynamodb;
   const stepFunctions = stateMachineType === 'EXPRESS' ? express : standard;
   const total = stepFunctions + lambda;
   return {
@@ -194,26 +206,19 @@ export function webhookPathCost(
   };
   const means = cycleMeans(executions);
   const n = jobsPerMonth * perJob.executions;
-  const stepFunctions =
-    stateMachineType === 'EXPRESS'
-      ? n * (prices.expressPerExecution + means.durationSeconds * expressMemoryGb * prices.expressPerGbSecond)
-      : n * means.transitions * prices.standardPerTransition;
-  const lambda =
-    n *
-    (means.lambdaInvocations * prices.lambdaPerRequest +
-      means.lambdaSeconds * lambdaMemoryGb * prices.lambdaPerGbSecond);
-  const dynamodb =
-    n *
-    (((means.repositoryScans + 3) * 0.5 + 1) * prices.dynamoPerReadUnit +
-      ((means.changedScans + 2) * 2 + 3 + means.githubWrites + means.registrations) *
-        prices.dynamoPerWriteUnit);
+  // A targeted execution also takes the webhook inbox: one more write than a scheduled cycle's.
+  const one = perExecutionUsd(means, scalingLeaseWrites + 1);
+  const stepFunctions = n * (stateMachineType === 'EXPRESS' ? one.express : one.standard);
+  const lambda = n * one.lambda;
+  const dynamodb = n * one.dynamodb;
   const functionLogBytes =
     executions.reduce((sum, c) => sum + c.functionLogBytes, 0) / Math.max(1, executions.length);
   const failedLogBytes =
     executions.filter((c) => c.status === 'FAILED').reduce((sum, c) => sum + c.executionLogBytes, 0) /
     Math.max(1, executions.length);
   const logs = (n * (functionLogBytes + failedLogBytes) * prices.logsPerGbIngested) / 1e9;
-  const logsAll = (n * (functionLogBytes + means.logBytes) * prices.logsPerGbIngested) / 1e9;
+  // means.logBytes holds the execution log and the functions' lines already.
+  const logsAll = (n * means.logBytes * prices.logsPerGbIngested) / 1e9;
   const deliveries = jobsPerMonth * perJob.deliveries;
   const actedOn = jobsPerMonth * perJob.actedOn;
   const receiverLambda =
