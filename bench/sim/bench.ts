@@ -12,7 +12,7 @@ import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goal
 import { percentile, round } from './metrics.ts';
 import {
   arcStrategy,
-  demandCycles,
+  demandCyclesOf,
   formatScaleSetReport,
   idleHour,
   judgeWorkload,
@@ -22,6 +22,7 @@ import {
 } from './scaleset-goals.ts';
 import { type SimulationResult, type StrategyMetrics, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
+import type { StepscaleScaleSetStrategy } from './strategies/stepscale-scaleset.ts';
 import {
   formatWarmPool,
   minIdleInstead,
@@ -133,8 +134,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const workloads = await shippedWorkloads(options.workloadsDir);
   const perWorkload: WorkloadReport[] = [];
   const pooled = new Map<string, SimulationResult[]>(names.map((name) => [name, []]));
+  const resultsOf = new Map<string, SimulationResult[]>();
   for (const workload of workloads) {
     const results: SimulationResult[] = [];
+    resultsOf.set(workload.name, results);
     for (const name of names) {
       const result = await simulate({
         workload,
@@ -202,9 +205,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             }),
           ),
           await idleHour(steady, options.seed),
-          await demandCycles(
+          demandCyclesOf(
             steady,
-            options.seed,
+            // The run above: stepscale-scaleset on that workload, at this seed and duration.
+            resultsOf.get(steady.name)?.find((r) => r.strategy === scaleSetStrategy)
+              ?.instance as StepscaleScaleSetStrategy,
             options.quick && steady.quickDurationSeconds ? steady.quickDurationSeconds : undefined,
           ),
         )

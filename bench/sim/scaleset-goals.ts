@@ -174,6 +174,15 @@ export async function demandCycles(
     seed,
     ...(durationSeconds ? { durationSeconds } : {}),
   });
+  return demandCyclesOf(workload, strategy, durationSeconds);
+}
+
+/** {@link demandCycles} of a strategy that has run `workload` already (the bench's own run of it). */
+export function demandCyclesOf(
+  workload: Workload,
+  strategy: StepscaleScaleSetStrategy,
+  durationSeconds?: number,
+): DemandCycles {
   // Cycles, messages and jobs over the same window: the whole run, warm-up included.
   const started = strategy.listenerCycles;
   const counts = strategy.listenerCounts;
