@@ -22,6 +22,7 @@ import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { MemoryWebhookInbox } from '../functions/adapters/memory-webhook-inbox.ts';
 import { parseConfig } from '../functions/config/config.ts';
 import { createWebhookReceiver, type WebhookRequest } from '../functions/webhook/receiver.ts';
+import { round } from './sim/metrics.ts';
 
 const { values } = parseArgs({
   options: {
@@ -107,8 +108,7 @@ async function requests(): Promise<WebhookRequest[]> {
 function summary(times: number[]) {
   const sorted = [...times].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  const round = (ms: number) => Math.round(ms * 100) / 100;
-  return { p50Ms: round(at(0.5)), p99Ms: round(at(0.99)), maxMs: round(sorted.at(-1) ?? 0) };
+  return { p50Ms: round(at(0.5), 2), p99Ms: round(at(0.99), 2), maxMs: round(sorted.at(-1) ?? 0, 2) };
 }
 
 async function timed(all: WebhookRequest[], handle: (request: WebhookRequest) => Promise<number>) {

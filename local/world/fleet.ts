@@ -267,17 +267,6 @@ export class MemoryFleet implements FleetPort {
     return count;
   }
 
-  /** Instances billed by the hour (pending or running) and those billed for their volumes only. */
-  billing(): { running: number; stopped: number } {
-    let running = 0;
-    let stopped = 0;
-    for (const instance of this.liveById.values()) {
-      if (instance.state === 'pending' || instance.state === 'running') running += 1;
-      else stopped += 1;
-    }
-    return { running, stopped };
-  }
-
   get(instanceId: string): MemoryInstance | undefined {
     return this.instances.get(instanceId);
   }

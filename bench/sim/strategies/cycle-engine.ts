@@ -21,6 +21,7 @@ import type { TaskName } from '../../../functions/handlers/index.ts';
 import { MemoryMetrics } from '../../../functions/observability/metrics.ts';
 import { CountingLog } from '../counting-log.ts';
 import { ExecutionLogMeter } from '../execution-log.ts';
+import { round } from '../metrics.ts';
 import { emptyCounts, type RequestCounts } from '../requests.ts';
 import { modeledTaskMs } from '../timing.ts';
 import { settle, Timers } from './timers.ts';
@@ -271,9 +272,4 @@ export class CycleEngine {
       maxCycleSeconds: round(Math.max(0, ...cycles.map((c) => c.durationMs)) / 1000, 2),
     };
   }
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
 }
