@@ -18,8 +18,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { HistoryTranslator, parseData } from '../functions/cli/execution-history.ts';
 import { executionHistory } from '../functions/cli/executions.ts';
-import { withVirtualStartTime } from '../functions/executor/cycle-runner.ts';
-import { taskHandlers } from '../functions/handlers/index.ts';
+import { cycleSubstitutions, withVirtualStartTime } from '../functions/executor/cycle-runner.ts';
 import type { CycleEvent } from '../functions/observability/cycle-trace.ts';
 import { loadDefinition } from '../functions/statemachine-definition.ts';
 import { localFunctionArn } from './lambda-endpoint.ts';
@@ -41,12 +40,7 @@ export async function createLocalStateMachine(
   options: { name: string; mapConcurrency?: number },
 ): Promise<string> {
   const definition = withVirtualStartTime(
-    await loadDefinition({
-      MapConcurrency: String(options.mapConcurrency ?? 4),
-      ...Object.fromEntries(
-        Object.keys(taskHandlers).map((task) => [`${task}FunctionArn`, localFunctionArn(task)]),
-      ),
-    }),
+    await loadDefinition(cycleSubstitutions(localFunctionArn, options.mapConcurrency)),
   );
   const created = await client.send(
     new CreateStateMachineCommand({

@@ -10,7 +10,7 @@ import '../functions/executor/polyfills.ts';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { taskHandlers } from '../functions/handlers/index.ts';
+import { cycleSubstitutions } from '../functions/executor/cycle-runner.ts';
 import { loadDefinition } from '../functions/statemachine-definition.ts';
 import { runLocal } from '../local/local-run.ts';
 import { ExecutionRecorder } from '../test/support/aws-history.ts';
@@ -50,10 +50,7 @@ interface Recording {
   status?: string;
 }
 
-const definition = await loadDefinition({
-  MapConcurrency: '4',
-  ...Object.fromEntries(Object.keys(taskHandlers).map((task) => [`${task}FunctionArn`, functionArn(task)])),
-});
+const definition = await loadDefinition(cycleSubstitutions(functionArn));
 
 const recordings: Recording[] = [
   {

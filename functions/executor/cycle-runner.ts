@@ -154,11 +154,21 @@ function causeText(cause: unknown): string | undefined {
 
 let executions = 0;
 
+/** The scaling cycle's DefinitionSubstitutions: each Task's function ARN, and the Map's concurrency. */
+export function cycleSubstitutions(
+  arnOf: (task: TaskName) => string,
+  mapConcurrency = 4,
+): Record<string, string> {
+  return {
+    MapConcurrency: String(mapConcurrency),
+    ...Object.fromEntries(
+      (Object.keys(taskHandlers) as TaskName[]).map((task) => [`${task}FunctionArn`, arnOf(task)]),
+    ),
+  };
+}
+
 export async function runCycle(options: CycleRunOptions): Promise<CycleRunResult> {
-  const { definition, machine } = await loadMachine({
-    MapConcurrency: String(options.mapConcurrency ?? 4),
-    ...Object.fromEntries(Object.keys(taskHandlers).map((task) => [`${task}FunctionArn`, fakeArn(task)])),
-  });
+  const { definition, machine } = await loadMachine(cycleSubstitutions(fakeArn, options.mapConcurrency));
 
   const localHandlers = Object.fromEntries(
     (Object.keys(taskHandlers) as TaskName[]).map((task) => {
