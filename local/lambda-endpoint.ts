@@ -9,11 +9,13 @@
  * Function names are the template's logical ids (`ListRepositoriesFunction`, as `sam local start-lambda` serves
  * them) or the Task names; a name may come as an ARN, with or without a qualifier.
  */
+
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import { type TaskName, taskHandlers } from '../functions/handlers/index.ts';
+import { readText } from './http.ts';
 
 export interface LambdaEndpointOptions {
   readonly deps: HandlerDeps;
@@ -83,7 +85,7 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
     }
     const functionName = decodeURIComponent(match[1] ?? '');
     const task = taskOfFunction(functionName);
-    const body = await readBody(req);
+    const body = await readText(req);
     if (!task) {
       invocations.push({ functionName });
       send(
@@ -140,15 +142,6 @@ export async function startLambdaEndpoint(options: LambdaEndpointOptions): Promi
         server.close(() => resolve());
       }),
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function send(

@@ -3,9 +3,11 @@
  * (functions/webhook/receiver.ts) behind node:http instead of a Lambda Function URL, the request passed as a
  * Function URL would pass it (lower-case headers, the raw body).
  */
+
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { createWebhookReceiver } from '../functions/webhook/receiver.ts';
+import { readText } from './http.ts';
 
 export interface LocalWebhookReceiver {
   readonly url: string;
@@ -17,7 +19,7 @@ export async function startWebhookReceiver(
 ): Promise<LocalWebhookReceiver> {
   const server = createServer((request, response) => {
     void (async () => {
-      const body = await readBody(request);
+      const body = await readText(request);
       const headers = Object.fromEntries(
         Object.entries(request.headers).map(([name, value]) => [
           name,
@@ -38,10 +40,4 @@ export async function startWebhookReceiver(
     url: `http://127.0.0.1:${port}/`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -7,11 +7,13 @@
  * ETags honoured by If-None-Match, errors use GitHub's JSON shape, and GitHub's secondary rate limits are
  * enforced as GitHub answers them (403 with `retry-after`; secondary-limits.ts). Every request is recorded.
  */
+
 import { createHash, createPublicKey, type KeyObject, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readText } from '../http.ts';
 import type { GitHubState, JobRecord, RepoRecord, RunnerRecord, RunRecord } from '../world/github.ts';
 import { type ActionsStandinOptions, handleActionsRequest, isActionsServicePath } from './actions-service.ts';
 import { type SecondaryLimitOptions, SecondaryLimits } from './secondary-limits.ts';
@@ -792,12 +794,6 @@ function contractHeaders(req: IncomingMessage): RecordedRequest['headers'] {
 function carriesToken(req: IncomingMessage, token: string): boolean {
   const match = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? '');
   return match?.[1] === token;
-}
-
-async function readText(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const unparsable = Symbol('unparsable');
