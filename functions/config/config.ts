@@ -448,17 +448,11 @@ export function scalingPolicyOf(config: Config): ScalingPolicy {
 
 /** Pool names must be unique (case-insensitively: they become tags and metric dimensions). */
 function duplicatePoolNames(raw: unknown): string[] {
-  const pools = (raw as { pools?: unknown } | null)?.pools;
-  if (!Array.isArray(pools)) return [];
-  const firstIndexByName = new Map<string, number>();
-  const problems: string[] = [];
-  pools.forEach((pool: { name?: unknown } | null, index) => {
-    if (typeof pool?.name !== 'string') return;
-    const first = firstIndexByName.get(pool.name.toLowerCase());
-    if (first === undefined) firstIndexByName.set(pool.name.toLowerCase(), index);
-    else problems.push(`pools[${index}].name: duplicates pools[${first}].name "${pool.name}"`);
-  });
-  return problems;
+  return duplicateNames(
+    raw,
+    (pool) => pool.name,
+    (pool, index, first) => `pools[${index}].name: duplicates pools[${first}].name "${pool.name}"`,
+  );
 }
 
 /** The most stopped instances a warm pool asks for at any time. */
@@ -474,17 +468,38 @@ function mostStopped(warm: {
  * scaleSetName defaults to its name, which may not repeat another pool's scaleSetName either.
  */
 function duplicateScaleSetNames(raw: unknown): string[] {
+  return duplicateNames(
+    raw,
+    (pool) => (typeof pool.scaleSetName === 'string' ? pool.scaleSetName : pool.name),
+    // A pool named like another's scale set is that pool's problem only when it chose the name itself.
+    (pool, index, first, name) =>
+      typeof pool.scaleSetName === 'string'
+        ? `pools[${index}].scaleSetName: "${name}" is the scale set name of pools[${first}] too`
+        : undefined,
+  );
+}
+
+type RawPool = { readonly name?: unknown; readonly scaleSetName?: unknown };
+
+/** Pools whose `nameOf` repeats an earlier pool's (case-insensitively), each as `problemOf` says. */
+function duplicateNames(
+  raw: unknown,
+  nameOf: (pool: RawPool) => unknown,
+  problemOf: (pool: RawPool, index: number, first: number, name: string) => string | undefined,
+): string[] {
   const pools = (raw as { pools?: unknown } | null)?.pools;
   if (!Array.isArray(pools)) return [];
   const firstIndexByName = new Map<string, number>();
   const problems: string[] = [];
-  pools.forEach((pool: { name?: unknown; scaleSetName?: unknown } | null, index) => {
-    const name = typeof pool?.scaleSetName === 'string' ? pool.scaleSetName : pool?.name;
-    if (typeof name !== 'string') return;
+  pools.forEach((pool: RawPool | null, index) => {
+    const name = pool ? nameOf(pool) : undefined;
+    if (!pool || typeof name !== 'string') return;
     const first = firstIndexByName.get(name.toLowerCase());
     if (first === undefined) firstIndexByName.set(name.toLowerCase(), index);
-    else if (typeof pool?.scaleSetName === 'string')
-      problems.push(`pools[${index}].scaleSetName: "${name}" is the scale set name of pools[${first}] too`);
+    else {
+      const problem = problemOf(pool, index, first, name);
+      if (problem) problems.push(problem);
+    }
   });
   return problems;
 }
