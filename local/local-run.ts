@@ -16,7 +16,7 @@ import { MemoryWriteBudget } from '../functions/adapters/memory-write-budget.ts'
 import { noScaleSets } from '../functions/adapters/no-scale-sets.ts';
 import { createScaleSetClient } from '../functions/adapters/scaleset-client.ts';
 import { poolTable } from '../functions/cli/table.ts';
-import { jobSourceOf, parseConfig, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
+import { parseConfig, scaleSetPools, scalingPolicyOf, writeIntervalMs } from '../functions/config/config.ts';
 import {
   type CycleRunOptions,
   type CycleRunResult,
@@ -157,7 +157,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const webUrl = standin.url.replace(/\/api\/v3\/?$/, '');
     const config = configOf(scenario, webUrl, options.jobSource);
     const { fleet, runnerConfigs, github } = world;
-    const listening = config.pools.some((pool) => jobSourceOf(config, pool) !== 'poll');
+    const listening = scaleSetPools(config).length > 0;
     const starter = new MemoryCycleStarter();
     const fleetPort = options.faults ? throttleFirstLaunch(fleet) : fleet;
     const stateStore = new MemoryStateStore(clock.now);

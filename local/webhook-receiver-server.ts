@@ -4,7 +4,7 @@
  * Function URL would pass it (lower-case headers, the raw body).
  */
 
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { createWebhookReceiver } from '../functions/webhook/receiver.ts';
 import { readText } from './http.ts';

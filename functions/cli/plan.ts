@@ -16,6 +16,7 @@ import {
   jobSourceOf,
   type PoolConfig,
   scaleSetNameOf,
+  scaleSetPools,
   writeIntervalMs,
 } from '../config/config.ts';
 import { type ScaleSetState, scaleSetStateKey, storedStatistics } from '../core/job-source.ts';
@@ -176,7 +177,7 @@ export async function computePlan(
   if (!demand || !decision) {
     throw failure ?? new PlanFailedError(`${result.error?.name}: ${String(result.error?.cause)}`);
   }
-  const anyScaleSet = deps.config.pools.some((pool) => jobSourceOf(deps.config, pool) !== 'poll');
+  const anyScaleSet = scaleSetPools(deps.config).length > 0;
   const report: PlanReport = {
     pools: decision.pools.map(({ pool, source, queued, idle, busy, booting, launch, terminate }) => ({
       name: pool,
@@ -219,7 +220,7 @@ export async function scaleSetStatesForPlan(
   scaleSets: Pick<ScaleSetPort, 'probe' | 'runnerGroupId' | 'findScaleSet'>,
   now: Date,
 ): Promise<{ key: string; value: ScaleSetState }[]> {
-  const pools = config.pools.filter((pool) => jobSourceOf(config, pool) !== 'poll');
+  const pools = scaleSetPools(config);
   if (pools.length === 0) return [];
   const updatedAt = now.toISOString();
   const state = (pool: PoolConfig, value: ScaleSetState) => ({

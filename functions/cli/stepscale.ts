@@ -8,7 +8,7 @@ import { readLocalGitHubAuth } from '../adapters/github-auth.ts';
 import { createGitHubAdapter } from '../adapters/github-octokit.ts';
 import { readCaBundle } from '../adapters/github-tls.ts';
 import { MemoryStateStore } from '../adapters/memory-state-store.ts';
-import { jobSourceOf, loadConfigFile, scalingPolicyOf } from '../config/config.ts';
+import { loadConfigFile, scaleSetPools, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { type CliIo, type Command, parseCommandArgs, UsageError } from './command.ts';
@@ -109,7 +109,7 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
   // What a running listener would have stored of each scale-set pool, read from the Actions service.
   const now = () => new Date();
   const stateStore = new MemoryStateStore(now);
-  if (config.pools.some((pool) => jobSourceOf(config, pool) !== 'poll')) {
+  if (scaleSetPools(config).length > 0) {
     const scaleSets = scaleSetClientFor(config, auth, caBundle, true);
     await stateStore.putMany(await scaleSetStatesForPlan(config, scaleSets, now()), 3600);
   }

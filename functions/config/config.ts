@@ -527,6 +527,11 @@ export function jobSourceOf(
   return pool.jobSource ?? config.jobSource;
 }
 
+/** The pools that may be served by a runner scale set (jobSource scaleset or auto): the listener's to look at. */
+export function scaleSetPools(config: Pick<Config, 'jobSource' | 'pools'>): PoolConfig[] {
+  return config.pools.filter((pool) => jobSourceOf(config, pool) !== 'poll');
+}
+
 /** The name of a pool's runner scale set on GitHub. */
 export function scaleSetNameOf(pool: Pick<PoolConfig, 'name' | 'scaleSetName'>): string {
   return pool.scaleSetName ?? pool.name;

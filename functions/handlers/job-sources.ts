@@ -5,7 +5,7 @@
  * ScaleDown read the states again to reach a scale-set pool's runners through its scale set.
  */
 import * as z from 'zod';
-import { type Config, jobSourceOf } from '../config/config.ts';
+import { type Config, jobSourceOf, scaleSetPools } from '../config/config.ts';
 import { chooseSource, type ScaleSetState, scaleSetStateKey, usableScaleSet } from '../core/job-source.ts';
 import type { StateStore } from '../ports/state-store.ts';
 
@@ -34,7 +34,7 @@ export async function readScaleSetStates(deps: {
   readonly config: Config;
   readonly stateStore: Pick<StateStore, 'getMany'>;
 }): Promise<Map<string, ScaleSetState>> {
-  const pools = deps.config.pools.filter((pool) => jobSourceOf(deps.config, pool) !== 'poll');
+  const pools = scaleSetPools(deps.config);
   if (pools.length === 0) return new Map();
   const keys = pools.map((pool) => scaleSetStateKey(deps.config.stack, pool.name));
   const found = await deps.stateStore.getMany<ScaleSetState>(keys);

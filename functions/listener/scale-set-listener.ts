@@ -25,7 +25,13 @@
  * job-source.ts reads it back). The Lambda entry point (functions/handlers/listen.ts) drives polls in real
  * time; the simulator and `npm start` drive the same methods in virtual time.
  */
-import { type Config, jobSourceOf, type PoolConfig, scaleSetNameOf } from '../config/config.ts';
+import {
+  type Config,
+  jobSourceOf,
+  type PoolConfig,
+  scaleSetNameOf,
+  scaleSetPools,
+} from '../config/config.ts';
 import {
   type JobSourceSetting,
   listensFor,
@@ -190,7 +196,7 @@ export class ScaleSetListener {
 
   async open(): Promise<OpenOutcome> {
     const { config, stateStore, log } = this.deps;
-    const candidates = config.pools.filter((pool) => jobSourceOf(config, pool) !== 'poll');
+    const candidates = scaleSetPools(config);
     if (candidates.length === 0) return { listening: [], held: [], failed: [] };
     const keys = candidates.map((pool) => scaleSetStateKey(config.stack, pool.name));
     const states = await stateStore.getMany<ScaleSetState>(keys);
