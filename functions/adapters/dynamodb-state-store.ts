@@ -60,7 +60,7 @@ export function createDynamoDbStateStore(options: DynamoDbStateStoreOptions): St
     const items: Item[] = [];
     let pending: Item[] = keys.map((key) => ({ pk: { S: key } }));
     for (let attempt = 1; ; attempt += 1) {
-      const output = await send(tableName, () =>
+      const output = await sendToTable(tableName, () =>
         client.send(
           new BatchGetItemCommand({
             RequestItems: {
@@ -88,7 +88,7 @@ export function createDynamoDbStateStore(options: DynamoDbStateStoreOptions): St
   async function writeChunk(requests: WriteRequest[]): Promise<void> {
     let pending = requests;
     for (let attempt = 1; ; attempt += 1) {
-      const output = await send(tableName, () =>
+      const output = await sendToTable(tableName, () =>
         client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: pending } })),
       );
       pending = output.UnprocessedItems?.[tableName] ?? [];
@@ -212,7 +212,11 @@ export function storeFailure(tableName: string, error: unknown): unknown {
   );
 }
 
-async function send<T>(tableName: string, call: () => Promise<T>): Promise<T> {
+/**
+ * A call on the table, its failure as the store's error; an answer that refuses the request (a condition not
+ * met) comes back as itself, for the caller to act on. Every adapter on the state table sends through it.
+ */
+export async function sendToTable<T>(tableName: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

@@ -9,9 +9,8 @@ import {
   type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { StateStoreUnavailableError } from '../errors.ts';
 import type { WebhookInbox } from '../ports/webhook-inbox.ts';
-import { toRetryableAwsError } from './aws-errors.ts';
+import { sendToTable } from './dynamodb-state-store.ts';
 
 export interface DynamoDbWebhookInboxOptions {
   readonly client: DynamoDBClient;
@@ -33,16 +32,9 @@ export function createDynamoDbWebhookInbox(options: DynamoDbWebhookInboxOptions)
   async function update(
     input: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>,
   ) {
-    try {
-      return await client.send(new UpdateItemCommand({ TableName: tableName, Key, ...input }));
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw error;
-      throw toRetryableAwsError(
-        error,
-        (message, cause) => new StateStoreUnavailableError(message, cause),
-        `DynamoDB table ${tableName}`,
-      );
-    }
+    return sendToTable(tableName, () =>
+      client.send(new UpdateItemCommand({ TableName: tableName, Key, ...input })),
+    );
   }
 
   return {

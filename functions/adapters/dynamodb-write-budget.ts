@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { StateStoreUnavailableError } from '../errors.ts';
 import type { WriteBudget } from '../ports/write-budget.ts';
-import { storeFailure } from './dynamodb-state-store.ts';
+import { sendToTable } from './dynamodb-state-store.ts';
 import { slotsBetween } from './memory-write-budget.ts';
 
 export interface DynamoDbWriteBudgetOptions {
@@ -45,14 +45,7 @@ export function createDynamoDbWriteBudget(options: DynamoDbWriteBudgetOptions): 
   const number = (value: number): AttributeValue => ({ N: String(Math.round(value)) });
   const expiresAt = (atMs: number) => number(Math.ceil(atMs / 1000) + itemTtlSeconds);
 
-  /** A refused condition (ConditionalCheckFailedException) comes back as itself: the callers act on it. */
-  async function send<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw storeFailure(tableName, error);
-    }
-  }
+  const send = <T>(work: () => Promise<T>) => sendToTable(tableName, work);
 
   /** One update of the item; a refused condition comes back as ConditionalCheckFailedException. */
   function update(input: Omit<UpdateItemCommandInput, 'TableName' | 'Key'>) {
