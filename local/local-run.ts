@@ -274,23 +274,30 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         );
       }
       for (const start of starts.splice(0)) {
-        print('');
-        print(
-          `━━ Webhook cycle at ${at()} for ${start.input.targets.repositories.join(', ')} (${start.input.cycleId}) ━━`,
+        await runStarted(
+          start,
+          `Webhook cycle at ${at()} for ${start.input.targets.repositories.join(', ')} (${start.input.cycleId})`,
+          webhookCycles,
+          1000,
         );
-        const index = webhookCycles.length;
-        const result = await traced((onEvent) =>
-          executor.run({
-            index: 1000 + index,
-            cycleId: start.input.cycleId,
-            targets: start.input.targets,
-            now: clock.now,
-            onEvent,
-          }),
-        );
-        webhookCycles.push(result);
-        printSummary(print, result);
       }
+    };
+    /** A cycle something started between the scheduled ones: run, kept in `results`, its trace printed. */
+    const runStarted = async (
+      start: CycleStartRequest,
+      heading: string,
+      results: LocalCycleResult[],
+      indexBase: number,
+    ) => {
+      print('');
+      print(`━━ ${heading} ━━`);
+      const index = indexBase + results.length;
+      const { cycleId, targets } = start.input;
+      const result = await traced((onEvent) =>
+        executor.run({ index, cycleId, targets, now: clock.now, onEvent }),
+      );
+      results.push(result);
+      printSummary(print, result);
     };
     /** The listener's polls (until no message is left), and each cycle it starts run. */
     const listen = async (active: ScaleSetListener) => {
@@ -300,22 +307,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       await active.flushCycleStart();
       for (const start of starter.take()) {
         printHappenings(print, narration.drain());
-        print('');
-        print(
-          `━━ Cycle started by the listener at +${Math.round(clock.elapsedMs / 1000)}s for ${start.input.targets.scaleSets?.join(', ')} (${start.name}) ━━`,
+        await runStarted(
+          start,
+          `Cycle started by the listener at +${Math.round(clock.elapsedMs / 1000)}s for ${start.input.targets.scaleSets?.join(', ')} (${start.name})`,
+          listenerCycles,
+          2000,
         );
-        const index = listenerCycles.length;
-        const result = await traced((onEvent) =>
-          executor.run({
-            index: 2000 + index,
-            cycleId: start.input.cycleId,
-            targets: start.input.targets,
-            now: clock.now,
-            onEvent,
-          }),
-        );
-        listenerCycles.push(result);
-        printSummary(print, result);
       }
     };
     /**
