@@ -129,6 +129,11 @@ export async function shippedWorkloads(dir: string): Promise<Workload[]> {
   return Promise.all(files.map((file) => loadWorkload(join(dir, file))));
 }
 
+/** How long a workload's arrivals run: its quick duration in a quick bench, where it has one. */
+function durationFor(workload: Workload, quick: boolean): { durationSeconds?: number } {
+  return quick && workload.quickDurationSeconds ? { durationSeconds: workload.quickDurationSeconds } : {};
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const names = options.strategies ?? strategyNames;
   const workloads = await shippedWorkloads(options.workloadsDir);
@@ -143,9 +148,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         workload,
         strategy: name,
         seed: options.seed,
-        ...(options.quick && workload.quickDurationSeconds
-          ? { durationSeconds: workload.quickDurationSeconds }
-          : {}),
+        ...durationFor(workload, options.quick),
       });
       results.push(result);
       pooled.get(name)?.push(result);
@@ -210,7 +213,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
             // The run above: stepscale-scaleset on that workload, at this seed and duration.
             resultsOf.get(steady.name)?.find((r) => r.strategy === scaleSetStrategy)
               ?.instance as StepscaleScaleSetStrategy,
-            options.quick && steady.quickDurationSeconds ? steady.quickDurationSeconds : undefined,
+            durationFor(steady, options.quick).durationSeconds,
           ),
         )
       : undefined;
@@ -238,9 +241,7 @@ async function warmVariants(
       workload: w,
       strategy,
       seed: options.seed,
-      ...(options.quick && workload.quickDurationSeconds
-        ? { durationSeconds: workload.quickDurationSeconds }
-        : {}),
+      ...durationFor(workload, options.quick),
     });
   for (const result of results) {
     if (!result.strategy.startsWith('stepscale')) continue;

@@ -66,7 +66,7 @@ export function strategyRole(name: string): 'stepscale' | 'baseline' | 'peer' {
 
 export const idleAllowance = 1.1;
 /** Limits are compared unrounded; this absorbs floating-point noise (1.1 × 10 = 11.000000000000002). */
-const epsilon = 1e-9;
+export const epsilon = 1e-9;
 export const baselineFactor: Record<JudgedOn, number> = { seeing: 1 / 3, capacity: 1 };
 
 /** The goals of one workload from what every strategy did on it. */

@@ -22,6 +22,7 @@
  * source pays a cycle for the jobs it serves (polling runs one every minute whatever the demand).
  */
 import { cycleMeans, cyclesPerMonth, monthlyCost, prices } from './cost.ts';
+import { epsilon, idleAllowance } from './goals.ts';
 import { type ListenerCost, listenerMonthlyCost, secondsPerMonth } from './listener-cost.ts';
 import { round } from './metrics.ts';
 import { simulate } from './simulate.ts';
@@ -31,7 +32,6 @@ import type { Workload } from './workload.ts';
 export const scaleSetStrategy = 'stepscale-scaleset';
 export const arcStrategy = 'arc-listener';
 export const p95AllowanceSeconds = 5;
-export const idleAllowanceFactor = 1.1;
 export const restRequestsPerIdleHourLimit = 100;
 export const costPerScaleSetLimitUsd = 5;
 
@@ -111,7 +111,7 @@ export interface StrategyOutcome {
 
 export function judgeWorkload(scaleset: StrategyOutcome, arc: StrategyOutcome): ScaleSetWorkloadJudgement {
   const p95Limit = round(arc.p95AboveBootS + p95AllowanceSeconds);
-  const idleLimit = round(arc.idleRunnerMinutes * idleAllowanceFactor, 2);
+  const idleLimit = round(arc.idleRunnerMinutes * idleAllowance, 2);
   return {
     p95AboveBootS: {
       scaleset: scaleset.p95AboveBootS,
@@ -124,7 +124,7 @@ export function judgeWorkload(scaleset: StrategyOutcome, arc: StrategyOutcome): 
       arcListener: arc.idleRunnerMinutes,
       limit: idleLimit,
       // Limits are compared unrounded (1.1 × 10 = 11.000000000000002).
-      met: scaleset.idleRunnerMinutes <= arc.idleRunnerMinutes * idleAllowanceFactor + 1e-9,
+      met: scaleset.idleRunnerMinutes <= arc.idleRunnerMinutes * idleAllowance + epsilon,
     },
   };
 }
