@@ -257,12 +257,7 @@ export function createFleetInput(args: {
     ClientToken: clientToken,
     LaunchTemplateConfigs: [
       {
-        LaunchTemplateSpecification: {
-          ...(pool.launchTemplate.startsWith('lt-')
-            ? { LaunchTemplateId: pool.launchTemplate }
-            : { LaunchTemplateName: pool.launchTemplate }),
-          Version: '$Latest',
-        },
+        LaunchTemplateSpecification: { ...launchTemplateOf(pool), Version: '$Latest' },
         // The SDK's instance-type union lags new EC2 types; config has already checked the shape.
         Overrides: pool.instanceTypes.flatMap((instanceType) =>
           pool.subnets.map((SubnetId) => ({ InstanceType: instanceType as _InstanceType, SubnetId })),
@@ -278,14 +273,26 @@ export function createFleetInput(args: {
     TagSpecifications: [
       {
         ResourceType: 'instance',
-        Tags: [
-          { Key: tagKeys.stack, Value: stack },
-          { Key: tagKeys.pool, Value: pool.name },
-          { Key: tagKeys.createdAt, Value: createdAt },
-        ],
+        Tags: instanceTags(stack, pool, createdAt),
       },
     ],
   };
+}
+
+/** A pool's launch template as EC2 names it: an `lt-` id, or else a name. */
+function launchTemplateOf(pool: PoolConfig) {
+  return pool.launchTemplate.startsWith('lt-')
+    ? { LaunchTemplateId: pool.launchTemplate }
+    : { LaunchTemplateName: pool.launchTemplate };
+}
+
+/** The tags every instance of this stack is launched with: what every later read and write filters on. */
+function instanceTags(stack: string, pool: PoolConfig, createdAt: string) {
+  return [
+    { Key: tagKeys.stack, Value: stack },
+    { Key: tagKeys.pool, Value: pool.name },
+    { Key: tagKeys.createdAt, Value: createdAt },
+  ];
 }
 
 /**
@@ -313,9 +320,7 @@ export function prepareInput(args: {
     MinCount: 1,
     MaxCount: request.count,
     LaunchTemplate: {
-      ...(pool.launchTemplate.startsWith('lt-')
-        ? { LaunchTemplateId: pool.launchTemplate }
-        : { LaunchTemplateName: pool.launchTemplate }),
+      ...launchTemplateOf(pool),
       Version: request.templateVersion === undefined ? '$Latest' : String(request.templateVersion),
     },
     InstanceType: instanceType as _InstanceType,
@@ -325,9 +330,7 @@ export function prepareInput(args: {
       {
         ResourceType: 'instance',
         Tags: [
-          { Key: tagKeys.stack, Value: stack },
-          { Key: tagKeys.pool, Value: pool.name },
-          { Key: tagKeys.createdAt, Value: request.createdAt },
+          ...instanceTags(stack, pool, request.createdAt),
           { Key: tagKeys.warm, Value: 'preparing' },
           ...(request.templateVersion === undefined
             ? []
