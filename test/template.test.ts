@@ -2,6 +2,7 @@
  * template.yaml, checked structurally (SAM CLI cannot run here): it wires every Task of the ASL to a function
  * whose entry point exists, and grants each function what its handler calls and nothing more.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -137,34 +138,29 @@ describe('template.yaml: wiring', () => {
   });
 
   it.each(taskNames)(
-    '%s: esbuild entry point exists, exports `handler`, and Handler names its bundle',
+    '%s: Handler names the bundle of an entry point that exists and exports `handler`',
     async (task) => {
       const resource = functionOf(task);
-      const build = resource.Metadata.BuildProperties;
-      expect(resource.Metadata.BuildMethod).toBe('esbuild');
-      expect(build.EntryPoints).toEqual([`functions/lambda/${kebab(task)}.ts`]);
       expect(resource.Properties.Handler).toBe(`${kebab(task)}.handler`);
       expect(resource.Properties.CodeUri).toBe('./');
-      expect(existsSync(join(root, build.EntryPoints[0]))).toBe(true);
-      const module = await import(join(root, build.EntryPoints[0]));
+      const entry = join(root, `functions/lambda/${kebab(task)}.ts`);
+      expect(existsSync(entry)).toBe(true);
+      const module = await import(entry);
       expect(typeof module.handler).toBe('function');
-      // The ES module builds of the dependencies, which esbuild tree-shakes (scripts/build.mjs does the same).
-      expect(build).toMatchObject({
-        Format: 'esm',
-        OutExtension: ['.js=.mjs'],
-        Sourcemap: true,
-        MainFields: 'module,main',
-      });
-      // Minified: the error names Retry/Catch match are string literals (test/errors.test.ts checks them minified).
-      expect(build.Minify).toBe(true);
     },
   );
 
   it.each(allFunctions.map(([id]) => id))(
-    '%s is minified and leaves undici out of its bundle, as scripts/build.mjs does (Node 22 trusts a CA bundle without it)',
+    '%s: SAM builds it with the Makefile, whose build-<LogicalId> target runs scripts/build.mjs for it',
     (id) => {
-      expect(resources[id].Metadata.BuildProperties.Minify).toBe(true);
-      expect(resources[id].Metadata.BuildProperties.External).toEqual(['undici']);
+      expect(resources[id].Metadata).toEqual({ BuildMethod: 'makefile' });
+      expect(resources[id].Properties.CodeUri).toBe('./');
+      // What `sam build` would run: make's dry run of the target, in the folder CodeUri names.
+      const commands = execFileSync('make', ['--dry-run', `build-${id}`, 'ARTIFACTS_DIR=/artifacts'], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      expect(commands.trim()).toBe(`node scripts/build.mjs --function ${id} --outdir "/artifacts"`);
     },
   );
 
@@ -498,7 +494,6 @@ describe('template.yaml: the webhook receiver', () => {
     expect(webhook.Properties.Timeout).toBeLessThan(10);
     expect(webhook.Properties.ReservedConcurrentExecutions).toEqual({ Ref: 'WebhookReservedConcurrency' });
     expect(webhook.Properties.Handler).toBe('webhook.handler');
-    expect(webhook.Metadata.BuildProperties.EntryPoints).toEqual(['functions/lambda/webhook.ts']);
     const module = await import(join(root, 'functions/lambda/webhook.ts'));
     expect(typeof module.handler).toBe('function');
     expect(template.Globals.Function.Architectures).toEqual(['arm64']);
@@ -568,9 +563,8 @@ describe('template.yaml: runner scale set listener', () => {
     const tasks = taskStatesOf(listenerAsl.States).filter(([, state]) => state.Resource?.startsWith('${'));
     expect(tasks.map(([name]) => name)).toEqual(Object.keys(listenerTaskHandlers));
     expect(substitutions.ListenFunctionArn).toEqual({ 'Fn::GetAtt': ['ListenFunction', 'Arn'] });
-    const entry = listenFunction.Metadata.BuildProperties.EntryPoints[0];
-    expect(entry).toBe('functions/lambda/listen.ts');
-    expect(typeof (await import(join(root, entry))).handler).toBe('function');
+    expect(listenFunction.Properties.Handler).toBe('listen.handler');
+    expect(typeof (await import(join(root, 'functions/lambda/listen.ts'))).handler).toBe('function');
     const { isValid, errors } = validator(
       JSON.parse(
         substitute(listenerText, {
