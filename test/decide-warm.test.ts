@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decide, type Snapshot } from '../functions/core/decide.ts';
 import type { Instance, Runner, WarmTag } from '../functions/core/model.ts';
 import type { PoolPolicy, ScalingPolicy, WarmPolicy } from '../functions/core/policy.ts';
+import { heldAtMax } from '../functions/handlers/held-pools.ts';
 
 const now = new Date('2026-01-05T12:00:00Z');
 const labels = ['self-hosted', 'linux', 'x64'];
@@ -295,5 +296,35 @@ describe('decide: the warm pool', () => {
     const plan = decide(snapshot(2, []), policy([plain]), now);
     expect(plan.pools[0]).not.toHaveProperty('warm');
     expect(plan.pools[0]).toMatchObject({ launch: 2, start: [], prepare: 0 });
+  });
+});
+
+describe('heldAtMax with a warm pool: what the receiver reacts to a `completed` delivery for', () => {
+  const maxOf = (maxRunners: number) => new Map([['x64', maxRunners]]);
+  const busy = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => instance(from + i, { launchedAt: ago(600) }));
+
+  it('counts stopped instances toward maxRunners: preparing ones hold the pool at max while a job waits', () => {
+    const running = busy(1, 2);
+    const plan = decide(
+      snapshot(1, [...running, preparing(3), preparing(4)], running.map(busyRunner)),
+      policy([pool({ maxRunners: 4, warm: warmPolicy({ stopped: 2 }) })]),
+      now,
+    );
+    expect(plan.pools[0]).toMatchObject({ launch: 0, start: [], warm: { preparing: 2 } });
+    expect(heldAtMax(plan.pools, maxOf(4))).toEqual(['x64']);
+    expect(heldAtMax(plan.pools, maxOf(5))).toEqual([]);
+  });
+
+  it('counts a started instance as capacity for a waiting job and toward maxRunners', () => {
+    const running = busy(1, 2);
+    const instances = [...running, ready(3)];
+    const setting = policy([pool({ maxRunners: 3, warm: warmPolicy({ stopped: 1 }) })]);
+    const one = decide(snapshot(1, instances, running.map(busyRunner)), setting, now);
+    expect(one.pools[0]).toMatchObject({ start: [iid(3)], launch: 0 });
+    expect(heldAtMax(one.pools, maxOf(3))).toEqual([]);
+    const two = decide(snapshot(2, instances, running.map(busyRunner)), setting, now);
+    expect(two.pools[0]).toMatchObject({ start: [iid(3)], launch: 0 });
+    expect(heldAtMax(two.pools, maxOf(3))).toEqual(['x64']);
   });
 });

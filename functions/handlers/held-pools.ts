@@ -18,12 +18,18 @@ interface HeldPools {
   readonly at: string;
 }
 
-/** Pools whose waiting jobs the decision could not launch for because the pool is at its maximum. */
+/**
+ * Pools whose waiting jobs the decision could not make runners for because the pool is at its maximum. What
+ * counts toward maxRunners is what core/decide.ts counts: runners, the instances this plan starts and launches,
+ * and the warm pool's stopped instances (ready ones not started, those preparing, the refill this plan asks for).
+ */
 export function heldAtMax(plans: readonly PoolPlan[], maxRunners: ReadonlyMap<string, number>): string[] {
   return plans
     .filter((plan) => {
-      const capacity = plan.idle + plan.booting + plan.launch;
-      const live = plan.idle + plan.busy + plan.booting + plan.orphaned + plan.launch;
+      const started = plan.start.length;
+      const capacity = plan.idle + plan.booting + plan.launch + started;
+      const warm = plan.warm ? plan.warm.ready - started + plan.warm.preparing + plan.prepare : 0;
+      const live = plan.idle + plan.busy + plan.booting + plan.orphaned + plan.launch + started + warm;
       return plan.queued > capacity && live >= (maxRunners.get(plan.pool) ?? Number.POSITIVE_INFINITY);
     })
     .map((plan) => plan.pool);
