@@ -89,12 +89,14 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
     const sources = resolveSources(deps.config, await readScaleSetStates(deps), deps.now(), listenerCycle);
     if (!pollsAnything(sources)) return noScan(sources, listenerCycle, deps.log, cycle.id);
     const targets = input.targets.repositories.length > 0 ? input.targets : null;
-    const [names, rateLimit, memory, posted] = await Promise.all([
+    const [names, rateLimit, memory] = await Promise.all([
       targets ? [] : deps.github.listRepositories(),
       deps.github.rateLimit(),
       readGovernorMemory(deps, org, cycle.id),
-      deps.webhookInbox.take(),
     ]);
+    // Taking empties the inbox: only once nothing else here can fail, or a retried (or failed) attempt would
+    // have dropped what the deliveries posted.
+    const posted = await deps.webhookInbox.take();
     const now = deps.now();
     // Repositories posted by deliveries count as active now: hot, so scanned first.
     const activity = withActive(memory.activity, posted, now.getTime());
