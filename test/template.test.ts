@@ -107,6 +107,16 @@ function taskStatesOf(states: Record<string, TaskState>): [string, TaskState][] 
 }
 const taskStates = new Map(taskStatesOf(JSON.parse(aslText).States));
 
+/** Each of `fragments` occurs in `text`, in this order. */
+function expectInOrder(text: string, fragments: readonly string[]): void {
+  const at = fragments.map((fragment) => text.indexOf(fragment));
+  expect(
+    fragments.filter((_, i) => at[i] === -1),
+    'missing',
+  ).toEqual([]);
+  expect([...at].sort((a, b) => a - b)).toEqual(at);
+}
+
 function functionOf(task: string): Json {
   const resource = resources[`${task}Function`];
   if (!resource) throw new Error(`template.yaml has no ${task}Function`);
@@ -637,14 +647,12 @@ describe('template.yaml: example runner launch template', () => {
   });
 
   it('reads its runner config with an IMDSv2 token, deletes it, then runs one job as a non-root user', () => {
-    const order = [
+    expectInOrder(userData, [
       'X-aws-ec2-metadata-token-ttl-seconds',
       'aws ssm get-parameter',
       'aws ssm delete-parameter',
       'runuser -u "$RUNNER_USER" -- ./run.sh --jitconfig "$JIT"',
-    ].map((text) => userData.indexOf(text));
-    expect(order.every((index) => index >= 0)).toBe(true);
-    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    ]);
     expect(userData).toContain('--with-decryption');
     expect(userData).toContain(`PARAMETER=/stepscale/\${AWS::StackName}/runners/$INSTANCE_ID`);
     // It waits for its config until the boot timeout: registrations are paced and may come minutes later.
@@ -660,7 +668,7 @@ describe('template.yaml: example runner launch template', () => {
     expect(data.MetadataOptions).toMatchObject({ InstanceMetadataTags: 'enabled' });
     // User data runs at the first boot only: the bootstrap installs itself to run at every boot (a start).
     expect(userData).toContain('systemctl daemon-reload && systemctl enable stepscale-bootstrap.service');
-    const order = [
+    expectInOrder(userData, [
       'exec "$BOOTSTRAP"',
       'if [ -e "$STATE/ran-job" ]',
       '/meta-data/tags/instance/stepscale:warm',
@@ -671,9 +679,7 @@ describe('template.yaml: example runner launch template', () => {
       'aws ssm delete-parameter',
       'touch "$STATE/ran-job"',
       'runuser -u "$RUNNER_USER" -- ./run.sh --jitconfig "$JIT"',
-    ].map((text) => userData.indexOf(text));
-    expect(order.every((index) => index >= 0)).toBe(true);
-    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    ]);
     // A failed warm-up must not power off (stopped would count as ready): it leaves the trap off.
     const failed = userData.slice(
       userData.indexOf('warm-up failed'),
