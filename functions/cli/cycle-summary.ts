@@ -8,7 +8,7 @@
 import type { PoolSummary } from '../handlers/decide.ts';
 import type { RegistrationQueue } from '../handlers/registration-queue.ts';
 import { causeText, type ExecutionStatus } from './execution-history.ts';
-import { textTable } from './table.ts';
+import { textTable, warmCells, warmTitles } from './table.ts';
 
 export interface PoolOutcome {
   readonly pool: string;
@@ -22,6 +22,8 @@ export interface PoolOutcome {
   /** What ScaleUp launched and ScaleDown terminated; null when the cycle never got there. */
   readonly launched: number | null;
   readonly removed: number | null;
+  /** A pool with a warm pool: the plan's ready stopped instances, those it starts, and its refill. */
+  readonly warm?: Pick<PoolSummary, 'start' | 'prepare' | 'warm'>;
 }
 
 export interface CycleSummary {
@@ -124,6 +126,7 @@ function poolOutcome(pool: PoolSummary, state: CycleState): PoolOutcome {
     terminate: pool.terminate,
     launched: launchedIn(pool, state),
     removed: removedIn(pool, state),
+    ...(pool.warm ? { warm: { start: pool.start, prepare: pool.prepare, warm: pool.warm } } : {}),
   };
 }
 
@@ -194,13 +197,12 @@ export function cycleNotes(summary: CycleSummary): string[] {
 
 /** One cycle per pool, all of it: the plan's counts and what was done. */
 export function cyclePoolTable(summary: CycleSummary): string {
+  const withWarm = summary.pools.some((pool) => pool.warm !== undefined);
+  const counts = ['queued', 'idle', 'busy', 'booting', 'launch', 'launched', 'terminate', 'removed'];
   return textTable(
     [
       { title: 'pool' },
-      ...['queued', 'idle', 'busy', 'booting', 'launch', 'launched', 'terminate', 'removed'].map((title) => ({
-        title,
-        align: 'right' as const,
-      })),
+      ...[...counts, ...(withWarm ? warmTitles : [])].map((title) => ({ title, align: 'right' as const })),
     ],
     summary.pools.map((pool) => [
       pool.pool,
@@ -212,6 +214,7 @@ export function cyclePoolTable(summary: CycleSummary): string {
       pool.launched === null ? '?' : String(pool.launched),
       String(pool.terminate),
       pool.removed === null ? '?' : String(pool.removed),
+      ...(withWarm ? warmCells(pool.warm ?? {}) : []),
     ]),
   );
 }

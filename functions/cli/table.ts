@@ -8,21 +8,37 @@ export type PoolRow = Pick<
   PoolSummary,
   'pool' | 'queued' | 'idle' | 'busy' | 'booting' | 'launch' | 'terminate'
 > &
-  Partial<Pick<PoolSummary, 'source'>>;
+  Partial<Pick<PoolSummary, 'source' | 'start' | 'prepare' | 'warm'>>;
 
 const counts = ['queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as const;
 
 /**
  * A fixed-width table, one row per pool. A `source` column (how the pool learned its demand) is shown when a
- * pool's demand did not come from polling.
+ * pool's demand did not come from polling; when a pool has a warm pool, its stopped instances ready to start
+ * (`ready`), those this cycle starts (`start`) and the refill it launches in prepare mode (`prepare`).
  */
 export function poolTable(rows: readonly PoolRow[]): string {
   const withSource = rows.some((row) => row.source !== undefined && row.source !== 'poll');
-  const columns = ['pool', ...(withSource ? (['source'] as const) : []), ...counts] as const;
+  const withWarm = rows.some((row) => row.warm !== undefined);
+  const cells = (row: PoolRow): string[] => [
+    row.pool,
+    ...(withSource ? [row.source ?? 'poll'] : []),
+    ...counts.map((count) => String(row[count])),
+    ...(withWarm ? warmCells(row) : []),
+  ];
+  const titles = ['pool', ...(withSource ? ['source'] : []), ...counts, ...(withWarm ? warmTitles : [])];
   return textTable(
-    columns.map((title) => ({ title, align: title === 'pool' || title === 'source' ? 'left' : 'right' })),
-    rows.map((row) => columns.map((column) => String(row[column as keyof PoolRow] ?? 'poll'))),
+    titles.map((title) => ({ title, align: title === 'pool' || title === 'source' ? 'left' : 'right' })),
+    rows.map(cells),
   );
+}
+
+export const warmTitles = ['ready', 'start', 'prepare'];
+
+/** A pool's warm-pool cells; a pool without a warm pool shows dashes. */
+export function warmCells(row: Partial<Pick<PoolSummary, 'start' | 'prepare' | 'warm'>>): string[] {
+  if (!row.warm) return warmTitles.map(() => '–');
+  return [String(row.warm.ready), String(row.start?.length ?? 0), String(row.prepare ?? 0)];
 }
 
 export interface Column {
