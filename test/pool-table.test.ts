@@ -1,6 +1,6 @@
 /**
  * The per-pool tables (functions/cli/table.ts, cycle-summary.ts) show a warm pool when a pool has one: what is
- * ready, what the cycle starts, and the refill; pools without one show dashes, and tables without any stay as
+ * ready, what is still warming up, what the cycle starts, and the refill; pools without one show dashes, and tables without any stay as
  * they were.
  */
 import { describe, expect, it } from 'vitest';
@@ -35,10 +35,10 @@ const warm: PoolSummary = {
 describe('poolTable', () => {
   it('adds ready, start and prepare when a pool has a warm pool, dashes for the others', () => {
     expect(poolTable([warm, plain]).split('\n')).toEqual([
-      '  pool         queued  idle  busy  booting  launch  terminate  ready  start  prepare',
-      '  ───────────  ──────  ────  ────  ───────  ──────  ─────────  ─────  ─────  ───────',
-      '  linux-x64         3     0     1        0       1          0      3      2        2',
-      '  linux-arm64       2     0     1        0       2          0      –      –        –',
+      '  pool         queued  idle  busy  booting  launch  terminate  ready  preparing  start  prepare',
+      '  ───────────  ──────  ────  ────  ───────  ──────  ─────────  ─────  ─────────  ─────  ───────',
+      '  linux-x64         3     0     1        0       1          0      3          1      2        2',
+      '  linux-arm64       2     0     1        0       2          0      –          –      –        –',
     ]);
   });
 
@@ -60,10 +60,10 @@ describe('cyclePoolTable', () => {
       },
     );
     expect(cyclePoolTable(summary).split('\n')).toEqual([
-      '  pool         queued  idle  busy  booting  launch  launched  terminate  removed  ready  start  prepare',
-      '  ───────────  ──────  ────  ────  ───────  ──────  ────────  ─────────  ───────  ─────  ─────  ───────',
-      '  linux-x64         3     0     1        0       1         1          0        0      3      2        2',
-      '  linux-arm64       2     0     1        0       2         0          0        0      –      –        –',
+      '  pool         queued  idle  busy  booting  launch  launched  terminate  removed  ready  preparing  start  prepare',
+      '  ───────────  ──────  ────  ────  ───────  ──────  ────────  ─────────  ───────  ─────  ─────────  ─────  ───────',
+      '  linux-x64         3     0     1        0       1         1          0        0      3          1      2        2',
+      '  linux-arm64       2     0     1        0       2         0          0        0      –          –      –        –',
     ]);
   });
 });

@@ -15,7 +15,8 @@ const counts = ['queued', 'idle', 'busy', 'booting', 'launch', 'terminate'] as c
 /**
  * A fixed-width table, one row per pool. A `source` column (how the pool learned its demand) is shown when a
  * pool's demand did not come from polling; when a pool has a warm pool, its stopped instances ready to start
- * (`ready`), those this cycle starts (`start`) and the refill it launches in prepare mode (`prepare`).
+ * (`ready`), those still warming up (`preparing`), those this cycle starts (`start`) and the refill it launches
+ * in prepare mode (`prepare`: the target, and while the pool is in steady use the replacements kept ahead).
  */
 export function poolTable(rows: readonly PoolRow[]): string {
   const withSource = rows.some((row) => row.source !== undefined && row.source !== 'poll');
@@ -33,12 +34,12 @@ export function poolTable(rows: readonly PoolRow[]): string {
   );
 }
 
-export const warmTitles = ['ready', 'start', 'prepare'];
+export const warmTitles = ['ready', 'preparing', 'start', 'prepare'];
 
 /** A pool's warm-pool cells; a pool without a warm pool shows dashes. */
 export function warmCells(row: Partial<Pick<PoolSummary, 'start' | 'prepare' | 'warm'>>): string[] {
   if (!row.warm) return warmTitles.map(() => '–');
-  return [String(row.warm.ready), String(row.start?.length ?? 0), String(row.prepare ?? 0)];
+  return [row.warm.ready, row.warm.preparing, row.start?.length ?? 0, row.prepare ?? 0].map(String);
 }
 
 export interface Column {
