@@ -1,6 +1,9 @@
 import { afterEach } from 'vitest';
 import { createGitHubAdapter, type GitHubClientOptions } from '../../functions/adapters/github-octokit.ts';
+import { createRegistrationTokenSource } from '../../functions/adapters/github-registration-token.ts';
+import { createScaleSetClient } from '../../functions/adapters/scaleset-client.ts';
 import type { GitHubPort } from '../../functions/ports/github.ts';
+import type { ScaleSetPort } from '../../functions/ports/scale-sets.ts';
 import {
   type GitHubStandin,
   type GitHubStandinOptions,
@@ -36,4 +39,22 @@ export function githubStandins(token: string, defaults: Partial<GitHubStandinOpt
     adapterFor: (standin, options = {}) =>
       createGitHubAdapter({ apiUrl: standin.url, org: 'acme', token, retry: fastRetry, ...options }),
   };
+}
+
+/**
+ * The production Actions-service client for org `acme` over `standin`, trading `token` for registration
+ * tokens. Its config URL is GitHub's web address: the API's, without GHES's `/api/v3`.
+ */
+export function scaleSetClientFor(standin: GitHubStandin, token: string, now: () => Date): ScaleSetPort {
+  return createScaleSetClient({
+    apiUrl: standin.url,
+    configUrl: `${standin.url.replace(/\/api\/v3$/, '')}/acme`,
+    registrationToken: createRegistrationTokenSource({
+      apiUrl: standin.url,
+      org: 'acme',
+      auth: { type: 'token', token },
+    }),
+    now,
+    retryBaseMs: 1,
+  });
 }
