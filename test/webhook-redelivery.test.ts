@@ -17,6 +17,7 @@ import { defaultRedeliverySettings, type FailedDelivery } from '../functions/cor
 import { ConfigError } from '../functions/errors.ts';
 import type { HookDeliveries } from '../functions/ports/hook-deliveries.ts';
 import { redeliverFailed } from '../functions/webhook/redelivery.ts';
+import { testPool } from './support/fakes.ts';
 import { ManualClock } from './support/manual-clock.ts';
 
 const silent = { info: () => {}, warn: () => {} };
@@ -250,16 +251,7 @@ describe('the redelivery Lambda entry point', () => {
   const ssm = mockClient(SSMClient);
   const secrets = mockClient(SecretsManagerClient);
   const dynamodb = mockClient(DynamoDBClient);
-  const pools = [
-    {
-      name: 'x64',
-      labels: ['self-hosted', 'x64'],
-      maxRunners: 5,
-      instanceTypes: ['m7i.large'],
-      launchTemplate: 'lt-0123',
-      subnets: ['subnet-0a'],
-    },
-  ];
+  const pools = [{ ...testPool, name: 'x64', labels: ['self-hosted', 'x64'], maxRunners: 5 }];
   beforeEach(() => {
     for (const mock of [ssm, secrets, dynamodb]) mock.reset();
     vi.stubEnv('AWS_REGION', 'eu-west-1');
