@@ -3,30 +3,22 @@
  * adapter against the HTTP stand-in, each fault injected by the stand-in per request. Request counts are
  * exact: a faulted cycle sends what a clean cycle sends, plus exactly the retries the fault calls for.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
 import { runCycle } from '../functions/executor/cycle-runner.ts';
 import type { HandlerDeps } from '../functions/handlers/deps.ts';
 import type { Log } from '../functions/observability/logger.ts';
-import {
-  type FaultResponse,
-  type GitHubStandin,
-  type RecordedRequest,
-  startGitHubStandin,
-} from '../local/github-standin/server.ts';
+import type { FaultResponse, GitHubStandin, RecordedRequest } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/world/github.ts';
 import { testDeps } from './support/fakes.ts';
+import { githubStandins } from './support/github-fixtures.ts';
 import { ManualClock } from './support/manual-clock.ts';
 
 const token = 'ghp_faults_token';
 const x64 = ['self-hosted', 'linux', 'x64'];
 /** Generous, so that a slow answer on a loaded machine is never taken for a hang (counts are exact). */
 const attemptTimeoutMs = 3000;
-const started: GitHubStandin[] = [];
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((standin) => standin.close()));
-});
+const { serve } = githubStandins(token);
 
 /**
  * Three repositories, in batches of two by sorted name: [api, docs] and [web]. api has 3 queued x64 jobs,
@@ -59,14 +51,11 @@ async function cycleWith(
   const state = org();
   // GitHub's secondary limits judged on the cycle's clock, which waiting for a write slot moves.
   const clock = new ManualClock('2026-01-05T09:00:00Z');
-  const standin = await startGitHubStandin({
-    state,
+  const standin = await serve(state, {
     pathPrefix: '/api/v3',
-    token,
     secondaryLimits: { now: () => clock.now().getTime() },
     ...options,
   });
-  started.push(standin);
   const setup = testDeps({
     clock,
     config: { github: { url: standin.url.replace(/\/api\/v3$/, ''), org: 'acme' } },
@@ -128,6 +117,18 @@ async function clean(): Promise<string[]> {
 }
 
 const exactDemand = { queuedByPool: { 'linux-x64': 5 }, unmatched: 1, complete: true, failedRepositories: 0 };
+
+/**
+ * One repository's demand was lost: the rest is counted as `counted` says, and scale-down is held, as it is
+ * whenever collection is incomplete.
+ */
+function expectOneRepositoryFailed(
+  result: Awaited<ReturnType<typeof cycleWith>>['result'],
+  counted: Record<string, unknown>,
+) {
+  expect(result.output.demand).toMatchObject({ ...counted, complete: false, failedRepositories: 1 });
+  expect(result.output.plan).toMatchObject({ scaleDownHeld: true, removals: [] });
+}
 
 describe('GitHub faults through the state machine: retried transparently, exact numbers', () => {
   it('counts demand exactly on a clean cycle and launches for it', async () => {
@@ -197,13 +198,7 @@ describe('GitHub faults through the state machine: retried transparently, exact 
       name: 'GitHubUnavailableError',
       message: expect.stringMatching(/malformed JSON/),
     });
-    expect(result.output.demand).toMatchObject({
-      queuedByPool: { 'linux-x64': 2 },
-      unmatched: 1,
-      complete: false,
-      failedRepositories: 1,
-    });
-    expect(result.output.plan).toMatchObject({ scaleDownHeld: true, removals: [] });
+    expectOneRepositoryFailed(result, { queuedByPool: { 'linux-x64': 2 }, unmatched: 1 });
     expect(result.output.scaleUp).toMatchObject({ launched: 2 });
     // Not retried by the client (the state machine's Retry only runs when a whole batch fails): api's
     // other listings and jobs are skipped, nothing else is sent twice.
@@ -220,14 +215,7 @@ describe('GitHub faults through the state machine: retried transparently, exact 
     expect(result.status).toBe('SUCCEEDED');
     const failure = warnings.find((warning) => warning.message === 'Could not collect queued jobs');
     expect(failure?.fields).toMatchObject({ repository: 'api', error: { name: 'GitHubNotFoundError' } });
-    expect(result.output.demand).toMatchObject({
-      queuedByPool: { 'linux-x64': 2 },
-      unmatched: 1,
-      complete: false,
-      repositories: 3,
-      failedRepositories: 1,
-    });
-    expect(result.output.plan).toMatchObject({ scaleDownHeld: true, removals: [] });
+    expectOneRepositoryFailed(result, { queuedByPool: { 'linux-x64': 2 }, unmatched: 1, repositories: 3 });
   });
 });
 
@@ -258,13 +246,7 @@ describe('GitHub faults through the state machine: not waited out', () => {
     // then records it as failed: 2 attempts × (queued + in_progress listings), each answered once.
     expect(result.events.filter((event) => event.type === 'StateRetried')).toHaveLength(1);
     expect(standin.requests.filter((request) => request.path === webRuns)).toHaveLength(4);
-    expect(result.output.demand).toMatchObject({
-      queuedByPool: { 'linux-x64': 3 },
-      unmatched: 1,
-      complete: false,
-      failedRepositories: 1,
-    });
-    expect(result.output.plan).toMatchObject({ scaleDownHeld: true, removals: [] });
+    expectOneRepositoryFailed(result, { queuedByPool: { 'linux-x64': 3 }, unmatched: 1 });
     expect(result.output.scaleDown).toMatchObject({ terminated: 0, ghostsRemoved: 0, orphansMarked: 0 });
   });
 
@@ -285,7 +267,6 @@ describe('GitHub faults through the state machine: not waited out', () => {
     expect(batchFailures(result.events)).toEqual(['GitHubAuthError']);
     expect(result.events.filter((event) => event.type === 'StateRetried')).toHaveLength(0);
     expect(standin.requests.filter((request) => request.path === webRuns)).toHaveLength(2);
-    expect(result.output.demand).toMatchObject({ complete: false, failedRepositories: 1 });
-    expect(result.output.plan).toMatchObject({ scaleDownHeld: true, removals: [] });
+    expectOneRepositoryFailed(result, {});
   });
 });

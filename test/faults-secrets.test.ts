@@ -16,6 +16,7 @@ import { startGitHubStandin } from '../local/github-standin/server.ts';
 import { runLocal } from '../local/local-run.ts';
 import { GitHubState } from '../local/world/github.ts';
 import { MemoryRunnerConfigStore } from '../local/world/runner-configs.ts';
+import { testPool } from './support/fakes.ts';
 
 const demo = fileURLToPath(new URL('../local/scenarios/demo.json', import.meta.url));
 
@@ -92,14 +93,7 @@ describe('secrets never leak', () => {
     });
     try {
       const dir = await mkdtemp(join(tmpdir(), 'stepscale-secrets-'));
-      const pool = {
-        name: 'linux-x64',
-        labels: ['self-hosted', 'linux', 'x64'],
-        maxRunners: 5,
-        instanceTypes: ['m7i.large'],
-        launchTemplate: 'lt-1',
-        subnets: ['subnet-0a'],
-      };
+      const pool = { ...testPool, maxRunners: 5, launchTemplate: 'lt-1' };
       const github = { url: standin.url.replace(/\/api\/v3$/, ''), org: 'acme' };
       const patConfig = join(dir, 'pat.json');
       const appConfig = join(dir, 'app.json');

@@ -1,5 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
+import { describe, expect, it } from 'vitest';
 import {
   GitHubAuthError,
   GitHubRateLimitError,
@@ -7,37 +6,12 @@ import {
   GitHubUnavailableError,
   GitHubWriteRefusedError,
 } from '../functions/errors.ts';
-import type { GitHubPort } from '../functions/ports/github.ts';
-import {
-  type FaultResponse,
-  type GitHubStandin,
-  type GitHubStandinOptions,
-  type RecordedRequest,
-  startGitHubStandin,
-} from '../local/github-standin/server.ts';
+import type { FaultResponse, GitHubStandin, RecordedRequest } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/world/github.ts';
+import { fastRetry, githubStandins } from './support/github-fixtures.ts';
 
 const token = 'adapter-token';
-/** Retry waits shrink from seconds to milliseconds. */
-const fastRetry = { retryAfterBaseValue: 1 };
-const started: GitHubStandin[] = [];
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((standin) => standin.close()));
-});
-
-async function serve(
-  state: GitHubState,
-  options: Partial<GitHubStandinOptions> = {},
-): Promise<GitHubStandin> {
-  const standin = await startGitHubStandin({ state, token, ...options });
-  started.push(standin);
-  return standin;
-}
-
-function adapterFor(standin: GitHubStandin, options: Partial<GitHubClientOptions> = {}): GitHubPort {
-  return createGitHubAdapter({ apiUrl: standin.url, org: 'acme', token, retry: fastRetry, ...options });
-}
+const { serve, adapterFor } = githubStandins(token);
 
 function newOrg(): GitHubState {
   return new GitHubState({ org: 'acme' });

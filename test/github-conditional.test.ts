@@ -4,48 +4,27 @@
  */
 
 import pLimit from 'p-limit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createGitHubAdapter, type GitHubClientOptions } from '../functions/adapters/github-octokit.ts';
 import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
 import { GitHubRateLimitError } from '../functions/errors.ts';
 import type { GitHubPort } from '../functions/ports/github.ts';
 import type { StateStore } from '../functions/ports/state-store.ts';
-import {
-  type FaultResponse,
-  type GitHubStandin,
-  type GitHubStandinOptions,
-  type RecordedRequest,
-  startGitHubStandin,
-} from '../local/github-standin/server.ts';
+import type { FaultResponse, GitHubStandin, RecordedRequest } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/world/github.ts';
+import { fastRetry, githubStandins } from './support/github-fixtures.ts';
 
 const token = 'conditional-token';
-const fastRetry = { retryAfterBaseValue: 1 };
-const started: GitHubStandin[] = [];
+const standins = githubStandins(token);
+const { serve } = standins;
 
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((standin) => standin.close()));
-});
-
-async function serve(state: GitHubState, options: Partial<GitHubStandinOptions> = {}) {
-  const standin = await startGitHubStandin({ state, token, ...options });
-  started.push(standin);
-  return standin;
-}
-
+/** The adapter over `standin`, remembering GitHub's answers in `stateStore` when there is one. */
 function adapterFor(
   standin: GitHubStandin,
   stateStore: StateStore | undefined,
   options: Partial<GitHubClientOptions> = {},
 ): GitHubPort {
-  return createGitHubAdapter({
-    apiUrl: standin.url,
-    org: 'acme',
-    token,
-    retry: fastRetry,
-    ...(stateStore ? { stateStore } : {}),
-    ...options,
-  });
+  return standins.adapterFor(standin, { ...(stateStore ? { stateStore } : {}), ...options });
 }
 
 /** A store that counts its calls (MemoryStateStore.stats counts keys, not round trips). */
@@ -331,20 +310,10 @@ describe('conditional requests: queued jobs', () => {
     const { state } = orgWithActivity();
     const standin = await serve(state);
     const warnings: string[] = [];
-    const broken: StateStore = {
-      getMany: async () => {
-        throw new Error('store down');
-      },
-      putMany: async () => {
-        throw new Error('store down');
-      },
-      acquireLease: async () => {
-        throw new Error('store down');
-      },
-      releaseLease: async () => {
-        throw new Error('store down');
-      },
+    const down = async (): Promise<never> => {
+      throw new Error('store down');
     };
+    const broken: StateStore = { getMany: down, putMany: down, acquireLease: down, releaseLease: down };
     const logger = { debug: () => {}, warn: (message: string) => warnings.push(message) };
     const github = adapterFor(standin, broken, { logger });
     expect(await github.listQueuedJobs('app')).toHaveLength(2);

@@ -1,27 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type GitHubStandin,
-  type GitHubStandinOptions,
-  startGitHubStandin,
-} from '../local/github-standin/server.ts';
+import { describe, expect, it } from 'vitest';
 import { GitHubState, GitHubStateError } from '../local/world/github.ts';
+import { githubStandins } from './support/github-fixtures.ts';
 
 const token = 'standin-token';
-const started: GitHubStandin[] = [];
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((standin) => standin.close()));
-});
-
-async function serve(
-  state: GitHubState,
-  options: Partial<GitHubStandinOptions> = {},
-): Promise<GitHubStandin> {
-  // The routes' own behaviour, without GitHub's secondary limits (tested on their own below).
-  const standin = await startGitHubStandin({ state, token, secondaryLimits: false, ...options });
-  started.push(standin);
-  return standin;
-}
+// The routes' own behaviour, without GitHub's secondary limits (tested on their own below).
+const { serve } = githubStandins(token, { secondaryLimits: false });
 
 function get(url: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { headers: { authorization: `token ${token}`, ...headers } });

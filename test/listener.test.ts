@@ -3,26 +3,21 @@
  * HTTP with the production client, in the world's virtual time: every fault the issue names, one case each,
  * and what the listener stores and starts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRegistrationTokenSource } from '../functions/adapters/github-registration-token.ts';
+import { describe, expect, it } from 'vitest';
 import { MemoryCycleStarter } from '../functions/adapters/memory-cycle-starter.ts';
 import { MemoryStateStore } from '../functions/adapters/memory-state-store.ts';
-import { createScaleSetClient } from '../functions/adapters/scaleset-client.ts';
 import { parseConfig } from '../functions/config/config.ts';
 import { type ScaleSetState, scaleSetStateKey } from '../functions/core/job-source.ts';
 import { listenerLeaseKey, ScaleSetListener } from '../functions/listener/scale-set-listener.ts';
 import type { Log } from '../functions/observability/logger.ts';
-import type { FaultResponse, GitHubStandin, RecordedRequest } from '../local/github-standin/server.ts';
-import { startGitHubStandin } from '../local/github-standin/server.ts';
+import type { FaultResponse, RecordedRequest } from '../local/github-standin/server.ts';
 import type { World } from '../local/world/world.ts';
 import { contractWorld } from './scaleset-contract.ts';
+import { githubStandins, scaleSetClientFor } from './support/github-fixtures.ts';
 
 const token = 'listener-token';
 const x64 = ['self-hosted', 'linux', 'x64'];
-const started: GitHubStandin[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((standin) => standin.close()));
-});
+const { serve } = githubStandins(token, { secondaryLimits: false });
 
 interface LogLine {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -49,14 +44,10 @@ interface Setup {
 
 async function setup(options: Setup = {}) {
   const world = options.world ?? contractWorld();
-  const standin = await startGitHubStandin({
-    state: world.github,
-    token,
-    secondaryLimits: false,
+  const standin = await serve(world.github, {
     actions: { service: world.actions, longPollMs: 20 },
     ...(options.faults ? { faults: options.faults } : {}),
   });
-  started.push(standin);
   const config = parseConfig({
     github: { url: 'https://github.com', org: 'acme' },
     jobSource: options.jobSource ?? 'scaleset',
@@ -71,17 +62,7 @@ async function setup(options: Setup = {}) {
       },
     ],
   });
-  const scaleSets = createScaleSetClient({
-    apiUrl: standin.url,
-    configUrl: `${standin.url}/acme`,
-    registrationToken: createRegistrationTokenSource({
-      apiUrl: standin.url,
-      org: 'acme',
-      auth: { type: 'token', token },
-    }),
-    now: world.agenda.now,
-    retryBaseMs: 1,
-  });
+  const scaleSets = scaleSetClientFor(standin, token, world.agenda.now);
   const stateStore = options.stateStore ?? new MemoryStateStore(world.agenda.now);
   const cycleStarter = new MemoryCycleStarter();
   const lines: LogLine[] = [];

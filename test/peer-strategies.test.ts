@@ -8,8 +8,8 @@ import { simulate } from '../bench/sim/simulate.ts';
 import { ArcListenerStrategy, ArcScaler } from '../bench/sim/strategies/arc-listener.ts';
 import { TfRunnerStrategy } from '../bench/sim/strategies/tf-runner.ts';
 import type { Strategy } from '../bench/sim/strategies/types.ts';
-import type { LaunchRequest } from '../functions/ports/fleet.ts';
 import type { World } from '../local/world/world.ts';
+import { launchTimes } from './support/sim-launches.ts';
 import { tinyWorkload } from './support/workloads.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
@@ -29,13 +29,6 @@ function withWorld(strategy: Strategy, prepare: (world: World) => void): Strateg
     tick: (context) => strategy.tick(context),
     report: () => strategy.report?.() ?? {},
   };
-}
-
-/** When each launch was asked for (virtual ms). */
-function launchTimes(world: World): number[] {
-  return world.fleet.calls
-    .filter((call) => call.method === 'launch')
-    .map((call) => world.agenda.msOf((call.detail as LaunchRequest).createdAt));
 }
 
 describe('Strategy: tf-runner', () => {

@@ -2,21 +2,16 @@
  * The Actions-service client (functions/adapters/scaleset-client.ts) where the service misbehaves, and the
  * message reader (scaleset-messages.ts): what is kept, skipped or refused.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createRegistrationTokenSource } from '../functions/adapters/github-registration-token.ts';
-import { createScaleSetClient } from '../functions/adapters/scaleset-client.ts';
+import { describe, expect, it } from 'vitest';
 import { readMessage } from '../functions/adapters/scaleset-messages.ts';
 import { ScaleSetsUnsupportedError, ScaleSetUnavailableError } from '../functions/errors.ts';
-import type { FaultResponse, GitHubStandin, RecordedRequest } from '../local/github-standin/server.ts';
-import { startGitHubStandin } from '../local/github-standin/server.ts';
+import type { FaultResponse, RecordedRequest } from '../local/github-standin/server.ts';
 import { contractWorld } from './scaleset-contract.ts';
+import { githubStandins, scaleSetClientFor } from './support/github-fixtures.ts';
 
 const token = 'client-token';
 const x64 = ['self-hosted', 'linux', 'x64'];
-const started: GitHubStandin[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((standin) => standin.close()));
-});
+const { serve } = githubStandins(token, { secondaryLimits: false });
 
 async function client(
   options: {
@@ -27,25 +22,11 @@ async function client(
   } = {},
 ) {
   const world = options.world ?? contractWorld();
-  const standin = await startGitHubStandin({
-    state: world.github,
-    token,
-    secondaryLimits: false,
+  const standin = await serve(world.github, {
     actions: { service: world.actions, longPollMs: 50, byteOrderMark: options.byteOrderMark ?? false },
     ...(options.faults ? { faults: options.faults } : {}),
   });
-  started.push(standin);
-  const scaleSets = createScaleSetClient({
-    apiUrl: standin.url,
-    configUrl: `${standin.url}/acme`,
-    registrationToken: createRegistrationTokenSource({
-      apiUrl: standin.url,
-      org: 'acme',
-      auth: { type: 'token', token },
-    }),
-    now: options.now ?? world.agenda.now,
-    retryBaseMs: 1,
-  });
+  const scaleSets = scaleSetClientFor(standin, token, options.now ?? world.agenda.now);
   const trades = () => standin.requests.filter((request) => request.path === '/actions/runner-registration');
   return { scaleSets, world, standin, trades };
 }

@@ -41,6 +41,11 @@ export function contractWorld(
   });
 }
 
+/** Queues a run in `app` of `count` jobs for the scale set's labels. */
+function queueJobs(world: World, count = 1, durationMs = 60_000): void {
+  world.addRun({ repo: 'app', jobs: Array.from({ length: count }, () => ({ labels: x64, durationMs })) });
+}
+
 /** Polls until a message comes (the simulated poll answers at once, the stand-in's within its long poll). */
 async function nextMessage(
   port: ScaleSetPort,
@@ -66,6 +71,13 @@ export function scaleSetContract(name: string, make: MakeScaleSets): void {
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((under) => under.close?.()));
     });
+    /** A session of listener `me` on a new scale set. */
+    const openSession = async () => {
+      const under = await open();
+      const { id } = await under.scaleSets.createScaleSet(spec);
+      const session = await under.scaleSets.createSession(id, 'me');
+      return { ...under, id, session };
+    };
 
     it('tells whether GitHub serves scale sets', async () => {
       // Prepare
@@ -168,10 +180,8 @@ export function scaleSetContract(name: string, make: MakeScaleSets): void {
 
     it('offers a matching job, assigns it once acquired, and reports both in the statistics', async () => {
       // Prepare
-      const { scaleSets, world } = await open();
-      const { id } = await scaleSets.createScaleSet(spec);
-      const session = await scaleSets.createSession(id, 'me');
-      world.addRun({ repo: 'app', jobs: [{ labels: x64, durationMs: 60_000 }] });
+      const { scaleSets, world, session } = await openSession();
+      queueJobs(world);
 
       // Act
       const offer = await nextMessage(scaleSets, session, 0);
@@ -196,10 +206,8 @@ export function scaleSetContract(name: string, make: MakeScaleSets): void {
 
     it('delivers a message again until it is acknowledged, and nothing after it once it is', async () => {
       // Prepare
-      const { scaleSets, world } = await open();
-      const { id } = await scaleSets.createScaleSet(spec);
-      const session = await scaleSets.createSession(id, 'me');
-      world.addRun({ repo: 'app', jobs: [{ labels: x64, durationMs: 60_000 }] });
+      const { scaleSets, world, session } = await openSession();
+      queueJobs(world);
       const first = await nextMessage(scaleSets, session, 0);
 
       // Act
@@ -214,13 +222,8 @@ export function scaleSetContract(name: string, make: MakeScaleSets): void {
 
     it('acquires no more than the capacity sent with the poll', async () => {
       // Prepare
-      const { scaleSets, world } = await open();
-      const { id } = await scaleSets.createScaleSet(spec);
-      const session = await scaleSets.createSession(id, 'me');
-      world.addRun({
-        repo: 'app',
-        jobs: Array.from({ length: 3 }, () => ({ labels: x64, durationMs: 1000 })),
-      });
+      const { scaleSets, world, session } = await openSession();
+      queueJobs(world, 3, 1000);
 
       // Act
       const offer = await nextMessage(scaleSets, session, 0, 2);
@@ -236,10 +239,8 @@ export function scaleSetContract(name: string, make: MakeScaleSets): void {
 
     it('renews an expired message-queue token by itself', async () => {
       // Prepare
-      const { scaleSets, world } = await open();
-      const { id } = await scaleSets.createScaleSet(spec);
-      const session = await scaleSets.createSession(id, 'me');
-      world.addRun({ repo: 'app', jobs: [{ labels: x64, durationMs: 60_000 }] });
+      const { scaleSets, world, id, session } = await openSession();
+      queueJobs(world);
       world.actions.expireSessionToken(id);
 
       // Act
@@ -251,9 +252,7 @@ export function scaleSetContract(name: string, make: MakeScaleSets): void {
 
     it('says a session is gone once the service evicted it, and lets a new one open', async () => {
       // Prepare
-      const { scaleSets, world } = await open();
-      const { id } = await scaleSets.createScaleSet(spec);
-      const session = await scaleSets.createSession(id, 'me');
+      const { scaleSets, world, id, session } = await openSession();
       world.actions.evictSession(id);
 
       // Act

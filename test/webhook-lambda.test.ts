@@ -9,24 +9,14 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { sign } from '@octokit/webhooks-methods';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { testPool } from './support/fakes.ts';
 
 const secrets = mockClient(SecretsManagerClient);
 const sfn = mockClient(SFNClient);
 const dynamodb = mockClient(DynamoDBClient);
 
 const stateMachineArn = 'arn:aws:states:eu-west-1:123456789012:stateMachine:stepscale-cycle';
-const config = {
-  pools: [
-    {
-      name: 'linux-x64',
-      labels: ['self-hosted', 'linux', 'x64'],
-      maxRunners: 10,
-      instanceTypes: ['m7i.large'],
-      launchTemplate: 'lt-0123',
-      subnets: ['subnet-0a'],
-    },
-  ],
-};
+const config = { pools: [testPool] };
 const environment = {
   AWS_REGION: 'eu-west-1',
   STEPSCALE_STACK: 'stepscale',

@@ -20,6 +20,7 @@ import {
   type WebhookReceiverDeps,
   type WebhookRequest,
 } from '../functions/webhook/receiver.ts';
+import { testPool } from './support/fakes.ts';
 import { ManualClock } from './support/manual-clock.ts';
 
 const secret = 'It’s a Secret to Everybody';
@@ -110,16 +111,7 @@ function setup(
   let ids = 0;
   const config = parseConfig({
     github: { url: 'https://github.com', org: 'Acme', repositories: { exclude: ['sandbox-*'] } },
-    pools: [
-      {
-        name: 'linux-x64',
-        labels: ['self-hosted', 'linux', 'x64'],
-        maxRunners: 10,
-        instanceTypes: ['m7i.large'],
-        launchTemplate: 'lt-0123',
-        subnets: ['subnet-0a'],
-      },
-    ],
+    pools: [testPool],
     ...overrides.config,
   });
   const receive = createWebhookReceiver({
@@ -165,15 +157,7 @@ describe('the webhook receiver: what a delivery starts', () => {
     ['auto', undefined, 'started'],
     ['poll', undefined, 'started'],
   ] as const)('jobSource %s, the pool’s %s: a queued job’s delivery is %s', async (stack, own, outcome) => {
-    const pool = {
-      name: 'linux-x64',
-      labels: ['self-hosted', 'linux', 'x64'],
-      maxRunners: 10,
-      instanceTypes: ['m7i.large'],
-      launchTemplate: 'lt-0123',
-      subnets: ['subnet-0a'],
-      ...(own ? { jobSource: own } : {}),
-    };
+    const pool = { ...testPool, ...(own ? { jobSource: own } : {}) };
     const { receive, cycles, logged } = setup({ config: { jobSource: stack, pools: [pool] } });
     const response = await receive(await signed(queuedPayload(), { delivery: 'd-s' }));
     expect(response.outcome).toBe(outcome);
@@ -386,13 +370,14 @@ describe('the webhook receiver: bad input', () => {
     return response;
   }
 
-  it('401 without a signature', async () => {
+  /** A signed queued delivery with one header set to `value`, or left out when it is undefined. */
+  async function withHeader(name: string, value: string | undefined): Promise<WebhookRequest> {
     const request = await signed(queuedPayload());
-    await refused(
-      { ...request, headers: { ...request.headers, 'x-hub-signature-256': undefined } },
-      401,
-      'unsigned',
-    );
+    return { ...request, headers: { ...request.headers, [name]: value } };
+  }
+
+  it('401 without a signature', async () => {
+    await refused(await withHeader('x-hub-signature-256', undefined), 401, 'unsigned');
   });
 
   it.each([
@@ -401,12 +386,7 @@ describe('the webhook receiver: bad input', () => {
     ['no algorithm prefix', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
     ['an empty value after the prefix', 'sha256='],
   ])('401 for a malformed signature (%s)', async (_case, signature) => {
-    const request = await signed(queuedPayload());
-    await refused(
-      { ...request, headers: { ...request.headers, 'x-hub-signature-256': signature } },
-      401,
-      'bad-signature',
-    );
+    await refused(await withHeader('x-hub-signature-256', signature), 401, 'bad-signature');
   });
 
   it('401 for a signature made with another secret', async () => {
@@ -420,10 +400,9 @@ describe('the webhook receiver: bad input', () => {
   });
 
   it('401 for an empty body, even signed', async () => {
-    const request = await signed(queuedPayload());
     const emptySigned = `sha256=${createHmac('sha256', secret).update('').digest('hex')}`;
     await refused(
-      { ...request, body: '', headers: { ...request.headers, 'x-hub-signature-256': emptySigned } },
+      { ...(await withHeader('x-hub-signature-256', emptySigned)), body: '' },
       401,
       'bad-signature',
     );
@@ -444,12 +423,7 @@ describe('the webhook receiver: bad input', () => {
   });
 
   it('400 without a delivery id', async () => {
-    const request = await signed(queuedPayload());
-    await refused(
-      { ...request, headers: { ...request.headers, 'x-github-delivery': undefined } },
-      400,
-      'malformed',
-    );
+    await refused(await withHeader('x-github-delivery', undefined), 400, 'malformed');
   });
 
   it('415 for a content type GitHub does not send, saying which to pick', async () => {

@@ -17,6 +17,7 @@ import { defaultRedeliverySettings, type FailedDelivery } from '../functions/cor
 import { ConfigError } from '../functions/errors.ts';
 import type { HookDeliveries } from '../functions/ports/hook-deliveries.ts';
 import { redeliverFailed } from '../functions/webhook/redelivery.ts';
+import { testPool } from './support/fakes.ts';
 import { ManualClock } from './support/manual-clock.ts';
 
 const silent = { info: () => {}, warn: () => {} };
@@ -196,14 +197,18 @@ function deliveriesApi() {
 }
 
 describe('the GitHub adapter for hook deliveries', () => {
-  it('lists the failed attempts (an error answer or none) back to `since`, following the cursor, as the App', async () => {
-    const api = deliveriesApi();
-    const hook = createGitHubHookDeliveries({
+  /** The adapter as the App, asking `api`. */
+  const appHookDeliveries = (api: ReturnType<typeof deliveriesApi>) =>
+    createGitHubHookDeliveries({
       apiUrl: 'https://api.github.com',
       org: 'acme',
       auth: { type: 'app', appId: 1, privateKey, installationId: 2 },
       request: { fetch: api.fetch as typeof fetch },
     });
+
+  it('lists the failed attempts (an error answer or none) back to `since`, following the cursor, as the App', async () => {
+    const api = deliveriesApi();
+    const hook = appHookDeliveries(api);
     const failed = await hook.listFailed(new Date('2026-03-01T11:30:00Z'), 10);
     expect(failed.map((delivery) => delivery.id)).toEqual([9, 7, 6]);
     expect(failed[0]).toEqual({
@@ -225,12 +230,7 @@ describe('the GitHub adapter for hook deliveries', () => {
 
   it('reads no more than maxPages pages', async () => {
     const api = deliveriesApi();
-    const hook = createGitHubHookDeliveries({
-      apiUrl: 'https://api.github.com',
-      org: 'acme',
-      auth: { type: 'app', appId: 1, privateKey, installationId: 2 },
-      request: { fetch: api.fetch as typeof fetch },
-    });
+    const hook = appHookDeliveries(api);
     await hook.listFailed(new Date('2026-03-01T00:00:00Z'), 1);
     expect(api.seen).toHaveLength(1);
   });
@@ -250,16 +250,7 @@ describe('the redelivery Lambda entry point', () => {
   const ssm = mockClient(SSMClient);
   const secrets = mockClient(SecretsManagerClient);
   const dynamodb = mockClient(DynamoDBClient);
-  const pools = [
-    {
-      name: 'x64',
-      labels: ['self-hosted', 'x64'],
-      maxRunners: 5,
-      instanceTypes: ['m7i.large'],
-      launchTemplate: 'lt-0123',
-      subnets: ['subnet-0a'],
-    },
-  ];
+  const pools = [{ ...testPool, name: 'x64', labels: ['self-hosted', 'x64'], maxRunners: 5 }];
   beforeEach(() => {
     for (const mock of [ssm, secrets, dynamodb]) mock.reset();
     vi.stubEnv('AWS_REGION', 'eu-west-1');

@@ -8,20 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { simulate } from '../bench/sim/simulate.ts';
 import { StepscaleStrategy } from '../bench/sim/strategies/stepscale.ts';
 import { StepscaleWebhookStrategy } from '../bench/sim/strategies/stepscale-webhook.ts';
-import type { LaunchRequest } from '../functions/ports/fleet.ts';
-import type { World } from '../local/world/world.ts';
+import { launchTimes } from './support/sim-launches.ts';
 import { tinyWorkload } from './support/workloads.ts';
 
 const labels = ['self-hosted', 'linux', 'x64'];
 
 function tiny(overrides: Record<string, unknown> = {}) {
   return tinyWorkload({ durationSeconds: 600, repositories: 3, ...overrides });
-}
-
-function launchTimes(world: World): number[] {
-  return world.fleet.calls
-    .filter((call) => call.method === 'launch')
-    .map((call) => world.agenda.msOf((call.detail as LaunchRequest).createdAt));
 }
 
 describe('Strategy: stepscale-webhook', () => {

@@ -23,6 +23,7 @@ import { parseConfig } from '../../functions/config/config.ts';
 import type { PortNeeds, Ports } from '../../functions/handlers/deps.ts';
 import { startGitHubStandin } from '../../local/github-standin/server.ts';
 import { GitHubState } from '../../local/world/github.ts';
+import { testPool } from './fakes.ts';
 
 /** Every function reads its config parameter; every GitHub call needs the token. */
 export const configRead = 'ssm:GetParameter';
@@ -46,16 +47,7 @@ const at = new Date('2026-01-05T09:00:00Z');
 const later = new Date('2099-01-01T00:00:00Z');
 const config = parseConfig({
   github: { url: 'https://github.com', org: 'acme' },
-  pools: [
-    {
-      name: 'x64',
-      labels: ['self-hosted', 'x64'],
-      maxRunners: 5,
-      instanceTypes: ['m7i.large'],
-      launchTemplate: 'lt-0123',
-      subnets: ['subnet-0a'],
-    },
-  ],
+  pools: [{ ...testPool, name: 'x64', labels: ['self-hosted', 'x64'], maxRunners: 5 }],
 });
 
 /** GitHub's ports (REST and the Actions service behind scale sets) need the token secret, not an AWS call. */
