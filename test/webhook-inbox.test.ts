@@ -71,6 +71,19 @@ describe.each(implementations)('WebhookInbox contract: %s', (_name, create) => {
     expect(await inbox.post('web', seconds(10))).toBe(true);
     expect(await inbox.take()).toEqual(['api', 'web']);
   });
+
+  it('takes back what a cycle could not scan, without starting an execution or ending one that is starting', async () => {
+    const clock = new ManualClock(start);
+    const inbox = create(clock);
+    await inbox.putBack(['web', 'docs', 'web']);
+    await inbox.putBack([]);
+    // Nothing is starting: the next delivery still starts one.
+    expect(await inbox.post('api', seconds(10))).toBe(true);
+    await inbox.putBack(['mobile']);
+    // One is starting: putting back does not end it.
+    expect(await inbox.post('auth', seconds(10))).toBe(false);
+    expect(await inbox.take()).toEqual(['api', 'auth', 'docs', 'mobile', 'web']);
+  });
 });
 
 describe('DynamoDB webhook inbox: failures', () => {

@@ -2,7 +2,8 @@
  * The webhook inbox in the state table: one item with the posted repositories (a string set) and, while an
  * execution is starting, `startingUntil` (epoch ms). Each operation is one atomic UpdateItem: posting adds the
  * repository and, if nothing is starting, claims the start (a condition on `startingUntil`); taking removes
- * both attributes and returns what they were, so a post after the take claims the next start.
+ * both attributes and returns what they were, so a post after the take claims the next start; putting back
+ * adds repositories and leaves `startingUntil` alone.
  */
 import {
   ConditionalCheckFailedException,
@@ -76,6 +77,18 @@ export function createDynamoDbWebhookInbox(options: DynamoDbWebhookInboxOptions)
       await update({
         UpdateExpression: 'REMOVE #startingUntil',
         ExpressionAttributeNames: { '#startingUntil': 'startingUntil' },
+      });
+    },
+
+    async putBack(repositories) {
+      if (repositories.length === 0) return;
+      await update({
+        UpdateExpression: 'ADD #repositories :repositories SET #expiresAt = :expiresAt',
+        ExpressionAttributeNames: { '#repositories': 'repositories', '#expiresAt': 'expiresAt' },
+        ExpressionAttributeValues: {
+          ':repositories': { SS: [...new Set(repositories)] },
+          ':expiresAt': expiresAt(),
+        },
       });
     },
 

@@ -18,6 +18,10 @@ export class MemoryWebhookInbox implements WebhookInbox {
     this.startingUntil = 0;
   }
 
+  async putBack(repositories: readonly string[]): Promise<void> {
+    for (const repository of repositories) this.repositories.add(repository);
+  }
+
   async take(): Promise<string[]> {
     const taken = [...this.repositories].sort();
     this.repositories.clear();

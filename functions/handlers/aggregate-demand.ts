@@ -1,6 +1,9 @@
 /**
  * Task `AggregateDemand`: sums the Map's per-batch counts into the cycle's demand per pool, and records which
  * repositories had queued jobs in the governor's memory (they are scanned every cycle while hot).
+ * The repositories of a batch that failed after its retries go back in the webhook inbox, which the next cycle
+ * of any kind takes and scans first: without that, those a webhook delivery had posted (taken by this cycle)
+ * would wait for the scheduled sweep to come round to them.
  * Its output replaces the whole state, so the batches and their parts go no further.
  */
 import * as z from 'zod';
@@ -14,6 +17,7 @@ import {
   writeGovernorMemory,
 } from './governor-memory.ts';
 import { type Sources, sourcesSchema } from './job-sources.ts';
+import { packedBatchSchema, unpackBatch } from './repository-batches.ts';
 
 const count = z.int().min(0);
 const partSchema = z.object({
@@ -25,6 +29,8 @@ const partSchema = z.object({
   activeRepositories: count.default(0),
   active: z.array(z.string().min(1).max(100)).max(100).default([]),
   jobListings: count.default(0),
+  /** A failed batch's repositories, as ListRepositories packed them (RecordBatchFailure). */
+  failedBatch: packedBatchSchema.optional(),
 });
 const inputSchema = z.object({
   cycle: cycleSchema,
@@ -60,7 +66,10 @@ export interface CycleDemand extends Demand {
   readonly sources: Sources;
 }
 
-export const aggregateDemandNeeds = { stateStore: ['getMany', 'putMany'] } as const satisfies PortNeeds;
+export const aggregateDemandNeeds = {
+  stateStore: ['getMany', 'putMany'],
+  webhookInbox: ['putBack'],
+} as const satisfies PortNeeds;
 
 export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
   const settings = governorSettingsOf(deps.config);
@@ -99,6 +108,8 @@ export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
       ...(jobListingsPerScan === undefined ? {} : { jobListingsPerScan }),
     };
     await writeGovernorMemory(deps, [{ key: keys.activity, value: next }], cycle.id);
+    const unscanned = parts.flatMap((part) => (part.failedBatch ? unpackBatch(part.failedBatch) : []));
+    await putBackUnscanned(deps, unscanned, cycle.id);
 
     deps.log.info('Aggregated demand', {
       cycleId: cycle.id,
@@ -108,4 +119,26 @@ export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
     });
     return { cycle, demand: cycleDemand };
   };
+}
+
+/** The inbox is a shortcut: should it be unavailable, the scheduled sweep still comes round to them. */
+async function putBackUnscanned(
+  deps: Pick<TaskDeps<typeof aggregateDemandNeeds>, 'webhookInbox' | 'log'>,
+  repositories: readonly string[],
+  cycleId: string,
+): Promise<void> {
+  if (repositories.length === 0) return;
+  try {
+    await deps.webhookInbox.putBack(repositories);
+    deps.log.info('Unscanned repositories put back for the next cycle', {
+      cycleId,
+      count: repositories.length,
+    });
+  } catch (error) {
+    deps.log.warn('Unscanned repositories not put back: the scheduled sweep will reach them', {
+      cycleId,
+      count: repositories.length,
+      error: (error as Error).message,
+    });
+  }
 }

@@ -1,10 +1,10 @@
 /** Lambda entry point of the Task state `AggregateDemand` (template.yaml: AggregateDemandFunction). */
 import { aggregateDemand, aggregateDemandNeeds } from '../handlers/aggregate-demand.ts';
 import { lambdaHandler } from './lambda-handler.ts';
-import { lambdaStateStore } from './wiring/dynamodb.ts';
+import { lambdaStateStore, lambdaWebhookInbox } from './wiring/dynamodb.ts';
 
 export const handler = lambdaHandler(
   'AggregateDemand',
   { needs: aggregateDemandNeeds, create: aggregateDemand },
-  { stateStore: lambdaStateStore },
+  { stateStore: lambdaStateStore, webhookInbox: lambdaWebhookInbox },
 );

@@ -4,7 +4,7 @@
  * one; the others only add their repository. The execution takes everything posted so far at its start and,
  * in the same atomic step, lets the next delivery start another; so a repository posted after the take starts
  * (or joins) a later execution and none is left out. A scheduled cycle takes the inbox too, so nothing lingers
- * when an execution never ran.
+ * when an execution never ran; and a cycle whose scan of some of them failed puts those back.
  */
 export interface WebhookInbox {
   /**
@@ -16,4 +16,9 @@ export interface WebhookInbox {
   startFailed(): Promise<void>;
   /** Everything posted so far, emptied, and no execution counted as starting any more. */
   take(): Promise<string[]>;
+  /**
+   * Repositories a cycle took but could not scan (their batch failed): back in, for the next cycle of any kind,
+   * without starting one or changing whether one is starting.
+   */
+  putBack(repositories: readonly string[]): Promise<void>;
 }

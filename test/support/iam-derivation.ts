@@ -89,6 +89,7 @@ const calls: Calls = {
     post: (port) => port.post('app', later),
     startFailed: (port) => port.startFailed(),
     take: (port) => port.take(),
+    putBack: (port) => port.putBack(['app']),
   },
   writeBudget: {
     available: (port) => port.available(later),
