@@ -30,6 +30,7 @@ import {
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { createEc2Fleet } from '../../functions/adapters/ec2-fleet.ts';
 import type { Config } from '../../functions/config/config.ts';
+import { runnerNameFor } from '../../functions/core/model.ts';
 import type { FleetPort } from '../../functions/ports/fleet.ts';
 
 type Lifecycle = 'spot' | 'on-demand';
@@ -158,6 +159,13 @@ export class FakeEc2 {
     return [...this.instances.values()].filter(
       (instance) => instance.state === 'pending' || instance.state === 'running',
     );
+  }
+
+  /** The runner names of the instances not yet terminated (`<stack>-<instance id>`), sorted. */
+  liveRunnerNames(stack: string): string[] {
+    return this.live()
+      .map((instance) => runnerNameFor(stack, instance.id))
+      .sort();
   }
 
   createFleet(input: CreateFleetCommandInput): CreateFleetCommandOutput {
