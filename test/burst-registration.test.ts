@@ -83,12 +83,7 @@ describe('bursts: launching is not registering', () => {
     expect(new Set(github.runners.map((runner) => runner.name)).size).toBe(60);
     expect(github.registrationAttempts).toHaveLength(60);
     expect(new Set(github.registrationAttempts).size).toBe(60);
-    expect(github.runners.map((runner) => runner.name).sort()).toEqual(
-      ec2
-        .live()
-        .map((instance) => `stepscale-${instance.id}`)
-        .sort(),
-    );
+    expect(github.runners.map((runner) => runner.name).sort()).toEqual(ec2.liveRunnerNames('stepscale'));
   });
 
   it('a secondary rate limit with retry-after pauses every registration, and the next cycle registers the rest', async () => {

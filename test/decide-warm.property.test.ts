@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, type Plan, type Snapshot } from '../functions/core/decide.ts';
+import { decide, type Plan, type PoolPlan, type Snapshot } from '../functions/core/decide.ts';
 import type { Instance, Runner } from '../functions/core/model.ts';
 import type { ScalingPolicy } from '../functions/core/policy.ts';
 import type { RetireReason } from '../functions/core/warm-pool.ts';
@@ -134,49 +134,38 @@ function build(specs: readonly PoolSpec[], caps: { launches?: number }): Scenari
       const startedTag = { stage: 'started' as const, preparedAt: ago(ageSeconds + 1800) };
       const runner = (busy: boolean) =>
         runners.push({ id: next++, name: base.runnerName, status: 'online', busy, labels: [pool] });
+      /** A prepare launch that warmed up and stopped itself, as the warm pool keeps it. */
+      const warmedUp = (launchedSecondsAgo: number, preparedSecondsAgo: number, templateVersion = TEMPLATE) =>
+        instances.push({
+          ...base,
+          state: 'stopped',
+          stopReason: 'instance',
+          launchedAt: ago(launchedSecondsAgo),
+          warm: prepared(preparedSecondsAgo, templateVersion),
+        });
+      /** A prepare launch still running its warm-up. */
+      const warmingUp = (secondsAgo: number) =>
+        instances.push({
+          ...base,
+          state: 'running',
+          launchedAt: ago(secondsAgo),
+          warm: prepared(secondsAgo),
+        });
       switch (kind) {
         case 'ready':
-          instances.push({
-            ...base,
-            state: 'stopped',
-            stopReason: 'instance',
-            launchedAt: ago(ageSeconds * 10),
-            warm: prepared(ageSeconds * 10 + 2),
-          });
+          warmedUp(ageSeconds * 10, ageSeconds * 10 + 2);
           break;
         case 'ready-old':
-          instances.push({
-            ...base,
-            state: 'stopped',
-            stopReason: 'instance',
-            launchedAt: ago(MAX_AGE + ageSeconds),
-            warm: prepared(MAX_AGE + ageSeconds),
-          });
+          warmedUp(MAX_AGE + ageSeconds, MAX_AGE + ageSeconds);
           break;
         case 'ready-old-template':
-          instances.push({
-            ...base,
-            state: 'stopped',
-            stopReason: 'instance',
-            launchedAt: ago(ageSeconds * 10),
-            warm: prepared(ageSeconds * 10, TEMPLATE - 1),
-          });
+          warmedUp(ageSeconds * 10, ageSeconds * 10, TEMPLATE - 1);
           break;
         case 'preparing':
-          instances.push({
-            ...base,
-            state: 'running',
-            launchedAt: ago(ageSeconds),
-            warm: prepared(ageSeconds),
-          });
+          warmingUp(ageSeconds);
           break;
         case 'preparing-hung':
-          instances.push({
-            ...base,
-            state: 'running',
-            launchedAt: ago(PREPARE_TIMEOUT + ageSeconds),
-            warm: prepared(PREPARE_TIMEOUT + ageSeconds),
-          });
+          warmingUp(PREPARE_TIMEOUT + ageSeconds);
           break;
         case 'interrupted':
           instances.push({
@@ -258,6 +247,27 @@ function planOf(scenario: Scenario): Plan {
   return decide(scenario.snapshot, scenario.policy, NOW);
 }
 
+/** How many instances the pool has in the snapshot, in any state. */
+function instancesIn(scenario: Scenario, pool: string): number {
+  return scenario.snapshot.instances.filter((instance) => instance.pool === pool).length;
+}
+
+/** Decides every generated scenario and checks each pool's plan against the spec the pool was built from. */
+function forEveryPool(
+  numRuns: number,
+  check: (pool: PoolPlan, spec: PoolSpec, scenario: Scenario, plan: Plan) => void,
+): void {
+  fc.assert(
+    fc.property(scenarioArb, (scenario) => {
+      const plan = planOf(scenario);
+      for (const [index, pool] of plan.pools.entries()) {
+        check(pool, scenario.specs[index] as PoolSpec, scenario, plan);
+      }
+    }),
+    { numRuns },
+  );
+}
+
 describe('decide: the warm pool (properties)', () => {
   it('starts only ready instances, each at most once, and never one it retires', () => {
     fc.assert(
@@ -292,43 +302,28 @@ describe('decide: the warm pool (properties)', () => {
 
   it('never takes a pool above maxRunners: every instance counts, stopped ones and those retired now too', () => {
     // Retirements are carried out by ScaleDown, after ScaleUp launched: until then they still exist.
-    fc.assert(
-      fc.property(scenarioArb, (scenario) => {
-        const plan = planOf(scenario);
-        for (const [index, pool] of plan.pools.entries()) {
-          const spec = scenario.specs[index] as PoolSpec;
-          const existing = scenario.snapshot.instances.filter(
-            (instance) => instance.pool === pool.pool,
-          ).length;
-          if (pool.launch + pool.prepare > 0) {
-            expect(existing + pool.launch + pool.prepare).toBeLessThanOrEqual(spec.maxRunners);
-          }
-        }
-      }),
-      { numRuns: 400 },
-    );
+    forEveryPool(400, (pool, spec, scenario) => {
+      if (pool.launch + pool.prepare > 0) {
+        expect(instancesIn(scenario, pool.pool) + pool.launch + pool.prepare).toBeLessThanOrEqual(
+          spec.maxRunners,
+        );
+      }
+    });
   });
 
   it('makes runners from ready instances first, and no more than the demand asks', () => {
-    fc.assert(
-      fc.property(scenarioArb, (scenario) => {
-        const plan = planOf(scenario);
-        for (const [index, pool] of plan.pools.entries()) {
-          const spec = scenario.specs[index] as PoolSpec;
-          const idle = ofKind(scenario, pool.pool, 'runner-idle').length;
-          const booting = ofKind(scenario, pool.pool, 'started-booting', 'runner-booting').length;
-          const need = Math.max(0, spec.queued + spec.minIdle - idle - booting);
-          expect(pool.start.length + pool.launch).toBeLessThanOrEqual(need);
-          const ready = ofKind(scenario, pool.pool, 'ready').length;
-          // A fresh launch only when every ready instance is started.
-          if (pool.launch > 0) expect(pool.start.length).toBe(ready);
-          // Without a launch cap, every ready instance the demand asks for is started.
-          if (scenario.policy.maxLaunchesPerCycle === undefined)
-            expect(pool.start.length).toBe(Math.min(need, ready));
-        }
-      }),
-      { numRuns: 400 },
-    );
+    forEveryPool(400, (pool, spec, scenario) => {
+      const idle = ofKind(scenario, pool.pool, 'runner-idle').length;
+      const booting = ofKind(scenario, pool.pool, 'started-booting', 'runner-booting').length;
+      const need = Math.max(0, spec.queued + spec.minIdle - idle - booting);
+      expect(pool.start.length + pool.launch).toBeLessThanOrEqual(need);
+      const ready = ofKind(scenario, pool.pool, 'ready').length;
+      // A fresh launch only when every ready instance is started.
+      if (pool.launch > 0) expect(pool.start.length).toBe(ready);
+      // Without a launch cap, every ready instance the demand asks for is started.
+      if (scenario.policy.maxLaunchesPerCycle === undefined)
+        expect(pool.start.length).toBe(Math.min(need, ready));
+    });
   });
 
   it('keeps starts, launches and refills within the launch cap', () => {
@@ -347,24 +342,14 @@ describe('decide: the warm pool (properties)', () => {
   });
 
   it('refills up to the target: ready and preparing never fall short of it while there is room and budget', () => {
-    fc.assert(
-      fc.property(scenarioArb, (scenario) => {
-        if (scenario.policy.maxLaunchesPerCycle !== undefined) return;
-        const plan = planOf(scenario);
-        for (const [index, pool] of plan.pools.entries()) {
-          const spec = scenario.specs[index] as PoolSpec;
-          const existing = scenario.snapshot.instances.filter(
-            (instance) => instance.pool === pool.pool,
-          ).length;
-          const room = spec.maxRunners - existing - pool.launch - pool.prepare;
-          const left = ofKind(scenario, pool.pool, 'ready').length - pool.start.length;
-          const inPool = left + ofKind(scenario, pool.pool, 'preparing').length + pool.prepare;
-          const surplus = plan.retire.filter((r) => r.pool === pool.pool && r.reason === 'surplus').length;
-          expect(inPool - surplus).toBeGreaterThanOrEqual(Math.min(spec.stopped, inPool - surplus + room));
-        }
-      }),
-      { numRuns: 300 },
-    );
+    forEveryPool(300, (pool, spec, scenario, plan) => {
+      if (scenario.policy.maxLaunchesPerCycle !== undefined) return;
+      const room = spec.maxRunners - instancesIn(scenario, pool.pool) - pool.launch - pool.prepare;
+      const left = ofKind(scenario, pool.pool, 'ready').length - pool.start.length;
+      const inPool = left + ofKind(scenario, pool.pool, 'preparing').length + pool.prepare;
+      const surplus = plan.retire.filter((r) => r.pool === pool.pool && r.reason === 'surplus').length;
+      expect(inPool - surplus).toBeGreaterThanOrEqual(Math.min(spec.stopped, inPool - surplus + room));
+    });
   });
 
   it('is deterministic and independent of the order of instances and runners', () => {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, type Plan, type Snapshot } from '../functions/core/decide.ts';
+import { decide, type Plan, type PoolPlan, type Snapshot } from '../functions/core/decide.ts';
 import type { Instance, Runner } from '../functions/core/model.ts';
 import type { ScalingPolicy } from '../functions/core/policy.ts';
 
@@ -254,6 +254,36 @@ function run(scenario: Scenario): Plan {
   return decide(scenario.snapshot, scenario.policy, NOW);
 }
 
+/** One pool's plan beside what its scenario was built from: the pool's spec and its ground truth. */
+interface PoolCase {
+  readonly pool: PoolPlan;
+  readonly spec: PoolSpec;
+  readonly truth: Truth;
+}
+
+function poolCases(scenario: Scenario, plan: Plan): PoolCase[] {
+  return plan.pools.map((pool, index) => {
+    const spec = scenario.spec.pools[index];
+    if (!spec) throw new Error('pool missing from spec');
+    return { pool, spec, truth: truthOf(scenario, pool.pool) };
+  });
+}
+
+/** Decides every generated scenario and expects no pool to break a rule; `check` describes each breach. */
+function expectEveryPool(check: (each: PoolCase, scenario: Scenario) => string[]): void {
+  fc.assert(
+    fc.property(scenarioArb, (scenario) => {
+      // Act
+      const plan = run(scenario);
+
+      // Assess
+      const violations = poolCases(scenario, plan).flatMap((each) => check(each, scenario));
+      expect(violations).toEqual([]);
+    }),
+    { numRuns: NUM_RUNS },
+  );
+}
+
 describe('decide (properties)', () => {
   it('reports the inventory the snapshot was built from', () => {
     fc.assert(
@@ -282,57 +312,32 @@ describe('decide (properties)', () => {
   });
 
   it('never takes a pool above maxRunners, and launches nothing at or above it', () => {
-    fc.assert(
-      fc.property(scenarioArb, (scenario) => {
-        // Act
-        const plan = run(scenario);
-
-        // Assess
-        const violations: string[] = [];
-        for (const [index, pool] of plan.pools.entries()) {
-          const max = scenario.spec.pools[index]?.maxRunners ?? Number.NaN;
-          const current = currentOf(truthOf(scenario, pool.pool));
-          if (!Number.isInteger(pool.launch) || pool.launch < 0)
-            violations.push(`${pool.pool}: launch ${pool.launch}`);
-          if (current <= max && current + pool.launch > max) {
-            violations.push(`${pool.pool}: ${current} + ${pool.launch} above max ${max}`);
-          }
-          if (current >= max && pool.launch !== 0) {
-            violations.push(`${pool.pool}: launches ${pool.launch} at ${current} of max ${max}`);
-          }
-        }
-        expect(violations).toEqual([]);
-      }),
-      { numRuns: NUM_RUNS },
-    );
+    expectEveryPool(({ pool, truth, spec }) => {
+      const violations: string[] = [];
+      const max = spec.maxRunners;
+      const current = currentOf(truth);
+      if (!Number.isInteger(pool.launch) || pool.launch < 0)
+        violations.push(`${pool.pool}: launch ${pool.launch}`);
+      if (current <= max && current + pool.launch > max) {
+        violations.push(`${pool.pool}: ${current} + ${pool.launch} above max ${max}`);
+      }
+      if (current >= max && pool.launch !== 0) {
+        violations.push(`${pool.pool}: launches ${pool.launch} at ${current} of max ${max}`);
+      }
+      return violations;
+    });
   });
 
   it('launches enough for the demand plus minIdle whenever maxRunners allows it', () => {
-    fc.assert(
-      fc.property(scenarioArb, (scenario) => {
-        // Act
-        const plan = run(scenario);
-
-        // Assess
-        const violations: string[] = [];
-        for (const [index, pool] of plan.pools.entries()) {
-          const truth = truthOf(scenario, pool.pool);
-          const spec = scenario.spec.pools[index];
-          if (!spec) throw new Error('pool missing from spec');
-          const wanted = spec.queued + Math.min(spec.minIdleWanted, spec.maxRunners);
-          const headroom = Math.max(0, spec.maxRunners - currentOf(truth));
-          // Capacity on hand or on its way after this cycle reaches the demand, unless the maximum stops it.
-          const reached = truth.idle + truth.booting + pool.launch >= wanted;
-          if (!reached && pool.launch !== headroom) {
-            violations.push(
-              `${pool.pool}: launches ${pool.launch} for ${wanted} wanted, headroom ${headroom}`,
-            );
-          }
-        }
-        expect(violations).toEqual([]);
-      }),
-      { numRuns: NUM_RUNS },
-    );
+    expectEveryPool(({ pool, truth, spec }) => {
+      const wanted = spec.queued + Math.min(spec.minIdleWanted, spec.maxRunners);
+      const headroom = Math.max(0, spec.maxRunners - currentOf(truth));
+      // Capacity on hand or on its way after this cycle reaches the demand, unless the maximum stops it.
+      const reached = truth.idle + truth.booting + pool.launch >= wanted;
+      return !reached && pool.launch !== headroom
+        ? [`${pool.pool}: launches ${pool.launch} for ${wanted} wanted, headroom ${headroom}`]
+        : [];
+    });
   });
 
   it('only removes idle, online runners of ours that are old enough, oldest first', () => {
@@ -397,30 +402,16 @@ describe('decide (properties)', () => {
   });
 
   it('removes the idle surplus over demand plus minIdle, or the excess over maxRunners, and no more', () => {
-    fc.assert(
-      fc.property(scenarioArb, (scenario) => {
-        // Act
-        const plan = run(scenario);
-
-        // Assess
-        const violations: string[] = [];
-        for (const [index, pool] of plan.pools.entries()) {
-          const truth = truthOf(scenario, pool.pool);
-          const spec = scenario.spec.pools[index];
-          if (!spec) throw new Error('pool missing from spec');
-          const surplus = truth.idle - spec.queued - Math.min(spec.minIdleWanted, spec.maxRunners);
-          const excess = currentOf(truth) - spec.maxRunners;
-          const allowed = Math.max(0, surplus, excess);
-          // With complete collection, as many as allowed of those eligible; otherwise none at all.
-          const expected = scenario.spec.collectionComplete ? Math.min(allowed, truth.eligibleAge.size) : 0;
-          if (pool.terminate.length !== expected) {
-            violations.push(`${pool.pool}: removes ${pool.terminate.length}, expected ${expected}`);
-          }
-        }
-        expect(violations).toEqual([]);
-      }),
-      { numRuns: NUM_RUNS },
-    );
+    expectEveryPool(({ pool, truth, spec }, scenario) => {
+      const surplus = truth.idle - spec.queued - Math.min(spec.minIdleWanted, spec.maxRunners);
+      const excess = currentOf(truth) - spec.maxRunners;
+      const allowed = Math.max(0, surplus, excess);
+      // With complete collection, as many as allowed of those eligible; otherwise none at all.
+      const expected = scenario.spec.collectionComplete ? Math.min(allowed, truth.eligibleAge.size) : 0;
+      return pool.terminate.length !== expected
+        ? [`${pool.pool}: removes ${pool.terminate.length}, expected ${expected}`]
+        : [];
+    });
   });
 
   it('never launches less, nor removes more, when more jobs are queued', () => {

@@ -5,6 +5,7 @@ import {
   DescribeInstancesCommand,
   DescribeLaunchTemplatesCommand,
   EC2Client,
+  type Instance as Ec2Instance,
   RunInstancesCommand,
   StartInstancesCommand,
   TerminateInstancesCommand,
@@ -22,6 +23,7 @@ import {
   StepscaleError,
 } from '../functions/errors.ts';
 import { ec2Error, FakeEc2 } from './support/fake-ec2.ts';
+import { ec2Pool } from './support/fleet-fixtures.ts';
 
 const stack = 'ci';
 const createdAt = '2026-01-05T09:00:00.000Z';
@@ -29,23 +31,13 @@ const createdAt = '2026-01-05T09:00:00.000Z';
 const launchCreatedAt = createdAt;
 const token = 'a'.repeat(40);
 
-function poolOf(overrides: Partial<PoolConfig> = {}): PoolConfig {
-  return {
-    name: 'linux-x64',
-    labels: ['self-hosted', 'linux', 'x64'],
-    maxRunners: 10,
-    minIdle: 0,
-    instanceTypes: ['m7i.large', 'm6i.large'],
-    launchTemplate: 'runner-template',
-    subnets: ['subnet-0a', 'subnet-0b'],
-    capacity: 'spot',
-    runnerGroup: 'Default',
-    ...overrides,
-  };
+/** A launch request for `count` instances of `pool`, as ScaleUp sends it. */
+function launchOf(pool: string, count: number) {
+  return { pool, count, clientToken: token, createdAt: launchCreatedAt };
 }
 
 /** A fleet over a plain mock whose answers each test scripts. */
-function setup(pool: PoolConfig = poolOf(), terminateBatchSize?: number) {
+function setup(pool: PoolConfig = ec2Pool(), terminateBatchSize?: number) {
   const client = new EC2Client({ region: 'eu-west-1' });
   const ec2 = mockClient(client);
   const fleet = createEc2Fleet({
@@ -116,17 +108,12 @@ const createFleetInputs = (ec2: ReturnType<typeof setup>['ec2']) =>
 describe('EC2 fleet: launching', () => {
   it('launches a spot pool with one instant CreateFleet over every instance type and subnet', async () => {
     // Prepare
-    const pool = poolOf({ capacity: 'spot' });
+    const pool = ec2Pool({ capacity: 'spot' });
     const { ec2, fleet } = setup(pool);
     ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1, 2, 3)));
 
     // Act
-    const result = await fleet.launch({
-      pool: pool.name,
-      count: 3,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
+    const result = await fleet.launch(launchOf(pool.name, 3));
 
     // Assess
     expect(createFleetInputs(ec2)).toEqual([expectedCreateFleet(pool, 3, 'spot', `${token}-spot`)]);
@@ -135,17 +122,12 @@ describe('EC2 fleet: launching', () => {
 
   it('launches an on-demand pool by launch template id, with the on-demand token suffix', async () => {
     // Prepare
-    const pool = poolOf({ capacity: 'on-demand', launchTemplate: 'lt-0123456789abcdef0' });
+    const pool = ec2Pool({ capacity: 'on-demand', launchTemplate: 'lt-0123456789abcdef0' });
     const { ec2, fleet } = setup(pool);
     ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1, 2), [], 'on-demand'));
 
     // Act
-    const result = await fleet.launch({
-      pool: pool.name,
-      count: 2,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
+    const result = await fleet.launch(launchOf(pool.name, 2));
 
     // Assess
     expect(createFleetInputs(ec2)).toEqual([expectedCreateFleet(pool, 2, 'on-demand', `${token}-od`)]);
@@ -154,7 +136,7 @@ describe('EC2 fleet: launching', () => {
 
   it('falls back to on-demand for only the missing count when spot lacks capacity', async () => {
     // Prepare
-    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const pool = ec2Pool({ capacity: 'spot-with-fallback' });
     const { ec2, fleet } = setup(pool);
     ec2
       .on(CreateFleetCommand)
@@ -164,12 +146,7 @@ describe('EC2 fleet: launching', () => {
       .resolvesOnce(fleetAnswer(ids(4, 5), [], 'on-demand'));
 
     // Act
-    const result = await fleet.launch({
-      pool: pool.name,
-      count: 5,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
+    const result = await fleet.launch(launchOf(pool.name, 5));
 
     // Assess
     expect(createFleetInputs(ec2)).toEqual([
@@ -186,7 +163,7 @@ describe('EC2 fleet: launching', () => {
 
   it('falls back to on-demand when the spot call is refused outright for capacity', async () => {
     // Prepare
-    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const pool = ec2Pool({ capacity: 'spot-with-fallback' });
     const { ec2, fleet } = setup(pool);
     ec2
       .on(CreateFleetCommand)
@@ -194,12 +171,7 @@ describe('EC2 fleet: launching', () => {
       .resolvesOnce(fleetAnswer(ids(1, 2), [], 'on-demand'));
 
     // Act
-    const result = await fleet.launch({
-      pool: pool.name,
-      count: 2,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
+    const result = await fleet.launch(launchOf(pool.name, 2));
 
     // Assess
     expect(createFleetInputs(ec2)).toEqual([
@@ -211,7 +183,7 @@ describe('EC2 fleet: launching', () => {
 
   it('reports what neither spot nor on-demand could launch as missing', async () => {
     // Prepare
-    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const pool = ec2Pool({ capacity: 'spot-with-fallback' });
     const { ec2, fleet } = setup(pool);
     ec2
       .on(CreateFleetCommand)
@@ -219,12 +191,7 @@ describe('EC2 fleet: launching', () => {
       .resolvesOnce(fleetAnswer(ids(2), ['InsufficientInstanceCapacity'], 'on-demand'));
 
     // Act
-    const result = await fleet.launch({
-      pool: pool.name,
-      count: 4,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
+    const result = await fleet.launch(launchOf(pool.name, 4));
 
     // Assess
     expect(createFleetInputs(ec2).map((input) => input.TargetCapacitySpecification)).toEqual([
@@ -238,57 +205,43 @@ describe('EC2 fleet: launching', () => {
     });
   });
 
-  it('reports a partial spot launch of a spot-only pool without trying on-demand', async () => {
-    // Prepare
-    const pool = poolOf({ capacity: 'spot' });
-    const { ec2, fleet } = setup(pool);
-    ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1), ['InsufficientInstanceCapacity']));
-
-    // Act
-    const result = await fleet.launch({
-      pool: pool.name,
+  it.each([
+    {
+      case: 'reports a partial spot launch of a spot-only pool without trying on-demand',
+      capacity: 'spot',
       count: 3,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
-
-    // Assess
-    expect(createFleetInputs(ec2)).toHaveLength(1);
-    expect(result).toEqual({ instanceIds: ids(1), missing: 2, errors: ['InsufficientInstanceCapacity'] });
-  });
-
-  it('does not try on-demand when spot failed for a reason other than capacity', async () => {
+      error: 'InsufficientInstanceCapacity',
+      missing: 2,
+    },
+    {
+      case: 'does not try on-demand when spot failed for a reason other than capacity',
+      capacity: 'spot-with-fallback',
+      count: 2,
+      error: 'InvalidFleetConfiguration',
+      missing: 1,
+    },
+  ] as const)('$case', async ({ capacity, count, error, missing }) => {
     // Prepare
-    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const pool = ec2Pool({ capacity });
     const { ec2, fleet } = setup(pool);
-    ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1), ['InvalidFleetConfiguration']));
+    ec2.on(CreateFleetCommand).resolves(fleetAnswer(ids(1), [error]));
 
     // Act
-    const result = await fleet.launch({
-      pool: pool.name,
-      count: 2,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
+    const result = await fleet.launch(launchOf(pool.name, count));
 
     // Assess
     expect(createFleetInputs(ec2)).toHaveLength(1);
-    expect(result).toEqual({ instanceIds: ids(1), missing: 1, errors: ['InvalidFleetConfiguration'] });
+    expect(result).toEqual({ instanceIds: ids(1), missing, errors: [error] });
   });
 
   it('fails with FleetRequestError when nothing launched and no error was about capacity', async () => {
     // Prepare
-    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const pool = ec2Pool({ capacity: 'spot-with-fallback' });
     const { ec2, fleet } = setup(pool);
     ec2.on(CreateFleetCommand).resolves(fleetAnswer([], ['InvalidParameterValue', 'InvalidParameterValue']));
 
     // Act
-    const launching = fleet.launch({
-      pool: pool.name,
-      count: 2,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
+    const launching = fleet.launch(launchOf(pool.name, 2));
 
     // Assess
     await expect(launching).rejects.toThrow(FleetRequestError);
@@ -302,9 +255,9 @@ describe('EC2 fleet: launching', () => {
   it('sends identical requests on a retry, so EC2 returns the first launch instead of launching again', async () => {
     // Prepare: the fake EC2 dedupes by ClientToken; spot runs short so the on-demand follow-up is retried too.
     const ec2 = new FakeEc2({ capacity: { spot: 2 } });
-    const pool = poolOf({ capacity: 'spot-with-fallback' });
+    const pool = ec2Pool({ capacity: 'spot-with-fallback' });
     const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [pool] });
-    const request = { pool: pool.name, count: 3, clientToken: token, createdAt: launchCreatedAt };
+    const request = launchOf(pool.name, 3);
     const first = await fleet.launch(request);
 
     // Act
@@ -330,8 +283,8 @@ describe('EC2 fleet: launching', () => {
   it('sends the same parameters from another process (a retry in a fresh Lambda), so EC2 dedupes it', async () => {
     // Prepare: EC2 refuses a reused token whose parameters changed; the created-at tag comes from the request.
     const ec2 = new FakeEc2();
-    const pool = poolOf({ capacity: 'spot' });
-    const request = { pool: pool.name, count: 2, clientToken: token, createdAt: launchCreatedAt };
+    const pool = ec2Pool({ capacity: 'spot' });
+    const request = launchOf(pool.name, 2);
     const newProcess = () => createEc2Fleet({ client: ec2.client, stack, pools: [pool] });
     const first = await newProcess().launch(request);
 
@@ -345,15 +298,10 @@ describe('EC2 fleet: launching', () => {
 
   it('is refused by EC2, launching nothing, when a reused token comes with other parameters', async () => {
     const ec2 = new FakeEc2();
-    const pool = poolOf({ capacity: 'spot' });
+    const pool = ec2Pool({ capacity: 'spot' });
     const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [pool] });
-    await fleet.launch({ pool: pool.name, count: 2, clientToken: token, createdAt: launchCreatedAt });
-    const changed = fleet.launch({
-      pool: pool.name,
-      count: 2,
-      clientToken: token,
-      createdAt: '2026-01-05T09:01:00.000Z',
-    });
+    await fleet.launch(launchOf(pool.name, 2));
+    const changed = fleet.launch({ ...launchOf(pool.name, 2), createdAt: '2026-01-05T09:01:00.000Z' });
     await expect(changed).rejects.toMatchObject({
       name: 'FleetRequestError',
       code: 'IdempotentParameterMismatch',
@@ -366,12 +314,7 @@ describe('EC2 fleet: launching', () => {
     const { ec2, fleet } = setup();
 
     // Act
-    const result = await fleet.launch({
-      pool: 'linux-x64',
-      count: 0,
-      clientToken: token,
-      createdAt: launchCreatedAt,
-    });
+    const result = await fleet.launch(launchOf('linux-x64', 0));
 
     // Assess
     expect(result).toEqual({ instanceIds: [], missing: 0, errors: [] });
@@ -381,15 +324,15 @@ describe('EC2 fleet: launching', () => {
   it.each([
     {
       case: 'an unknown pool',
-      request: { pool: 'gpu', count: 1, clientToken: token, createdAt: launchCreatedAt },
+      request: launchOf('gpu', 1),
     },
     {
       case: 'a client token too long to suffix',
-      request: { pool: 'linux-x64', count: 1, clientToken: 'x'.repeat(49), createdAt: launchCreatedAt },
+      request: { ...launchOf('linux-x64', 1), clientToken: 'x'.repeat(49) },
     },
     {
       case: 'a non-ASCII client token',
-      request: { pool: 'linux-x64', count: 1, clientToken: 'zyklus-ä', createdAt: launchCreatedAt },
+      request: { ...launchOf('linux-x64', 1), clientToken: 'zyklus-ä' },
     },
   ])('refuses $case with FleetRequestError before calling EC2', async ({ request }) => {
     // Prepare
@@ -404,56 +347,50 @@ describe('EC2 fleet: launching', () => {
   });
 });
 
+/** The tags of one of this stack's linux-x64 instances, as DescribeInstances lists them. */
+function stackTags(extra: Record<string, string> = {}) {
+  return Object.entries({ 'stepscale:stack': stack, 'stepscale:pool': 'linux-x64', ...extra }).map(
+    ([Key, Value]) => ({ Key, Value }),
+  );
+}
+
+/** A DescribeInstances page of one reservation, with the token of the next page if there is one. */
+function page(instances: Ec2Instance[], nextToken?: string) {
+  return { Reservations: [{ Instances: instances }], ...(nextToken ? { NextToken: nextToken } : {}) };
+}
+
 describe('EC2 fleet: listing instances', () => {
   it('reads every DescribeInstances page, filtered by stack tag and the states of instances that exist', async () => {
     // Prepare
     const { ec2, fleet } = setup();
     const launchTime = new Date('2026-01-05T08:55:00Z');
-    const tags = (extra: Record<string, string> = {}) =>
-      Object.entries({ 'stepscale:stack': stack, 'stepscale:pool': 'linux-x64', ...extra }).map(
-        ([Key, Value]) => ({ Key, Value }),
-      );
     const [a, b, c, d] = ids(1, 2, 3, 4);
     const pages = [
-      {
-        Reservations: [
+      page(
+        [{ InstanceId: a, State: { Name: 'pending' }, LaunchTime: launchTime, Tags: stackTags() }],
+        'page-2',
+      ),
+      page(
+        [
           {
-            Instances: [{ InstanceId: a, State: { Name: 'pending' }, LaunchTime: launchTime, Tags: tags() }],
+            InstanceId: b,
+            State: { Name: 'running' },
+            LaunchTime: launchTime,
+            Tags: stackTags({ 'stepscale:orphaned-since': '2026-01-05T09:01:00.000Z' }),
           },
+          // No pool tag: not attributable, so not counted.
+          { InstanceId: c, State: { Name: 'running' }, LaunchTime: launchTime, Tags: [] },
         ],
-        NextToken: 'page-2',
-      },
-      {
-        Reservations: [
-          {
-            Instances: [
-              {
-                InstanceId: b,
-                State: { Name: 'running' },
-                LaunchTime: launchTime,
-                Tags: tags({ 'stepscale:orphaned-since': '2026-01-05T09:01:00.000Z' }),
-              },
-              // No pool tag: not attributable, so not counted.
-              { InstanceId: c, State: { Name: 'running' }, LaunchTime: launchTime, Tags: [] },
-            ],
-          },
-        ],
-        NextToken: 'page-3',
-      },
-      {
-        Reservations: [
-          {
-            Instances: [
-              {
-                InstanceId: d,
-                State: { Name: 'running' },
-                LaunchTime: launchTime,
-                Tags: tags({ 'stepscale:runner-name': 'custom-name' }),
-              },
-            ],
-          },
-        ],
-      },
+        'page-3',
+      ),
+      page([
+        {
+          InstanceId: d,
+          State: { Name: 'running' },
+          LaunchTime: launchTime,
+          Tags: stackTags({ 'stepscale:runner-name': 'custom-name' }),
+        },
+      ]),
     ];
     // The SDK paginator reuses one input object across pages, so each call's input is copied when sent.
     const sent: unknown[] = [];
@@ -523,7 +460,7 @@ describe('EC2 fleet: terminating', () => {
 
   it('terminates each instance once, in batches of the configured size', async () => {
     // Prepare
-    const { ec2, fleet } = setup(poolOf(), 2);
+    const { ec2, fleet } = setup(ec2Pool(), 2);
     ec2.on(TerminateInstancesCommand).resolves({});
     const [a, b, c] = ids(1, 2, 3);
 
@@ -565,7 +502,7 @@ describe('EC2 fleet: terminating', () => {
     const client = new EC2Client({ region: 'eu-west-1' });
 
     // Act
-    const creating = () => createEc2Fleet({ client, stack, pools: [poolOf()], terminateBatchSize: size });
+    const creating = () => createEc2Fleet({ client, stack, pools: [ec2Pool()], terminateBatchSize: size });
 
     // Assess
     expect(creating).toThrow(RangeError);
@@ -575,7 +512,7 @@ describe('EC2 fleet: terminating', () => {
 describe('EC2 fleet: marking orphans', () => {
   it('tags orphans with the time, in batches', async () => {
     // Prepare
-    const { ec2, fleet } = setup(poolOf(), 2);
+    const { ec2, fleet } = setup(ec2Pool(), 2);
     ec2.on(CreateTagsCommand).resolves({});
     const [a, b, c] = ids(1, 2, 3) as [string, string, string];
     const at = new Date('2026-01-05T09:06:00Z');
@@ -651,16 +588,11 @@ describe('EC2 fleet: error classification', () => {
     'fails a launch refused with $code as $expected, the name the state machine matches',
     async ({ code, status, expected }) => {
       // Prepare
-      const { ec2, fleet } = setup(poolOf({ capacity: 'spot-with-fallback' }));
+      const { ec2, fleet } = setup(ec2Pool({ capacity: 'spot-with-fallback' }));
       ec2.on(CreateFleetCommand).rejects(ec2Error(code, status));
 
       // Act
-      const launching = fleet.launch({
-        pool: 'linux-x64',
-        count: 1,
-        clientToken: token,
-        createdAt: launchCreatedAt,
-      });
+      const launching = fleet.launch(launchOf('linux-x64', 1));
 
       // Assess
       await expect(launching).rejects.toMatchObject({ name: expected, code });
@@ -675,7 +607,7 @@ describe('EC2 fleet: warm pools', () => {
 
   it('prepares with one RunInstances: on-demand, shutdown behaviour stop, tagged preparing with its template version', async () => {
     // Prepare
-    const { ec2, fleet } = setup(poolOf({ launchTemplate: 'lt-0abc', capacity: 'spot' }));
+    const { ec2, fleet } = setup(ec2Pool({ launchTemplate: 'lt-0abc', capacity: 'spot' }));
     ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-1' }, { InstanceId: 'i-2' }] });
 
     // Act
@@ -830,13 +762,6 @@ describe('EC2 fleet: warm pools', () => {
     // Prepare
     const { ec2, fleet } = setup();
     const launchTime = new Date('2026-01-05T08:55:00Z');
-    const tags = (extra: Record<string, string>) =>
-      Object.entries({ 'stepscale:stack': stack, 'stepscale:pool': 'linux-x64', ...extra }).map(
-        ([Key, Value]) => ({
-          Key,
-          Value,
-        }),
-      );
     const warmTags = {
       'stepscale:warm': 'preparing',
       'stepscale:created-at': createdAt,
@@ -851,23 +776,28 @@ describe('EC2 fleet: warm pools', () => {
               State: { Name: 'stopped' },
               StateReason: { Code: 'Client.InstanceInitiatedShutdown', Message: '…' },
               LaunchTime: launchTime,
-              Tags: tags(warmTags),
+              Tags: stackTags(warmTags),
             },
             {
               InstanceId: 'i-stopped-by-someone',
               State: { Name: 'stopped' },
               StateReason: { Code: 'Client.UserInitiatedShutdown', Message: '…' },
               LaunchTime: launchTime,
-              Tags: tags({}),
+              Tags: stackTags({}),
             },
             {
               InstanceId: 'i-no-capacity',
               State: { Name: 'stopping' },
               StateReason: { Code: 'Server.InsufficientInstanceCapacity', Message: '…' },
               LaunchTime: launchTime,
-              Tags: tags({ ...warmTags, 'stepscale:warm': 'started' }),
+              Tags: stackTags({ ...warmTags, 'stepscale:warm': 'started' }),
             },
-            { InstanceId: 'i-gone', State: { Name: 'terminated' }, LaunchTime: launchTime, Tags: tags({}) },
+            {
+              InstanceId: 'i-gone',
+              State: { Name: 'terminated' },
+              LaunchTime: launchTime,
+              Tags: stackTags({}),
+            },
           ],
         },
       ],
@@ -914,9 +844,9 @@ describe('EC2 fleet: warm pools', () => {
       client,
       stack,
       pools: [
-        poolOf({ name: 'by-id', launchTemplate: 'lt-0abc' }),
-        poolOf({ name: 'by-name', launchTemplate: 'runners' }),
-        poolOf({ name: 'gone', launchTemplate: 'lt-0gone' }),
+        ec2Pool({ name: 'by-id', launchTemplate: 'lt-0abc' }),
+        ec2Pool({ name: 'by-name', launchTemplate: 'runners' }),
+        ec2Pool({ name: 'gone', launchTemplate: 'lt-0gone' }),
       ],
     });
     ec2.on(DescribeLaunchTemplatesCommand, { LaunchTemplateIds: ['lt-0abc'] }).resolves({

@@ -32,6 +32,28 @@ function setup(ec2: FakeEc2, runnerConfigs?: RunnerConfigStore) {
   return { deps, github: base.github, clock: base.clock };
 }
 
+/** An SSM client whose every command the test scripts. */
+function mockedSsm() {
+  const ssmClient = new SSMClient({ region: 'eu-west-1' });
+  return { ssmClient, ssm: mockClient(ssmClient) };
+}
+
+/** SSM's throttling error as the SDK throws it once its own retries are spent. */
+const ssmThrottling = () =>
+  Object.assign(new Error('Rate exceeded'), {
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+/** The production runner config store over `client`, as the Lambdas build it. */
+const ssmRunnerConfigs = (client: SSMClient) =>
+  createSsmRunnerConfigStore({
+    client,
+    stack: 'stepscale',
+    instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
+  });
+
 const createFleetInputs = (ec2: FakeEc2): CreateFleetCommandInput[] =>
   ec2.ec2.commandCalls(CreateFleetCommand).map((call) => call.args[0].input);
 
@@ -69,12 +91,7 @@ describe('AWS faults through the state machine', () => {
       expect(ec2.live()).toHaveLength(5);
       expect(result.output.scaleUp).toMatchObject({ launched: 5, missing: 0 });
       expect(result.output.registration).toMatchObject({ registered: 5, failed: 0, queue: [] });
-      expect(github.runners.map((runner) => runner.name).sort()).toEqual(
-        ec2
-          .live()
-          .map((instance) => `stepscale-${instance.id}`)
-          .sort(),
-      );
+      expect(github.runners.map((runner) => runner.name).sort()).toEqual(ec2.liveRunnerNames('stepscale'));
     },
   );
 
@@ -124,25 +141,12 @@ describe('AWS faults through the state machine', () => {
 
   it('terminates the instance whose config SSM throttled, and the next cycle launches its replacement', async () => {
     // Prepare: the first PutParameter is throttled (past the SDK's retries), the rest succeed.
-    const ssmClient = new SSMClient({ region: 'eu-west-1' });
-    const ssm = mockClient(ssmClient);
-    const throttled = Object.assign(new Error('Rate exceeded'), {
-      name: 'ThrottlingException',
-      $fault: 'client',
-      $metadata: { httpStatusCode: 400 },
-    });
-    ssm.on(PutParameterCommand).rejectsOnce(throttled).resolves({ Version: 1 });
+    const { ssmClient, ssm } = mockedSsm();
+    ssm.on(PutParameterCommand).rejectsOnce(ssmThrottling()).resolves({ Version: 1 });
     ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
     ssm.on(DeleteParameterCommand).resolves({});
     const ec2 = new FakeEc2();
-    const { deps, clock } = setup(
-      ec2,
-      createSsmRunnerConfigStore({
-        client: ssmClient,
-        stack: 'stepscale',
-        instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
-      }),
-    );
+    const { deps, clock } = setup(ec2, ssmRunnerConfigs(ssmClient));
     // Act
     const first = await runCycle({ deps, cycleId: 'c-1' });
     // Assess: one registration failed; its instance is terminated, not left to boot into nothing.
@@ -163,24 +167,11 @@ describe('AWS faults through the state machine', () => {
 
   it('retries Decide when SSM throttles listing the runner configs (the error is named, so the ASL retries it)', async () => {
     // Prepare: the first GetParametersByPath is throttled (past the SDK's retries), then SSM answers.
-    const ssmClient = new SSMClient({ region: 'eu-west-1' });
-    const ssm = mockClient(ssmClient);
-    const throttled = Object.assign(new Error('Rate exceeded'), {
-      name: 'ThrottlingException',
-      $fault: 'client',
-      $metadata: { httpStatusCode: 400 },
-    });
-    ssm.on(GetParametersByPathCommand).rejectsOnce(throttled).resolves({ Parameters: [] });
+    const { ssmClient, ssm } = mockedSsm();
+    ssm.on(GetParametersByPathCommand).rejectsOnce(ssmThrottling()).resolves({ Parameters: [] });
     ssm.on(PutParameterCommand).resolves({ Version: 1 });
     const ec2 = new FakeEc2();
-    const { deps } = setup(
-      ec2,
-      createSsmRunnerConfigStore({
-        client: ssmClient,
-        stack: 'stepscale',
-        instanceArnPrefix: 'arn:aws:ec2:eu-west-1:123456789012:instance/',
-      }),
-    );
+    const { deps } = setup(ec2, ssmRunnerConfigs(ssmClient));
     // Act
     const result = await runCycle({ deps, cycleId: 'c-ssm-throttled' });
     // Assess: one retry of Decide, and the cycle acts on the demand as if nothing had happened.

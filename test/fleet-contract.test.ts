@@ -1,8 +1,8 @@
 import { createEc2Fleet } from '../functions/adapters/ec2-fleet.ts';
-import type { PoolConfig } from '../functions/config/config.ts';
 import { MemoryFleet } from '../local/world/fleet.ts';
 import { fleetContract } from './fleet-contract.ts';
 import { FakeEc2 } from './support/fake-ec2.ts';
+import { ec2Pool } from './support/fleet-fixtures.ts';
 
 fleetContract(
   'MemoryFleet',
@@ -41,17 +41,11 @@ fleetContract(
       templates: { 'lt-0123456789abcdef0': templateVersion },
       ...(capacity === undefined ? {} : { capacity: { spot: capacity, 'on-demand': 0 } }),
     });
-    const poolConfig: PoolConfig = {
+    const poolConfig = ec2Pool({
       name: pool,
-      labels: ['self-hosted', 'linux', 'x64'],
-      maxRunners: 10,
-      minIdle: 0,
-      instanceTypes: ['m7i.large', 'm6i.large'],
       launchTemplate: 'lt-0123456789abcdef0',
-      subnets: ['subnet-0a', 'subnet-0b'],
       capacity: 'spot-with-fallback',
-      runnerGroup: 'Default',
-    };
+    });
     const fleet = createEc2Fleet({ client: ec2.client, stack, pools: [poolConfig] });
     return {
       fleet,

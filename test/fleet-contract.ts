@@ -3,8 +3,8 @@
  * locally and the EC2 adapter over a fake EC2), so the local runs exercise the behaviour production has.
  */
 import { describe, expect, it } from 'vitest';
-import { runnerNameFor } from '../functions/core/model.ts';
-import type { FleetPort } from '../functions/ports/fleet.ts';
+import { type Instance, runnerNameFor, type WarmTag } from '../functions/core/model.ts';
+import type { FleetPort, LaunchRequest, PrepareRequest } from '../functions/ports/fleet.ts';
 
 /** The cycle start a launch request carries (the `stepscale:created-at` tag). */
 const launchCreatedAt = '2026-01-05T09:00:00.000Z';
@@ -45,6 +45,43 @@ const pool = 'linux-x64';
 const launchedAt = new Date('2026-01-05T09:00:00.000Z');
 const templateVersion = 7;
 
+const linuxRequest = (count: number, clientToken = 'cycle-1-linux'): LaunchRequest => ({
+  pool,
+  count,
+  clientToken,
+  createdAt: launchCreatedAt,
+});
+
+const launchLinux = (fleet: FleetPort, count: number, clientToken?: string) =>
+  fleet.launch(linuxRequest(count, clientToken));
+
+const warmRequest = (count: number): PrepareRequest => ({
+  pool,
+  count,
+  clientToken: 'cycle-1-warm',
+  createdAt: launchCreatedAt,
+  templateVersion,
+});
+
+/** The listing holds exactly `instanceIds`, each pending in the pool since the launch, with its warm tag if any. */
+function expectJustLaunched(
+  instances: readonly Instance[],
+  instanceIds: readonly string[],
+  warm?: WarmTag,
+): void {
+  expect(instances.map((instance) => instance.id).sort()).toEqual([...instanceIds].sort());
+  for (const instance of instances) {
+    expect(instance).toEqual({
+      id: instance.id,
+      pool,
+      state: 'pending',
+      launchedAt: launchedAt.toISOString(),
+      runnerName: runnerNameFor(stack, instance.id),
+      ...(warm ? { warm } : {}),
+    });
+  }
+}
+
 export function fleetContract(
   name: string,
   makeFleet: (setup: FleetSetup) => FleetUnderTest,
@@ -63,13 +100,7 @@ export function fleetContract(
   };
   /** Warm instances prepared, booted, warmed up and powered off: ready in the pool. */
   const readyWarm = async (under: FleetUnderTest, count: number) => {
-    const { instanceIds } = await under.fleet.prepare({
-      pool,
-      count,
-      clientToken: 'cycle-1-warm',
-      createdAt: launchCreatedAt,
-      templateVersion,
-    });
+    const { instanceIds } = await under.fleet.prepare(warmRequest(count));
     for (const id of instanceIds) {
       under.markRunning(id);
       under.powerOff(id);
@@ -94,38 +125,19 @@ export function fleetContract(
       const { fleet } = make();
 
       // Act
-      const result = await fleet.launch({
-        pool,
-        count: 3,
-        clientToken: 'cycle-1-linux',
-        createdAt: launchCreatedAt,
-      });
+      const result = await launchLinux(fleet, 3);
       const instances = await fleet.listInstances();
 
       // Assess
       expect(result).toEqual({ instanceIds: expect.any(Array), missing: 0, errors: [] });
       expect(new Set(result.instanceIds).size).toBe(3);
-      expect(instances.map((instance) => instance.id).sort()).toEqual([...result.instanceIds].sort());
-      for (const instance of instances) {
-        expect(instance).toEqual({
-          id: instance.id,
-          pool,
-          state: 'pending',
-          launchedAt: launchedAt.toISOString(),
-          runnerName: runnerNameFor(stack, instance.id),
-        });
-      }
+      expectJustLaunched(instances, result.instanceIds);
     });
 
     it('lists a booted instance as running', async () => {
       // Prepare
       const { fleet, markRunning } = make();
-      const { instanceIds } = await fleet.launch({
-        pool,
-        count: 2,
-        clientToken: 'cycle-1-linux',
-        createdAt: launchCreatedAt,
-      });
+      const { instanceIds } = await launchLinux(fleet, 2);
       const [booted, booting] = instanceIds as [string, string];
 
       // Act
@@ -140,7 +152,7 @@ export function fleetContract(
     it('launches nothing more when the same client token is used again', async () => {
       // Prepare
       const { fleet } = make();
-      const request = { pool, count: 2, clientToken: 'cycle-1-linux', createdAt: launchCreatedAt };
+      const request = linuxRequest(2);
       const first = await fleet.launch(request);
 
       // Act
@@ -154,10 +166,10 @@ export function fleetContract(
     it('launches again for a new client token', async () => {
       // Prepare
       const { fleet } = make();
-      await fleet.launch({ pool, count: 2, clientToken: 'cycle-1-linux', createdAt: launchCreatedAt });
+      await launchLinux(fleet, 2);
 
       // Act
-      await fleet.launch({ pool, count: 1, clientToken: 'cycle-2-linux', createdAt: launchCreatedAt });
+      await launchLinux(fleet, 1, 'cycle-2-linux');
 
       // Assess
       expect(await fleet.listInstances()).toHaveLength(3);
@@ -168,12 +180,7 @@ export function fleetContract(
       const { fleet } = make(2);
 
       // Act
-      const result = await fleet.launch({
-        pool,
-        count: 5,
-        clientToken: 'cycle-1-linux',
-        createdAt: launchCreatedAt,
-      });
+      const result = await launchLinux(fleet, 5);
 
       // Assess
       expect(result.instanceIds).toHaveLength(2);
@@ -185,12 +192,7 @@ export function fleetContract(
     it('no longer lists terminated instances and keeps the others', async () => {
       // Prepare
       const { fleet } = make();
-      const { instanceIds } = await fleet.launch({
-        pool,
-        count: 3,
-        clientToken: 'cycle-1-linux',
-        createdAt: launchCreatedAt,
-      });
+      const { instanceIds } = await launchLinux(fleet, 3);
       const [first, second, kept] = instanceIds as [string, string, string];
 
       // Act
@@ -204,12 +206,7 @@ export function fleetContract(
     it('lists the time an instance was marked orphaned, and only on that instance', async () => {
       // Prepare
       const { fleet } = make();
-      const { instanceIds } = await fleet.launch({
-        pool,
-        count: 2,
-        clientToken: 'cycle-1-linux',
-        createdAt: launchCreatedAt,
-      });
+      const { instanceIds } = await launchLinux(fleet, 2);
       const [orphan, healthy] = instanceIds as [string, string];
       const at = new Date('2026-01-05T09:06:00.000Z');
 
@@ -225,13 +222,7 @@ export function fleetContract(
     it('lists prepared instances as preparing in the warm pool, with their prepare time and template version', async () => {
       // Prepare
       const { fleet } = make();
-      const request = {
-        pool,
-        count: 2,
-        clientToken: 'cycle-1-warm',
-        createdAt: launchCreatedAt,
-        templateVersion,
-      };
+      const request = warmRequest(2);
 
       // Act
       const result = await fleet.prepare(request);
@@ -241,29 +232,18 @@ export function fleetContract(
       // Assess
       expect(result).toEqual({ instanceIds: expect.any(Array), missing: 0, errors: [] });
       expect(retry).toEqual(result);
-      expect(instances.map((instance) => instance.id).sort()).toEqual([...result.instanceIds].sort());
-      for (const instance of instances) {
-        expect(instance).toEqual({
-          id: instance.id,
-          pool,
-          state: 'pending',
-          launchedAt: launchedAt.toISOString(),
-          runnerName: runnerNameFor(stack, instance.id),
-          warm: { stage: 'preparing', preparedAt: launchCreatedAt, templateVersion },
-        });
-      }
+      expectJustLaunched(instances, result.instanceIds, {
+        stage: 'preparing',
+        preparedAt: launchCreatedAt,
+        templateVersion,
+      });
     });
 
     it('stops a prepared instance that powers itself off; terminates a fresh one that does', async () => {
       // Prepare
       const under = make();
       const [warm] = await readyWarm(under, 1);
-      const { instanceIds } = await under.fleet.launch({
-        pool,
-        count: 1,
-        clientToken: 'cycle-1-linux',
-        createdAt: launchCreatedAt,
-      });
+      const { instanceIds } = await launchLinux(under.fleet, 1);
       const fresh = instanceIds[0] as string;
       under.markRunning(fresh);
 
@@ -362,12 +342,7 @@ export function fleetContract(
       // Prepare
       const under = make();
       under.addForeignInstance?.();
-      const { instanceIds } = await under.fleet.launch({
-        pool,
-        count: 1,
-        clientToken: 'cycle-1-linux',
-        createdAt: launchCreatedAt,
-      });
+      const { instanceIds } = await launchLinux(under.fleet, 1);
 
       // Act
       const instances = await under.fleet.listInstances();

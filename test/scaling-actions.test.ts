@@ -317,8 +317,15 @@ describe('RegisterRunners', () => {
 });
 
 describe('ScaleDown', () => {
-  async function withIdleRunners(count: number) {
-    const setup = testDeps();
+  /**
+   * Launches `count` linux-x64 instances, each with an online idle runner (runner id 1, 2, …) carrying
+   * `labels`, and the removals Decide would plan for all of them.
+   */
+  async function launchIdleRunners(
+    setup: { fleet: MemoryFleet; github: FakeGitHub },
+    count: number,
+    labels: string[],
+  ) {
     const { instanceIds } = await setup.fleet.launch({
       pool: 'linux-x64',
       count,
@@ -330,7 +337,7 @@ describe('ScaleDown', () => {
       name: `stepscale-${id}`,
       status: 'online' as const,
       busy: false,
-      labels: ['self-hosted', 'linux', 'x64'],
+      labels,
     }));
     const removals = instanceIds.map((instanceId, i) => ({
       pool: 'linux-x64',
@@ -338,7 +345,12 @@ describe('ScaleDown', () => {
       runnerName: `stepscale-${instanceId}`,
       instanceId,
     }));
-    return { ...setup, instanceIds, removals };
+    return { instanceIds, removals };
+  }
+
+  async function withIdleRunners(count: number) {
+    const setup = testDeps();
+    return { ...setup, ...(await launchIdleRunners(setup, count, ['self-hosted', 'linux', 'x64'])) };
   }
 
   it('removes nothing when it starts too late in its cycle, and still gives the lease back', async () => {
@@ -413,25 +425,7 @@ describe('ScaleDown', () => {
         [{ key: scaleSetStateKey(setup.deps.config.stack, 'linux-x64'), value: state }],
         3600,
       );
-      const { instanceIds } = await setup.fleet.launch({
-        pool: 'linux-x64',
-        count,
-        clientToken: 'earlier',
-        createdAt: launchCreatedAt,
-      });
-      setup.github.runners = instanceIds.map((id, i) => ({
-        id: i + 1,
-        name: `stepscale-${id}`,
-        status: 'online' as const,
-        busy: false,
-        labels: ['linux-x64'],
-      }));
-      const removals = instanceIds.map((instanceId, i) => ({
-        pool: 'linux-x64',
-        runnerId: i + 1,
-        runnerName: `stepscale-${instanceId}`,
-        instanceId,
-      }));
+      const { removals } = await launchIdleRunners(setup, count, ['linux-x64']);
       return { ...setup, removals, removed };
     }
 

@@ -24,12 +24,14 @@ import {
   type RunInstancesCommandOutput,
   StartInstancesCommand,
   type StartInstancesCommandInput,
+  type TagSpecification,
   TerminateInstancesCommand,
   type TerminateInstancesCommandInput,
 } from '@aws-sdk/client-ec2';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { createEc2Fleet } from '../../functions/adapters/ec2-fleet.ts';
 import type { Config } from '../../functions/config/config.ts';
+import { runnerNameFor } from '../../functions/core/model.ts';
 import type { FleetPort } from '../../functions/ports/fleet.ts';
 
 type Lifecycle = 'spot' | 'on-demand';
@@ -69,14 +71,43 @@ export function ec2Error(code: string, status = 400, message = `${code} (fake)`)
   });
 }
 
+/** First answers by client token, with the parameters they were given (as JSON) to detect a changed retry. */
+type ByToken<Output> = Map<string, { input: string; output: Output }>;
+
+/**
+ * EC2's idempotency: the same token with the same parameters answers with the first call's result; with
+ * different parameters it refuses. Undefined when the token is new (or there is none).
+ */
+function replay<Output>(
+  byToken: ByToken<Output>,
+  token: string | undefined,
+  input: unknown,
+): Output | undefined {
+  if (token === undefined) return undefined;
+  if (token.length > 64) throw ec2Error('InvalidParameterValue', 400, 'ClientToken longer than 64');
+  const previous = byToken.get(token);
+  if (previous && previous.input !== JSON.stringify(input)) throw ec2Error('IdempotentParameterMismatch');
+  return previous ? structuredClone(previous.output) : undefined;
+}
+
+function remember<Output>(
+  byToken: ByToken<Output>,
+  token: string | undefined,
+  input: unknown,
+  output: Output,
+): void {
+  if (token !== undefined)
+    byToken.set(token, { input: JSON.stringify(input), output: structuredClone(output) });
+}
+
 export class FakeEc2 {
   readonly instances = new Map<string, FakeInstance>();
   /** CreateFleet calls that launched (token seen for the first time). */
   readonly fleetsLaunched: CreateFleetCommandInput[] = [];
   readonly ec2: AwsClientStub<EC2Client>;
   readonly client = new EC2Client({ region: 'eu-west-1' });
-  private readonly fleetsByToken = new Map<string, { input: string; output: CreateFleetCommandOutput }>();
-  private readonly runsByToken = new Map<string, { input: string; output: RunInstancesCommandOutput }>();
+  private readonly fleetsByToken: ByToken<CreateFleetCommandOutput> = new Map();
+  private readonly runsByToken: ByToken<RunInstancesCommandOutput> = new Map();
   /** RunInstances calls that launched (token seen for the first time). */
   readonly runsLaunched: RunInstancesCommandInput[] = [];
   /** Stopped instances EC2 can still start (default unlimited). */
@@ -160,42 +191,31 @@ export class FakeEc2 {
     );
   }
 
+  /** The runner names of the instances not yet terminated (`<stack>-<instance id>`), sorted. */
+  liveRunnerNames(stack: string): string[] {
+    return this.live()
+      .map((instance) => runnerNameFor(stack, instance.id))
+      .sort();
+  }
+
   createFleet(input: CreateFleetCommandInput): CreateFleetCommandOutput {
     if (input.Type !== 'instant') throw ec2Error('InvalidParameterValue');
-    const token = input.ClientToken;
-    if (token !== undefined) {
-      if (token.length > 64) throw ec2Error('InvalidParameterValue', 400, 'ClientToken longer than 64');
-      const previous = this.fleetsByToken.get(token);
-      // EC2's idempotency: the same token with the same parameters answers with the first call's result;
-      // with different parameters it refuses.
-      if (previous && previous.input !== JSON.stringify(input)) throw ec2Error('IdempotentParameterMismatch');
-      if (previous) return structuredClone(previous.output);
-    }
+    const replayed = replay(this.fleetsByToken, input.ClientToken, input);
+    if (replayed) return replayed;
     const lifecycle = (input.TargetCapacitySpecification?.DefaultTargetCapacityType ??
       'on-demand') as Lifecycle;
     const requested = input.TargetCapacitySpecification?.TotalTargetCapacity ?? 0;
     const granted = Math.min(requested, this.capacity[lifecycle]);
     this.capacity[lifecycle] -= granted;
     const override = input.LaunchTemplateConfigs?.[0]?.Overrides?.[0] ?? {};
-    const tags = input.TagSpecifications?.find((spec) => spec.ResourceType === 'instance')?.Tags ?? [];
-    const reservationId = `r-${(this.nextId + 1).toString(16).padStart(17, '0')}`;
-    const ids: string[] = [];
-    for (let i = 0; i < granted; i += 1) {
-      const id = this.newId();
-      ids.push(id);
-      this.instances.set(id, {
-        id,
-        reservationId,
-        state: 'pending',
-        lifecycle,
-        launchTime: this.now(),
-        // CreateFleet cannot set it: the launch template's (the example's is terminate).
-        shutdownBehavior: 'terminate',
-        instanceType: override.InstanceType ?? 'm7i.large',
-        subnetId: override.SubnetId ?? 'subnet-0a',
-        tags: new Map(tags.map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
-      });
-    }
+    const { reservationId, ids } = this.launchPending(granted, {
+      lifecycle,
+      // CreateFleet cannot set it: the launch template's (the example's is terminate).
+      shutdownBehavior: 'terminate',
+      instanceType: override.InstanceType,
+      subnetId: override.SubnetId,
+      tagSpecifications: input.TagSpecifications,
+    });
     const output: CreateFleetCommandOutput = {
       $metadata: {},
       FleetId: `fleet-${reservationId.slice(2)}`,
@@ -217,9 +237,7 @@ export class FakeEc2 {
           : [],
     };
     this.fleetsLaunched.push(input);
-    if (token !== undefined) {
-      this.fleetsByToken.set(token, { input: JSON.stringify(input), output: structuredClone(output) });
-    }
+    remember(this.fleetsByToken, input.ClientToken, input, output);
     return output;
   }
 
@@ -264,10 +282,7 @@ export class FakeEc2 {
   terminateInstances(input: TerminateInstancesCommandInput) {
     const ids = input.InstanceIds ?? [];
     if (ids.length === 0 || ids.length > 1000) throw ec2Error('InvalidParameterValue');
-    // One unknown id fails the whole call, as in EC2.
-    const unknown = ids.find((id) => !this.instances.has(id));
-    if (unknown)
-      throw ec2Error('InvalidInstanceID.NotFound', 400, `The instance ID '${unknown}' does not exist`);
+    this.assertKnown(ids);
     const TerminatingInstances = ids.map((id) => {
       const instance = this.instances.get(id) as FakeInstance;
       const previous = instance.state;
@@ -280,9 +295,7 @@ export class FakeEc2 {
   createTags(input: CreateTagsCommandInput) {
     const ids = input.Resources ?? [];
     if (ids.length === 0 || ids.length > 1000) throw ec2Error('InvalidParameterValue');
-    const unknown = ids.find((id) => !this.instances.has(id));
-    if (unknown)
-      throw ec2Error('InvalidInstanceID.NotFound', 400, `The instance ID '${unknown}' does not exist`);
+    this.assertKnown(ids);
     for (const id of ids) {
       const instance = this.instances.get(id) as FakeInstance;
       for (const tag of input.Tags ?? []) instance.tags.set(tag.Key ?? '', tag.Value ?? '');
@@ -291,13 +304,8 @@ export class FakeEc2 {
   }
 
   runInstances(input: RunInstancesCommandInput): RunInstancesCommandOutput {
-    const token = input.ClientToken;
-    if (token !== undefined) {
-      if (token.length > 64) throw ec2Error('InvalidParameterValue', 400, 'ClientToken longer than 64');
-      const previous = this.runsByToken.get(token);
-      if (previous && previous.input !== JSON.stringify(input)) throw ec2Error('IdempotentParameterMismatch');
-      if (previous) return structuredClone(previous.output);
-    }
+    const replayed = replay(this.runsByToken, input.ClientToken, input);
+    if (replayed) return replayed;
     const min = input.MinCount ?? 1;
     const max = input.MaxCount ?? 1;
     if (min < 1 || max < min) throw ec2Error('InvalidParameterValue');
@@ -306,41 +314,27 @@ export class FakeEc2 {
     // Fewer than MinCount: nothing at all, and the call fails.
     if (granted < min) throw ec2Error('InsufficientInstanceCapacity', 500);
     this.capacity[lifecycle] -= granted;
-    const tags = input.TagSpecifications?.find((spec) => spec.ResourceType === 'instance')?.Tags ?? [];
-    const reservationId = `r-${(this.nextId + 1).toString(16).padStart(17, '0')}`;
-    const launched: Ec2Instance[] = [];
-    for (let i = 0; i < granted; i += 1) {
-      const id = this.newId();
-      this.instances.set(id, {
-        id,
-        reservationId,
-        state: 'pending',
-        lifecycle,
-        launchTime: this.now(),
-        shutdownBehavior: input.InstanceInitiatedShutdownBehavior === 'terminate' ? 'terminate' : 'stop',
-        instanceType: input.InstanceType ?? 'm7i.large',
-        subnetId: input.SubnetId ?? 'subnet-0a',
-        tags: new Map(tags.map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
-      });
-      launched.push({ InstanceId: id, State: { Name: 'pending' } });
-    }
+    const { reservationId, ids } = this.launchPending(granted, {
+      lifecycle,
+      shutdownBehavior: input.InstanceInitiatedShutdownBehavior === 'terminate' ? 'terminate' : 'stop',
+      instanceType: input.InstanceType,
+      subnetId: input.SubnetId,
+      tagSpecifications: input.TagSpecifications,
+    });
     const output: RunInstancesCommandOutput = {
       $metadata: {},
       ReservationId: reservationId,
-      Instances: launched,
+      Instances: ids.map((id) => ({ InstanceId: id, State: { Name: 'pending' } })),
     };
     this.runsLaunched.push(input);
-    if (token !== undefined)
-      this.runsByToken.set(token, { input: JSON.stringify(input), output: structuredClone(output) });
+    remember(this.runsByToken, input.ClientToken, input, output);
     return output;
   }
 
   startInstances(input: StartInstancesCommandInput) {
     const ids = input.InstanceIds ?? [];
     if (ids.length === 0) throw ec2Error('InvalidParameterValue');
-    const unknown = ids.find((id) => !this.instances.has(id));
-    if (unknown)
-      throw ec2Error('InvalidInstanceID.NotFound', 400, `The instance ID '${unknown}' does not exist`);
+    this.assertKnown(ids);
     for (const id of ids) {
       const state = this.instances.get(id)?.state;
       if (state !== 'stopped' && state !== 'pending' && state !== 'running')
@@ -383,6 +377,45 @@ export class FakeEc2 {
       };
     });
     return { $metadata: {}, LaunchTemplates };
+  }
+
+  /** `count` pending instances in one new reservation, as one launch call makes them. */
+  private launchPending(
+    count: number,
+    launch: {
+      lifecycle: Lifecycle;
+      shutdownBehavior: FakeInstance['shutdownBehavior'];
+      instanceType: string | undefined;
+      subnetId: string | undefined;
+      tagSpecifications: readonly TagSpecification[] | undefined;
+    },
+  ): { reservationId: string; ids: string[] } {
+    const tags = launch.tagSpecifications?.find((spec) => spec.ResourceType === 'instance')?.Tags ?? [];
+    const reservationId = `r-${(this.nextId + 1).toString(16).padStart(17, '0')}`;
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const id = this.newId();
+      ids.push(id);
+      this.instances.set(id, {
+        id,
+        reservationId,
+        state: 'pending',
+        lifecycle: launch.lifecycle,
+        launchTime: this.now(),
+        shutdownBehavior: launch.shutdownBehavior,
+        instanceType: launch.instanceType ?? 'm7i.large',
+        subnetId: launch.subnetId ?? 'subnet-0a',
+        tags: new Map(tags.map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+      });
+    }
+    return { reservationId, ids };
+  }
+
+  /** One unknown id fails the whole call, as in EC2. */
+  private assertKnown(ids: readonly string[]): void {
+    const unknown = ids.find((id) => !this.instances.has(id));
+    if (unknown)
+      throw ec2Error('InvalidInstanceID.NotFound', 400, `The instance ID '${unknown}' does not exist`);
   }
 
   private newId(): string {
