@@ -31,21 +31,27 @@ import { RunnerConfigsUnavailableError, StateStoreUnavailableError } from '../fu
 import { ec2Error } from './support/fake-ec2.ts';
 
 const metadata = (httpStatusCode: number) => ({ $metadata: { httpStatusCode } });
-/** What SSM sends for errors its model does not name (throttling among them): a generic ServiceException. */
-const ssmError = (name: string, status: number) =>
-  new SSMServiceException({
-    name,
-    message: `${name} (fake)`,
-    $fault: status >= 500 ? 'server' : 'client',
-    ...metadata(status),
-  });
-const dynamoDbError = (name: string, status: number) =>
-  new DynamoDBServiceException({
-    name,
-    message: `${name} (fake)`,
-    $fault: status >= 500 ? 'server' : 'client',
-    ...metadata(status),
-  });
+/** An exception the service's model names, as the SDK throws it: its own class, with the HTTP status. */
+const modelled = (
+  Exception: new (options: { message: string; $metadata: { httpStatusCode: number } }) => Error,
+  message: string,
+  status: number,
+) => new Exception({ message, ...metadata(status) });
+/**
+ * What a service sends for errors its model does not name (SSM's throttling among them): its generic
+ * ServiceException, named by the answer.
+ */
+const unmodelled =
+  (ServiceException: typeof SSMServiceException | typeof DynamoDBServiceException) =>
+  (name: string, status: number) =>
+    new ServiceException({
+      name,
+      message: `${name} (fake)`,
+      $fault: status >= 500 ? 'server' : 'client',
+      ...metadata(status),
+    });
+const ssmError = unmodelled(SSMServiceException);
+const dynamoDbError = unmodelled(DynamoDBServiceException);
 const nodeError = (code: string) => Object.assign(new Error(`${code} (fake)`), { code });
 
 const rows: { label: string; error: unknown; kind: AwsFailureKind }[] = [
@@ -74,12 +80,12 @@ const rows: { label: string; error: unknown; kind: AwsFailureKind }[] = [
   { label: 'SSM ThrottlingException (400)', error: ssmError('ThrottlingException', 400), kind: 'throttled' },
   {
     label: 'SSM TooManyUpdates',
-    error: new TooManyUpdates({ message: 'concurrent updates', ...metadata(400) }),
+    error: modelled(TooManyUpdates, 'concurrent updates', 400),
     kind: 'throttled',
   },
   {
     label: 'SSM InternalServerError (500)',
-    error: new SsmInternalServerError({ message: 'oops', ...metadata(500) }),
+    error: modelled(SsmInternalServerError, 'oops', 500),
     kind: 'unavailable',
   },
   {
@@ -94,44 +100,40 @@ const rows: { label: string; error: unknown; kind: AwsFailureKind }[] = [
   },
   {
     label: 'SSM ParameterLimitExceeded',
-    error: new ParameterLimitExceeded({ message: 'too many', ...metadata(400) }),
+    error: modelled(ParameterLimitExceeded, 'too many', 400),
     kind: 'refused',
   },
-  {
-    label: 'SSM ParameterNotFound',
-    error: new ParameterNotFound({ message: 'gone', ...metadata(400) }),
-    kind: 'refused',
-  },
+  { label: 'SSM ParameterNotFound', error: modelled(ParameterNotFound, 'gone', 400), kind: 'refused' },
   // DynamoDB
   {
     label: 'DynamoDB ProvisionedThroughputExceededException',
-    error: new ProvisionedThroughputExceededException({ message: 'slow down', ...metadata(400) }),
+    error: modelled(ProvisionedThroughputExceededException, 'slow down', 400),
     kind: 'throttled',
   },
   {
     label: 'DynamoDB RequestLimitExceeded',
-    error: new RequestLimitExceeded({ message: 'account limit', ...metadata(400) }),
+    error: modelled(RequestLimitExceeded, 'account limit', 400),
     kind: 'throttled',
   },
   {
     label: 'DynamoDB ThrottlingException',
-    error: new DynamoDbThrottlingException({ message: 'control plane', ...metadata(400) }),
+    error: modelled(DynamoDbThrottlingException, 'control plane', 400),
     kind: 'throttled',
   },
   {
     label: 'DynamoDB InternalServerError (500)',
-    error: new DynamoDbInternalServerError({ message: 'oops', ...metadata(500) }),
+    error: modelled(DynamoDbInternalServerError, 'oops', 500),
     kind: 'unavailable',
   },
   { label: 'DynamoDB a bare 503', error: dynamoDbError('ServiceUnavailable', 503), kind: 'unavailable' },
   {
     label: 'DynamoDB ResourceNotFoundException',
-    error: new ResourceNotFoundException({ message: 'no table', ...metadata(400) }),
+    error: modelled(ResourceNotFoundException, 'no table', 400),
     kind: 'refused',
   },
   {
     label: 'DynamoDB ConditionalCheckFailedException',
-    error: new ConditionalCheckFailedException({ message: 'condition', ...metadata(400) }),
+    error: modelled(ConditionalCheckFailedException, 'condition', 400),
     kind: 'refused',
   },
   // Any of them: the SDK's own failures and Node's

@@ -157,31 +157,18 @@ describe('stepscale plan', () => {
 
   it('counts booting instances read from EC2 by the stack tag', async () => {
     // Prepare
-    ec2.on(DescribeInstancesCommand).resolves({
-      Reservations: [
-        {
-          Instances: [
-            {
-              InstanceId: 'i-0aaa',
-              State: { Name: 'pending' },
-              LaunchTime: new Date(),
-              Tags: [
-                { Key: 'stepscale:stack', Value: 'stepscale' },
-                { Key: 'stepscale:pool', Value: 'linux-arm64' },
-              ],
-            },
-            {
-              InstanceId: 'i-0bbb',
-              State: { Name: 'running' },
-              LaunchTime: new Date(),
-              Tags: [
-                { Key: 'stepscale:stack', Value: 'stepscale' },
-                { Key: 'stepscale:pool', Value: 'linux-arm64' },
-              ],
-            },
-          ],
-        },
+    // Two of the stack's arm64 instances, not yet registered as runners: booting.
+    const armInstance = (InstanceId: string, state: 'pending' | 'running') => ({
+      InstanceId,
+      State: { Name: state },
+      LaunchTime: new Date(),
+      Tags: [
+        { Key: 'stepscale:stack', Value: 'stepscale' },
+        { Key: 'stepscale:pool', Value: 'linux-arm64' },
       ],
+    });
+    ec2.on(DescribeInstancesCommand).resolves({
+      Reservations: [{ Instances: [armInstance('i-0aaa', 'pending'), armInstance('i-0bbb', 'running')] }],
     });
     // Act
     const { code, stdout } = await run(['plan', '--config', configPath, '--json']);

@@ -6,9 +6,9 @@
  * CLI on Node 20) gets a fetch of its own from undici that trusts it for GitHub's connections only. The Lambda
  * bundles leave undici out (template.yaml: External), so they do not carry 400 KiB they never load.
  */
-import { readFile } from 'node:fs/promises';
 import * as tls from 'node:tls';
 import type { RequestInit as UndiciRequestInit } from 'undici';
+import { readConfiguredFile } from '../config/configured-file.ts';
 import { ConfigError } from '../errors.ts';
 
 type DefaultCaApi = {
@@ -57,14 +57,7 @@ export function fetchTrusting(caBundle: string): typeof fetch {
 
 /** The PEM bundle at `path` (config `github.caBundleFile`); a {@link ConfigError} if unreadable or not PEM. */
 export async function readCaBundle(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError([
-      `github.caBundleFile: ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-    ]);
-  }
+  const text = await readConfiguredFile(path, `github.caBundleFile: ${path}`);
   if (!text.includes('-----BEGIN CERTIFICATE-----')) {
     throw new ConfigError([`github.caBundleFile: ${path} holds no PEM certificate`]);
   }

@@ -30,6 +30,10 @@ export const locatorOptions = {
 /** Where to find the executions: the state machine, and for EXPRESS how far back to search its log. */
 export const executionOptions = { ...locatorOptions, since: { type: 'string' } } as const;
 
+/** {@link executionOptions} as a command's usage lists them. */
+export const executionUsage = `${locatorUsage}
+  --since DURATION         EXPRESS: search the log this far back (30m, 6h, 7d; default: widening to 7d)`;
+
 const usage = `Usage: stepscale cycles [--last N] [--json] [--stack NAME | --state-machine ARN]
 
   The last scaling cycles of a deployed stack: start, duration, status, and per pool what was queued,
@@ -37,8 +41,7 @@ const usage = `Usage: stepscale cycles [--last N] [--json] [--stack NAME | --sta
   with the standard AWS credentials and region (AWS_PROFILE, AWS_REGION).
 
   --last N                 how many cycles (default 10)
-${locatorUsage}
-  --since DURATION         EXPRESS: search the log this far back (30m, 6h, 7d; default: widening to 7d)
+${executionUsage}
   --json                   one JSON array instead of a table
   --help                   show this help`;
 

@@ -243,29 +243,12 @@ export interface ExpressOptions {
 
 export function expressExecutions(logs: CloudWatchLogsClient, options: ExpressOptions): ExecutionSource {
   const windows = options.sinceMs ? [options.sinceMs] : searchWindowsMs;
-  const filter = async (filterPattern: string, startTime: number) => {
-    const records: ExecutionLogRecord[] = [];
-    let nextToken: string | undefined;
-    let pages = 0;
-    do {
-      const page = await logs.send(
-        new FilterLogEventsCommand({
-          logGroupName: options.logGroup,
-          filterPattern,
-          startTime,
-          endTime: options.now().getTime(),
-          nextToken,
-        }),
-      );
-      for (const event of page.events ?? []) {
-        const record = parseLogRecord(event.message);
-        if (record) records.push(record);
-      }
-      nextToken = page.nextToken;
-      pages += 1;
-    } while (nextToken && pages < 500);
-    return records;
-  };
+  const filter = (filterPattern: string, startTime: number) =>
+    filterLogRecords(
+      logs,
+      { logGroupName: options.logGroup, filterPattern, startTime, endTime: () => options.now().getTime() },
+      500,
+    );
   const history = async (executionArn: string) => {
     for (const window of windows) {
       const records = await filter(
@@ -324,6 +307,46 @@ export function expressExecutions(logs: CloudWatchLogsClient, options: ExpressOp
       return recent;
     },
   };
+}
+
+export interface LogRecordQuery {
+  readonly logGroupName: string;
+  readonly filterPattern: string;
+  readonly startTime: number;
+  /** Asked again for every page: the window ends at the clock's time when that page is read. */
+  readonly endTime: () => number;
+}
+
+/**
+ * The execution log records `FilterLogEvents` finds, page after page up to `maxPages`; log lines that are not
+ * execution records are passed over.
+ */
+export async function filterLogRecords(
+  logs: CloudWatchLogsClient,
+  query: LogRecordQuery,
+  maxPages: number,
+): Promise<ExecutionLogRecord[]> {
+  const records: ExecutionLogRecord[] = [];
+  let nextToken: string | undefined;
+  let pages = 0;
+  do {
+    const page = await logs.send(
+      new FilterLogEventsCommand({
+        logGroupName: query.logGroupName,
+        filterPattern: query.filterPattern,
+        startTime: query.startTime,
+        endTime: query.endTime(),
+        nextToken,
+      }),
+    );
+    for (const event of page.events ?? []) {
+      const record = parseLogRecord(event.message);
+      if (record) records.push(record);
+    }
+    nextToken = page.nextToken;
+    pages += 1;
+  } while (nextToken && pages < maxPages);
+  return records;
 }
 
 function toHistory(records: readonly ExecutionLogRecord[]): HistoryEvent[] {

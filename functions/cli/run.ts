@@ -7,7 +7,7 @@
  *   `StartSyncExecution` (at most once, and it answers with the result), and meanwhile tails the execution log
  *   (`FilterLogEvents` on the execution's name) for the progress. Without `--wait`, `StartExecution`.
  */
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   SFNClient,
   StartExecutionCommand,
@@ -27,9 +27,8 @@ import {
   historyEventOf,
   outcomeOf,
   parseData,
-  parseLogRecord,
 } from './execution-history.ts';
-import { findStateMachine, type StateMachine, standardExecutions } from './executions.ts';
+import { filterLogRecords, findStateMachine, type StateMachine, standardExecutions } from './executions.ts';
 import { summaryOf } from './trace.ts';
 
 const usage = `Usage: stepscale run [--wait] [--json] [--stack NAME | --state-machine ARN]
@@ -204,27 +203,17 @@ async function tail(
   startedAt: number,
   io: CliIo,
 ): Promise<ExecutionLogRecord[]> {
-  const found: ExecutionLogRecord[] = [];
-  let nextToken: string | undefined;
-  let pages = 0;
-  do {
-    const page = await logs.send(
-      new FilterLogEventsCommand({
-        logGroupName,
-        filterPattern: `"${name}"`,
-        startTime: startedAt - 60_000,
-        endTime: nowFor(io)().getTime() + 60_000,
-        nextToken,
-      }),
-    );
-    for (const event of page.events ?? []) {
-      const record = parseLogRecord(event.message);
-      if (record?.execution_arn.includes(`:${name}:`)) found.push(record);
-    }
-    nextToken = page.nextToken;
-    pages += 1;
-  } while (nextToken && pages < 50);
-  return found;
+  const found = await filterLogRecords(
+    logs,
+    {
+      logGroupName,
+      filterPattern: `"${name}"`,
+      startTime: startedAt - 60_000,
+      endTime: () => nowFor(io)().getTime() + 60_000,
+    },
+    50,
+  );
+  return found.filter((record) => record.execution_arn.includes(`:${name}:`));
 }
 
 /** Prints trace lines as events come, and the outcome at the end. */

@@ -7,7 +7,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { type CycleEvent, TraceFormatter } from '../observability/cycle-trace.ts';
 import { type Command, parseCommandArgs, UsageError } from './command.ts';
 import { type CycleSummary, renderOutcome, summarizeCycle } from './cycle-summary.ts';
-import { executionOptions, locatorOf, locatorUsage, sourceFor } from './cycles.ts';
+import { executionOptions, executionUsage, locatorOf, sourceFor } from './cycles.ts';
 import { outcomeOf, translateHistory } from './execution-history.ts';
 import {
   ExecutionNotFoundError,
@@ -25,8 +25,7 @@ const usage = `Usage: stepscale trace EXECUTION_ARN | --latest [--json] [--stack
 
   EXECUTION_ARN            arn:aws:states:…:execution:… (STANDARD) or arn:aws:states:…:express:… (EXPRESS)
   --latest                 the state machine's newest execution
-${locatorUsage}
-  --since DURATION         EXPRESS: search the log this far back (30m, 6h, 7d; default: widening to 7d)
+${executionUsage}
   --json                   the cycle's summary and its events as one JSON object
   --help                   show this help`;
 

@@ -2,13 +2,13 @@
  * The one configuration module. Parsed once per process; every problem is reported together, with
  * its path, so a user fixes a config in one round trip. Holds no secrets: the token is read separately.
  */
-import { readFile } from 'node:fs/promises';
 import * as z from 'zod';
 import { maxPendingRegistrations } from '../core/cycle-timing.ts';
 import { normalizeLabels } from '../core/labels.ts';
 import type { ScalingPolicy } from '../core/policy.ts';
 import { isTimeZone, minutesOf, weekdays } from '../core/warm-target.ts';
 import { ConfigError } from '../errors.ts';
+import { readConfiguredFile } from './configured-file.ts';
 import { apiUrlFor } from './github-url.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -400,14 +400,7 @@ export function parseConfig(raw: unknown): Config {
 }
 
 export async function loadConfigFile(path: string): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError([
-      `${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-    ]);
-  }
+  const text = await readConfiguredFile(path, `${path}:`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -11,13 +11,18 @@ interface EnvVariable {
   readonly default?: string;
 }
 
-/** Every variable the Lambda entry points read. */
-export const lambdaEnvironment = {
+/** The variables the config is read from (config-source.ts): every function reads them. */
+const configEnvironment = {
   STEPSCALE_STACK: { description: 'the stack name (tags instances, names the SSM path)', required: true },
   STEPSCALE_CONFIG_PARAMETER: { description: 'name of the SSM parameter holding the config JSON' },
   STEPSCALE_CONFIG: { description: 'the config JSON itself (instead of STEPSCALE_CONFIG_PARAMETER)' },
   GITHUB_URL: { description: "GitHub's web URL; overrides the config's github.url" },
   GITHUB_ORG: { description: "the organization; overrides the config's github.org" },
+} as const satisfies Record<string, EnvVariable>;
+
+/** Every variable the Lambda entry points read. */
+export const lambdaEnvironment = {
+  ...configEnvironment,
   GITHUB_TOKEN_SECRET_ARN: {
     description: 'ARN of the Secrets Manager secret holding the GitHub token (or GitHub App private key)',
     required: true,
@@ -43,11 +48,7 @@ export const lambdaEnvironment = {
 
 /** Every variable the webhook receiver reads: the config's, its secret, the state machine it starts. */
 export const webhookEnvironment = {
-  STEPSCALE_STACK: lambdaEnvironment.STEPSCALE_STACK,
-  STEPSCALE_CONFIG_PARAMETER: lambdaEnvironment.STEPSCALE_CONFIG_PARAMETER,
-  STEPSCALE_CONFIG: lambdaEnvironment.STEPSCALE_CONFIG,
-  GITHUB_URL: lambdaEnvironment.GITHUB_URL,
-  GITHUB_ORG: lambdaEnvironment.GITHUB_ORG,
+  ...configEnvironment,
   STEPSCALE_WEBHOOK_SECRET_ARN: {
     description: 'ARN of the Secrets Manager secret holding the webhook secret GitHub signs deliveries with',
     required: true,
@@ -64,11 +65,7 @@ export const webhookEnvironment = {
 
 /** Every variable the webhook redelivery task reads: the config's, the App's key, the state table. */
 export const redeliveryEnvironment = {
-  STEPSCALE_STACK: lambdaEnvironment.STEPSCALE_STACK,
-  STEPSCALE_CONFIG_PARAMETER: lambdaEnvironment.STEPSCALE_CONFIG_PARAMETER,
-  STEPSCALE_CONFIG: lambdaEnvironment.STEPSCALE_CONFIG,
-  GITHUB_URL: lambdaEnvironment.GITHUB_URL,
-  GITHUB_ORG: lambdaEnvironment.GITHUB_ORG,
+  ...configEnvironment,
   GITHUB_TOKEN_SECRET_ARN: lambdaEnvironment.GITHUB_TOKEN_SECRET_ARN,
   STEPSCALE_STATE_TABLE: {
     description: 'the DynamoDB state table (what earlier runs asked GitHub to redeliver)',
