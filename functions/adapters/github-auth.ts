@@ -16,10 +16,10 @@
  * No error message ever contains a secret.
  */
 import { createPrivateKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createAppAuth } from '@octokit/auth-app';
 import type { GitHubAuthConfig } from '../config/config.ts';
 import { readGitHubToken } from '../config/config.ts';
+import { readConfiguredFile } from '../config/configured-file.ts';
 import { secretValue } from '../config/secret-value.ts';
 import { ConfigError } from '../errors.ts';
 
@@ -142,14 +142,7 @@ export async function readLocalGitHubAuth(
       'GITHUB_APP_PRIVATE_KEY_FILE: is not set (the GitHub App private key .pem; or set GITHUB_APP_PRIVATE_KEY to its text)',
     ]);
   }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError([
-      `GITHUB_APP_PRIVATE_KEY_FILE: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    ]);
-  }
+  const text = await readConfiguredFile(file, `GITHUB_APP_PRIVATE_KEY_FILE: ${file}`);
   return githubAuthFor(config, checkedPrivateKey(text, `GITHUB_APP_PRIVATE_KEY_FILE (${file})`));
 }
 
