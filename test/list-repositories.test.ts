@@ -22,6 +22,13 @@ class FlakyRateLimit extends FakeGitHub {
   }
 }
 
+/** Just above the reserve: budget for a couple of scans. */
+class ScarceRateLimit extends FakeGitHub {
+  override async rateLimit(): Promise<RateLimit | undefined> {
+    return { limit: 5000, remaining: 206, resetAt: '2026-01-05T09:30:00Z' };
+  }
+}
+
 const cycle = { id: 'webhook-1', startedAt: '2026-01-05T09:00:00.000Z', mapConcurrency: 4 };
 
 describe('ListRepositories: the webhook inbox', () => {
@@ -43,5 +50,30 @@ describe('ListRepositories: the webhook inbox', () => {
     const scanned = retried.batches.flatMap(unpackBatch);
     expect(scanned.sort()).toEqual(['api', 'docs', 'web']);
     expect(await inbox.take()).toEqual([]);
+  });
+});
+
+describe('ListRepositories: what the budget leaves out', () => {
+  it('puts back the repositories deliveries named that the rate-limit budget leaves out of this cycle', async () => {
+    const clock = new ManualClock('2026-01-05T09:00:00Z');
+    const inbox = new MemoryWebhookInbox(clock.now);
+    const named = ['api', 'auth', 'billing', 'docs', 'web'];
+    for (const repository of named.slice(1)) await inbox.post(repository, new Date('2026-01-05T09:00:30Z'));
+    const github = new ScarceRateLimit();
+    for (const repository of [...named, 'tools']) github.jobsByRepo.set(repository, []);
+    const { deps } = testDeps({ github, webhookInbox: inbox, clock });
+
+    const output = await listRepositories(deps)({
+      cycle,
+      targets: { repositories: ['api'], scaleSets: [] },
+    });
+
+    const scanned = output.batches.flatMap(unpackBatch);
+    expect(scanned.length).toBeGreaterThan(0);
+    expect(scanned.length).toBeLessThan(named.length);
+    const left = await inbox.take();
+    expect([...scanned, ...left].sort()).toEqual(named);
+    // Putting back starts nothing: the next delivery still starts an execution.
+    expect(await inbox.post('tools', new Date('2026-01-05T09:00:30Z'))).toBe(true);
   });
 });

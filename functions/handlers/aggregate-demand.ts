@@ -17,6 +17,7 @@ import {
   writeGovernorMemory,
 } from './governor-memory.ts';
 import { type Sources, sourcesSchema } from './job-sources.ts';
+import { putBackUnscanned } from './put-back.ts';
 import { packedBatchSchema, unpackBatch } from './repository-batches.ts';
 
 const count = z.int().min(0);
@@ -109,7 +110,7 @@ export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
     };
     await writeGovernorMemory(deps, [{ key: keys.activity, value: next }], cycle.id);
     const unscanned = parts.flatMap((part) => (part.failedBatch ? unpackBatch(part.failedBatch) : []));
-    await putBackUnscanned(deps, unscanned, cycle.id);
+    await putBackUnscanned(deps, unscanned, { cycleId: cycle.id, why: 'failed-batch' });
 
     deps.log.info('Aggregated demand', {
       cycleId: cycle.id,
@@ -119,26 +120,4 @@ export function aggregateDemand(deps: TaskDeps<typeof aggregateDemandNeeds>) {
     });
     return { cycle, demand: cycleDemand };
   };
-}
-
-/** The inbox is a shortcut: should it be unavailable, the scheduled sweep still comes round to them. */
-async function putBackUnscanned(
-  deps: Pick<TaskDeps<typeof aggregateDemandNeeds>, 'webhookInbox' | 'log'>,
-  repositories: readonly string[],
-  cycleId: string,
-): Promise<void> {
-  if (repositories.length === 0) return;
-  try {
-    await deps.webhookInbox.putBack(repositories);
-    deps.log.info('Unscanned repositories put back for the next cycle', {
-      cycleId,
-      count: repositories.length,
-    });
-  } catch (error) {
-    deps.log.warn('Unscanned repositories not put back: the scheduled sweep will reach them', {
-      cycleId,
-      count: repositories.length,
-      error: (error as Error).message,
-    });
-  }
 }

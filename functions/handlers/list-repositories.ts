@@ -5,7 +5,8 @@
  * A targeted cycle (started by a webhook delivery, `targets` in its input) lists nothing: it scans the
  * repositories the deliveries named (its own and those waiting in the webhook inbox) and the hot ones (where
  * the rest of the current demand is), within the governor's budget, and leaves the round robin alone. Either
- * kind of cycle takes the webhook inbox, so a repository posted there is scanned by the next cycle of any kind.
+ * kind of cycle takes the webhook inbox, so a repository posted there is scanned by the next cycle of any kind;
+ * what the budget leaves out of this one goes back in (put-back.ts).
  *
  * It also settles each pool's job source for the cycle (job-sources.ts): a pool whose demand comes from its
  * runner scale set is not polled for. When no pool is polled for — every pool on scale sets, or a cycle the
@@ -25,6 +26,7 @@ import {
   writeGovernorMemory,
 } from './governor-memory.ts';
 import { pollsAnything, readScaleSetStates, resolveSources, type Sources } from './job-sources.ts';
+import { putBackUnscanned } from './put-back.ts';
 import { type PackedBatch, packBatches } from './repository-batches.ts';
 
 const inputSchema = z.object({
@@ -71,7 +73,7 @@ export interface ListRepositoriesOutput {
 export const listRepositoriesNeeds = {
   github: ['listRepositories', 'rateLimit'],
   stateStore: ['getMany', 'putMany'],
-  webhookInbox: ['take'],
+  webhookInbox: ['take', 'putBack'],
 } as const satisfies PortNeeds;
 
 /** How far back (in schedule intervals) a targeted cycle looks for repositories whose jobs may still wait. */
@@ -124,6 +126,14 @@ export function listRepositories(deps: TaskDeps<typeof listRepositoriesNeeds>) {
       ...(memory.basis ? { rotation: memory.basis } : {}),
       activity,
     });
+    // What deliveries named that the budget leaves out waits for the next cycle, not for the sweep.
+    const scanning = new Set(plan.scan);
+    const named = [...(targets?.repositories ?? []), ...posted].filter(keep);
+    await putBackUnscanned(
+      deps,
+      named.filter((repository) => !scanning.has(repository)),
+      { cycleId: cycle.id, why: 'budget' },
+    );
     const { repositoriesPerBatch, maxBatches } = deps.config.collection;
     const batches = packBatches(plan.scan, repositoriesPerBatch, maxBatches);
     const stored: StoredRotation = {
