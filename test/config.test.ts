@@ -12,6 +12,7 @@ import {
 } from '../functions/config/config.ts';
 import { apiUrlFor } from '../functions/config/github-url.ts';
 import { ConfigError } from '../functions/errors.ts';
+import { asyncProblemsOf, problemsOf } from './support/config-problems.ts';
 
 function validPool(overrides: Record<string, unknown> = {}) {
   return {
@@ -31,27 +32,6 @@ function validRaw(overrides: Record<string, unknown> = {}) {
     pools: [validPool()],
     ...overrides,
   };
-}
-
-/** The problems a ConfigError lists; fails the test when something else (or nothing) is thrown. */
-function problemsOf(act: () => unknown): readonly string[] {
-  try {
-    act();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
-
-async function asyncProblemsOf(act: () => Promise<unknown>): Promise<readonly string[]> {
-  try {
-    await act();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
 }
 
 /** The part of a problem before its first ": ", which is where the problem is. */

@@ -3,60 +3,25 @@
  * unreachable GitHub is one clear line and exit 1; transient failures of a third of the requests, each
  * failing once, change nothing in the numbers printed.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../functions/cli/stepscale.ts';
 import { transientGitHubFaults } from '../local/faults.ts';
 import { type GitHubStandin, startGitHubStandin } from '../local/github-standin/server.ts';
 import { GitHubState } from '../local/world/github.ts';
+import { linuxX64Pool, runStepscale, writeConfigFile } from './support/cli-fixtures.ts';
+import { closedPort } from './support/closed-port.ts';
 
 const token = 'ghp_cli_faults_token';
 const x64 = ['self-hosted', 'linux', 'x64'];
 
-async function configFile(url: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepscale-cli-faults-'));
-  const path = join(dir, 'config.json');
-  await writeFile(
-    path,
-    JSON.stringify({
-      github: { url, org: 'acme' },
-      pools: [
-        {
-          name: 'linux-x64',
-          labels: x64,
-          maxRunners: 100,
-          minIdle: 1,
-          instanceTypes: ['m7i.large'],
-          launchTemplate: 'lt-1',
-          subnets: ['subnet-0a'],
-        },
-      ],
-    }),
-  );
-  return path;
-}
-
-async function plan(config: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['plan', '--config', config, '--no-ec2', '--json'], {
-    env: { GITHUB_TOKEN: token },
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
+function configFile(url: string): Promise<string> {
+  return writeConfigFile('stepscale-cli-faults-', {
+    github: { url, org: 'acme' },
+    pools: [linuxX64Pool({ maxRunners: 100, minIdle: 1 })],
   });
-  return { code, stdout, stderr };
 }
 
-/** A port on 127.0.0.1 nothing listens on: bound once to learn a free number, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+function plan(config: string) {
+  return runStepscale(['plan', '--config', config, '--no-ec2', '--json'], token);
 }
 
 describe('stepscale plan: GitHub unreachable', () => {

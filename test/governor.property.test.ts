@@ -64,6 +64,51 @@ function inputArb(): fc.Arbitrary<ScanPlanInput> {
   );
 }
 
+/** `size` repository names, r000 onwards. */
+const repositoryNames = (size: number) =>
+  Array.from({ length: size }, (_, i) => `r${String(i).padStart(3, '0')}`);
+
+/** All the endpoint's `points` for scheduled cycles a minute apart, a tenth of the slots for the rotation. */
+const rotationSettings = (points: number, hotForSeconds: number): GovernorSettings => ({
+  reserveRequests: 0,
+  cycleIntervalSeconds: 60,
+  endpointPointsPerMinute: points,
+  hotForSeconds,
+  rotationShare: 0.1,
+  targetedShare: 0,
+});
+
+/**
+ * planScan cycle after cycle, a minute apart and carrying its rotation over, with no rate limit known; remembers
+ * the cycle each repository was last scanned in.
+ */
+function minuteByMinute(repositories: readonly string[], settings: GovernorSettings) {
+  let rotation: RotationMemory | undefined;
+  const lastScanned = new Map<string, number>();
+  return {
+    /** Cycle number `cycle`, with `hot` active as it starts. */
+    scan(cycle: number, hot: readonly string[]) {
+      const at = nowMs + cycle * 60_000;
+      const activity: ActivityMemory = { lastActive: Object.fromEntries(hot.map((name) => [name, at])) };
+      const plan = planScan({
+        repositories,
+        rateLimit: undefined,
+        now: new Date(at),
+        settings,
+        rotation,
+        activity,
+      });
+      rotation = plan.rotation;
+      for (const name of plan.scan) lastScanned.set(name, cycle);
+      return plan;
+    },
+    /** The repositories that at `cycle` have gone unscanned for more than `bound` cycles. */
+    starved(cycle: number, bound: number) {
+      return repositories.filter((name) => cycle - (lastScanned.get(name) ?? -1) > bound);
+    },
+  };
+}
+
 const rotationMinimum = (slots: number, hardSlots: number, share: number) =>
   Math.min(hardSlots, Math.max(1, Math.ceil(slots * share)));
 
@@ -125,44 +170,20 @@ describe('Property: the governor', () => {
         fc.integer({ min: 2, max: 60 }),
         fc.array(fc.array(fc.nat(149), { maxLength: 40 }), { minLength: 1, maxLength: 30 }),
         (size, points, hotPerCycle) => {
-          const repositories = Array.from({ length: size }, (_, i) => `r${String(i).padStart(3, '0')}`);
-          const settings: GovernorSettings = {
-            reserveRequests: 0,
-            cycleIntervalSeconds: 60,
-            endpointPointsPerMinute: points,
-            hotForSeconds: 30, // activity lasts one cycle: the hot set changes every cycle
-            rotationShare: 0.1,
-            targetedShare: 0,
-          };
+          const repositories = repositoryNames(size);
+          // Activity lasts one cycle: the hot set changes every cycle.
+          const scanner = minuteByMinute(repositories, rotationSettings(points, 30));
           const slots = Math.floor(points / 2);
           const bound =
             slots === 0 ? Number.POSITIVE_INFINITY : Math.ceil(size / Math.max(1, Math.ceil(slots * 0.1)));
-          let rotation: RotationMemory | undefined;
-          const lastScanned = new Map<string, number>();
           const cycles = Math.max(hotPerCycle.length, Number.isFinite(bound) ? 2 * bound : 0);
           for (let cycle = 0; cycle < cycles; cycle += 1) {
-            const at = nowMs + cycle * 60_000;
             const hot = (hotPerCycle[cycle % hotPerCycle.length] ?? []).map(
               (i) => repositories[i % size] as string,
             );
-            const activity: ActivityMemory = {
-              lastActive: Object.fromEntries(hot.map((name) => [name, at])),
-            };
-            const plan = planScan({
-              repositories,
-              rateLimit: undefined,
-              now: new Date(at),
-              settings,
-              rotation,
-              activity,
-            });
-            rotation = plan.rotation;
-            for (const name of plan.scan) lastScanned.set(name, cycle);
+            scanner.scan(cycle, hot);
             // After `bound` cycles, nobody has gone unscanned for `bound` cycles.
-            if (cycle + 1 >= bound) {
-              const starved = repositories.filter((name) => cycle - (lastScanned.get(name) ?? -1) > bound);
-              expect(starved).toEqual([]);
-            }
+            if (cycle + 1 >= bound) expect(scanner.starved(cycle, bound)).toEqual([]);
           }
         },
       ),
@@ -177,44 +198,19 @@ describe('Property: the governor', () => {
         fc.integer({ min: 2, max: 80 }),
         fc.uniqueArray(fc.nat(149), { maxLength: 20 }),
         (size, points, hotIndexes) => {
-          const repositories = Array.from({ length: size }, (_, i) => `r${String(i).padStart(3, '0')}`);
+          const repositories = repositoryNames(size);
           const hot = [...new Set(hotIndexes.map((i) => repositories[i % size] as string))];
-          const settings: GovernorSettings = {
-            reserveRequests: 0,
-            cycleIntervalSeconds: 60,
-            endpointPointsPerMinute: points,
-            hotForSeconds: 3600,
-            rotationShare: 0.1,
-            targetedShare: 0,
-          };
-          let rotation: RotationMemory | undefined;
-          const lastScanned = new Map<string, number>();
+          const scanner = minuteByMinute(repositories, rotationSettings(points, 3600));
           let bound = Number.POSITIVE_INFINITY;
           for (let cycle = 0; cycle < 3 * Math.min(size, 50); cycle += 1) {
-            const at = nowMs + cycle * 60_000;
-            const activity: ActivityMemory = {
-              lastActive: Object.fromEntries(hot.map((name) => [name, at])),
-            };
-            const plan = planScan({
-              repositories,
-              rateLimit: undefined,
-              now: new Date(at),
-              settings,
-              rotation,
-              activity,
-            });
-            rotation = plan.rotation;
+            const plan = scanner.scan(cycle, hot);
             if (plan.complete) return; // everything fits: nothing to starve
             const cold = size - plan.counts.hotScanned;
             bound = Math.ceil(cold / Math.max(1, plan.counts.rotated));
-            for (const name of plan.scan) lastScanned.set(name, cycle);
             expect(hot.filter((name) => plan.scan.includes(name)).length).toBeGreaterThanOrEqual(
               plan.counts.hotScanned,
             );
-            if (cycle + 1 >= bound) {
-              const starved = repositories.filter((name) => cycle - (lastScanned.get(name) ?? -1) > bound);
-              expect(starved).toEqual([]);
-            }
+            if (cycle + 1 >= bound) expect(scanner.starved(cycle, bound)).toEqual([]);
           }
         },
       ),

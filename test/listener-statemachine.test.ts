@@ -5,9 +5,8 @@
 import '../functions/executor/polyfills.ts';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import * as stepscaleErrors from '../functions/errors.ts';
-import { StepscaleError } from '../functions/errors.ts';
 import { listenerDefinitionPath, loadDefinition } from '../functions/statemachine-definition.ts';
+import { isOurErrorName, stepscaleErrorNames } from './support/asl-errors.ts';
 
 type Round = Record<string, unknown> | Error;
 
@@ -83,11 +82,7 @@ class ScaleSetUnavailableError extends Error {
 describe('Listener state machine', () => {
   it('retries only error names that Step Functions, Lambda or stepscale actually raise', async () => {
     // Prepare
-    const named = new Set(
-      Object.values(stepscaleErrors)
-        .filter((value) => typeof value === 'function' && value.prototype instanceof StepscaleError)
-        .map((value) => (value as { name: string }).name),
-    );
+    const named = stepscaleErrorNames();
     const definition = await loadDefinition(
       { ListenFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f', ListenerMaxRounds: '3' },
       listenerDefinitionPath,
@@ -99,7 +94,7 @@ describe('Listener state machine', () => {
     )
       .flatMap((state) => state.Retry ?? [])
       .flatMap((rule) => rule.ErrorEquals)
-      .filter((name) => !/^(States|Lambda)\./.test(name));
+      .filter(isOurErrorName);
 
     // Assess
     expect(matched).toContain('ScaleSetUnavailableError');

@@ -7,15 +7,12 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GitHubAuth } from '../functions/adapters/github-auth.ts';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
-import { main } from '../functions/cli/stepscale.ts';
 import {
   type GitHubStandin,
   type RecordedRequest,
@@ -23,6 +20,7 @@ import {
 } from '../local/github-standin/server.ts';
 import { runLocal } from '../local/local-run.ts';
 import { GitHubState } from '../local/world/github.ts';
+import { linuxX64Pool, runStepscale, writeConfigFile } from './support/cli-fixtures.ts';
 
 // ------------------------------------------------------------------------------------------ descriptions
 
@@ -173,32 +171,15 @@ async function exercisePort(standin: GitHubStandin, auth: GitHubAuth): Promise<v
 }
 
 async function planAgainst(standin: GitHubStandin): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepscale-openapi-'));
-  const configPath = join(dir, 'config.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      github: { url: standin.url.replace(/\/api\/v3$/, ''), org: 'acme' },
-      pools: [
-        {
-          name: 'linux-x64',
-          labels: x64,
-          maxRunners: 5,
-          minIdle: 1,
-          instanceTypes: ['m7i.large'],
-          launchTemplate: 'lt-1',
-          subnets: ['subnet-0a'],
-        },
-      ],
-    }),
-  );
-  const output: string[] = [];
-  const code = await main(['plan', '--config', configPath, '--no-ec2', '--json'], {
-    env: { GITHUB_TOKEN: token },
-    stdout: (text) => output.push(text),
-    stderr: (text) => output.push(text),
+  const configPath = await writeConfigFile('stepscale-openapi-', {
+    github: { url: standin.url.replace(/\/api\/v3$/, ''), org: 'acme' },
+    pools: [linuxX64Pool({ maxRunners: 5, minIdle: 1 })],
   });
-  if (code !== 0) throw new Error(`stepscale plan failed: ${output.join('')}`);
+  const { code, stdout, stderr } = await runStepscale(
+    ['plan', '--config', configPath, '--no-ec2', '--json'],
+    token,
+  );
+  if (code !== 0) throw new Error(`stepscale plan failed: ${stdout}${stderr}`);
 }
 
 // ------------------------------------------------------------------------------------------------ tests

@@ -2,15 +2,12 @@
  * The command line with runner scale sets: `plan` tells each pool's source and why (read-only), `scaleset list`
  * shows the scale sets, `scaleset delete POOL` is the one thing that deletes one.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../functions/cli/stepscale.ts';
 import { isActionsServicePath } from '../local/github-standin/actions-service.ts';
 import { type GitHubStandin, startGitHubStandin } from '../local/github-standin/server.ts';
 import type { World } from '../local/world/world.ts';
 import { contractWorld as worldAt } from './scaleset-contract.ts';
+import { linuxX64Pool, runStepscale, writeConfigFile } from './support/cli-fixtures.ts';
 
 /** The CLI judges token expiries on the wall clock: the world's clock starts at the real time here. */
 const contractWorld = (actions: Parameters<typeof worldAt>[0] = {}) =>
@@ -32,35 +29,12 @@ async function setup(world: World, jobSource: 'poll' | 'scaleset' | 'auto') {
     actions: { service: world.actions, longPollMs: 0 },
   });
   started.push(standin);
-  const dir = await mkdtemp(join(tmpdir(), 'stepscale-scaleset-cli-'));
-  const configPath = join(dir, 'config.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      github: { url: standin.url.replace(/\/api\/v3$/, ''), org: 'acme' },
-      jobSource,
-      pools: [
-        {
-          name: 'linux-x64',
-          labels: x64,
-          maxRunners: 10,
-          instanceTypes: ['m7i.large'],
-          launchTemplate: 'lt-1',
-          subnets: ['subnet-0a'],
-        },
-      ],
-    }),
-  );
-  const run = async (args: string[]) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(args, {
-      env: { GITHUB_TOKEN: token },
-      stdout: (text) => (stdout += text),
-      stderr: (text) => (stderr += text),
-    });
-    return { code, stdout, stderr };
-  };
+  const configPath = await writeConfigFile('stepscale-scaleset-cli-', {
+    github: { url: standin.url.replace(/\/api\/v3$/, ''), org: 'acme' },
+    jobSource,
+    pools: [linuxX64Pool({ maxRunners: 10 })],
+  });
+  const run = (args: string[]) => runStepscale(args, token);
   return { standin, configPath, run };
 }
 

@@ -9,7 +9,6 @@
  * with the execution's events as Step Functions records them (test/support/aws-history.ts) and
  * DescribeExecution with its outcome. The endpoint itself is tested over real HTTP.
  */
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import {
   CreateStateMachineCommand,
@@ -27,6 +26,7 @@ import { placeholdersIn } from '../functions/statemachine-definition.ts';
 import { localFunctionArn, startLambdaEndpoint, taskOfFunction } from '../local/lambda-endpoint.ts';
 import { runLocal } from '../local/local-run.ts';
 import { ExecutionRecorder } from './support/aws-history.ts';
+import { closedPort } from './support/closed-port.ts';
 import { FakeGitHub, namedError, testDeps } from './support/fakes.ts';
 
 const demo = fileURLToPath(new URL('../local/scenarios/demo.json', import.meta.url));
@@ -119,15 +119,6 @@ describe('Lambda endpoint', () => {
     }
   });
 });
-
-/** A port nothing listens on, for the Lambda endpoint the fake image is told about. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 interface FakeExecution {
   readonly recorder: ExecutionRecorder;
@@ -286,30 +277,34 @@ const traceOf = (lines: readonly string[]) =>
     .filter((line) => !line.startsWith('Executor:'))
     .map((line) => line.replace(/ \d+ ms/, '').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT'));
 
+/** Step Functions Local at localhost:8083, its Lambda endpoint on `lambdaPort`, its history polled without waiting. */
+const onStepFunctionsLocal = (lambdaPort: number) => ({
+  endpoint: 'http://localhost:8083',
+  lambdaPort,
+  lambdaHost: '127.0.0.1',
+  sleep: async () => undefined,
+});
+
+/** The demo scenario run (on the embedded executor unless `sfn` says where), and the lines it printed. */
+async function runDemo(options: { faults?: boolean; sfn?: ReturnType<typeof onStepFunctionsLocal> } = {}) {
+  const printed: string[] = [];
+  const result = await runLocal({
+    webhooks: false,
+    scenarioPath: demo,
+    ...options,
+    print: (line) => printed.push(line),
+  });
+  return { result, printed };
+}
+
 describe('npm start -- --sfn-endpoint URL', () => {
   it('creates the state machine there, runs every cycle as an execution, and prints what the embedded run prints', async () => {
     // Prepare
-    const port = await freePort();
+    const port = await closedPort();
     const image = fakeStepFunctionsLocal(`http://127.0.0.1:${port}`);
-    const embedded: string[] = [];
-    const expected = await runLocal({
-      webhooks: false,
-      scenarioPath: demo,
-      print: (line) => embedded.push(line),
-    });
-    const printed: string[] = [];
+    const { result: expected, printed: embedded } = await runDemo();
     // Act
-    const result = await runLocal({
-      webhooks: false,
-      scenarioPath: demo,
-      print: (line) => printed.push(line),
-      sfn: {
-        endpoint: 'http://localhost:8083',
-        lambdaPort: port,
-        lambdaHost: '127.0.0.1',
-        sleep: async () => undefined,
-      },
-    });
+    const { result, printed } = await runDemo({ sfn: onStepFunctionsLocal(port) });
     // Assess: the definition as deployed, with the local Lambda ARNs and the virtual start time.
     const created = sfn.commandCalls(CreateStateMachineCommand).map((call) => call.args[0].input);
     expect(created).toHaveLength(1);
@@ -364,29 +359,11 @@ describe('npm start -- --sfn-endpoint URL', () => {
 
   it('shows the retries of transient failures (--faults) as the embedded run does', async () => {
     // Prepare: faults make the GitHub stand-in fail requests once and EC2 throttle the first launch of a cycle.
-    const port = await freePort();
+    const port = await closedPort();
     fakeStepFunctionsLocal(`http://127.0.0.1:${port}`);
-    const embedded: string[] = [];
-    await runLocal({
-      webhooks: false,
-      scenarioPath: demo,
-      faults: true,
-      print: (line) => embedded.push(line),
-    });
-    const printed: string[] = [];
+    const { printed: embedded } = await runDemo({ faults: true });
     // Act
-    const result = await runLocal({
-      webhooks: false,
-      scenarioPath: demo,
-      faults: true,
-      print: (line) => printed.push(line),
-      sfn: {
-        endpoint: 'http://localhost:8083',
-        lambdaPort: port,
-        lambdaHost: '127.0.0.1',
-        sleep: async () => undefined,
-      },
-    });
+    const { result, printed } = await runDemo({ faults: true, sfn: onStepFunctionsLocal(port) });
     // Assess
     expect(printed).toContain(
       '      ✗ ScaleUp failed: FleetThrottledError — Request limit exceeded (injected by --faults)',
@@ -398,21 +375,10 @@ describe('npm start -- --sfn-endpoint URL', () => {
 
   it('reports a cycle that failed there: its retries, its catch, and the execution’s error', async () => {
     // Prepare: the image cannot reach ScaleUp's function.
-    const port = await freePort();
+    const port = await closedPort();
     fakeStepFunctionsLocal(`http://127.0.0.1:${port}`, { unreachable: 'ScaleUp' });
-    const printed: string[] = [];
     // Act
-    const result = await runLocal({
-      webhooks: false,
-      scenarioPath: demo,
-      print: (line) => printed.push(line),
-      sfn: {
-        endpoint: 'http://localhost:8083',
-        lambdaPort: port,
-        lambdaHost: '127.0.0.1',
-        sleep: async () => undefined,
-      },
-    });
+    const { result, printed } = await runDemo({ sfn: onStepFunctionsLocal(port) });
     // Assess
     expect(result.cycles.map((cycle) => cycle.status)).toEqual(['FAILED', 'FAILED', 'FAILED']);
     expect(result.cycles[0]?.error?.name).toBe('ScalingActionsFailed');
@@ -426,7 +392,7 @@ describe('npm start -- --sfn-endpoint URL', () => {
   });
 
   it('says so when Step Functions Local refuses the definition, and frees the Lambda port', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     sfn.on(CreateStateMachineCommand).rejects(
       Object.assign(new Error("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED'"), {
         name: 'InvalidDefinition',

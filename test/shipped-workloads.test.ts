@@ -8,6 +8,20 @@ import { Rng } from '../local/world/rng.ts';
 const workloads = await shippedWorkloads(fileURLToPath(new URL('../bench/workloads', import.meta.url)));
 const named = (name: string) => workloads.find((workload) => workload.name === name) as Workload;
 
+/**
+ * `variant` plans the same arrivals as `base` (seed 1) and is `base` but for its name, its description and
+ * `field`.
+ */
+function expectSameTrafficExcept(variant: Workload, base: Workload, field: keyof Workload) {
+  const plan = (w: Workload) => planArrivals(w, new Rng(1).fork('arrivals'), w.durationSeconds * 1000);
+  expect(plan(variant)).toEqual(plan(base));
+  expect({ ...variant, name: '', description: '', [field]: base[field] }).toEqual({
+    ...base,
+    name: '',
+    description: '',
+  });
+}
+
 describe('Shipped workloads', () => {
   it('classify the waiting they judge: seeing jobs, or capacity; workday unclassified', () => {
     expect(Object.fromEntries(workloads.map((w) => [w.name, w.judgedOn ?? null]))).toEqual({
@@ -26,13 +40,7 @@ describe('Shipped workloads', () => {
     const lossy = named('lossy-webhooks');
     expect(lossy.webhooks.lossRate).toBe(0.02);
     expect(steady.webhooks.lossRate).toBe(0);
-    const plan = (w: Workload) => planArrivals(w, new Rng(1).fork('arrivals'), w.durationSeconds * 1000);
-    expect(plan(lossy)).toEqual(plan(steady));
-    expect({ ...lossy, name: '', description: '', webhooks: steady.webhooks }).toEqual({
-      ...steady,
-      name: '',
-      description: '',
-    });
+    expectSameTrafficExcept(lossy, steady, 'webhooks');
   });
 
   it('steady-warm is steady-poisson’s traffic with a warm pool of 5 stopped instances', () => {
@@ -40,13 +48,7 @@ describe('Shipped workloads', () => {
     const warm = named('steady-warm');
     expect(warm.pools.map((pool) => pool.warm)).toEqual([{ stopped: 5 }]);
     expect(warm.startSeconds).toEqual({ mean: 15, jitter: 5 });
-    const plan = (w: Workload) => planArrivals(w, new Rng(1).fork('arrivals'), w.durationSeconds * 1000);
-    expect(plan(warm)).toEqual(plan(steady));
-    expect({ ...warm, name: '', description: '', pools: steady.pools }).toEqual({
-      ...steady,
-      name: '',
-      description: '',
-    });
+    expectSameTrafficExcept(warm, steady, 'pools');
   });
 
   it('large-org: 2,000 repositories at the production defaults, most jobs in a repository idle for 15 minutes', () => {

@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import validator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import * as stepscaleErrors from '../functions/errors.ts';
-import { StepscaleError } from '../functions/errors.ts';
 import { runCycle } from '../functions/executor/cycle-runner.ts';
-import { taskHandlers } from '../functions/handlers/index.ts';
+import { type TaskName, taskHandlers } from '../functions/handlers/index.ts';
 import { type PackedBatch, unpackBatch } from '../functions/handlers/repository-batches.ts';
 import { scalingLeaseKey } from '../functions/handlers/scaling-lease.ts';
 import { definitionPath, placeholdersIn, substitute } from '../functions/statemachine-definition.ts';
+import { isOurErrorName, stepscaleErrorNames } from './support/asl-errors.ts';
 import { FakeGitHub, namedError, queuedJobs, testDeps } from './support/fakes.ts';
 
 /** The cycle start a launch request carries (the `stepscale:created-at` tag). */
@@ -67,11 +66,7 @@ describe('statemachine/scaling-cycle.asl.json', () => {
 
   it('retries and catches only error names that Step Functions, Lambda or stepscale actually raise', async () => {
     // A misspelt or renamed error in ErrorEquals fails silently in AWS: the retry just never happens.
-    const named = new Set(
-      Object.values(stepscaleErrors)
-        .filter((value) => typeof value === 'function' && value.prototype instanceof StepscaleError)
-        .map((value) => (value as { name: string }).name),
-    );
+    const named = stepscaleErrorNames();
     const matched = new Set(
       flatten(JSON.parse(await definitionText()).States).flatMap(([, state]) =>
         [...(state.Retry ?? []), ...(state.Catch ?? [])].flatMap(
@@ -79,7 +74,7 @@ describe('statemachine/scaling-cycle.asl.json', () => {
         ),
       ),
     );
-    const ours = [...matched].filter((name) => !/^(States|Lambda)\./.test(name));
+    const ours = [...matched].filter(isOurErrorName);
     expect(ours.length).toBeGreaterThan(3);
     for (const name of ours) expect(named, `${name} in ErrorEquals`).toContain(name);
   });
@@ -150,43 +145,59 @@ describe('the state machine on the embedded executor', () => {
     expect(result.output.scaleUp).toMatchObject({ launched: 5 });
   });
 
-  it('catches a ScaleUp that always fails, still runs ScaleDown, and ends failed for visibility', async () => {
-    const { deps, fleet } = setup();
-    const reached: string[] = [];
-    const result = await runCycle({
-      deps,
+  /** A task that throws on every attempt: how often it is tried, what else runs, how many instances stay. */
+  const alwaysFailing = [
+    {
+      title: 'catches a ScaleUp that always fails, still runs ScaleDown, and ends failed for visibility',
       cycleId: 'scale-up-down',
-      wrapTask: (task, handler) => async (input) => {
-        reached.push(task);
-        if (task === 'ScaleUp') throw namedError('FleetThrottledError', 'RequestLimitExceeded');
-        return handler(input);
-      },
-    });
-    expect(result.status).toBe('FAILED');
-    expect(result.error?.name).toBe('ScalingActionsFailed');
-    expect(reached.filter((task) => task === 'ScaleUp')).toHaveLength(5); // 1 + MaxAttempts 4
-    expect(reached).toContain('ScaleDown');
-    expect(fleet.live()).toHaveLength(0);
-  });
-
-  it('catches a RegisterRunners that keeps failing, keeps what launched, and ends failed for visibility', async () => {
-    const { deps, fleet } = setup();
-    const reached: string[] = [];
-    const result = await runCycle({
-      deps,
+      task: 'ScaleUp' as TaskName,
+      error: 'FleetThrottledError',
+      message: 'RequestLimitExceeded',
+      attempts: 5, // 1 + MaxAttempts 4
+      reachedToo: ['ScaleDown'],
+      liveAfter: 0,
+    },
+    {
+      title:
+        'catches a RegisterRunners that keeps failing, keeps what launched, and ends failed for visibility',
       cycleId: 'registration-down',
-      wrapTask: (task, handler) => async (input) => {
-        reached.push(task);
-        if (task === 'RegisterRunners') throw namedError('StateStoreUnavailableError', 'DynamoDB down');
-        return handler(input);
-      },
+      task: 'RegisterRunners' as TaskName,
+      error: 'StateStoreUnavailableError',
+      message: 'DynamoDB down',
+      attempts: 3, // 1 + MaxAttempts 2
+      reachedToo: [],
+      // The instances stay: the next cycle finds them unregistered and registers them first.
+      liveAfter: 5,
+    },
+  ];
+  for (const {
+    title,
+    cycleId,
+    task: failing,
+    error,
+    message,
+    attempts,
+    reachedToo,
+    liveAfter,
+  } of alwaysFailing)
+    it(title, async () => {
+      const { deps, fleet } = setup();
+      const reached: string[] = [];
+      const result = await runCycle({
+        deps,
+        cycleId,
+        wrapTask: (task, handler) => async (input) => {
+          reached.push(task);
+          if (task === failing) throw namedError(error, message);
+          return handler(input);
+        },
+      });
+      expect(result.status).toBe('FAILED');
+      expect(result.error?.name).toBe('ScalingActionsFailed');
+      expect(reached.filter((task) => task === failing)).toHaveLength(attempts);
+      for (const task of reachedToo) expect(reached).toContain(task);
+      expect(fleet.live()).toHaveLength(liveAfter);
     });
-    expect(result.status).toBe('FAILED');
-    expect(result.error?.name).toBe('ScalingActionsFailed');
-    expect(reached.filter((task) => task === 'RegisterRunners')).toHaveLength(3); // 1 + MaxAttempts 2
-    // The instances stay: the next cycle finds them unregistered and registers them first.
-    expect(fleet.live()).toHaveLength(5);
-  });
 
   it('holds scale-down when a batch of repositories cannot be collected', async () => {
     // Prepare: an idle runner of ours that would otherwise be removed.

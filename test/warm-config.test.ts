@@ -9,7 +9,7 @@ import {
   weekdays,
   windowHolds,
 } from '../functions/core/warm-target.ts';
-import { ConfigError } from '../functions/errors.ts';
+import { problemsOf } from './support/config-problems.ts';
 
 const pool = {
   name: 'linux-x64',
@@ -26,16 +26,6 @@ function raw(warm: unknown, overrides: Record<string, unknown> = {}) {
     github: { url: 'https://github.com', org: 'acme' },
     pools: [{ ...pool, ...overrides, warm }],
   };
-}
-
-function problemsOf(act: () => unknown): readonly string[] {
-  try {
-    act();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
 }
 
 const berlinOffice: WarmWindow = {

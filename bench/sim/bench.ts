@@ -273,6 +273,17 @@ export function aboveBoot(p95: number, bootSeconds: number): number {
   return round(Math.max(0, p95 - bootSeconds));
 }
 
+/** The queue-wait columns of a table of strategies: the median, p95 and longest wait, and the p95 above boot. */
+export const waitColumns = ['wait p50', 'p95', 'max', 'p95−boot'];
+
+/** A strategy's cells under waitColumns, in seconds. */
+export function waitCells(
+  waits: Pick<StrategyMetrics, 'queueWaitP50S' | 'queueWaitP95S' | 'queueWaitMaxS'>,
+  p95AboveBootS: number,
+): string[] {
+  return [waits.queueWaitP50S, waits.queueWaitP95S, waits.queueWaitMaxS, p95AboveBootS].map((s) => `${s} s`);
+}
+
 export function evaluateGoals(
   strategies: Record<string, StrategyMetrics>,
   bootSeconds: number,
@@ -353,10 +364,7 @@ export function formatReport(report: BenchReport): string {
   const header = [
     'strategy',
     'jobs',
-    'wait p50',
-    'p95',
-    'max',
-    'p95−boot',
+    ...waitColumns,
     'idle min',
     'inst-min',
     'peak/max',
@@ -375,10 +383,7 @@ export function formatReport(report: BenchReport): string {
       rows.push([
         name,
         String(m.details.jobs),
-        `${m.queueWaitP50S} s`,
-        `${m.queueWaitP95S} s`,
-        `${m.queueWaitMaxS} s`,
-        `${m.p95AboveBootS} s`,
+        ...waitCells(m, m.p95AboveBootS),
         String(m.idleRunnerMinutes),
         String(m.instanceMinutes),
         `${m.peakRunners}/${max}`,
@@ -404,10 +409,7 @@ export function formatReport(report: BenchReport): string {
     return [
       [
         name,
-        `${m.queueWaitP50S} s`,
-        `${m.queueWaitP95S} s`,
-        `${m.queueWaitMaxS} s`,
-        `${aboveBoot(m.queueWaitP95S, report.bootSeconds)} s`,
+        ...waitCells(m, aboveBoot(m.queueWaitP95S, report.bootSeconds)),
         String(m.idleRunnerMinutes),
         String(m.peakRunners),
         String(m.githubRequests),
@@ -417,11 +419,7 @@ export function formatReport(report: BenchReport): string {
   });
   lines.push('All workloads pooled (waits together, idle time and requests summed, the highest peak):');
   lines.push(
-    table(
-      ['strategy', 'wait p50', 'p95', 'max', 'p95−boot', 'idle min', 'peak', 'GitHub req', 'rate-limited'],
-      pooledRows,
-      1,
-    ),
+    table(['strategy', ...waitColumns, 'idle min', 'peak', 'GitHub req', 'rate-limited'], pooledRows, 1),
   );
   const c = report.costPerMonthUsd.repos1000;
   lines.push('');

@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { table } from '../../functions/cli/table.ts';
-import { aboveBoot } from './bench.ts';
+import { aboveBoot, waitCells, waitColumns } from './bench.ts';
 import { timelineSvg } from './chart.ts';
 import { type SimulationResult, simulate } from './simulate.ts';
 import { strategyNames } from './strategies/index.ts';
@@ -96,10 +96,7 @@ async function main(args: string[]): Promise<number> {
       [
         'strategy',
         'jobs',
-        'wait p50',
-        'p95',
-        'max',
-        'p95−boot',
+        ...waitColumns,
         'idle runner-min',
         'peak',
         'GitHub req',
@@ -112,10 +109,7 @@ async function main(args: string[]): Promise<number> {
       results.map((r) => [
         r.strategy,
         String(r.details.jobs),
-        `${r.metrics.queueWaitP50S} s`,
-        `${r.metrics.queueWaitP95S} s`,
-        `${r.metrics.queueWaitMaxS} s`,
-        `${aboveBoot(r.metrics.queueWaitP95S, workload.bootSeconds.mean)} s`,
+        ...waitCells(r.metrics, aboveBoot(r.metrics.queueWaitP95S, workload.bootSeconds.mean)),
         String(r.metrics.idleRunnerMinutes),
         String(r.metrics.peakRunners),
         String(r.metrics.githubRequests),

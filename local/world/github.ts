@@ -501,26 +501,25 @@ export class GitHubState {
   }
 
   private requireRepo(name: string): RepoRecord {
-    const repo = this.repos.get(name);
-    if (!repo) throw new GitHubStateError(`No repository ${name}`);
-    return repo;
+    return stored(this.repos, name, 'repository');
   }
 
   private requireRun(runId: number): RunRecord {
-    const run = this.runs.get(runId);
-    if (!run) throw new GitHubStateError(`No run ${runId}`);
-    return run;
+    return stored(this.runs, runId, 'run');
   }
 
   private requireJob(jobId: number): JobRecord {
-    const job = this.jobs.get(jobId);
-    if (!job) throw new GitHubStateError(`No job ${jobId}`);
-    return job;
+    return stored(this.jobs, jobId, 'job');
   }
 
   private requireRunner(runnerId: number): RunnerRecord {
-    const runner = this.runners.get(runnerId);
-    if (!runner) throw new GitHubStateError(`No runner ${runnerId}`);
-    return runner;
+    return stored(this.runners, runnerId, 'runner');
   }
+}
+
+/** The record kept under `key`; naming one that does not exist is the caller's error. */
+function stored<K, V>(records: ReadonlyMap<K, V>, key: K, kind: string): V {
+  const record = records.get(key);
+  if (record === undefined) throw new GitHubStateError(`No ${kind} ${key}`);
+  return record;
 }
