@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cyclePoolTable, summarizeCycle } from '../functions/cli/cycle-summary.ts';
+import { renderCycles } from '../functions/cli/cycles.ts';
 import { poolTable } from '../functions/cli/table.ts';
 import type { PoolSummary } from '../functions/handlers/decide.ts';
 
@@ -49,21 +50,40 @@ describe('poolTable', () => {
   });
 });
 
+const execution = {
+  executionArn: 'arn:aws:states:eu-west-1:1:execution:m:c',
+  name: 'c',
+  status: 'SUCCEEDED',
+} as const;
+const summary = summarizeCycle(execution, {
+  plan: { pools: [warm, plain] },
+  scaleUp: { instanceIds: ['i-0003'], registrations: [{ pool: 'linux-x64', instanceIds: ['i-0003'] }] },
+  scaleDown: { terminated: 0, terminatedByPool: {} },
+});
+
 describe('cyclePoolTable', () => {
   it("shows the warm pool of the cycle's plan next to what was done", () => {
-    const summary = summarizeCycle(
-      { executionArn: 'arn:aws:states:eu-west-1:1:execution:m:c', name: 'c', status: 'SUCCEEDED' },
-      {
-        plan: { pools: [warm, plain] },
-        scaleUp: { instanceIds: ['i-0003'], registrations: [{ pool: 'linux-x64', instanceIds: ['i-0003'] }] },
-        scaleDown: { terminated: 0, terminatedByPool: {} },
-      },
-    );
     expect(cyclePoolTable(summary).split('\n')).toEqual([
       '  pool         queued  idle  busy  booting  launch  launched  terminate  removed  ready  preparing  start  prepare',
       '  ───────────  ──────  ────  ────  ───────  ──────  ────────  ─────────  ───────  ─────  ─────────  ─────  ───────',
       '  linux-x64         3     0     1        0       1         1          0        0      3          1      2        2',
       '  linux-arm64       2     0     1        0       2         0          0        0      –          –      –        –',
     ]);
+  });
+});
+
+describe('stepscale cycles', () => {
+  it('adds what each pool started from its warm pool when one has one', () => {
+    const machine = {
+      name: 'cycle',
+      arn: 'arn:aws:states:eu-west-1:1:stateMachine:cycle',
+      type: 'STANDARD',
+    } as const;
+    const text = renderCycles(machine, [summary], 1);
+    expect(text).toMatch(/pool\s+queued\s+launched\s+started\s+removed/);
+    expect(text).toMatch(/linux-x64\s+3\s+1\s+2\s+0\n/);
+    expect(text).toMatch(/linux-arm64\s+2\s+0 of 2\s+–\s+0\n/);
+    const plainOnly = summarizeCycle(execution, { plan: { pools: [plain] } });
+    expect(renderCycles(machine, [plainOnly], 1)).toMatch(/pool\s+queued\s+launched\s+removed/);
   });
 });

@@ -124,6 +124,8 @@ export function renderCycles(
     lines.push('  No executions found.');
     return `${lines.join('\n')}\n`;
   }
+  // Starts from a warm pool (what the plan started; ScaleUp reports them for the whole cycle only).
+  const withWarm = summaries.some((summary) => summary.pools.some((pool) => pool.warm));
   const rows: string[][] = [];
   for (const summary of summaries) {
     const head = [utc(summary.startedAt), took(summary), summary.status];
@@ -137,9 +139,10 @@ export function renderCycles(
               pool.pool,
               String(pool.queued),
               actual(pool.launched, pool.launch),
+              ...(withWarm ? [pool.warm ? String(pool.warm.start.length) : '–'] : []),
               actual(pool.removed, pool.terminate),
             ]
-          : [...lead, '(no plan)', '', '', ''],
+          : [...lead, '(no plan)', '', '', '', ...(withWarm ? [''] : [])],
       );
     });
   }
@@ -153,6 +156,7 @@ export function renderCycles(
         { title: 'pool' },
         { title: 'queued', align: 'right' },
         { title: 'launched', align: 'right' },
+        ...(withWarm ? [{ title: 'started', align: 'right' as const }] : []),
         { title: 'removed', align: 'right' },
       ],
       rows,
