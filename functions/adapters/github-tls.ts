@@ -55,6 +55,13 @@ export function fetchTrusting(caBundle: string): typeof fetch {
   return lazy as unknown as typeof fetch;
 }
 
+/** The configured CA bundle (`github.caBundleFile`), read; undefined when none is configured. */
+export async function configuredCaBundle(github: {
+  readonly caBundleFile?: string;
+}): Promise<string | undefined> {
+  return github.caBundleFile ? readCaBundle(github.caBundleFile) : undefined;
+}
+
 /** The PEM bundle at `path` (config `github.caBundleFile`); a {@link ConfigError} if unreadable or not PEM. */
 export async function readCaBundle(path: string): Promise<string> {
   const text = await readConfiguredFile(path, `github.caBundleFile: ${path}`);

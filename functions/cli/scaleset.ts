@@ -4,7 +4,7 @@
  */
 import { type GitHubAuth, readLocalGitHubAuth } from '../adapters/github-auth.ts';
 import { createRegistrationTokenSource } from '../adapters/github-registration-token.ts';
-import { fetchTrusting, readCaBundle } from '../adapters/github-tls.ts';
+import { configuredCaBundle, fetchTrusting } from '../adapters/github-tls.ts';
 import { createScaleSetClient } from '../adapters/scaleset-client.ts';
 import { type Config, jobSourceOf, loadConfigFile, scaleSetNameOf } from '../config/config.ts';
 import { organizationUrl } from '../config/github-url.ts';
@@ -67,7 +67,7 @@ async function scaleSet(args: readonly string[], io: CliIo): Promise<number> {
 
   const config = await loadConfigFile(values.config);
   const auth = await readLocalGitHubAuth(config.github.auth, io.env);
-  const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
+  const caBundle = await configuredCaBundle(config.github);
   const scaleSets = scaleSetClientFor(config, auth, caBundle, action === 'list');
   if (!(await scaleSets.probe())) {
     io.stderr(

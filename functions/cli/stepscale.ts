@@ -6,7 +6,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { createEc2InstanceLister } from '../adapters/ec2-instances.ts';
 import { readLocalGitHubAuth } from '../adapters/github-auth.ts';
 import { createGitHubAdapter } from '../adapters/github-octokit.ts';
-import { readCaBundle } from '../adapters/github-tls.ts';
+import { configuredCaBundle } from '../adapters/github-tls.ts';
 import { MemoryStateStore } from '../adapters/memory-state-store.ts';
 import { loadConfigFile, scaleSetPools, scalingPolicyOf } from '../config/config.ts';
 import { ConfigError } from '../errors.ts';
@@ -93,7 +93,7 @@ async function plan(args: readonly string[], io: CliIo): Promise<number> {
 
   const config = await loadConfigFile(values.config);
   const auth = await readLocalGitHubAuth(config.github.auth, io.env);
-  const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
+  const caBundle = await configuredCaBundle(config.github);
   const log = createLogger({ logLevel: io.env.STEPSCALE_DEBUG ? 'DEBUG' : 'ERROR' });
   const github = createGitHubAdapter({
     apiUrl: config.github.apiUrl,

@@ -9,7 +9,7 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { githubAuthFor, privateKeyFromSecret } from '../../adapters/github-auth.ts';
 import { createGitHubAdapter } from '../../adapters/github-octokit.ts';
-import { readCaBundle } from '../../adapters/github-tls.ts';
+import { configuredCaBundle } from '../../adapters/github-tls.ts';
 import { type GitHubAuthConfig, writeIntervalMs } from '../../config/config.ts';
 import { secretValue } from '../../config/secret-value.ts';
 import { countGitHubAttempts } from '../../observability/metrics.ts';
@@ -36,6 +36,31 @@ export function credentialFromSecret(secret: unknown, auth: GitHubAuthConfig, se
   return auth.type === 'app' ? privateKeyFromSecret(secret, secretName) : tokenFromSecret(secret, secretName);
 }
 
+/** The stack's GitHub credential from `GITHUB_TOKEN_SECRET_ARN`, through the cache of {@link tokenMaxAgeSeconds}. */
+export async function readCredential({
+  env,
+  config,
+}: Pick<WiringContext, 'env' | 'config'>): Promise<string> {
+  return credentialFromSecret(
+    await getSecret(env.GITHUB_TOKEN_SECRET_ARN, { maxAge: tokenMaxAgeSeconds }),
+    config.github.auth,
+    'GITHUB_TOKEN_SECRET_ARN',
+  );
+}
+
+/**
+ * What `create` builds from the credential `read` gives, built again only when the credential changed: a
+ * rotated secret takes effect within the cache's max age, and an unchanged one keeps the client it built.
+ */
+export function rebuiltOnChange<T>(read: () => Promise<string>, create: (credential: string) => T) {
+  let current: { credential: string; built: T } | undefined;
+  return async (): Promise<T> => {
+    const credential = await read();
+    if (current?.credential !== credential) current = { credential, built: create(credential) };
+    return current.built;
+  };
+}
+
 /**
  * A GitHubPort that reads the token on each call (from a cache) and rebuilds the client only when the token
  * changed, so a rotated secret takes effect within the cache's max age.
@@ -44,12 +69,7 @@ export function tokenRefreshingGitHub(
   readToken: () => Promise<string>,
   create: (token: string) => GitHubPort,
 ): GitHubPort {
-  let current: { token: string; port: GitHubPort } | undefined;
-  const port = async (): Promise<GitHubPort> => {
-    const token = await readToken();
-    if (current?.token !== token) current = { token, port: create(token) };
-    return current.port;
-  };
+  const port = rebuiltOnChange(readToken, create);
   return {
     listRepositories: async () => (await port()).listRepositories(),
     listQueuedJobs: async (repository, observe) => (await port()).listQueuedJobs(repository, observe),
@@ -64,16 +84,10 @@ export function tokenRefreshingGitHub(
 
 /** The production GitHub port for a function (see the module comment). */
 export async function lambdaGitHub({ env, config, logger, metrics }: WiringContext): Promise<GitHubPort> {
-  const secretArn = env.GITHUB_TOKEN_SECRET_ARN;
   const stateStore = env.STEPSCALE_STATE_TABLE ? stateTableStore(env.STEPSCALE_STATE_TABLE) : undefined;
-  const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
+  const caBundle = await configuredCaBundle(config.github);
   return tokenRefreshingGitHub(
-    async () =>
-      credentialFromSecret(
-        await getSecret(secretArn, { maxAge: tokenMaxAgeSeconds }),
-        config.github.auth,
-        'GITHUB_TOKEN_SECRET_ARN',
-      ),
+    () => readCredential({ env, config }),
     (secret) =>
       createGitHubAdapter({
         apiUrl: config.github.apiUrl,

@@ -5,16 +5,15 @@
  * needed, about once an hour, through the same cache; a rotated secret is picked up then. The client itself
  * lives as long as the container: it holds the open message sessions.
  */
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { githubAuthFor } from '../../adapters/github-auth.ts';
 import { createRegistrationTokenSource } from '../../adapters/github-registration-token.ts';
-import { fetchTrusting, readCaBundle } from '../../adapters/github-tls.ts';
+import { configuredCaBundle, fetchTrusting } from '../../adapters/github-tls.ts';
 import { createScaleSetClient, type RegistrationToken } from '../../adapters/scaleset-client.ts';
 import { organizationUrl } from '../../config/github-url.ts';
 import { countGitHubAttempts } from '../../observability/metrics.ts';
 import type { ScaleSetPort } from '../../ports/scale-sets.ts';
 import type { WiringContext } from './context.ts';
-import { credentialFromSecret, tokenMaxAgeSeconds } from './github.ts';
+import { readCredential, rebuiltOnChange } from './github.ts';
 
 export async function lambdaScaleSets({
   env,
@@ -22,29 +21,20 @@ export async function lambdaScaleSets({
   logger,
   metrics,
 }: WiringContext): Promise<ScaleSetPort> {
-  const caBundle = config.github.caBundleFile ? await readCaBundle(config.github.caBundleFile) : undefined;
-  let source: { credential: string; next: () => Promise<RegistrationToken> } | undefined;
-  const registrationToken = async () => {
-    const credential = credentialFromSecret(
-      await getSecret(env.GITHUB_TOKEN_SECRET_ARN, { maxAge: tokenMaxAgeSeconds }),
-      config.github.auth,
-      'GITHUB_TOKEN_SECRET_ARN',
-    );
-    if (source?.credential !== credential) {
-      source = {
-        credential,
-        next: createRegistrationTokenSource({
-          apiUrl: config.github.apiUrl,
-          org: config.github.org,
-          auth: githubAuthFor(config.github.auth, credential),
-          ...(caBundle ? { caBundle } : {}),
-          logger,
-          onAttempt: countGitHubAttempts(metrics),
-        }),
-      };
-    }
-    return source.next();
-  };
+  const caBundle = await configuredCaBundle(config.github);
+  const tokenSource = rebuiltOnChange(
+    () => readCredential({ env, config }),
+    (credential): (() => Promise<RegistrationToken>) =>
+      createRegistrationTokenSource({
+        apiUrl: config.github.apiUrl,
+        org: config.github.org,
+        auth: githubAuthFor(config.github.auth, credential),
+        ...(caBundle ? { caBundle } : {}),
+        logger,
+        onAttempt: countGitHubAttempts(metrics),
+      }),
+  );
+  const registrationToken = async () => (await tokenSource())();
   return createScaleSetClient({
     apiUrl: config.github.apiUrl,
     configUrl: organizationUrl(config.github.url, config.github.org),
