@@ -32,6 +32,7 @@ import type {
 } from '../../functions/ports/github.ts';
 import type { RunnerConfigStore, StoredRunnerConfig } from '../../functions/ports/runner-configs.ts';
 import { SecondaryLimits } from '../../local/github-standin/secondary-limits.ts';
+import type { ServiceStatistics } from '../../local/world/actions-service.ts';
 import type { RunnerRecord } from '../../local/world/github.ts';
 import { Rng } from '../../local/world/rng.ts';
 import type {
@@ -389,15 +390,8 @@ export class SimWebhookHook {
   }
 }
 
-/** What a scale set's statistics say (the Actions service sends them with every message). */
-export interface ScaleSetStatistics {
-  /** Jobs assigned to the scale set and not completed (queued for one of its runners, or running on one). */
-  readonly totalAssignedJobs: number;
-  readonly totalRunningJobs: number;
-  readonly totalRegisteredRunners: number;
-  readonly totalBusyRunners: number;
-  readonly totalIdleRunners: number;
-}
+/** What a scale set's statistics say: the world's, as the Actions service sends them with every message. */
+export type ScaleSetStatistics = ServiceStatistics;
 
 /** One message from the scale set's queue: the job events since the previous one, and the statistics. */
 export interface ScaleSetMessage {
@@ -532,14 +526,7 @@ export class SimActionsService {
   }
 
   private statistics(scaleSetId: number): ScaleSetStatistics {
-    const stats = this.world.actions.statistics(scaleSetId);
-    return {
-      totalAssignedJobs: stats.totalAssignedJobs,
-      totalRunningJobs: stats.totalRunningJobs,
-      totalRegisteredRunners: stats.totalRegisteredRunners,
-      totalBusyRunners: stats.totalBusyRunners,
-      totalIdleRunners: stats.totalIdleRunners,
-    };
+    return this.world.actions.statistics(scaleSetId);
   }
 }
 
