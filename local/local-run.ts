@@ -84,13 +84,7 @@ export interface SfnLocalOptions {
 }
 
 /** A cycle as either executor ran it. */
-export interface LocalCycleResult {
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  /** The execution output, or the last state output seen before a failure. */
-  readonly output: Record<string, unknown>;
-  readonly error?: { readonly name: string; readonly cause: unknown };
-  readonly events: CycleEvent[];
-}
+export type LocalCycleResult = CycleRunResult<CycleEvent>;
 
 interface CycleExecutor {
   /** Printed before the first cycle. */

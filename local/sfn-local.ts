@@ -18,7 +18,11 @@ import {
 } from '@aws-sdk/client-sfn';
 import { HistoryTranslator, parseData } from '../functions/cli/execution-history.ts';
 import { executionHistory } from '../functions/cli/executions.ts';
-import { cycleSubstitutions, withVirtualStartTime } from '../functions/executor/cycle-runner.ts';
+import {
+  type CycleRunResult,
+  cycleSubstitutions,
+  withVirtualStartTime,
+} from '../functions/executor/cycle-runner.ts';
 import type { CycleEvent } from '../functions/observability/cycle-trace.ts';
 import { loadDefinition } from '../functions/statemachine-definition.ts';
 import { localFunctionArn } from './lambda-endpoint.ts';
@@ -54,11 +58,7 @@ export async function createLocalStateMachine(
   return created.stateMachineArn;
 }
 
-export interface SfnCycleResult {
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly output: Record<string, unknown>;
-  readonly error?: { readonly name: string; readonly cause: unknown };
-  readonly events: CycleEvent[];
+export interface SfnCycleResult extends CycleRunResult<CycleEvent> {
   readonly executionArn: string;
 }
 

@@ -39,12 +39,13 @@ export interface CycleRunOptions {
   readonly onEvent?: (event: NonNullable<TraceEvent>) => void;
 }
 
-export interface CycleRunResult {
+/** How a cycle ended, and its events: the executor's own, or (local runs) as the trace reads them. */
+export interface CycleRunResult<Event = NonNullable<TraceEvent>> {
   readonly status: 'SUCCEEDED' | 'FAILED';
   /** The execution output, or the last state output seen before a failure. */
   readonly output: Record<string, unknown>;
   readonly error?: { readonly name: string; readonly cause: unknown };
-  readonly events: NonNullable<TraceEvent>[];
+  readonly events: Event[];
 }
 
 const fakeArn = (task: string) => `arn:aws:lambda:us-east-1:123456789012:function:stepscale-${task}`;
