@@ -7,7 +7,7 @@
  */
 import type { PoolSummary } from '../handlers/decide.ts';
 import type { RegistrationQueue } from '../handlers/registration-queue.ts';
-import { causeText, type ExecutionStatus } from './execution-history.ts';
+import { causeText, type ExecutionOutcome, type ExecutionStatus } from './execution-history.ts';
 import { textTable, warmCells, warmTitles } from './table.ts';
 
 export interface PoolOutcome {
@@ -45,14 +45,10 @@ export interface CycleSummary {
   readonly pools: PoolOutcome[];
 }
 
-export interface ExecutionFacts {
+/** An execution's identity and how it went (its outcome, less the final state passed beside it). */
+export interface ExecutionFacts extends Omit<ExecutionOutcome, 'finalState'> {
   readonly executionArn: string;
   readonly name: string;
-  readonly status: ExecutionStatus;
-  readonly startedAt?: number;
-  readonly stoppedAt?: number;
-  readonly error?: string;
-  readonly cause?: string;
   readonly input?: unknown;
 }
 
