@@ -8,6 +8,7 @@
 import {
   type FailedDelivery,
   planRedeliveries,
+  type RedeliveryPlan,
   type RedeliveryProgress,
   type RedeliverySettings,
 } from '../core/redelivery.ts';
@@ -25,16 +26,12 @@ export interface RedeliveryDeps {
   readonly now: () => Date;
 }
 
-export interface RedeliveryRun {
-  readonly failedEvents: number;
+/** The plan's counts, and what came of asking. */
+export type RedeliveryRun = RedeliveryPlan['counts'] & {
   readonly redelivered: number;
   /** Asked for, but GitHub refused (e.g. too old): counted as an attempt, not asked again this run. */
   readonly refused: number;
-  readonly exhausted: number;
-  readonly waiting: number;
-  readonly done: number;
-  readonly deferred: number;
-}
+};
 
 const progressKey = (guid: string) => `webhook-redelivery:${guid}`;
 
