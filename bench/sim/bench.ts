@@ -7,9 +7,11 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { table } from '../../functions/cli/table.ts';
+import type { WebhookPathCost } from './cost.ts';
 import { type CostProbeResult, costProbe, webhookCostProbe } from './cost-probe.ts';
 import { evaluateWorkloadGoals, type JudgedOn, type WorkloadGoals } from './goals.ts';
-import { percentile, round } from './metrics.ts';
+import { aboveBoot, percentile, round } from './metrics.ts';
+import { type ReactionFloor, reactionFloor } from './reaction-floor.ts';
 import {
   arcStrategy,
   demandCyclesOf,
@@ -69,6 +71,8 @@ export interface WorkloadReport {
   readonly description: string;
   /** Workloads with a warm pool: stepscale with, without and with minIdle instead, and the cost of each. */
   readonly warmPool?: WarmPoolReport;
+  /** The lowest p95 above boot a scaler launching per job reaches here (reaction-floor.ts). */
+  readonly reactionFloor: ReactionFloor;
 }
 
 /** The previous judgement: every workload pooled, stepscale against seed-baseline only. */
@@ -114,6 +118,7 @@ export interface BenchReport {
     readonly repos1000: CostProbeResult['express'] & {
       readonly standard: CostProbeResult['standard'];
       readonly observability?: CostProbeResult['observability'];
+      readonly webhookPath?: WebhookPathCost;
     };
   };
   readonly goals: Goals;
@@ -155,6 +160,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
     await options.onResult?.(workload, results);
     const warmPool = warmStopped(workload) > 0 ? await warmVariants(workload, results, options) : undefined;
+    const floor = await reactionFloor(workload, {
+      seed: options.seed,
+      ...durationFor(workload, options.quick),
+    });
     perWorkload.push({
       workload: workload.name,
       simulatedSeconds: results[0]?.simulatedSeconds ?? 0,
@@ -178,6 +187,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       judgedOn: workload.judgedOn ?? null,
       description: workload.description,
       ...(warmPool ? { warmPool } : {}),
+      reactionFloor: floor,
     });
   }
 
@@ -266,11 +276,6 @@ export function poolMetrics(results: readonly SimulationResult[]): StrategyMetri
     githubRequests: sum((m) => m.githubRequests),
     rateLimitedRequests: sum((m) => m.rateLimitedRequests),
   };
-}
-
-/** "p95 queue wait above boot time": how much longer than the boot itself the slowest 5 % waited. */
-export function aboveBoot(p95: number, bootSeconds: number): number {
-  return round(Math.max(0, p95 - bootSeconds));
 }
 
 /** The queue-wait columns of a table of strategies: the median, p95 and longest wait, and the p95 above boot. */
@@ -396,6 +401,10 @@ export function formatReport(report: BenchReport): string {
     }
     lines.push(`${w.workload}${w.judgedOn ? ` (judged on ${w.judgedOn})` : ''}: ${w.description}`);
     lines.push(table(header, rows, 1));
+    const f = w.reactionFloor;
+    lines.push(
+      `  floor for a scaler launching per job (p95−boot): ${f.instantP95AboveBootS} s hearing of each job at once, ${f.atWebhookDelayP95AboveBootS} s at the webhook's delivery delay`,
+    );
     lines.push('');
   }
   for (const w of report.workloads) {
@@ -459,6 +468,11 @@ export function formatReport(report: BenchReport): string {
       ],
     ),
   );
+  const w = c.webhookPath;
+  if (w)
+    lines.push(
+      `Webhook path at ${w.jobsPerDay.toLocaleString('en-US')} jobs a day (${w.perJob.executions} targeted executions, ${w.perJob.deliveries} deliveries a job): $${w.total.toFixed(2)} a month; $${w.floor.total.toFixed(2)} if every execution only invoked its ${w.floor.perExecution.lambdaInvocations} tasks, took the lease and the inbox, and scanned nothing`,
+    );
   const o = c.observability;
   if (o)
     lines.push(

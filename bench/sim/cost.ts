@@ -25,6 +25,7 @@
  */
 import { round } from './metrics.ts';
 import type { CycleRecord } from './strategies/stepscale.ts';
+import { assumedLatency } from './timing.ts';
 
 export const prices = {
   standardPerTransition: 0.025 / 1000,
@@ -169,6 +170,13 @@ export function monthlyCost(
  *                          only for pools at max, is left out);
  *   redelivery task      = 21,600 runs a month (every 2 min) × (Lambda request + 300 ms) + 2 DynamoDB reads.
  * with J = jobsPerDay × 30.
+ *
+ * `floor` is the least the same traffic could cost with the same executions and deliveries per job: each
+ * targeted execution reduced to what every one of them does whatever it finds — its fewest task invocations
+ * (of those measured), each billed only Step Functions' invoke overhead (timing.ts), one after another; the
+ * scaling lease, the inbox and the two governor items — with no GitHub request, no repository scanned or
+ * remembered, no launch, registration or log line; the receiver and the redelivery task as above. When it is
+ * above a target, no tuning of what a targeted cycle does reaches the target at one execution per job.
  */
 export interface WebhookPathCost {
   readonly jobsPerDay: number;
@@ -189,6 +197,23 @@ export interface WebhookPathCost {
   /** The same with the targeted cycles' execution log at level ALL with data (what one state machine would log). */
   readonly totalIfLoggedLikeScheduled: number;
   readonly perExecution: CostBreakdown['perCycle'];
+  readonly floor: WebhookPathFloor;
+}
+
+export interface WebhookPathFloor {
+  readonly perExecution: {
+    readonly lambdaInvocations: number;
+    readonly lambdaSeconds: number;
+    readonly durationSeconds: number;
+  };
+  readonly targetedExecutions: {
+    readonly stepFunctions: number;
+    readonly lambda: number;
+    readonly dynamodb: number;
+  };
+  readonly receiver: number;
+  readonly redelivery: number;
+  readonly total: number;
 }
 
 export function webhookPathCost(
@@ -219,18 +244,8 @@ export function webhookPathCost(
   const logs = (n * (functionLogBytes + failedLogBytes) * prices.logsPerGbIngested) / 1e9;
   // means.logBytes holds the execution log and the functions' lines already.
   const logsAll = (n * means.logBytes * prices.logsPerGbIngested) / 1e9;
-  const deliveries = jobsPerMonth * perJob.deliveries;
-  const actedOn = jobsPerMonth * perJob.actedOn;
-  const receiverLambda =
-    deliveries * prices.lambdaPerRequest +
-    (actedOn * 0.181 + (deliveries - actedOn) * 0.001) * lambdaMemoryGb * prices.lambdaPerGbSecond;
-  const receiverDynamodb = actedOn * 2 * prices.dynamoPerWriteUnit;
-  const runs = 30 * 24 * 30;
-  const redelivery =
-    runs *
-    (prices.lambdaPerRequest +
-      0.3 * lambdaMemoryGb * prices.lambdaPerGbSecond +
-      2 * prices.dynamoPerReadUnit);
+  const { lambda: receiverLambda, dynamodb: receiverDynamodb } = receiverUsd(jobsPerMonth, perJob);
+  const redelivery = redeliveryUsd();
   const total = stepFunctions + lambda + dynamodb + logs + receiverLambda + receiverDynamodb + redelivery;
   return {
     jobsPerDay,
@@ -250,6 +265,76 @@ export function webhookPathCost(
     total: round(total, 2),
     totalIfLoggedLikeScheduled: round(total - logs + logsAll, 2),
     perExecution: monthlyCost(means, stateMachineType).perCycle,
+    floor: webhookPathFloor(executions, n, receiverLambda + receiverDynamodb, redelivery, stateMachineType),
+  };
+}
+
+/** The receiver a month: every delivery a Lambda request; an acted-on one its three AWS calls and two writes. */
+function receiverUsd(
+  jobsPerMonth: number,
+  perJob: { readonly deliveries: number; readonly actedOn: number },
+): { readonly lambda: number; readonly dynamodb: number } {
+  const deliveries = jobsPerMonth * perJob.deliveries;
+  const actedOn = jobsPerMonth * perJob.actedOn;
+  return {
+    lambda:
+      deliveries * prices.lambdaPerRequest +
+      (actedOn * 0.181 + (deliveries - actedOn) * 0.001) * lambdaMemoryGb * prices.lambdaPerGbSecond,
+    dynamodb: actedOn * 2 * prices.dynamoPerWriteUnit,
+  };
+}
+
+/** The redelivery task a month: a run every two minutes, 300 ms, two reads. */
+function redeliveryUsd(): number {
+  const runs = 30 * 24 * 30;
+  return (
+    runs *
+    (prices.lambdaPerRequest + 0.3 * lambdaMemoryGb * prices.lambdaPerGbSecond + 2 * prices.dynamoPerReadUnit)
+  );
+}
+
+/** See `floor` in the comment above webhookPathCost: `executionsPerMonth` bare executions, nothing else. */
+export function webhookPathFloor(
+  executions: readonly CycleRecord[],
+  executionsPerMonth: number,
+  receiver: number,
+  redelivery: number,
+  stateMachineType: 'EXPRESS' | 'STANDARD' = 'EXPRESS',
+): WebhookPathFloor {
+  const invocations = executions.length > 0 ? Math.min(...executions.map((c) => c.invocations.length)) : 0;
+  const seconds = (invocations * assumedLatency.invokeOverheadMs) / 1000;
+  const fewestTransitions = executions.length > 0 ? Math.min(...executions.map((c) => c.transitions)) : 0;
+  const bare: CycleMeans = {
+    cycles: executions.length,
+    transitions: fewestTransitions,
+    durationSeconds: seconds,
+    lambdaInvocations: invocations,
+    lambdaSeconds: seconds,
+    logBytes: 0,
+    logBytesWithoutExecutionData: 0,
+    repositoryScans: 0,
+    changedScans: 0,
+    githubWrites: 0,
+    registrations: 0,
+  };
+  const one = perExecutionUsd(bare, scalingLeaseWrites + 1);
+  const stepFunctions = executionsPerMonth * (stateMachineType === 'EXPRESS' ? one.express : one.standard);
+  const lambda = executionsPerMonth * one.lambda;
+  const dynamodb = executionsPerMonth * one.dynamodb;
+  return {
+    perExecution: {
+      lambdaInvocations: invocations,
+      lambdaSeconds: round(seconds, 2),
+      durationSeconds: round(seconds, 2),
+    },
+    targetedExecutions: {
+      stepFunctions: round(stepFunctions, 2),
+      lambda: round(lambda, 2),
+      dynamodb: round(dynamodb, 2),
+    },
+    receiver: round(receiver, 2),
+    redelivery: round(redelivery, 2),
+    total: round(stepFunctions + lambda + dynamodb + receiver + redelivery, 2),
   };
 }
 

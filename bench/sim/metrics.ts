@@ -11,3 +11,8 @@ export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** "p95 queue wait above boot time": how much longer than the boot itself the slowest 5 % waited. */
+export function aboveBoot(p95: number, bootSeconds: number): number {
+  return round(Math.max(0, p95 - bootSeconds));
+}

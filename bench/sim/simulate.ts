@@ -25,6 +25,8 @@ export interface SimulationOptions {
   /** Arrivals stop here (default: the workload's duration). */
   readonly durationSeconds?: number;
   readonly drainSeconds?: number;
+  /** How long the Actions service takes to hand a scale-set listener a job event (default 0.2–1 s). */
+  readonly actionsServiceLatencySeconds?: { readonly min: number; readonly max: number };
 }
 
 export interface StrategyMetrics {
@@ -146,7 +148,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     fleet: new SimFleet(world, meter),
     runnerConfigs: new SimRunnerConfigs(world, meter),
     webhooks: new SimWebhooks(world, github),
-    actionsService: new SimActionsService(world, meter, { seed }),
+    actionsService: new SimActionsService(world, meter, {
+      seed,
+      ...(options.actionsServiceLatencySeconds
+        ? { latencySeconds: options.actionsServiceLatencySeconds }
+        : {}),
+    }),
     config: configOf(workload),
     rng: rng.fork(`strategy-${strategy.name}`),
     wake: (atMs: number) => {
