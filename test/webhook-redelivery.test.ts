@@ -252,6 +252,8 @@ describe('the redelivery Lambda entry point', () => {
   const dynamodb = mockClient(DynamoDBClient);
   const pools = [{ ...testPool, name: 'x64', labels: ['self-hosted', 'x64'], maxRunners: 5 }];
   beforeEach(() => {
+    // The entry point wires itself once per container (module): each test is a fresh container.
+    vi.resetModules();
     for (const mock of [ssm, secrets, dynamodb]) mock.reset();
     vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('STEPSCALE_STACK', 'stepscale');
@@ -316,5 +318,56 @@ describe('the redelivery Lambda entry point', () => {
       'webhook-redelivery:guid-7',
       'webhook-redelivery:guid-9',
     ]);
+  });
+
+  it('reads the config and the App’s key once per container, not on every two-minute run', async () => {
+    vi.stubEnv('GITHUB_TOKEN_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-key-c');
+    vi.stubEnv('STEPSCALE_CONFIG_PARAMETER', '/stepscale/config-app-runs');
+    ssm.on(GetParameterCommand).resolves({
+      Parameter: {
+        Value: JSON.stringify({ pools, github: { auth: { type: 'app', appId: 1, installationId: 2 } } }),
+      },
+    });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: privateKey });
+    vi.stubGlobal('fetch', deliveriesApi().fetch);
+    const start = Date.parse('2026-03-01T12:00:00Z');
+    vi.useFakeTimers({ now: new Date(start), toFake: ['Date'] });
+    try {
+      const { handler } = await import('../functions/lambda/redeliver-webhooks.ts');
+      for (let run = 0; run < 3; run += 1) {
+        vi.setSystemTime(start + run * 120_000);
+        expect(await handler()).toMatchObject({ failedEvents: 3 });
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    // Powertools would cache either for 5 s only: three runs two minutes apart read each once.
+    expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(1);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('reads github.caBundleFile, as every GitHub client of the stack does, and says when it cannot', async () => {
+    vi.stubEnv('GITHUB_TOKEN_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-key-d');
+    vi.stubEnv('STEPSCALE_CONFIG_PARAMETER', '/stepscale/config-app-ca');
+    vi.stubEnv('GITHUB_URL', 'https://ghes.example.com');
+    ssm.on(GetParameterCommand).resolves({
+      Parameter: {
+        Value: JSON.stringify({
+          pools,
+          github: {
+            auth: { type: 'app', appId: 1, installationId: 2 },
+            caBundleFile: '/nonexistent/stepscale-ca.pem',
+          },
+        }),
+      },
+    });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: privateKey });
+    const api = deliveriesApi();
+    vi.stubGlobal('fetch', api.fetch);
+    const { handler } = await import('../functions/lambda/redeliver-webhooks.ts');
+    await expect(handler()).rejects.toThrow(/github\.caBundleFile: \/nonexistent\/stepscale-ca\.pem/);
+    // A failed wiring is tried again on the next run, and fails the same way (its class is another module's copy).
+    await expect(handler()).rejects.toMatchObject({ name: 'ConfigError' });
+    expect(api.seen).toEqual([]);
   });
 });

@@ -40,7 +40,10 @@ export function credentialFromSecret(secret: unknown, auth: GitHubAuthConfig, se
 export async function readCredential({
   env,
   config,
-}: Pick<WiringContext, 'env' | 'config'>): Promise<string> {
+}: {
+  readonly env: Pick<WiringContext['env'], 'GITHUB_TOKEN_SECRET_ARN'>;
+  readonly config: WiringContext['config'];
+}): Promise<string> {
   return credentialFromSecret(
     await getSecret(env.GITHUB_TOKEN_SECRET_ARN, { maxAge: tokenMaxAgeSeconds }),
     config.github.auth,
