@@ -471,7 +471,7 @@ export function formatReport(report: BenchReport): string {
   const w = c.webhookPath;
   if (w)
     lines.push(
-      `Webhook path at ${w.jobsPerDay.toLocaleString('en-US')} jobs a day (${w.perJob.executions} targeted executions, ${w.perJob.deliveries} deliveries a job): $${w.total.toFixed(2)} a month; $${w.floor.total.toFixed(2)} if every execution only invoked its ${w.floor.perExecution.lambdaInvocations} tasks, took the lease and the inbox, and scanned nothing`,
+      `Webhook path at ${w.jobsPerDay.toLocaleString('en-US')} jobs a day (${w.perJob.executions} targeted executions, ${w.perJob.deliveries} deliveries a job): $${w.total.toFixed(2)} a month; $${w.floor.total.toFixed(2)} if every execution only invoked its ${w.floor.perExecution.lambdaInvocations} tasks, took the lease and the inbox, wrote the governor's items, and scanned nothing`,
     );
   const o = c.observability;
   if (o)
