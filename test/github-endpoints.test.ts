@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubAdapter } from '../functions/adapters/github-octokit.ts';
-import { trustProcessWide } from '../functions/adapters/github-tls.ts';
+import { configuredCaBundle, trustProcessWide } from '../functions/adapters/github-tls.ts';
 import { main } from '../functions/cli/stepscale.ts';
 import { apiUrlFor } from '../functions/config/github-url.ts';
 import { GitHubTlsError } from '../functions/errors.ts';
@@ -194,5 +194,27 @@ describe.skipIf(!openssl)('GitHub Enterprise Server with a self-signed certifica
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ unmatched: 0 });
+  });
+});
+
+describe('github.caBundleFile, read', () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it('once per process: the GitHub and scale-set ports of one function share the read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepscale-ca-'));
+    const path = join(dir, 'ca.pem');
+    await writeFile(path, pem);
+    expect(await configuredCaBundle({ caBundleFile: path })).toBe(pem);
+    await rm(path);
+    expect(await configuredCaBundle({ caBundleFile: path })).toBe(pem);
+    expect(await configuredCaBundle({})).toBeUndefined();
+  });
+
+  it('again after a failed read, which names the setting', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepscale-ca-'));
+    const path = join(dir, 'late.pem');
+    await expect(configuredCaBundle({ caBundleFile: path })).rejects.toThrow(/github\.caBundleFile/);
+    await writeFile(path, pem);
+    expect(await configuredCaBundle({ caBundleFile: path })).toBe(pem);
   });
 });

@@ -55,11 +55,25 @@ export function fetchTrusting(caBundle: string): typeof fetch {
   return lazy as unknown as typeof fetch;
 }
 
-/** The configured CA bundle (`github.caBundleFile`), read; undefined when none is configured. */
+/** Bundles read so far, by path: a function wiring both GitHub ports reads its file once at a cold start. */
+const bundlesRead = new Map<string, Promise<string>>();
+
+/**
+ * The configured CA bundle (`github.caBundleFile`), read once per process (a failed read is tried again);
+ * undefined when none is configured.
+ */
 export async function configuredCaBundle(github: {
   readonly caBundleFile?: string;
 }): Promise<string | undefined> {
-  return github.caBundleFile ? readCaBundle(github.caBundleFile) : undefined;
+  const path = github.caBundleFile;
+  if (!path) return undefined;
+  let reading = bundlesRead.get(path);
+  if (!reading) {
+    reading = readCaBundle(path);
+    bundlesRead.set(path, reading);
+    reading.catch(() => bundlesRead.delete(path));
+  }
+  return reading;
 }
 
 /** The PEM bundle at `path` (config `github.caBundleFile`); a {@link ConfigError} if unreadable or not PEM. */
