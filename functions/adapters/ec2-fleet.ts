@@ -138,15 +138,27 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
     }
   }
 
+  /**
+   * The pool a launch or prepare request is for, after checking the request: an unknown pool or a bad client
+   * token is refused; undefined when it asks for nothing (no call to EC2).
+   */
+  function checkedRequest(
+    doing: 'launching' | 'preparing',
+    request: { readonly pool: string; readonly count: number; readonly clientToken: string },
+  ): PoolConfig | undefined {
+    const pool = pools.get(request.pool);
+    if (!pool) throw new FleetRequestError(`${doing}: unknown pool "${request.pool}"`, undefined);
+    checkClientToken(request.clientToken);
+    return request.count > 0 ? pool : undefined;
+  }
+
   return {
     listInstances: () => lister.listInstances(),
     templateVersions: (poolNames) => lister.templateVersions(poolNames),
 
     async prepare(request: PrepareRequest): Promise<LaunchResult> {
-      const pool = pools.get(request.pool);
-      if (!pool) throw new FleetRequestError(`preparing: unknown pool "${request.pool}"`, undefined);
-      checkClientToken(request.clientToken);
-      if (request.count <= 0) return { instanceIds: [], missing: 0, errors: [] };
+      const pool = checkedRequest('preparing', request);
+      if (!pool) return { instanceIds: [], missing: 0, errors: [] };
       const input = prepareInput({ stack, pool, request });
       let instanceIds: string[] = [];
       let errors: string[] = [];
@@ -178,10 +190,8 @@ export function createEc2Fleet(options: Ec2FleetOptions): FleetPort {
     },
 
     async launch(request: LaunchRequest): Promise<LaunchResult> {
-      const pool = pools.get(request.pool);
-      if (!pool) throw new FleetRequestError(`launching: unknown pool "${request.pool}"`, undefined);
-      checkClientToken(request.clientToken);
-      if (request.count <= 0) return { instanceIds: [], missing: 0, errors: [] };
+      const pool = checkedRequest('launching', request);
+      if (!pool) return { instanceIds: [], missing: 0, errors: [] };
       const { createdAt } = request;
 
       const lifecycle: Lifecycle = pool.capacity === 'on-demand' ? 'on-demand' : 'spot';
