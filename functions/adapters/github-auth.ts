@@ -22,6 +22,7 @@ import { readGitHubToken } from '../config/config.ts';
 import { readConfiguredFile } from '../config/configured-file.ts';
 import { secretValue } from '../config/secret-value.ts';
 import { ConfigError } from '../errors.ts';
+import { onceUntilFailure } from '../once-until-failure.ts';
 
 /** The credentials one GitHub client uses. */
 export type GitHubAuth =
@@ -73,27 +74,18 @@ type HookRequest = HookArguments[0];
 function createOrgInstallationAuth(options: Record<string, unknown> & { org: string }) {
   const { org, ...strategyOptions } = options;
   const appAuth = createAppAuth(strategyOptions as Parameters<typeof createAppAuth>[0]);
-  let installationAuth: Promise<AppAuth> | undefined;
-
-  const forInstallation = (request: HookRequest, baseUrl: string): Promise<AppAuth> => {
-    if (!installationAuth) {
+  const forInstallation = onceUntilFailure(
+    async (request: HookRequest, baseUrl: string): Promise<AppAuth> => {
       // `request` itself goes straight to fetch; its defaults() goes through the client's hooks again (as
       // auth-app does for token creation), so the lookup is signed with the JWT here (an app route), carries
       // the API headers and is retried like any request.
-      installationAuth = request
-        .defaults({ baseUrl })('GET /orgs/{org}/installation', { org })
-        .then(({ data }) =>
-          createAppAuth({
-            ...(strategyOptions as Parameters<typeof createAppAuth>[0]),
-            installationId: data.id,
-          }),
-        );
-      installationAuth.catch(() => {
-        installationAuth = undefined;
+      const { data } = await request.defaults({ baseUrl })('GET /orgs/{org}/installation', { org });
+      return createAppAuth({
+        ...(strategyOptions as Parameters<typeof createAppAuth>[0]),
+        installationId: data.id,
       });
-    }
-    return installationAuth;
-  };
+    },
+  );
 
   async function hook(...[request, route, parameters]: HookArguments) {
     const { url = '', baseUrl } =

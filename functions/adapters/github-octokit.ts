@@ -12,6 +12,7 @@ import pLimit from 'p-limit';
 import type { QueuedJob, Runner } from '../core/model.ts';
 import { GitHubRequestError } from '../errors.ts';
 import type { Log } from '../observability/logger.ts';
+import { onceUntilFailure } from '../once-until-failure.ts';
 import type { GitHubPort, StartedJob } from '../ports/github.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import { type GitHubAuth, octokitAuthOptions } from './github-auth.ts';
@@ -149,18 +150,16 @@ export function createGitHubAdapter(options: GitHubClientOptions): GitHubPort {
   }
 
   // Group ids do not change while a Lambda container lives; one lookup serves every JIT registration.
-  let runnerGroupIds: Promise<Map<string, number>> | undefined;
+  // A failed lookup is retried next time, not cached.
+  const runnerGroupIds = onceUntilFailure(async () => {
+    const groups = await octokit.paginate<{ id: number; name: string }>(
+      'GET /orgs/{org}/actions/runner-groups',
+      { org, per_page: perPage },
+    );
+    return new Map(groups.map((group) => [group.name.toLowerCase(), group.id]));
+  });
   async function runnerGroupId(name: string): Promise<number> {
-    runnerGroupIds ??= octokit
-      .paginate<{ id: number; name: string }>('GET /orgs/{org}/actions/runner-groups', {
-        org,
-        per_page: perPage,
-      })
-      .then((groups) => new Map(groups.map((group) => [group.name.toLowerCase(), group.id])));
-    runnerGroupIds.catch(() => {
-      runnerGroupIds = undefined; // a failed lookup is retried next time, not cached
-    });
-    const id = (await runnerGroupIds).get(name.toLowerCase());
+    const id = (await runnerGroupIds()).get(name.toLowerCase());
     if (id === undefined)
       throw new GitHubRequestError(`Runner group "${name}" does not exist in ${org}`, 404);
     return id;

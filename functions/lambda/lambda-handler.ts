@@ -12,6 +12,7 @@ import type { ListenerTaskName, TaskName } from '../handlers/index.ts';
 import { type EmfMetrics, emfMetrics } from '../observability/emf-metrics.ts';
 import { createLogger } from '../observability/logger.ts';
 import type { JobWaitSource } from '../observability/metrics.ts';
+import { onceUntilFailure } from '../once-until-failure.ts';
 import { loadConfigFromEnvironment } from './wiring/config-source.ts';
 import type { PortFactory } from './wiring/context.ts';
 import { lambdaEnvironment, readEnvironment } from './wiring/environment.ts';
@@ -34,17 +35,8 @@ export function lambdaHandler<N extends PortNeeds>(
   handler: { readonly needs: N; readonly create: (deps: TaskDeps<N>) => Handler },
   wiring: Wiring<N>,
 ) {
-  let built: Promise<Built> | undefined;
-  const handle = () => {
-    if (!built) {
-      built = build(handler.create, wiring);
-      // A failed build (e.g. an unreadable config) is tried again on the next invocation.
-      built.catch(() => {
-        built = undefined;
-      });
-    }
-    return built;
-  };
+  // A failed build (e.g. an unreadable config) is tried again on the next invocation.
+  const handle = onceUntilFailure(() => build(handler.create, wiring));
 
   return async (event: unknown, context?: LambdaContext): Promise<unknown> => {
     if (context) logger.addContext(context);

@@ -14,6 +14,7 @@ import { createGitHubHookDeliveries } from '../adapters/github-hook-deliveries.t
 import { configuredCaBundle } from '../adapters/github-tls.ts';
 import { defaultRedeliverySettings } from '../core/redelivery.ts';
 import { createLogger } from '../observability/logger.ts';
+import { onceUntilFailure } from '../once-until-failure.ts';
 import type { HookDeliveries } from '../ports/hook-deliveries.ts';
 import type { StateStore } from '../ports/state-store.ts';
 import { type RedeliveryRun, redeliverFailed } from '../webhook/redelivery.ts';
@@ -32,9 +33,7 @@ type Wired =
   | { readonly skipped: string }
   | { readonly hookDeliveries: () => Promise<HookDeliveries>; readonly stateStore: StateStore };
 
-let wired: Promise<Wired> | undefined;
-
-async function wire(): Promise<Wired> {
+const wired = onceUntilFailure(async (): Promise<Wired> => {
   const env = readEnvironment(redeliveryEnvironment, process.env);
   const config = await loadConfigFromEnvironment(env);
   if (config.github.auth.type !== 'app') return { skipped: 'github.auth is a token' };
@@ -51,7 +50,7 @@ async function wire(): Promise<Wired> {
       }),
   );
   return { hookDeliveries, stateStore: stateTableStore(env.STEPSCALE_STATE_TABLE) };
-}
+});
 
 export async function handler(
   _event?: unknown,
@@ -59,13 +58,7 @@ export async function handler(
 ): Promise<RedeliveryRun | { readonly skipped: string }> {
   if (context) logger.addContext(context);
   try {
-    if (!wired) {
-      wired = wire();
-      wired.catch(() => {
-        wired = undefined;
-      });
-    }
-    const ready = await wired;
+    const ready = await wired();
     if ('skipped' in ready) {
       logger.info('Webhook redelivery needs GitHub App auth: with a token the poll is the only reconciler');
       return { skipped: ready.skipped };

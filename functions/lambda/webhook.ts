@@ -15,6 +15,7 @@ import { secretValue } from '../config/secret-value.ts';
 import { readHeldPools } from '../handlers/held-pools.ts';
 import { type EmfMetrics, emfMetrics } from '../observability/emf-metrics.ts';
 import { createLogger } from '../observability/logger.ts';
+import { onceUntilFailure } from '../once-until-failure.ts';
 import { createWebhookReceiver, type WebhookRequest } from '../webhook/receiver.ts';
 import { loadConfigFromEnvironment } from './wiring/config-source.ts';
 import { readEnvironment, webhookEnvironment } from './wiring/environment.ts';
@@ -40,9 +41,8 @@ export interface FunctionUrlResult {
 }
 
 const logger = createLogger();
-let receiver: Promise<{ receive: ReturnType<typeof createWebhookReceiver>; metrics: EmfMetrics }> | undefined;
-
-async function build() {
+/** The receiver, built on the first delivery; a failed build is tried again on the next one. */
+const receiver = onceUntilFailure(async () => {
   const env = readEnvironment(webhookEnvironment, process.env);
   const config = await loadConfigFromEnvironment(env);
   const table = env.STEPSCALE_STATE_TABLE;
@@ -75,16 +75,14 @@ async function build() {
     newId: randomUUID,
   });
   return { receive, metrics };
-}
+});
 
 export async function handler(event: FunctionUrlEvent, context?: LambdaContext): Promise<FunctionUrlResult> {
   if (context) logger.addContext(context);
-  let built: Awaited<NonNullable<typeof receiver>>;
+  let built: Awaited<ReturnType<typeof receiver>>;
   try {
-    receiver ??= build();
-    built = await receiver;
+    built = await receiver();
   } catch (error) {
-    receiver = undefined; // tried again on the next delivery
     logger.error('Webhook receiver cannot start', error as Error);
     return json(500, { outcome: 'misconfigured', message: 'the receiver cannot start; see its log' });
   }
