@@ -269,6 +269,28 @@ describe('the redelivery Lambda entry point', () => {
     vi.unstubAllGlobals();
   });
 
+  /**
+   * The stack as an App: its key in the secret `key`, its config in the parameter `parameter` with `github`
+   * added — each test its own, as Powertools caches parameters and secrets per process, across these tests —
+   * and GitHub's deliveries API behind fetch.
+   */
+  function asApp(key: string, parameter: string, github: Record<string, unknown> = {}) {
+    vi.stubEnv('GITHUB_TOKEN_SECRET_ARN', `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${key}`);
+    vi.stubEnv('STEPSCALE_CONFIG_PARAMETER', parameter);
+    ssm.on(GetParameterCommand).resolves({
+      Parameter: {
+        Value: JSON.stringify({
+          pools,
+          github: { auth: { type: 'app', appId: 1, installationId: 2 }, ...github },
+        }),
+      },
+    });
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: privateKey });
+    const api = deliveriesApi();
+    vi.stubGlobal('fetch', api.fetch);
+    return api;
+  }
+
   it('with a token, does nothing and says the poll reconciles', async () => {
     vi.stubEnv('GITHUB_TOKEN_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:token-a');
     ssm.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ pools }) } });
@@ -278,17 +300,7 @@ describe('the redelivery Lambda entry point', () => {
   });
 
   it('with an App, lists, redelivers and remembers in the state table', async () => {
-    vi.stubEnv('GITHUB_TOKEN_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-key-b');
-    // Its own parameter: Powertools caches parameters per process, across these tests.
-    vi.stubEnv('STEPSCALE_CONFIG_PARAMETER', '/stepscale/config-app');
-    ssm.on(GetParameterCommand).resolves({
-      Parameter: {
-        Value: JSON.stringify({ pools, github: { auth: { type: 'app', appId: 1, installationId: 2 } } }),
-      },
-    });
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: privateKey });
-    const api = deliveriesApi();
-    vi.stubGlobal('fetch', api.fetch);
+    asApp('app-key-b', '/stepscale/config-app');
     vi.useFakeTimers({ now: new Date('2026-03-01T12:00:00Z'), toFake: ['Date'] });
     try {
       const { handler } = await import('../functions/lambda/redeliver-webhooks.ts');
@@ -321,15 +333,7 @@ describe('the redelivery Lambda entry point', () => {
   });
 
   it('reads the config and the App’s key once per container, not on every two-minute run', async () => {
-    vi.stubEnv('GITHUB_TOKEN_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-key-c');
-    vi.stubEnv('STEPSCALE_CONFIG_PARAMETER', '/stepscale/config-app-runs');
-    ssm.on(GetParameterCommand).resolves({
-      Parameter: {
-        Value: JSON.stringify({ pools, github: { auth: { type: 'app', appId: 1, installationId: 2 } } }),
-      },
-    });
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: privateKey });
-    vi.stubGlobal('fetch', deliveriesApi().fetch);
+    asApp('app-key-c', '/stepscale/config-app-runs');
     const start = Date.parse('2026-03-01T12:00:00Z');
     vi.useFakeTimers({ now: new Date(start), toFake: ['Date'] });
     try {
@@ -347,23 +351,10 @@ describe('the redelivery Lambda entry point', () => {
   });
 
   it('reads github.caBundleFile, as every GitHub client of the stack does, and says when it cannot', async () => {
-    vi.stubEnv('GITHUB_TOKEN_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:app-key-d');
-    vi.stubEnv('STEPSCALE_CONFIG_PARAMETER', '/stepscale/config-app-ca');
     vi.stubEnv('GITHUB_URL', 'https://ghes.example.com');
-    ssm.on(GetParameterCommand).resolves({
-      Parameter: {
-        Value: JSON.stringify({
-          pools,
-          github: {
-            auth: { type: 'app', appId: 1, installationId: 2 },
-            caBundleFile: '/nonexistent/stepscale-ca.pem',
-          },
-        }),
-      },
+    const api = asApp('app-key-d', '/stepscale/config-app-ca', {
+      caBundleFile: '/nonexistent/stepscale-ca.pem',
     });
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: privateKey });
-    const api = deliveriesApi();
-    vi.stubGlobal('fetch', api.fetch);
     const { handler } = await import('../functions/lambda/redeliver-webhooks.ts');
     await expect(handler()).rejects.toThrow(/github\.caBundleFile: \/nonexistent\/stepscale-ca\.pem/);
     // A failed wiring is tried again on the next run, and fails the same way (its class is another module's copy).
